@@ -1,0 +1,60 @@
+//! Calls to the relay's `/api/v1`, with its error shape turned into something to show.
+
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use switchboard_shared::api::{ErrorBody, CSRF_HEADER, CSRF_VALUE};
+
+/// Why a call failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    /// Not signed in (or the session ended).
+    Unauthorized,
+    /// The relay said no, with its code and message.
+    Refused { status: u16, code: String, message: String },
+    /// The relay could not be reached.
+    Network,
+}
+
+async fn read<T: DeserializeOwned>(response: Result<Response, gloo_net::Error>) -> Result<T, ApiError> {
+    let response = response.map_err(|_| ApiError::Network)?;
+    match response.status() {
+        200..=299 => response.json::<T>().await.map_err(|e| ApiError::Refused { status: 200, code: "bad_response".into(), message: e.to_string() }),
+        401 => Err(ApiError::Unauthorized),
+        status => {
+            let body = response.json::<ErrorBody>().await.ok();
+            Err(ApiError::Refused {
+                status,
+                code: body.as_ref().map_or_else(|| "http".into(), |b| b.error.code.clone()),
+                message: body.map_or_else(|| format!("HTTP {status}"), |b| b.error.message),
+            })
+        }
+    }
+}
+
+fn changing(builder: RequestBuilder) -> RequestBuilder {
+    builder.header(CSRF_HEADER, CSRF_VALUE)
+}
+
+pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    read(Request::get(path).send().await).await
+}
+
+pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
+    let request = changing(Request::post(path)).json(body).map_err(|_| ApiError::Network)?;
+    read(request.send().await).await
+}
+
+/// A POST or DELETE whose answer has no body.
+pub async fn send_empty(method: &str, path: &str) -> Result<(), ApiError> {
+    let builder = match method {
+        "DELETE" => Request::delete(path),
+        _ => Request::post(path),
+    };
+    let response = changing(builder).send().await.map_err(|_| ApiError::Network)?;
+    match response.status() {
+        200..=299 => Ok(()),
+        401 => Err(ApiError::Unauthorized),
+        status => Err(ApiError::Refused { status, code: "http".into(), message: format!("HTTP {status}") }),
+    }
+}

@@ -1,0 +1,32 @@
+//! Delivery ticks on an outbound message.
+
+use leptos::prelude::*;
+use switchboard_shared::MessageStatus;
+
+use crate::i18n::use_i18n;
+
+/// ✓ sent, ✓✓ delivered, blue ✓✓ read, a clock while waiting, a warning when it failed.
+#[component]
+pub fn Ticks(#[prop(into)] status: Signal<Option<MessageStatus>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let glyph = move || match status.get() {
+        None | Some(MessageStatus::Pending) => "🕓",
+        Some(MessageStatus::Accepted) | Some(MessageStatus::Sent) => "✓",
+        Some(MessageStatus::Delivered) | Some(MessageStatus::Read) => "✓✓",
+        Some(MessageStatus::Failed) => "⚠",
+    };
+    let name = move || status.get().map_or("pending", |s| s.as_str());
+    let label = move || {
+        i18n.t(match status.get() {
+            None | Some(MessageStatus::Pending) => "status.pending",
+            Some(MessageStatus::Accepted) => "status.accepted",
+            Some(MessageStatus::Sent) => "status.sent",
+            Some(MessageStatus::Delivered) => "status.delivered",
+            Some(MessageStatus::Read) => "status.read",
+            Some(MessageStatus::Failed) => "status.failed",
+        })
+    };
+    view! {
+        <span class="ticks" data-status=name title=label aria-label=label>{glyph}</span>
+    }
+}

@@ -1,0 +1,248 @@
+//! The shared inbox across all numbers, and the conversation view with its reply box.
+
+use leptos::ev::SubmitEvent;
+use leptos::html;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use switchboard_shared::api::{Conversation, Direction, Message, ReplyRequest};
+use switchboard_shared::limits::CUSTOMER_SERVICE_WINDOW_MS;
+
+use crate::api::{self, ApiError};
+use crate::components::format_time;
+use crate::components::ticks::Ticks;
+use crate::i18n::use_i18n;
+use crate::store::use_inbox;
+
+#[component]
+pub fn InboxPage() -> impl IntoView {
+    let params = use_params_map();
+    let selected = Memo::new(move |_| params.read().get("id").and_then(|s| s.parse::<i64>().ok()));
+    let inbox = use_inbox();
+    on_cleanup(move || inbox.open.set(None));
+    view! {
+        <div class="inbox" class:has-selection=move || selected.get().is_some()>
+            <ConversationList selected=selected />
+            <section class="conversation-pane">
+                {move || match selected.get() {
+                    Some(id) => view! { <ConversationView id=id /> }.into_any(),
+                    None => view! { <PickOne/> }.into_any(),
+                }}
+            </section>
+        </div>
+    }
+}
+
+#[component]
+fn PickOne() -> impl IntoView {
+    let i18n = use_i18n();
+    view! { <p class="empty pick">{move || i18n.t("inbox.pick")}</p> }
+}
+
+#[component]
+fn ConversationList(selected: Memo<Option<i64>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let inbox = use_inbox();
+    view! {
+        <aside class="conversation-list">
+            <h1 class="sr-only">{move || i18n.t("inbox.title")}</h1>
+            <Show
+                when=move || inbox.loaded.get()
+                fallback=move || view! { <p class="muted pad">{i18n.t("inbox.loading")}</p> }
+            >
+                <Show
+                    when=move || inbox.conversations.with(|l| !l.is_empty())
+                    fallback=move || view! { <p class="empty">{i18n.t("inbox.empty")}</p> }
+                >
+                    <ul id="conversations">
+                        <For
+                            each=move || inbox.conversations.get()
+                            key=|c| (c.id, c.last_message_at, c.unread)
+                            children=move |c| view! { <ConversationRow conversation=c selected=selected /> }
+                        />
+                    </ul>
+                </Show>
+            </Show>
+        </aside>
+    }
+}
+
+/// The name to show for a conversation: the contact's profile name, else the number.
+fn display_name(c: &Conversation) -> String {
+    c.contact_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| format!("+{}", c.contact))
+}
+
+#[component]
+fn ConversationRow(conversation: Conversation, selected: Memo<Option<i64>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let id = conversation.id;
+    let name = display_name(&conversation);
+    let initial = name.chars().find(|c| c.is_alphanumeric()).unwrap_or('?').to_string();
+    let unread = conversation.unread;
+    let at = conversation.last_message_at;
+    let number_id = conversation.number_id.clone();
+    let inbox = use_inbox();
+    // Which business number this customer wrote to: its name, else its display number.
+    let via = move || {
+        inbox.numbers.with(|ns| {
+            ns.iter().find(|n| n.id == number_id).map(|n| {
+                if n.verified_name.is_empty() { n.display_phone_number.clone() } else { n.verified_name.clone() }
+            })
+        })
+    };
+    view! {
+        <li class="conversation-row" class:selected=move || selected.get() == Some(id) class:unread={unread > 0} data-conversation=id>
+            <A href=format!("/inbox/{id}")>
+                <span class="avatar" aria-hidden="true">{initial}</span>
+                <span class="row-main">
+                    <span class="row-top">
+                        <span class="name">{name}</span>
+                        <span class="via" data-number=conversation.number_id.clone()>{via}</span>
+                        <span class="time">{move || format_time(at, i18n.lang.get().tag())}</span>
+                    </span>
+                    <span class="row-bottom">
+                        <span class="preview">
+                            {(conversation.last_direction == Direction::Outbound).then_some("↩ ")}
+                            {conversation.last_preview.clone()}
+                        </span>
+                        {(unread > 0).then(|| view! {
+                            <span class="badge" title=move || i18n.t("inbox.unread")>{unread}</span>
+                        })}
+                    </span>
+                </span>
+            </A>
+        </li>
+    }
+}
+
+#[component]
+fn ConversationView(id: i64) -> impl IntoView {
+    let i18n = use_i18n();
+    let inbox = use_inbox();
+    let load_error = RwSignal::new(None::<ApiError>);
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            if let Err(e) = inbox.open_conversation(id).await {
+                load_error.set(Some(e));
+            }
+        });
+    });
+    let conversation = Memo::new(move |_| inbox.conversations.with(|l| l.iter().find(|c| c.id == id).cloned()));
+    let messages = Memo::new(move |_| inbox.messages.with(|m| m.get(&id).cloned()));
+    let list_ref = NodeRef::<html::Div>::new();
+    // Keep the newest message in view.
+    Effect::new(move |_| {
+        messages.track();
+        if let Some(el) = list_ref.get() {
+            el.set_scroll_top(el.scroll_height());
+        }
+    });
+    view! {
+        <div class="conversation" data-conversation=id>
+            <header class="conversation-head">
+                <A href="/inbox" attr:class="back">{move || format!("‹ {}", i18n.t("conv.back"))}</A>
+                <div>
+                    <h2 id="conversation-name">{move || conversation.get().map(|c| display_name(&c))}</h2>
+                    <p class="muted">{move || conversation.get().map(|c| format!("+{}", c.contact))}</p>
+                </div>
+            </header>
+            <div class="messages" node_ref=list_ref>
+                {move || match (messages.get(), load_error.get()) {
+                    (_, Some(ApiError::Refused { status: 404, .. })) => view! { <p class="empty">{i18n.t("conv.not_found")}</p> }.into_any(),
+                    (_, Some(_)) => view! { <p class="error" role="alert">{i18n.t("error.network")}</p> }.into_any(),
+                    (None, None) => view! { <p class="muted pad">{i18n.t("conv.loading")}</p> }.into_any(),
+                    (Some(list), None) => view! {
+                        <ol id="messages">
+                            <For each=move || list.clone() key=|m| m.id children=move |m| view! { <MessageBubble id=id message=m /> } />
+                        </ol>
+                    }.into_any(),
+                }}
+            </div>
+            <ReplyBox id=id conversation=conversation />
+        </div>
+    }
+}
+
+#[component]
+fn MessageBubble(id: i64, message: Message) -> impl IntoView {
+    let i18n = use_i18n();
+    let inbox = use_inbox();
+    let message_id = message.id;
+    // The status changes live; read it from the store rather than the copy we were given.
+    let status = Signal::derive(move || {
+        inbox.messages.with(|m| m.get(&id).and_then(|l| l.iter().find(|x| x.id == message_id)).and_then(|x| x.status))
+    });
+    let error = Signal::derive(move || {
+        inbox.messages.with(|m| m.get(&id).and_then(|l| l.iter().find(|x| x.id == message_id)).and_then(|x| x.error.clone()))
+    });
+    let outbound = message.direction == Direction::Outbound;
+    let at = message.created_at;
+    view! {
+        <li class="bubble" class:out=outbound class:in=!outbound data-message=message_id>
+            <p class="body">{message.body.clone()}</p>
+            <p class="meta">
+                <span class="time">{move || format_time(at, i18n.lang.get().tag())}</span>
+                {outbound.then(|| view! { <Ticks status=status /> })}
+            </p>
+            <Show when=move || error.get().is_some()>
+                <p class="bubble-error">{move || error.get()}</p>
+            </Show>
+        </li>
+    }
+}
+
+#[component]
+fn ReplyBox(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let inbox = use_inbox();
+    let text = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let window_open = move || {
+        conversation
+            .get()
+            .and_then(|c| c.last_inbound_at)
+            .is_some_and(|t| js_sys::Date::now() as i64 - t < CUSTOMER_SERVICE_WINDOW_MS)
+    };
+    let send = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let body = text.get_untracked();
+        if body.trim().is_empty() || busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match api::post::<_, Message>(&format!("/api/v1/conversations/{id}/messages"), &ReplyRequest { text: body }).await {
+                Ok(message) => {
+                    text.set(String::new());
+                    inbox.add_message(id, message);
+                }
+                Err(ApiError::Refused { message, .. }) => error.set(Some(message)),
+                Err(ApiError::Unauthorized) => inbox.signed_out.set(true),
+                Err(ApiError::Network) => error.set(Some(i18n.t("error.network"))),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <Show
+            when=window_open
+            fallback=move || view! { <p class="notice" id="window-closed">{i18n.t("conv.window_closed")}</p> }
+        >
+            <form class="reply" on:submit=send>
+                <textarea id="reply-text" rows="2" maxlength="4096"
+                    placeholder=move || i18n.t("conv.reply_placeholder")
+                    prop:value=text
+                    on:input=move |ev| text.set(event_target_value(&ev))
+                ></textarea>
+                <button id="send" type="submit" class="primary" disabled=move || busy.get() || text.with(|t| t.trim().is_empty())>
+                    {move || if busy.get() { i18n.t("conv.sending") } else { i18n.t("conv.send") }}
+                </button>
+            </form>
+            <Show when=move || error.get().is_some()>
+                <p class="error" role="alert">{move || error.get()}</p>
+            </Show>
+        </Show>
+    }
+}

@@ -1,0 +1,5 @@
+//! One module per page.
+
+pub mod inbox;
+pub mod login;
+pub mod numbers;

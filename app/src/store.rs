@@ -1,0 +1,219 @@
+//! What the console has synced from the relay: the inbox snapshot plus the live event stream.
+//!
+//! The snapshot says which event it is current to; the stream starts right after it, and the
+//! browser's EventSource resumes with `Last-Event-ID` after a drop, so nothing is missed.
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+use serde::Deserialize;
+use switchboard_shared::api::{Conversation, Event, EventKind, Message, Number};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+
+use crate::api;
+
+/// State of the live connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    Connecting,
+    Live,
+    Reconnecting,
+}
+
+/// The synced inbox, shared through context.
+#[derive(Clone, Copy)]
+pub struct Inbox {
+    pub conversations: RwSignal<Vec<Conversation>>,
+    /// The business numbers, so each conversation can say which one it is on.
+    pub numbers: RwSignal<Vec<Number>>,
+    /// Messages of conversations that were opened, by conversation id.
+    pub messages: RwSignal<HashMap<i64, Vec<Message>>>,
+    pub loaded: RwSignal<bool>,
+    pub connection: RwSignal<Connection>,
+    /// The conversation on screen: its new messages count as read at once.
+    pub open: RwSignal<Option<i64>>,
+    /// Set when the relay says the session ended.
+    pub signed_out: RwSignal<bool>,
+    source: StoredValue<Option<web_sys::EventSource>, LocalStorage>,
+}
+
+#[derive(Deserialize)]
+struct Snapshot {
+    seq: i64,
+    conversations: Vec<Conversation>,
+}
+
+impl Inbox {
+    pub fn new() -> Inbox {
+        Inbox {
+            conversations: RwSignal::new(Vec::new()),
+            numbers: RwSignal::new(Vec::new()),
+            messages: RwSignal::new(HashMap::new()),
+            loaded: RwSignal::new(false),
+            connection: RwSignal::new(Connection::Connecting),
+            open: RwSignal::new(None),
+            signed_out: RwSignal::new(false),
+            source: StoredValue::new_local(None),
+        }
+    }
+
+    /// Loads the snapshot, then follows the event stream from there.
+    pub async fn start(self) {
+        if let Ok(numbers) = api::get::<Vec<Number>>("/api/v1/numbers").await {
+            self.numbers.set(numbers);
+        }
+        match api::get::<Snapshot>("/api/v1/conversations").await {
+            Ok(snapshot) => {
+                self.conversations.set(sorted(snapshot.conversations));
+                self.loaded.set(true);
+                self.follow(snapshot.seq);
+            }
+            Err(api::ApiError::Unauthorized) => self.signed_out.set(true),
+            Err(_) => self.connection.set(Connection::Reconnecting),
+        }
+    }
+
+    /// Closes the stream (sign-out).
+    pub fn stop(self) {
+        if let Some(source) = self.source.get_value() {
+            source.close();
+        }
+        self.source.set_value(None);
+        self.conversations.set(Vec::new());
+        self.messages.set(HashMap::new());
+        self.loaded.set(false);
+    }
+
+    fn follow(self, after: i64) {
+        if let Some(old) = self.source.get_value() {
+            old.close();
+        }
+        let Ok(source) = web_sys::EventSource::new(&format!("/api/v1/events?after={after}")) else {
+            self.connection.set(Connection::Reconnecting);
+            return;
+        };
+        let on_event = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            if let Some(text) = e.data().as_string() {
+                if let Ok(event) = serde_json::from_str::<Event>(&text) {
+                    self.apply(event);
+                }
+            }
+        });
+        for name in ["message", "status", "dead_letter"] {
+            let _ = source.add_event_listener_with_callback(name, on_event.as_ref().unchecked_ref());
+        }
+        on_event.forget();
+        let on_open = Closure::<dyn FnMut()>::new(move || self.connection.set(Connection::Live));
+        source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        on_open.forget();
+        let watched = source.clone();
+        let on_error = Closure::<dyn FnMut()>::new(move || {
+            self.connection.set(Connection::Reconnecting);
+            // CLOSED means the browser gave up (e.g. 401): check whether we are still signed in.
+            if watched.ready_state() == web_sys::EventSource::CLOSED {
+                leptos::task::spawn_local(async move {
+                    if api::get::<switchboard_shared::api::Me>("/api/v1/me").await == Err(api::ApiError::Unauthorized) {
+                        self.signed_out.set(true);
+                    } else {
+                        self.start().await;
+                    }
+                });
+            }
+        });
+        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        on_error.forget();
+        self.source.set_value(Some(source));
+    }
+
+    /// Applies one event from the stream.
+    pub fn apply(self, event: Event) {
+        match event.kind {
+            EventKind::Message { mut conversation, message } => {
+                if self.open.get_untracked() == Some(conversation.id) && conversation.unread > 0 {
+                    conversation.unread = 0;
+                    let id = conversation.id;
+                    leptos::task::spawn_local(async move {
+                        let _ = api::send_empty("POST", &format!("/api/v1/conversations/{id}/read")).await;
+                    });
+                }
+                let id = conversation.id;
+                self.conversations.update(|list| {
+                    list.retain(|c| c.id != id);
+                    list.push(conversation);
+                    *list = sorted(std::mem::take(list));
+                });
+                self.add_message(id, message);
+            }
+            EventKind::Status { conversation_id, message_id, wamid, status, error } => {
+                self.messages.update(|all| {
+                    if let Some(m) = all.get_mut(&conversation_id).and_then(|l| l.iter_mut().find(|m| m.id == message_id)) {
+                        if m.status.is_none_or(|s| s.advances_to(status)) {
+                            m.status = Some(status);
+                            m.wamid = wamid.or(m.wamid.take());
+                            if error.is_some() {
+                                m.error = error;
+                            }
+                        }
+                    }
+                });
+            }
+            EventKind::DeadLetter { .. } => {}
+        }
+    }
+
+    /// Adds a message to a loaded conversation, unless it is already there (the reply's own
+    /// answer and its event can arrive in either order).
+    pub fn add_message(self, conversation_id: i64, message: Message) {
+        self.messages.update(|all| {
+            if let Some(list) = all.get_mut(&conversation_id) {
+                if !list.iter().any(|m| m.id == message.id) {
+                    list.push(message);
+                }
+            }
+        });
+    }
+
+    /// Loads a conversation's messages (once) and marks it read.
+    pub async fn open_conversation(self, id: i64) -> Result<(), api::ApiError> {
+        self.open.set(Some(id));
+        if !self.messages.with_untracked(|m| m.contains_key(&id)) {
+            let list = api::get::<Vec<Message>>(&format!("/api/v1/conversations/{id}/messages")).await?;
+            self.messages.update(|all| {
+                // Events that arrived while loading are kept.
+                let live = all.remove(&id).unwrap_or_default();
+                let mut merged = list;
+                for m in live {
+                    if !merged.iter().any(|x| x.id == m.id) {
+                        merged.push(m);
+                    }
+                }
+                all.insert(id, merged);
+            });
+        }
+        if self.conversations.with_untracked(|l| l.iter().any(|c| c.id == id && c.unread > 0)) {
+            self.conversations.update(|l| {
+                if let Some(c) = l.iter_mut().find(|c| c.id == id) {
+                    c.unread = 0;
+                }
+            });
+            let _ = api::send_empty("POST", &format!("/api/v1/conversations/{id}/read")).await;
+        }
+        Ok(())
+    }
+}
+
+impl Default for Inbox {
+    fn default() -> Self {
+        Inbox::new()
+    }
+}
+
+fn sorted(mut list: Vec<Conversation>) -> Vec<Conversation> {
+    list.sort_by(|a, b| b.last_message_at.cmp(&a.last_message_at).then(b.id.cmp(&a.id)));
+    list
+}
+
+pub fn use_inbox() -> Inbox {
+    expect_context::<Inbox>()
+}

@@ -1,0 +1,8 @@
+// Loads the console's WebAssembly and registers the service worker. A file of its own, so the
+// Content-Security-Policy can forbid inline scripts.
+import init from '/app.js';
+
+await init();
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/sw.js').catch((e) => console.warn('service worker not registered', e));
+}

@@ -1,0 +1,98 @@
+//! Component tests in headless Chromium (wasm-bindgen-test).
+
+use leptos::mount::mount_to;
+use leptos::prelude::*;
+use leptos::task::tick;
+use switchboard_app::components::ticks::Ticks;
+use switchboard_app::i18n::{I18n, Lang};
+use switchboard_app::store::Inbox;
+use switchboard_shared::api::{Conversation, Direction, Event, EventKind, Message};
+use switchboard_shared::MessageStatus;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn host() -> web_sys::HtmlElement {
+    let doc = document();
+    let host = doc.create_element("div").unwrap();
+    doc.body().unwrap().append_child(&host).unwrap();
+    host.unchecked_into()
+}
+
+#[wasm_bindgen_test]
+async fn ticks_follow_the_status_live_and_speak_the_chosen_language() {
+    let host = host();
+    let i18n = I18n::new();
+    i18n.set(Lang::En);
+    let status = RwSignal::new(Some(MessageStatus::Pending));
+    let _mounted = mount_to(host.clone(), move || {
+        provide_context(i18n);
+        view! { <Ticks status=status /> }
+    });
+    let ticks = || host.query_selector(".ticks").unwrap().unwrap();
+    assert_eq!(ticks().get_attribute("data-status").as_deref(), Some("pending"));
+    assert_eq!(ticks().get_attribute("title").as_deref(), Some("Waiting to send"));
+    status.set(Some(MessageStatus::Delivered));
+    tick().await;
+    assert_eq!(ticks().text_content().as_deref(), Some("✓✓"));
+    assert_eq!(ticks().get_attribute("data-status").as_deref(), Some("delivered"));
+    i18n.set(Lang::ZhHant);
+    status.set(Some(MessageStatus::Read));
+    tick().await;
+    assert_eq!(ticks().get_attribute("title").as_deref(), Some("已讀"));
+    assert_eq!(document().document_element().unwrap().get_attribute("lang").as_deref(), Some("zh-Hant"));
+    i18n.set(Lang::En);
+}
+
+fn conversation(id: i64, at: i64) -> Conversation {
+    Conversation {
+        id,
+        number_id: "1".into(),
+        contact: format!("85290000{id:03}"),
+        contact_name: None,
+        last_message_at: at,
+        last_preview: format!("hello {id}"),
+        last_direction: Direction::Inbound,
+        unread: 1,
+        last_inbound_at: Some(at),
+    }
+}
+
+fn message(id: i64, conversation_id: i64, status: Option<MessageStatus>) -> Message {
+    Message {
+        id,
+        conversation_id,
+        wamid: None,
+        direction: if status.is_some() { Direction::Outbound } else { Direction::Inbound },
+        kind: "text".into(),
+        body: "x".into(),
+        status,
+        error: None,
+        created_at: 0,
+    }
+}
+
+#[wasm_bindgen_test]
+fn inbox_store_puts_the_newest_conversation_first_and_statuses_only_move_forward() {
+    let inbox = Inbox::new();
+    let event = |seq, kind| Event { seq, number_id: "1".into(), at: 0, kind };
+    inbox.apply(event(1, EventKind::Message { conversation: conversation(1, 100), message: message(1, 1, None) }));
+    inbox.apply(event(2, EventKind::Message { conversation: conversation(2, 200), message: message(2, 2, None) }));
+    let order: Vec<i64> = inbox.conversations.get_untracked().iter().map(|c| c.id).collect();
+    assert_eq!(order, vec![2, 1]);
+    // A newer message in conversation 1 moves it to the top, once.
+    inbox.apply(event(3, EventKind::Message { conversation: conversation(1, 300), message: message(3, 1, None) }));
+    let order: Vec<i64> = inbox.conversations.get_untracked().iter().map(|c| c.id).collect();
+    assert_eq!(order, vec![1, 2]);
+
+    inbox.messages.update(|m| {
+        m.insert(2, vec![message(10, 2, Some(MessageStatus::Accepted))]);
+    });
+    let status_of = || inbox.messages.with_untracked(|m| m[&2][0].status);
+    let status = |s| EventKind::Status { conversation_id: 2, message_id: 10, wamid: Some("wamid.X".into()), status: s, error: None };
+    inbox.apply(event(4, status(MessageStatus::Read)));
+    assert_eq!(status_of(), Some(MessageStatus::Read));
+    inbox.apply(event(5, status(MessageStatus::Delivered)));
+    assert_eq!(status_of(), Some(MessageStatus::Read), "a late 'delivered' does not undo 'read'");
+}

@@ -1,0 +1,137 @@
+//! The Cloud API client. Base URL and version are configuration, so the same client talks to
+//! Meta and to the sandbox.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use switchboard_shared::wire::{GraphErrorResponse, GraphList, PhoneNumberInfo, SendResponse, TemplateInfo};
+
+/// Why a Graph call did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum CloudError {
+    /// Meta answered with its error shape.
+    #[error("Graph API error {code}: {title}", code = .error.error.code.unwrap_or_default(), title = .error.title())]
+    Graph { status: u16, error: GraphErrorResponse },
+    /// The request never reached Meta: nothing was sent.
+    #[error("could not connect: {0}")]
+    Connect(String),
+    /// The request may have reached Meta but no answer came back: the outcome is unknown.
+    #[error("no answer: {0}")]
+    NoAnswer(String),
+    /// Meta answered something we could not read.
+    #[error("unreadable answer ({status}): {message}")]
+    Decode { status: u16, message: String },
+}
+
+impl CloudError {
+    /// Meta's error code, if Meta gave one.
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            CloudError::Graph { error, .. } => error.error.code,
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct CloudClient {
+    http: reqwest::Client,
+    base_url: String,
+    version: String,
+}
+
+impl CloudClient {
+    pub fn new(base_url: &str, version: &str) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .connect_timeout(Duration::from_secs(5))
+            .pool_max_idle_per_host(256)
+            .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(CloudClient { http, base_url: base_url.trim_end_matches('/').to_owned(), version: version.to_owned() })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/{}/{}", self.base_url, self.version, path)
+    }
+
+    async fn read<T: DeserializeOwned>(result: reqwest::Result<reqwest::Response>) -> Result<T, CloudError> {
+        let response = result.map_err(|e| {
+            if e.is_connect() {
+                CloudError::Connect(e.to_string())
+            } else {
+                CloudError::NoAnswer(e.to_string())
+            }
+        })?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.map_err(|e| CloudError::NoAnswer(e.to_string()))?;
+        if (200..300).contains(&status) {
+            serde_json::from_slice(&bytes).map_err(|e| CloudError::Decode { status, message: e.to_string() })
+        } else {
+            match serde_json::from_slice::<GraphErrorResponse>(&bytes) {
+                Ok(error) => Err(CloudError::Graph { status, error }),
+                Err(_) => Err(CloudError::Decode { status, message: String::from_utf8_lossy(&bytes).chars().take(200).collect() }),
+            }
+        }
+    }
+
+    /// `POST /{phone-number-id}/messages` with any body (a send or a mark-as-read).
+    pub async fn post_messages<B: Serialize, T: DeserializeOwned>(
+        &self,
+        phone_number_id: &str,
+        token: &SecretString,
+        body: &B,
+    ) -> Result<T, CloudError> {
+        let request = self
+            .http
+            .post(self.url(&format!("{phone_number_id}/messages")))
+            .bearer_auth(token.expose_secret())
+            .json(body)
+            .send()
+            .await;
+        Self::read(request).await
+    }
+
+    /// Sends a message; the answer carries the wamid.
+    pub async fn send(
+        &self,
+        phone_number_id: &str,
+        token: &SecretString,
+        body: &serde_json::Value,
+    ) -> Result<SendResponse, CloudError> {
+        self.post_messages(phone_number_id, token, body).await
+    }
+
+    /// `GET /{phone-number-id}`: display number, name, quality, throughput, messaging limit.
+    pub async fn phone_number(&self, phone_number_id: &str, token: &SecretString) -> Result<PhoneNumberInfo, CloudError> {
+        let fields = "id,display_phone_number,verified_name,quality_rating,code_verification_status,platform_type,throughput,status,whatsapp_business_manager_messaging_limit";
+        let request = self
+            .http
+            .get(self.url(phone_number_id))
+            .query(&[("fields", fields)])
+            .bearer_auth(token.expose_secret())
+            .send()
+            .await;
+        Self::read(request).await
+    }
+
+    /// `GET /{waba-id}/phone_numbers`.
+    pub async fn phone_numbers(&self, waba_id: &str, token: &SecretString) -> Result<Vec<PhoneNumberInfo>, CloudError> {
+        let request = self.http.get(self.url(&format!("{waba_id}/phone_numbers"))).bearer_auth(token.expose_secret()).send().await;
+        Self::read::<GraphList<PhoneNumberInfo>>(request).await.map(|l| l.data)
+    }
+
+    /// `GET /{waba-id}/message_templates`.
+    pub async fn templates(&self, waba_id: &str, token: &SecretString) -> Result<Vec<TemplateInfo>, CloudError> {
+        let request = self
+            .http
+            .get(self.url(&format!("{waba_id}/message_templates")))
+            .query(&[("fields", "id,name,language,status,category,components"), ("limit", "250")])
+            .bearer_auth(token.expose_secret())
+            .send()
+            .await;
+        Self::read::<GraphList<TemplateInfo>>(request).await.map(|l| l.data)
+    }
+}

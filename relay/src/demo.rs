@@ -1,0 +1,111 @@
+//! `switchboard demo`: the relay with the sandbox beside it, three business numbers, an admin,
+//! a few thousand contacts and simulated customers writing in.
+
+use std::time::Duration;
+
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use switchboard_sandbox::{Sandbox, SandboxConfig, SandboxNumber};
+
+use crate::db::now_ms;
+use crate::numbers::{self, NewNumber};
+use crate::{auth, Config, Relay};
+
+/// The demo admin's email.
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+
+/// How lively the simulated customers are.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Customers write in on their own this often.
+    pub chatter_every: Option<Duration>,
+    /// Customers answer a reply after this long.
+    pub answer_after: Option<Duration>,
+    /// Contacts to create.
+    pub contacts: usize,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        DemoOptions { chatter_every: Some(Duration::from_secs(7)), answer_after: Some(Duration::from_secs(5)), contacts: 3_000 }
+    }
+}
+
+/// A running demo.
+pub struct Demo {
+    pub relay: Relay,
+    pub sandbox: Sandbox,
+    pub admin_password: String,
+}
+
+/// The demo's three business numbers.
+pub fn demo_numbers() -> Vec<SandboxNumber> {
+    vec![
+        SandboxNumber::new("110000000000001", "210000000000001", "+852 5550 0101", "Harbour Bakery 海港餅店 (Central)"),
+        SandboxNumber::new("110000000000002", "210000000000001", "+852 5550 0102", "Harbour Bakery 海港餅店 (Mong Kok)"),
+        SandboxNumber { throughput_per_sec: 1_000, messaging_limit: "TIER_100K".into(), ..SandboxNumber::new("110000000000003", "210000000000002", "+886 955 500 103", "Harbour Online 網店") },
+    ]
+}
+
+/// Starts the sandbox and the relay and fills them with demo data.
+pub async fn start(mut config: Config, options: DemoOptions, admin_password: Option<String>) -> anyhow::Result<Demo> {
+    let sandbox_config = SandboxConfig {
+        numbers: demo_numbers(),
+        chatter_every: options.chatter_every,
+        answer_after: options.answer_after,
+        ..SandboxConfig::default()
+    };
+    let token = sandbox_config.access_token.clone();
+    let secret = sandbox_config.app_secret.clone();
+    if config.secret_key.is_none() {
+        // The demo keeps its own key beside its database.
+        std::fs::create_dir_all(&config.data_dir)?;
+        config.secret_key = Some(crate::secrets::SecretKey::load_or_create(&config.data_dir.join("secret.key"))?);
+    }
+    let sandbox = Sandbox::spawn(sandbox_config.clone()).await?;
+    config.graph_base_url = sandbox.url.clone();
+    let relay = Relay::start(config).await?;
+    for n in &sandbox_config.numbers {
+        numbers::upsert(
+            &relay.state,
+            &NewNumber {
+                id: n.id.clone(),
+                waba_id: n.waba_id.clone(),
+                access_token: token.clone(),
+                app_secret: secret.clone(),
+                verify_token: "switchboard-demo".into(),
+            },
+        )
+        .await?;
+    }
+    sandbox.set_webhook_url(format!("{}/webhooks/whatsapp", relay.url()));
+    let admin_password = admin_password.unwrap_or_else(|| rand::thread_rng().sample_iter(&Alphanumeric).take(16).map(char::from).collect());
+    auth::upsert_user(&relay.state, ADMIN_EMAIL, "Admin", &admin_password, "Administrator").await?;
+    seed_contacts(&relay, options.contacts).await?;
+    // A few customers have already written, so the inbox is not empty on first look.
+    if options.chatter_every.is_some() {
+        for c in sandbox.customers().iter().step_by(5) {
+            sandbox.customer_writes(&c.phone_number_id, &c.wa_id, &c.name, "你好！請問今天營業到幾點？");
+        }
+    }
+    Ok(Demo { relay, sandbox, admin_password })
+}
+
+const SURNAMES: &[&str] = &["陳", "林", "黃", "張", "李", "王", "吳", "劉", "蔡", "楊", "Chan", "Wong", "Lee", "Cheung", "Ho"];
+const GIVEN: &[&str] = &["美玲", "志明", "家豪", "雅婷", "小華", "Ka Yan", "Siu Ming", "Wing Sze", "Tai Man", "Mei Ling"];
+
+async fn seed_contacts(relay: &Relay, count: usize) -> anyhow::Result<()> {
+    let now = now_ms();
+    let mut tx = relay.state.db.pool.begin().await?;
+    for i in 0..count {
+        let name = format!("{} {}", SURNAMES[i % SURNAMES.len()], GIVEN[(i / SURNAMES.len()) % GIVEN.len()]);
+        sqlx::query("INSERT INTO contacts (wa_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3) ON CONFLICT (wa_id) DO NOTHING")
+            .bind(format!("8526{:07}", 1_000_000 + i))
+            .bind(name)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

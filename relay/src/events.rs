@@ -1,0 +1,182 @@
+//! The append-only event log and its live stream.
+//!
+//! Events are written in the same transaction as the change they describe, and handed to
+//! live subscribers only after that commit. A subscriber that connects (or reconnects with
+//! `Last-Event-ID`) first subscribes, then reads the log after its last id, then follows the
+//! live feed, skipping what it already sent: nothing is lost and nothing repeats.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use sqlx::AnyConnection;
+use switchboard_shared::api::{Event, EventKind};
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::auth::AuthUser;
+use crate::db::now_ms;
+use crate::error::Result;
+use crate::AppState;
+
+/// Live fan-out of committed events.
+pub struct Hub {
+    tx: broadcast::Sender<Arc<Event>>,
+}
+
+impl Hub {
+    pub fn new() -> Hub {
+        Hub { tx: broadcast::channel(4096).0 }
+    }
+
+    /// Hands committed events to every live subscriber.
+    pub fn publish(&self, events: Vec<Event>) {
+        for e in events {
+            let _ = self.tx.send(Arc::new(e));
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.tx.subscribe()
+    }
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new()
+    }
+}
+
+/// Appends an event inside the caller's transaction; publish it after the commit.
+pub async fn append(conn: &mut AnyConnection, number_id: &str, kind: EventKind) -> Result<Event> {
+    let at = now_ms();
+    if state_is_postgres(conn) {
+        // Postgres hands out sequence numbers before commit, so two writers could commit out
+        // of order and a live reader could skip one. One event writer at a time keeps the log
+        // in commit order; SQLite's single write lock already does.
+        sqlx::query("SELECT pg_advisory_xact_lock(7350001)").execute(&mut *conn).await?;
+    }
+    let payload = serde_json::to_string(&kind).map_err(anyhow::Error::from)?;
+    let (seq,): (i64,) =
+        sqlx::query_as("INSERT INTO events (number_id, kind, payload, at) VALUES ($1, $2, $3, $4) RETURNING seq")
+            .bind(number_id)
+            .bind(kind.name())
+            .bind(payload)
+            .bind(at)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(Event { seq, number_id: number_id.to_owned(), at, kind })
+}
+
+fn state_is_postgres(conn: &AnyConnection) -> bool {
+    conn.backend_name().eq_ignore_ascii_case("postgres") || conn.backend_name().eq_ignore_ascii_case("postgresql")
+}
+
+/// Events after `after`, oldest first.
+pub async fn since(state: &AppState, after: i64, limit: i64) -> Result<Vec<Event>> {
+    let rows: Vec<(i64, String, String, i64)> =
+        sqlx::query_as("SELECT seq, number_id, payload, at FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&state.db.pool)
+            .await?;
+    rows.into_iter()
+        .map(|(seq, number_id, payload, at)| {
+            let kind: EventKind = serde_json::from_str(&payload).map_err(anyhow::Error::from)?;
+            Ok(Event { seq, number_id, at, kind })
+        })
+        .collect()
+}
+
+/// The newest event id (0 when the log is empty).
+pub async fn last_seq(state: &AppState) -> Result<i64> {
+    let (seq,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM events").fetch_one(&state.db.pool).await?;
+    Ok(seq.unwrap_or(0))
+}
+
+#[derive(Deserialize)]
+pub struct StreamQuery {
+    /// Resume after this event id (for the first connection, where a browser cannot set
+    /// `Last-Event-ID`). Without it and without the header, the stream starts at "now".
+    after: Option<i64>,
+}
+
+fn to_sse(e: &Event) -> SseEvent {
+    SseEvent::default()
+        .id(e.seq.to_string())
+        .event(e.kind.name())
+        .json_data(e)
+        .unwrap_or_else(|_| SseEvent::default().comment("unserialisable event"))
+}
+
+/// `GET /api/v1/events`: Server-Sent Events, resumable with `Last-Event-ID`.
+pub async fn stream(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    Query(q): Query<StreamQuery>,
+) -> Result<impl IntoResponse> {
+    let header_id = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
+    // Subscribe before reading the log, so nothing committed in between is missed.
+    let mut live = state.events.subscribe();
+    let mut last = match header_id.or(q.after) {
+        Some(id) => id,
+        None => last_seq(&state).await?,
+    };
+    let (tx, rx) = mpsc::channel::<std::result::Result<SseEvent, Infallible>>(256);
+    let metrics_state = state.clone();
+    metrics_state.metrics.sse_clients.inc();
+    tokio::spawn(async move {
+        let _guard = scopeguard(metrics_state);
+        'outer: loop {
+            // Catch up from the log (first connection, reconnection, or after lagging behind).
+            loop {
+                let Ok(batch) = since(&state, last, 1000).await else {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                };
+                let done = batch.len() < 1000;
+                for e in batch {
+                    last = e.seq;
+                    if user.may_see(&e) && tx.send(Ok(to_sse(&e))).await.is_err() {
+                        break 'outer;
+                    }
+                }
+                if done {
+                    break;
+                }
+            }
+            loop {
+                match live.recv().await {
+                    Ok(e) if e.seq <= last => {}
+                    Ok(e) if e.seq == last + 1 => {
+                        last = e.seq;
+                        if user.may_see(&e) && tx.send(Ok(to_sse(&e))).await.is_err() {
+                            break 'outer;
+                        }
+                    }
+                    // A gap (events committed out of order) or a lag: read the log instead.
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue 'outer,
+                    Err(broadcast::error::RecvError::Closed) => break 'outer,
+                }
+            }
+        }
+    });
+    Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// Decrements the live-client gauge when the stream task ends.
+fn scopeguard(state: AppState) -> impl Drop {
+    struct Guard(AppState);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            self.0.metrics.sse_clients.dec();
+        }
+    }
+    Guard(state)
+}

@@ -1,0 +1,151 @@
+//! The relay: the only holder of secrets and the only thing Meta talks to.
+//!
+//! `app(state)` is the whole HTTP surface, so tests drive it with `oneshot` or on a real
+//! socket. `Relay::start` connects storage and starts the background work: the webhook
+//! writer, the processor, one send lane per business number and the number health checks.
+
+pub mod auth;
+pub mod cloud;
+pub mod config;
+pub mod conversations;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod events;
+pub mod metrics;
+pub mod numbers;
+pub mod outbox;
+pub mod secrets;
+pub mod security;
+pub mod webhook;
+
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+use secrecy::SecretString;
+use tokio::sync::{Notify, RwLock};
+use tower_http::services::{ServeDir, ServeFile};
+
+pub use config::{Config, ConfigArgs};
+pub use db::{Backend, Db};
+
+/// Everything handlers and background tasks share.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Config,
+    pub db: Db,
+    pub cloud: cloud::CloudClient,
+    pub events: events::Hub,
+    pub ingest: webhook::ingest::Ingest,
+    /// Rung after bodies are stored, so the processor wakes at once.
+    pub processor_bell: Arc<Notify>,
+    pub lanes: outbox::Lanes,
+    /// App secrets that may sign webhooks: the configured one and every number's.
+    pub app_secrets: RwLock<Vec<SecretString>>,
+    pub metrics: metrics::Metrics,
+    pub sign_in_guard: auth::SignInGuard,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Connects storage and builds the state; background tasks are not started yet.
+    pub async fn new(config: Config) -> anyhow::Result<AppState> {
+        if !config.database_url.starts_with("postgres") {
+            std::fs::create_dir_all(&config.data_dir)?;
+        }
+        let db = Db::connect(&config.database_url).await?;
+        let cloud = cloud::CloudClient::new(&config.graph_base_url, &config.graph_api_version)?;
+        let processor_bell = Arc::new(Notify::new());
+        let ingest = webhook::ingest::Ingest::spawn(db.clone(), processor_bell.clone());
+        let state = AppState(Arc::new(Inner {
+            config,
+            db,
+            cloud,
+            events: events::Hub::new(),
+            ingest,
+            processor_bell,
+            lanes: outbox::Lanes::default(),
+            app_secrets: RwLock::new(Vec::new()),
+            metrics: metrics::Metrics::default(),
+            sign_in_guard: auth::SignInGuard::default(),
+        }));
+        numbers::reload_app_secrets(&state).await?;
+        Ok(state)
+    }
+
+    /// Starts the processor, the lanes and the health checks.
+    pub async fn start_background(&self) -> anyhow::Result<()> {
+        tokio::spawn(webhook::process::run(self.clone()));
+        outbox::recover_after_restart(self).await?;
+        outbox::start_lanes(self).await?;
+        tokio::spawn(numbers::health_loop(self.clone()));
+        Ok(())
+    }
+}
+
+/// The whole HTTP surface.
+pub fn app(state: AppState) -> Router {
+    let console = &state.config.console_dir;
+    let static_files = ServeDir::new(console).fallback(ServeFile::new(console.join("index.html")));
+    let api = Router::new()
+        .route("/session", post(auth::login).delete(auth::logout))
+        .route("/me", get(auth::me))
+        .route("/numbers", get(numbers::list))
+        .route("/conversations", get(conversations::list))
+        .route("/conversations/{id}/messages", get(conversations::messages).post(conversations::reply))
+        .route("/conversations/{id}/read", post(conversations::mark_read))
+        .route("/events", get(events::stream))
+        .fallback(|| async { error::AppError::NotFound });
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics::render))
+        .route("/webhooks/whatsapp", get(webhook::verify).post(webhook::receive))
+        .nest("/api/v1", api)
+        .fallback_service(static_files)
+        .layer(axum::middleware::from_fn(security::csrf))
+        .layer(axum::middleware::from_fn(security::headers))
+        .layer(security::cors(&state.config.cors_origins))
+        .with_state(state)
+}
+
+/// A relay bound to a socket and serving.
+pub struct Relay {
+    pub state: AppState,
+    pub addr: std::net::SocketAddr,
+}
+
+impl Relay {
+    /// Binds `config.listen` (port 0 allowed), starts everything and serves in the background.
+    pub async fn start(config: Config) -> anyhow::Result<Relay> {
+        if config.secret_key.is_none() {
+            anyhow::bail!(
+                "no secret key: set SWITCHBOARD_SECRET_KEY to 64 hex characters (e.g. from `openssl rand -hex 32`) \
+                 or --secret-key-file; it encrypts the stored access tokens and app secrets"
+            );
+        }
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let state = AppState::new(config).await?;
+        state.start_background().await?;
+        let router = app(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::error!("relay server stopped: {e}");
+            }
+        });
+        Ok(Relay { state, addr })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}

@@ -1,0 +1,124 @@
+//! `switchboard`: serve, demo, migrate, and user administration.
+
+use clap::{Parser, Subcommand};
+use switchboard_relay::{auth, demo, AppState, ConfigArgs, Relay};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "switchboard", version, about = "Self-hosted WhatsApp cloud-control console: the relay")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the relay.
+    Serve(#[command(flatten)] ConfigArgs),
+    /// Run the relay with a built-in sandbox standing in for Meta, demo numbers and traffic.
+    Demo(#[command(flatten)] ConfigArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate(#[command(flatten)] ConfigArgs),
+    /// Manage console users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage business numbers.
+    Number {
+        #[command(subcommand)]
+        command: NumberCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum NumberCommand {
+    /// Connect a business number (checked against the Graph API before it is saved).
+    Add {
+        /// Meta's phone-number id (not the phone number itself).
+        #[arg(long)]
+        id: String,
+        /// The WhatsApp Business Account id.
+        #[arg(long)]
+        waba_id: String,
+        #[arg(long, env = "SWITCHBOARD_ACCESS_TOKEN", hide_env_values = true)]
+        access_token: String,
+        /// The Meta app's secret, which signs its webhooks.
+        #[arg(long, env = "SWITCHBOARD_NUMBER_APP_SECRET", hide_env_values = true)]
+        app_secret: String,
+        /// The token you enter in Meta's webhook settings.
+        #[arg(long, default_value = "")]
+        verify_token: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user, or update the password and role of an existing one.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "SWITCHBOARD_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// Administrator, Supervisor, Agent or Analyst (any case).
+        #[arg(long, default_value = "Agent")]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+fn canonical_role(role: &str) -> anyhow::Result<&'static str> {
+    ["Administrator", "Supervisor", "Agent", "Analyst"]
+        .into_iter()
+        .find(|r| r.eq_ignore_ascii_case(role.trim()))
+        .ok_or_else(|| anyhow::anyhow!("unknown role {role:?}: use Administrator, Supervisor, Agent or Analyst"))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => {
+            let relay = Relay::start(args.resolve()?).await?;
+            tracing::info!("Switchboard relay listening on {}", relay.url());
+            tokio::signal::ctrl_c().await?;
+        }
+        Command::Demo(args) => {
+            let password = std::env::var("SWITCHBOARD_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
+            let demo = demo::start(args.resolve()?, demo::DemoOptions::default(), password).await?;
+            println!();
+            println!("  Switchboard demo is running.");
+            println!("  Console:  {}/", demo.relay.url());
+            println!("  Sign in:  {} / {}", demo::ADMIN_EMAIL, demo.admin_password);
+            println!("  Sandbox:  {} (stands in for Meta's Graph API)", demo.sandbox.url);
+            println!();
+            println!("  Press Ctrl-C to stop.");
+            tokio::signal::ctrl_c().await?;
+        }
+        Command::Migrate(args) => {
+            AppState::new(args.resolve()?).await?;
+            println!("database is up to date");
+        }
+        Command::Number { command: NumberCommand::Add { id, waba_id, access_token, app_secret, verify_token, config } } => {
+            let state = AppState::new(config.resolve()?).await?;
+            let number = switchboard_relay::numbers::NewNumber { id: id.clone(), waba_id, access_token, app_secret, verify_token };
+            switchboard_relay::numbers::upsert(&state, &number).await?;
+            println!("number {id} is connected");
+        }
+        Command::User { command: UserCommand::Add { email, password, role, name, config } } => {
+            let role = canonical_role(&role)?;
+            let state = AppState::new(config.resolve()?).await?;
+            let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+            let id = auth::upsert_user(&state, &email, &name, &password, role).await?;
+            println!("user {email} (id {id}) is a {role}");
+        }
+    }
+    Ok(())
+}

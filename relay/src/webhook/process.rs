@@ -1,0 +1,327 @@
+//! Turns stored webhook bodies into domain changes: every entry, every change, every message
+//! and status, in one transaction per batch of bodies.
+//!
+//! Idempotent: a message is stored once per wamid and a status once per (wamid, status), so
+//! Meta's retries and duplicates change nothing. Statuses only move a message forward.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use sqlx::AnyConnection;
+use switchboard_shared::api::{Conversation, Direction, Event, EventKind, Message};
+use switchboard_shared::wire::{MessagesValue, StatusUpdate, WebhookEnvelope, WebhookError};
+use switchboard_shared::MessageStatus;
+
+use crate::db::now_ms;
+use crate::error::Result;
+use crate::{events, AppState};
+
+/// How many times in a row processing steps aside for the webhook writer.
+const MAX_DEFERRALS: u32 = 100;
+
+/// Bodies handled per transaction: small enough that the webhook writer, waiting for the same
+/// database, never waits long.
+const BATCH: i64 = 32;
+
+/// Processes stored bodies forever, woken by the ingest writer (and every second regardless,
+/// which also picks up what a crash left behind).
+pub async fn run(state: AppState) {
+    let mut deferred = 0;
+    loop {
+        // Storing webhooks (what Meta waits for) goes first: while bodies queue for the writer,
+        // wait a little, but never more than ~100 ms in a row.
+        if state.ingest.pending() > 0 && deferred < MAX_DEFERRALS {
+            deferred += 1;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            continue;
+        }
+        deferred = 0;
+        match process_pending(&state).await {
+            Ok(0) => {
+                tokio::select! {
+                    _ = state.processor_bell.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!("webhook processing failed, retrying: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Processes one batch of unprocessed bodies; returns how many.
+pub async fn process_pending(state: &AppState) -> Result<usize> {
+    let rows: Vec<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT id, body FROM webhook_inbox WHERE processed = FALSE ORDER BY id LIMIT $1")
+            .bind(BATCH)
+            .fetch_all(&state.db.pool)
+            .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = state.db.pool.begin().await?;
+    let mut new_events = Vec::new();
+    for (id, body) in &rows {
+        apply_body(&mut tx, *id, body, &mut new_events).await?;
+    }
+    let ids: Vec<String> = rows.iter().map(|(id, _)| id.to_string()).collect();
+    // The ids are integers we just read, not outside input.
+    sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE webhook_inbox SET processed = TRUE WHERE id IN ({})", ids.join(","))))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    state.metrics.events.inc_by(new_events.len() as u64);
+    state.events.publish(new_events);
+    Ok(rows.len())
+}
+
+async fn dead_letter(conn: &mut AnyConnection, inbox_id: i64, reason: String, body: &[u8], out: &mut Vec<Event>) -> Result<()> {
+    tracing::warn!("webhook {inbox_id} to dead letters: {reason}");
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO dead_letters (inbox_id, reason, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(inbox_id)
+    .bind(&reason)
+    .bind(body.to_vec())
+    .bind(now_ms())
+    .fetch_one(&mut *conn)
+    .await?;
+    out.push(events::append(conn, "", EventKind::DeadLetter { id, reason }).await?);
+    Ok(())
+}
+
+/// Applies one stored body. A body (or a change inside it) that cannot be understood goes to
+/// the dead-letter table; the rest of the body is still applied.
+pub async fn apply_body(conn: &mut AnyConnection, inbox_id: i64, body: &[u8], out: &mut Vec<Event>) -> Result<()> {
+    let envelope: WebhookEnvelope = match serde_json::from_slice(body) {
+        Ok(e) => e,
+        Err(e) => return dead_letter(conn, inbox_id, format!("not a webhook envelope: {e}"), body, out).await,
+    };
+    if envelope.object != "whatsapp_business_account" {
+        let reason = format!("unexpected object {:?}", envelope.object);
+        return dead_letter(conn, inbox_id, reason, body, out).await;
+    }
+    for entry in &envelope.entry {
+        for change in &entry.changes {
+            if change.field == "messages" {
+                match change.messages_value() {
+                    Ok(value) => apply_messages(conn, value, out).await?,
+                    Err(e) => {
+                        let part = serde_json::to_vec(&change.value).unwrap_or_default();
+                        dead_letter(conn, inbox_id, format!("unreadable messages change: {e}"), &part, out).await?;
+                    }
+                }
+            } else if change.is_group_field() {
+                match change.groups_value() {
+                    Ok(value) => tracing::debug!("{} group updates on {}", value.groups.len(), change.field),
+                    Err(e) => {
+                        let part = serde_json::to_vec(&change.value).unwrap_or_default();
+                        dead_letter(conn, inbox_id, format!("unreadable {} change: {e}", change.field), &part, out).await?;
+                    }
+                }
+            } else {
+                tracing::debug!("ignoring webhook field {}", change.field);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn error_text(errors: &[WebhookError]) -> Option<(Option<i64>, String)> {
+    errors.first().map(|e| {
+        let title = e.title.clone().or_else(|| e.message.clone()).unwrap_or_else(|| "error".into());
+        (e.code, match e.code {
+            Some(code) => format!("{code}: {title}"),
+            None => title,
+        })
+    })
+}
+
+type ConversationRow = (i64, String, String, Option<String>, i64, String, String, i64, Option<i64>);
+
+/// A conversation from its columns, read in `conversation_columns!()` order.
+pub fn conversation_from_row(row: ConversationRow) -> Conversation {
+    let (id, number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at) = row;
+    Conversation {
+        id,
+        number_id,
+        contact,
+        contact_name,
+        last_message_at,
+        last_preview,
+        last_direction: if last_direction == "outbound" { Direction::Outbound } else { Direction::Inbound },
+        unread,
+        last_inbound_at,
+    }
+}
+
+/// The columns of a conversation, in `ConversationRow` order (a macro so SQL stays `&'static str`).
+#[macro_export]
+macro_rules! conversation_columns {
+    () => {
+        "id, number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at"
+    };
+}
+
+pub async fn load_conversation(conn: &mut AnyConnection, id: i64) -> Result<Option<Conversation>> {
+    let row: Option<ConversationRow> =
+        sqlx::query_as(concat!("SELECT ", conversation_columns!(), " FROM conversations WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.map(conversation_from_row))
+}
+
+async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, out: &mut Vec<Event>) -> Result<()> {
+    let number_id = value.metadata.phone_number_id.clone().unwrap_or_default();
+    let now = now_ms();
+    sqlx::query("UPDATE numbers SET last_webhook_at = $1 WHERE id = $2").bind(now).bind(&number_id).execute(&mut *conn).await?;
+    let names: HashMap<&str, &str> = value
+        .contacts
+        .iter()
+        .filter_map(|c| Some((c.key()?, c.profile.name.as_deref()?)))
+        .collect();
+
+    for m in &value.messages {
+        let Some(sender) = m.sender() else {
+            tracing::warn!("message {} has no sender; skipped", m.id);
+            continue;
+        };
+        let seen: Option<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE wamid = $1").bind(&m.id).fetch_optional(&mut *conn).await?;
+        if seen.is_some() {
+            continue;
+        }
+        // A group message belongs to the group's conversation; a 1:1 message to the sender's.
+        let contact = m.group_id.as_deref().unwrap_or(sender);
+        let name = names.get(sender).copied();
+        let at = m.timestamp.map_or(now, |s| s * 1000);
+        let mut preview = m.summary();
+        if m.group_id.is_some() {
+            preview = format!("{}: {preview}", name.unwrap_or(sender));
+        }
+        sqlx::query(
+            "INSERT INTO contacts (wa_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3)
+             ON CONFLICT (wa_id) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), updated_at = excluded.updated_at",
+        )
+        .bind(sender)
+        .bind(name)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        let row: ConversationRow = sqlx::query_as(concat!(
+            "INSERT INTO conversations (number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at)
+             VALUES ($1, $2, $3, $4, $5, 'inbound', 1, $4)
+             ON CONFLICT (number_id, contact) DO UPDATE SET
+               contact_name = COALESCE(excluded.contact_name, conversations.contact_name),
+               last_preview = CASE WHEN excluded.last_message_at >= conversations.last_message_at THEN excluded.last_preview ELSE conversations.last_preview END,
+               last_direction = CASE WHEN excluded.last_message_at >= conversations.last_message_at THEN 'inbound' ELSE conversations.last_direction END,
+               last_message_at = CASE WHEN excluded.last_message_at >= conversations.last_message_at THEN excluded.last_message_at ELSE conversations.last_message_at END,
+               last_inbound_at = CASE WHEN conversations.last_inbound_at IS NULL OR excluded.last_inbound_at > conversations.last_inbound_at THEN excluded.last_inbound_at ELSE conversations.last_inbound_at END,
+               unread = conversations.unread + 1
+             RETURNING ",
+            conversation_columns!()
+        ))
+        .bind(&number_id)
+        .bind(contact)
+        .bind(if m.group_id.is_some() { None } else { name })
+        .bind(at)
+        .bind(&preview)
+        .fetch_one(&mut *conn)
+        .await?;
+        let conversation = conversation_from_row(row);
+        let error = error_text(&m.errors).map(|(_, text)| text);
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at)
+             VALUES ($1, $2, $3, 'inbound', $4, $5, NULL, 0, $6, $7) RETURNING id",
+        )
+        .bind(conversation.id)
+        .bind(&number_id)
+        .bind(&m.id)
+        .bind(&m.kind)
+        .bind(&preview)
+        .bind(&error)
+        .bind(at)
+        .fetch_one(&mut *conn)
+        .await?;
+        let message = Message {
+            id,
+            conversation_id: conversation.id,
+            wamid: Some(m.id.clone()),
+            direction: Direction::Inbound,
+            kind: m.kind.clone(),
+            body: preview,
+            status: None,
+            error,
+            created_at: at,
+        };
+        out.push(events::append(conn, &number_id, EventKind::Message { conversation, message }).await?);
+    }
+
+    for s in &value.statuses {
+        apply_status(conn, &number_id, s, out).await?;
+    }
+    for e in &value.errors {
+        tracing::warn!("system error from Meta on {number_id}: {:?} {:?}", e.code, e.title);
+    }
+    Ok(())
+}
+
+async fn apply_status(conn: &mut AnyConnection, number_id: &str, s: &StatusUpdate, out: &mut Vec<Event>) -> Result<()> {
+    let Some(status) = MessageStatus::parse(&s.status) else {
+        tracing::debug!("ignoring unknown status {:?} for {}", s.status, s.id);
+        return Ok(());
+    };
+    let at = s.timestamp.map_or_else(now_ms, |t| t * 1000);
+    let error = error_text(&s.errors);
+    let inserted = sqlx::query(
+        "INSERT INTO message_statuses (wamid, status, at, callback_data, error_code, error_title) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (wamid, status) DO NOTHING",
+    )
+    .bind(&s.id)
+    .bind(status.as_str())
+    .bind(at)
+    .bind(&s.biz_opaque_callback_data)
+    .bind(error.as_ref().and_then(|e| e.0))
+    .bind(error.as_ref().map(|e| e.1.clone()))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(());
+    }
+    if let Some(key) = &s.biz_opaque_callback_data {
+        // A send whose HTTP answer we never saw is settled by its status: it was sent.
+        crate::outbox::settle_from_status(conn, key, &s.id).await?;
+    }
+    advance(conn, number_id, &s.id, status, error.map(|e| e.1), out).await
+}
+
+/// Moves a message forward to `status` if that is progress, and records the event.
+pub async fn advance(
+    conn: &mut AnyConnection,
+    number_id: &str,
+    wamid: &str,
+    status: MessageStatus,
+    error: Option<String>,
+    out: &mut Vec<Event>,
+) -> Result<()> {
+    let moved: Option<(i64, i64)> = sqlx::query_as(
+        "UPDATE messages SET status = $1, status_rank = $2, error = COALESCE($3, error)
+         WHERE wamid = $4 AND status_rank < $2 AND (status IS NULL OR status <> 'failed')
+         RETURNING id, conversation_id",
+    )
+    .bind(status.as_str())
+    .bind(status.rank())
+    .bind(&error)
+    .bind(wamid)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((message_id, conversation_id)) = moved {
+        let kind = EventKind::Status { conversation_id, message_id, wamid: Some(wamid.to_owned()), status, error };
+        out.push(events::append(conn, number_id, kind).await?);
+    }
+    Ok(())
+}

@@ -1,0 +1,351 @@
+//! The Graph API endpoints the sandbox serves, with Meta's success and error shapes.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State as AxState};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use switchboard_shared::limits::{self, codes};
+use switchboard_shared::wire::{
+    GraphErrorResponse, GraphList, OutboundBody, PhoneNumberInfo, SendRequest, SendResponse, SendResponseContact,
+    SendResponseMessage, TemplateInfo, Throughput,
+};
+
+use crate::{customers, now_ms, webhooks, LedgerEntry, State};
+
+type Shared = Arc<State>;
+
+pub(crate) fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/_sandbox/ledger", get(ledger))
+        .route("/_sandbox/inbound", post(inbound))
+        .route("/{version}/{id}", get(get_object))
+        .route("/{version}/{id}/messages", post(send_message))
+        .route("/{version}/{id}/phone_numbers", get(list_phone_numbers))
+        .route("/{version}/{id}/message_templates", get(list_templates))
+        .with_state(state)
+}
+
+fn graph_error(status: StatusCode, code: i64, title: &str, details: &str) -> Response {
+    (status, Json(GraphErrorResponse::new(code, title, details))).into_response()
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    access_token: Option<String>,
+}
+
+/// Meta accepts the token as a bearer header or an `access_token` query parameter.
+fn check_token(state: &State, headers: &HeaderMap, query: &TokenQuery) -> Result<(), Response> {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let token = bearer.or(query.access_token.as_deref());
+    if token == Some(state.config.access_token.as_str()) {
+        Ok(())
+    } else {
+        Err(graph_error(
+            StatusCode::UNAUTHORIZED,
+            codes::ACCESS_TOKEN_EXPIRED,
+            "Invalid OAuth access token - Cannot parse access token",
+            "The access token is missing, malformed, expired or revoked.",
+        ))
+    }
+}
+
+fn check_version(version: &str) -> Result<(), Response> {
+    let ok = version.strip_prefix('v').is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(graph_error(StatusCode::BAD_REQUEST, 2500, "Unknown path components", "Expected /v<major>.<minor>/..."))
+    }
+}
+
+fn unknown_object(id: &str) -> Response {
+    graph_error(
+        StatusCode::BAD_REQUEST,
+        codes::INVALID_PARAMETER,
+        &format!("Unsupported get request. Object with ID '{id}' does not exist"),
+        "The id is not a phone number or WhatsApp Business Account this token can see.",
+    )
+}
+
+fn number_info(n: &crate::SandboxNumber) -> PhoneNumberInfo {
+    PhoneNumberInfo {
+        id: n.id.clone(),
+        display_phone_number: Some(n.display_phone_number.clone()),
+        verified_name: Some(n.verified_name.clone()),
+        quality_rating: Some(n.quality_rating.clone()),
+        code_verification_status: Some("VERIFIED".into()),
+        platform_type: Some("CLOUD_API".into()),
+        throughput: Some(Throughput {
+            level: Some(if n.throughput_per_sec >= limits::HIGH_THROUGHPUT_PER_SEC { "HIGH" } else { "STANDARD" }.into()),
+        }),
+        status: Some("CONNECTED".into()),
+        whatsapp_business_manager_messaging_limit: Some(n.messaging_limit.clone()),
+    }
+}
+
+async fn get_object(
+    AxState(state): AxState<Shared>,
+    Path((version, id)): Path<(String, String)>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = check_version(&version).and_then(|_| check_token(&state, &headers, &q)) {
+        return r;
+    }
+    match state.numbers.get(&id) {
+        Some(n) => Json(number_info(n)).into_response(),
+        None if state.numbers.values().any(|n| n.waba_id == id) => {
+            Json(json!({"id": id, "name": "Sandbox WABA", "currency": "USD", "timezone_id": "1"})).into_response()
+        }
+        None => unknown_object(&id),
+    }
+}
+
+async fn list_phone_numbers(
+    AxState(state): AxState<Shared>,
+    Path((version, waba)): Path<(String, String)>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = check_version(&version).and_then(|_| check_token(&state, &headers, &q)) {
+        return r;
+    }
+    let mut data: Vec<PhoneNumberInfo> = state.numbers.values().filter(|n| n.waba_id == waba).map(number_info).collect();
+    if data.is_empty() {
+        return unknown_object(&waba);
+    }
+    data.sort_by(|a, b| a.id.cmp(&b.id));
+    Json(GraphList { data, paging: Some(json!({"cursors": {"before": "BEFORE", "after": "AFTER"}})) }).into_response()
+}
+
+/// The templates every sandbox WABA has.
+pub(crate) fn templates() -> Vec<TemplateInfo> {
+    let body = |text: &str| json!({"type": "BODY", "text": text});
+    vec![
+        TemplateInfo {
+            id: "900000000000001".into(),
+            name: "hello_world".into(),
+            language: Some("en_US".into()),
+            status: Some("APPROVED".into()),
+            category: Some("UTILITY".into()),
+            components: vec![body("Hello from Switchboard!")],
+        },
+        TemplateInfo {
+            id: "900000000000002".into(),
+            name: "order_update".into(),
+            language: Some("en_US".into()),
+            status: Some("APPROVED".into()),
+            category: Some("UTILITY".into()),
+            components: vec![body("Hi {{1}}, your order {{2}} is on its way.")],
+        },
+        TemplateInfo {
+            id: "900000000000003".into(),
+            name: "daily_pick".into(),
+            language: Some("zh_TW".into()),
+            status: Some("APPROVED".into()),
+            category: Some("MARKETING".into()),
+            components: vec![json!({"type": "HEADER", "format": "IMAGE"}), body("{{1}} 您好，今日推薦：{{2}}")],
+        },
+        TemplateInfo {
+            id: "900000000000004".into(),
+            name: "spring_sale".into(),
+            language: Some("en_US".into()),
+            status: Some("PENDING".into()),
+            category: Some("MARKETING".into()),
+            components: vec![body("Spring sale: {{1}} off everything.")],
+        },
+    ]
+}
+
+async fn list_templates(
+    AxState(state): AxState<Shared>,
+    Path((version, waba)): Path<(String, String)>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = check_version(&version).and_then(|_| check_token(&state, &headers, &q)) {
+        return r;
+    }
+    if !state.numbers.values().any(|n| n.waba_id == waba) {
+        return unknown_object(&waba);
+    }
+    Json(GraphList { data: templates(), paging: Some(json!({"cursors": {"before": "BEFORE", "after": "AFTER"}})) })
+        .into_response()
+}
+
+/// Counts the `{{n}}` placeholders of a template's body.
+fn placeholder_count(t: &TemplateInfo) -> usize {
+    t.components
+        .iter()
+        .filter_map(|c| c.get("text").and_then(Value::as_str))
+        .map(|text| text.matches("{{").count())
+        .sum()
+}
+
+fn body_parameter_count(components: &[Value]) -> usize {
+    components
+        .iter()
+        .filter(|c| c.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("body")))
+        .filter_map(|c| c.get("parameters").and_then(Value::as_array))
+        .map(Vec::len)
+        .sum()
+}
+
+async fn send_message(
+    AxState(state): AxState<Shared>,
+    Path((version, pn)): Path<(String, String)>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = check_version(&version).and_then(|_| check_token(&state, &headers, &q)) {
+        return r;
+    }
+    let Some(number) = state.numbers.get(&pn) else {
+        return unknown_object(&pn);
+    };
+    let Ok(value) = serde_json::from_slice::<Value>(&body) else {
+        return graph_error(StatusCode::BAD_REQUEST, codes::INVALID_PARAMETER, "Invalid parameter", "The body is not JSON.");
+    };
+    // Throughput counts every call on the number, mark-as-read included.
+    if state.throughput[&number.id].check().is_err() {
+        state.count_refusal(codes::THROUGHPUT_REACHED);
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            codes::THROUGHPUT_REACHED,
+            "Rate limit hit",
+            "Cloud API message throughput has been reached.",
+        );
+    }
+    if value.get("status").and_then(Value::as_str) == Some("read") {
+        return if value.get("message_id").and_then(Value::as_str).is_some() {
+            Json(json!({"success": true})).into_response()
+        } else {
+            graph_error(StatusCode::BAD_REQUEST, 131008, "Required parameter is missing", "message_id is required.")
+        };
+    }
+    let request: SendRequest = match serde_json::from_value(value) {
+        Ok(r) => r,
+        Err(e) => {
+            return graph_error(StatusCode::BAD_REQUEST, codes::INVALID_PARAMETER, "Invalid parameter", &e.to_string())
+        }
+    };
+    if request.messaging_product != "whatsapp" {
+        return graph_error(StatusCode::BAD_REQUEST, codes::INVALID_PARAMETER, "Invalid parameter", "messaging_product must be whatsapp.");
+    }
+    let to: String = request.to.chars().filter(char::is_ascii_digit).collect();
+    if to.is_empty() {
+        return graph_error(StatusCode::BAD_REQUEST, codes::INVALID_PARAMETER, "The parameter to is required.", "to must be a phone number.");
+    }
+    if let OutboundBody::Text { text } = &request.body {
+        if text.body.is_empty() || text.body.chars().count() > limits::MAX_TEXT_BODY_CHARS {
+            return graph_error(StatusCode::BAD_REQUEST, 131009, "Parameter value is not valid", "text.body must be 1 to 4096 characters.");
+        }
+    }
+    if let OutboundBody::Template { template } = &request.body {
+        let known = templates().into_iter().find(|t| {
+            t.name == template.name && t.language.as_deref() == Some(template.language.code.as_str()) && t.status.as_deref() == Some("APPROVED")
+        });
+        let Some(known) = known else {
+            return graph_error(
+                StatusCode::NOT_FOUND,
+                codes::TEMPLATE_NOT_FOUND,
+                "Template name does not exist in the translation",
+                &format!("template name ({}) does not exist in {} or is not approved", template.name, template.language.code),
+            );
+        };
+        if placeholder_count(&known) != body_parameter_count(&template.components) {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                codes::TEMPLATE_PARAM_MISMATCH,
+                "Number of parameters does not match the expected number of params",
+                "body: number of localizable_params does not match the expected number of params",
+            );
+        }
+    } else if state.config.enforce_service_window {
+        let last = state.last_inbound.lock().expect("inbound lock").get(&(pn.clone(), to.clone())).copied();
+        if !last.is_some_and(|t| now_ms() - t < limits::CUSTOMER_SERVICE_WINDOW_MS) {
+            state.count_refusal(codes::REENGAGEMENT);
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                codes::REENGAGEMENT,
+                "Re-engagement message",
+                "Message failed to send because more than 24 hours have passed since the customer last replied to this number.",
+            );
+        }
+    }
+    if state.pair_rate.check_key(&(pn.clone(), to.clone())).is_err() {
+        state.count_refusal(codes::PAIR_RATE);
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            codes::PAIR_RATE,
+            "(Business Account, Consumer Account) pair rate limit hit",
+            "Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time.",
+        );
+    }
+
+    let wamid = state.next_wamid();
+    let kind = match &request.body {
+        OutboundBody::Text { .. } => "text",
+        OutboundBody::Image { .. } => "image",
+        OutboundBody::Template { .. } => "template",
+    };
+    {
+        let mut ledger = state.ledger.lock().expect("ledger lock");
+        let seq = ledger.len() as u64 + 1;
+        ledger.push(LedgerEntry {
+            seq,
+            phone_number_id: pn.clone(),
+            to: to.clone(),
+            wamid: wamid.clone(),
+            kind: kind.into(),
+            summary: request.body.summary(),
+            biz_opaque_callback_data: request.biz_opaque_callback_data.clone(),
+            at_ms: now_ms(),
+        });
+    }
+    tokio::spawn(webhooks::progress_statuses(state.clone(), number.clone(), to.clone(), wamid.clone(), request.clone()));
+    if let (Some(after), OutboundBody::Text { text }) = (state.config.answer_after, &request.body) {
+        tokio::spawn(customers::answer(state.clone(), pn.clone(), to.clone(), text.body.clone(), after));
+    }
+    let response = SendResponse {
+        messaging_product: "whatsapp".into(),
+        contacts: vec![SendResponseContact { input: request.to.clone(), wa_id: Some(to), user_id: None }],
+        messages: vec![SendResponseMessage {
+            id: wamid,
+            message_status: request.body.is_template().then(|| "accepted".into()),
+            group_id: None,
+        }],
+    };
+    Json(response).into_response()
+}
+
+async fn ledger(AxState(state): AxState<Shared>) -> Json<Vec<LedgerEntry>> {
+    Json(state.ledger.lock().expect("ledger lock").clone())
+}
+
+#[derive(Deserialize)]
+struct InboundBody {
+    phone_number_id: String,
+    from: String,
+    name: String,
+    text: String,
+}
+
+/// Test hook: a simulated customer writes in.
+async fn inbound(AxState(state): AxState<Shared>, Json(b): Json<InboundBody>) -> Response {
+    if !state.numbers.contains_key(&b.phone_number_id) {
+        return unknown_object(&b.phone_number_id);
+    }
+    let wamid = customers::write_in(&state, &b.phone_number_id, &b.from, &b.name, &b.text);
+    Json(json!({"id": wamid})).into_response()
+}

@@ -1,0 +1,246 @@
+//! A local stand-in for Meta's Cloud API, built from `reference/cloud-api.md`.
+//!
+//! It serves the Graph API subset Switchboard uses, checks the bearer token, enforces each
+//! number's throughput and the pair rate with Meta's error codes, moves every accepted send
+//! through sent → delivered → read with configurable delays, sends signed webhooks (several
+//! updates per POST when they pile up, retried with backoff until answered 200), simulates
+//! customers who write in and answer, and keeps a ledger of every accepted send.
+
+mod customers;
+mod graph;
+mod webhooks;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use switchboard_shared::limits;
+use tokio::sync::Notify;
+
+pub use customers::Customer;
+
+/// A business number the sandbox pretends to host.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SandboxNumber {
+    pub id: String,
+    pub waba_id: String,
+    pub display_phone_number: String,
+    pub verified_name: String,
+    pub quality_rating: String,
+    pub messaging_limit: String,
+    /// Messages per second before `130429`.
+    pub throughput_per_sec: u32,
+}
+
+impl SandboxNumber {
+    /// A number with typical values: GREEN quality, the 2,000-customer messaging tier, 80 mps.
+    pub fn new(id: &str, waba_id: &str, display: &str, name: &str) -> Self {
+        SandboxNumber {
+            id: id.into(),
+            waba_id: waba_id.into(),
+            display_phone_number: display.into(),
+            verified_name: name.into(),
+            quality_rating: "GREEN".into(),
+            messaging_limit: "TIER_2K".into(),
+            throughput_per_sec: limits::DEFAULT_THROUGHPUT_PER_SEC,
+        }
+    }
+}
+
+/// Everything that shapes the sandbox's behaviour.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    pub access_token: String,
+    pub app_secret: String,
+    /// Where webhooks go; can also be set later with [`Sandbox::set_webhook_url`].
+    pub webhook_url: Option<String>,
+    pub numbers: Vec<SandboxNumber>,
+    /// Delays after acceptance before each status webhook.
+    pub sent_after: Duration,
+    pub delivered_after: Duration,
+    pub read_after: Duration,
+    /// Recipients whose number ends with this never receive anything: a `failed` status with
+    /// `131026` follows the acceptance.
+    pub undeliverable_suffix: Option<String>,
+    /// How long the deliverer waits for more updates before POSTing a batch.
+    pub webhook_batch_window: Duration,
+    /// Simulated customers writing in on their own; `None` for tests that drive them.
+    pub chatter_every: Option<Duration>,
+    /// Simulated customers answer a text they receive after this long; `None` to stay quiet.
+    pub answer_after: Option<Duration>,
+    /// Enforce the 24-hour customer service window (`131047`).
+    pub enforce_service_window: bool,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            access_token: "sandbox-token".into(),
+            app_secret: "sandbox-app-secret".into(),
+            webhook_url: None,
+            numbers: vec![SandboxNumber::new("100000000000001", "200000000000001", "+1 555-0100", "Sandbox Shop")],
+            sent_after: Duration::from_millis(100),
+            delivered_after: Duration::from_millis(300),
+            read_after: Duration::from_millis(800),
+            undeliverable_suffix: Some("0000".into()),
+            webhook_batch_window: Duration::from_millis(5),
+            chatter_every: None,
+            answer_after: None,
+            enforce_service_window: true,
+        }
+    }
+}
+
+/// One accepted send, as the sandbox saw it. Tests read the ledger to prove what was sent.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LedgerEntry {
+    pub seq: u64,
+    pub phone_number_id: String,
+    pub to: String,
+    pub wamid: String,
+    pub kind: String,
+    pub summary: String,
+    pub biz_opaque_callback_data: Option<String>,
+    pub at_ms: i64,
+}
+
+type Limiter = governor::DefaultDirectRateLimiter;
+type KeyedLimiter = governor::DefaultKeyedRateLimiter<(String, String)>;
+
+pub(crate) struct State {
+    pub config: SandboxConfig,
+    pub webhook_url: Mutex<Option<String>>,
+    pub numbers: HashMap<String, SandboxNumber>,
+    pub throughput: HashMap<String, Limiter>,
+    pub pair_rate: KeyedLimiter,
+    pub ledger: Mutex<Vec<LedgerEntry>>,
+    pub next_id: AtomicU64,
+    /// Pending webhook updates, in order, and a bell to ring when one is added.
+    pub outgoing: Mutex<Vec<webhooks::Update>>,
+    pub outgoing_bell: Notify,
+    pub delivered_webhooks: AtomicU64,
+    /// (phone-number id, customer) → when the customer last wrote, UTC ms.
+    pub last_inbound: Mutex<HashMap<(String, String), i64>>,
+    pub customers: Vec<Customer>,
+    /// Counts of refusals by Meta error code, for tests and benchmarks.
+    pub refusals: Mutex<HashMap<i64, u64>>,
+}
+
+impl State {
+    pub fn next_wamid(&self) -> String {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        format!("wamid.SBX{n:016X}")
+    }
+
+    pub fn count_refusal(&self, code: i64) {
+        *self.refusals.lock().expect("refusals lock").entry(code).or_default() += 1;
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A running sandbox.
+#[derive(Clone)]
+pub struct Sandbox {
+    /// Base URL, e.g. `http://127.0.0.1:41234`; the Graph API lives under `/{version}/`.
+    pub url: String,
+    state: Arc<State>,
+}
+
+impl Sandbox {
+    /// Binds `127.0.0.1:0` and starts serving, delivering webhooks and simulating customers.
+    pub async fn spawn(config: SandboxConfig) -> anyhow::Result<Sandbox> {
+        Self::spawn_on("127.0.0.1:0".parse()?, config).await
+    }
+
+    pub async fn spawn_on(addr: SocketAddr, config: SandboxConfig) -> anyhow::Result<Sandbox> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let state = Arc::new(State::new(config));
+        let router = graph::router(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::error!("sandbox server stopped: {e}");
+            }
+        });
+        tokio::spawn(webhooks::deliver(state.clone()));
+        if let Some(every) = state.config.chatter_every {
+            tokio::spawn(customers::chatter(state.clone(), every));
+        }
+        Ok(Sandbox { url, state })
+    }
+
+    pub fn set_webhook_url(&self, url: impl Into<String>) {
+        *self.state.webhook_url.lock().expect("webhook url lock") = Some(url.into());
+    }
+
+    /// Every accepted send so far, in order.
+    pub fn ledger(&self) -> Vec<LedgerEntry> {
+        self.state.ledger.lock().expect("ledger lock").clone()
+    }
+
+    /// How many webhook POSTs were answered 200.
+    pub fn delivered_webhooks(&self) -> u64 {
+        self.state.delivered_webhooks.load(Ordering::Relaxed)
+    }
+
+    /// Refusals so far by Meta error code (130429, 131056, …).
+    pub fn refusals(&self) -> HashMap<i64, u64> {
+        self.state.refusals.lock().expect("refusals lock").clone()
+    }
+
+    /// The simulated customers (name, number, language).
+    pub fn customers(&self) -> &[Customer] {
+        &self.state.customers
+    }
+
+    /// A customer writes a text to a business number; returns the inbound wamid.
+    pub fn customer_writes(&self, phone_number_id: &str, from: &str, name: &str, text: &str) -> String {
+        customers::write_in(&self.state, phone_number_id, from, name, text)
+    }
+
+    /// Queues a raw `value` for a change on a number, as Meta would send it (tests of unusual
+    /// payloads).
+    pub fn push_raw_change(&self, phone_number_id: &str, field: &str, value: Value) {
+        webhooks::push(&self.state, webhooks::Update::raw(phone_number_id, field, value));
+    }
+}
+
+impl State {
+    fn new(config: SandboxConfig) -> State {
+        let numbers: HashMap<_, _> = config.numbers.iter().map(|n| (n.id.clone(), n.clone())).collect();
+        let throughput = numbers
+            .values()
+            .map(|n| {
+                let rate = std::num::NonZeroU32::new(n.throughput_per_sec.max(1)).expect("rate is at least 1");
+                (n.id.clone(), governor::RateLimiter::direct(governor::Quota::per_second(rate)))
+            })
+            .collect();
+        let pair_quota = governor::Quota::with_period(Duration::from_millis(limits::PAIR_RATE_INTERVAL_MS))
+            .expect("pair interval is non-zero")
+            .allow_burst(std::num::NonZeroU32::new(limits::PAIR_RATE_BURST).expect("burst is non-zero"));
+        let customers = customers::roster(&config.numbers);
+        State {
+            webhook_url: Mutex::new(config.webhook_url.clone()),
+            numbers,
+            throughput,
+            pair_rate: governor::RateLimiter::keyed(pair_quota),
+            ledger: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(1),
+            outgoing: Mutex::new(Vec::new()),
+            outgoing_bell: Notify::new(),
+            delivered_webhooks: AtomicU64::new(0),
+            last_inbound: Mutex::new(HashMap::new()),
+            customers,
+            refusals: Mutex::new(HashMap::new()),
+            config,
+        }
+    }
+}

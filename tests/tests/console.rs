@@ -1,0 +1,125 @@
+//! End to end: the relay and the sandbox over real HTTP with signed webhooks, SQLite, and the
+//! console in headless Chromium.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use switchboard_relay::demo::{self, DemoOptions, ADMIN_EMAIL};
+use switchboard_relay::ConfigArgs;
+use switchboard_tests::{dist_dir, screenshot, sign_in, wait_for, wait_for_text, Driver};
+
+const PASSWORD: &str = "e2e-password-1";
+
+async fn start_demo(dir: &std::path::Path) -> demo::Demo {
+    let config = ConfigArgs {
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        data_dir: Some(dir.to_owned()),
+        console_dir: Some(dist_dir()),
+        ..Default::default()
+    }
+    .resolve()
+    .unwrap();
+    let options = DemoOptions { chatter_every: None, answer_after: None, contacts: 20 };
+    demo::start(config, options, Some(PASSWORD.into())).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_sees_a_message_arrive_live_replies_and_watches_the_ticks_reach_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = start_demo(dir.path()).await;
+    let driver = Driver::start().await.unwrap();
+    let c = driver.browser(1280, 860).await.unwrap();
+    let base = demo.relay.url();
+
+    // Sign in; a wrong password first shows a clear error.
+    c.goto(&format!("{base}/inbox")).await.unwrap();
+    sign_in(&c, ADMIN_EMAIL, "wrong").await.unwrap();
+    wait_for_text(&c, ".error", "do not match").await.unwrap();
+    sign_in(&c, ADMIN_EMAIL, PASSWORD).await.unwrap();
+    wait_for_text(&c, ".empty", "No conversations yet").await.unwrap();
+    wait_for(&c, ".conn[data-state=live]").await.unwrap();
+
+    // A customer writes; the message appears without a reload.
+    let number = &demo::demo_numbers()[0];
+    demo.sandbox.customer_writes(&number.id, "85291234567", "陳美玲", "請問今天有營業嗎？");
+    wait_for_text(&c, "#conversations .conversation-row", "請問今天有營業嗎？").await.unwrap();
+    wait_for_text(&c, "#unread-total", "1").await.unwrap();
+    screenshot(&c, "inbox-live").await.unwrap();
+
+    // Open it and reply.
+    c.find(Locator::Css("#conversations .conversation-row a")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, "#conversation-name", "陳美玲").await.unwrap();
+    wait_for(&c, "#reply-text").await.unwrap().send_keys("有的，營業到晚上九點。").await.unwrap();
+    c.find(Locator::Css("#send")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, ".bubble.out .body", "營業到晚上九點").await.unwrap();
+    // Ticks move live: pending or sent first, then read.
+    wait_for(&c, ".bubble.out .ticks[data-status=read]").await.unwrap();
+    screenshot(&c, "conversation-read").await.unwrap();
+    let ledger = demo.sandbox.ledger();
+    assert_eq!(ledger.len(), 1, "sent exactly once: {ledger:?}");
+    assert_eq!(ledger[0].summary, "有的，營業到晚上九點。");
+
+    // The customer answers while the conversation is open: it appears live.
+    demo.sandbox.customer_writes(&number.id, "85291234567", "陳美玲", "好的，謝謝！");
+    wait_for_text(&c, ".bubble.in .body", "好的，謝謝！").await.unwrap();
+
+    // Switch to Traditional Chinese; the choice survives a reload.
+    c.find(Locator::Css("#lang-switch")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, ".nav a", "收件匣").await.unwrap();
+    let lang = c.execute("return document.documentElement.lang", vec![]).await.unwrap();
+    assert_eq!(lang, "zh-Hant");
+    c.refresh().await.unwrap();
+    wait_for_text(&c, ".nav a", "收件匣").await.unwrap();
+    wait_for_text(&c, "#send", "傳送").await.unwrap();
+    screenshot(&c, "conversation-zh-hant").await.unwrap();
+
+    // The service worker is active, has cached the shell, and holds nothing from the API.
+    let cache = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             navigator.serviceWorker.ready
+               .then((r) => caches.keys().then((keys) => Promise.all(keys.map((k) => caches.open(k).then((c) => c.keys()))))
+               .then((lists) => done({ active: !!r.active, paths: lists.flat().map((q) => new URL(q.url).pathname) })))
+               .catch((e) => done({ error: String(e) }));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(cache["active"], true, "{cache}");
+    let paths: Vec<&str> = cache["paths"].as_array().unwrap().iter().filter_map(|p| p.as_str()).collect();
+    assert!(paths.contains(&"/app_bg.wasm") && paths.contains(&"/index.html"), "{paths:?}");
+    assert!(!paths.iter().any(|p| p.starts_with("/api/")), "{paths:?}");
+
+    // The numbers overview shows each number's health.
+    c.goto(&format!("{base}/numbers")).await.unwrap();
+    wait_for_text(&c, ".number h2", "Harbour Bakery").await.unwrap();
+    wait_for_text(&c, ".number .state", "已連接").await.unwrap();
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn script_payloads_in_message_text_and_contact_names_render_as_inert_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = start_demo(dir.path()).await;
+    let driver = Driver::start().await.unwrap();
+    let c = driver.browser(1280, 860).await.unwrap();
+    let base = demo.relay.url();
+    let number = &demo::demo_numbers()[1];
+    let payload = "<img src=x onerror=\"window.__xss=1\"><script>window.__xss=2</script>";
+    demo.sandbox.customer_writes(&number.id, "85299990000", "<b onmouseover=\"window.__xss=3\">Eve</b>", payload);
+
+    c.goto(&format!("{base}/login")).await.unwrap();
+    sign_in(&c, ADMIN_EMAIL, PASSWORD).await.unwrap();
+    wait_for_text(&c, "#conversations .conversation-row", "<img src=x").await.unwrap();
+    c.find(Locator::Css("#conversations .conversation-row a")).await.unwrap().click().await.unwrap();
+    let shown = wait_for_text(&c, ".bubble.in .body", "<script>").await.unwrap();
+    assert_eq!(shown, payload, "shown as typed");
+    wait_for_text(&c, "#conversation-name", "<b onmouseover").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let injected = c
+        .execute("return [window.__xss === undefined, document.querySelectorAll('.bubble img, .bubble script, #conversation-name b').length]", vec![])
+        .await
+        .unwrap();
+    assert_eq!(injected, serde_json::json!([true, 0]));
+    c.close().await.unwrap();
+}

@@ -1,0 +1,155 @@
+//! `cargo xtask demo | test | bench | dist`: the one place that knows the build recipe.
+//!
+//! Every command installs what it needs and is missing, idempotently: the wasm32 target,
+//! `wasm-bindgen-cli` at exactly the version in `Cargo.lock`, `wasm-opt` from the npm
+//! `binaryen` package pinned in `app/package.json`, and (for browser tests) Debian's
+//! `chromium` and `chromium-driver`.
+
+mod bench;
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
+}
+
+/// Runs a command in the workspace root, failing with its name if it fails.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    eprintln!("xtask: {shown}");
+    let status = cmd.current_dir(root()).status().with_context(|| format!("starting {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: cargo xtask <command>\n\n\
+         demo [relay flags]   build the console and run `switchboard demo` (e.g. --listen 127.0.0.1:9000 --data-dir /tmp/sb)\n\
+         test                 every test: unit, relay on SQLite and PostgreSQL (DATABASE_URL), console, end-to-end in Chromium\n\
+         bench [name]         benchmarks (webhook_ingest); prints a table and writes target/bench/report.json\n\
+         dist                 build the console into dist/"
+    );
+    std::process::exit(2)
+}
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_else(|| usage());
+    let rest: Vec<String> = args.collect();
+    match command.as_str() {
+        "dist" => dist().map(|_| ()),
+        "demo" => demo(&rest),
+        "test" => test(),
+        "bench" => {
+            // Benchmarks measure optimised code: re-run this command as a release build.
+            run(cargo().args(["run", "--release", "--quiet", "-p", "xtask", "--", "bench-release"]).args(&rest))
+        }
+        "bench-release" => bench::run(&rest),
+        _ => usage(),
+    }
+}
+
+/// Builds the console into `dist/`: release WebAssembly, bindgen, wasm-opt, static files.
+fn dist() -> Result<PathBuf> {
+    tools::ensure_wasm_target()?;
+    let wasm_bindgen = tools::ensure_wasm_bindgen()?;
+    let wasm_opt = tools::ensure_wasm_opt()?;
+    let root = root();
+    let dist = root.join("dist");
+    run(cargo().args(["build", "-p", "switchboard-app", "--bin", "switchboard-app", "--target", "wasm32-unknown-unknown", "--profile", "console"]))?;
+    if dist.exists() {
+        std::fs::remove_dir_all(&dist)?;
+    }
+    std::fs::create_dir_all(dist.join("style"))?;
+    let wasm = root.join("target/wasm32-unknown-unknown/console/switchboard-app.wasm");
+    run(Command::new(&wasm_bindgen)
+        .args(["--target", "web", "--no-typescript", "--out-name", "app", "--out-dir"])
+        .arg(&dist)
+        .arg(&wasm))?;
+    let bg = dist.join("app_bg.wasm");
+    run(Command::new(&wasm_opt)
+        .args(["-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext", "--enable-reference-types", "--enable-multivalue", "-o"])
+        .arg(&bg)
+        .arg(&bg))?;
+    copy_dir(&root.join("app/static"), &dist)?;
+    std::fs::copy(root.join("style/main.css"), dist.join("style/main.css"))?;
+    // A fresh cache name per build, so the service worker drops the old shell.
+    let wasm_bytes = std::fs::read(&bg)?;
+    let js_bytes = std::fs::read(dist.join("app.js"))?;
+    let build_id = format!("{:016x}", fnv1a(&[wasm_bytes.as_slice(), js_bytes.as_slice()]));
+    let sw = std::fs::read_to_string(dist.join("sw.js"))?.replace("__BUILD_ID__", &build_id);
+    std::fs::write(dist.join("sw.js"), sw)?;
+    let gz = gzip_len(&wasm_bytes)?;
+    eprintln!("xtask: console built into dist/ — app_bg.wasm {} KB, {} KB gzipped", wasm_bytes.len() / 1024, gz / 1024);
+    Ok(dist)
+}
+
+fn fnv1a(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for part in parts {
+        for b in *part {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x100000001b3);
+        }
+    }
+    h
+}
+
+/// Size of the bytes gzipped at the highest level, as a server would send them.
+pub fn gzip_len(bytes: &[u8]) -> Result<usize> {
+    use std::io::Write;
+    let mut child = Command::new("gzip").args(["-9", "-c"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn()?;
+    child.stdin.take().context("gzip stdin")?.write_all(bytes)?;
+    Ok(child.wait_with_output()?.stdout.len())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+fn demo(args: &[String]) -> Result<()> {
+    let dist = dist()?;
+    run(cargo().args(["build", "-p", "switchboard-relay", "--bin", "switchboard"]))?;
+    let mut cmd = Command::new(root().join("target/debug/switchboard"));
+    cmd.arg("demo").arg("--console-dir").arg(&dist).args(args);
+    run(&mut cmd)
+}
+
+fn test() -> Result<()> {
+    let dist = dist()?;
+    let chromedriver = tools::ensure_chromium()?;
+    // Unit, relay integration (both backends when DATABASE_URL is set) and end-to-end tests.
+    run(cargo()
+        .args(["test", "--workspace", "--exclude", "switchboard-app"])
+        .env("SWITCHBOARD_DIST", &dist)
+        .env("CHROMEDRIVER", &chromedriver))?;
+    // Console logic natively, then components in headless Chromium.
+    run(cargo().args(["test", "-p", "switchboard-app", "--lib"]))?;
+    run(cargo()
+        .args(["test", "-p", "switchboard-app", "--target", "wasm32-unknown-unknown", "--test", "web"])
+        .env("CHROMEDRIVER", &chromedriver)
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "60"))?;
+    Ok(())
+}
