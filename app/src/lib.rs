@@ -43,7 +43,8 @@ pub fn App() -> impl IntoView {
     });
     // Sync the inbox whenever someone signs in.
     Effect::new(move |_| {
-        if session.me.with(Option::is_some) {
+        if let Some(me) = session.me.get() {
+            inbox.viewer.set(Some((me.id, me.assigned_only)));
             inbox.signed_out.set(false);
             leptos::task::spawn_local(inbox.start());
         }

@@ -35,6 +35,8 @@ pub struct Inbox {
     pub open: RwSignal<Option<i64>>,
     /// Set when the relay says the session ended.
     pub signed_out: RwSignal<bool>,
+    /// Who is watching: their id, and whether they see only conversations assigned to them.
+    pub viewer: RwSignal<Option<(i64, bool)>>,
     source: StoredValue<Option<web_sys::EventSource>, LocalStorage>,
 }
 
@@ -54,6 +56,7 @@ impl Inbox {
             connection: RwSignal::new(Connection::Connecting),
             open: RwSignal::new(None),
             signed_out: RwSignal::new(false),
+            viewer: RwSignal::new(None),
             source: StoredValue::new_local(None),
         }
     }
@@ -100,7 +103,7 @@ impl Inbox {
                 }
             }
         });
-        for name in ["message", "status", "dead_letter"] {
+        for name in ["message", "status", "dead_letter", "assignment"] {
             let _ = source.add_event_listener_with_callback(name, on_event.as_ref().unchecked_ref());
         }
         on_event.forget();
@@ -155,6 +158,17 @@ impl Inbox {
                                 m.error = error;
                             }
                         }
+                    }
+                });
+            }
+            EventKind::Assignment { conversation } => {
+                // Someone who sees only their own conversations loses one that moved away.
+                let keep = self.viewer.get_untracked().is_none_or(|(me, own_only)| !own_only || conversation.assigned_to == Some(me));
+                self.conversations.update(|list| {
+                    list.retain(|c| c.id != conversation.id);
+                    if keep {
+                        list.push(conversation);
+                        *list = sorted(std::mem::take(list));
                     }
                 });
             }

@@ -56,6 +56,7 @@ fn conversation(id: i64, at: i64) -> Conversation {
         last_direction: Direction::Inbound,
         unread: 1,
         last_inbound_at: Some(at),
+        assigned_to: None,
     }
 }
 
@@ -76,7 +77,7 @@ fn message(id: i64, conversation_id: i64, status: Option<MessageStatus>) -> Mess
 #[wasm_bindgen_test]
 fn inbox_store_puts_the_newest_conversation_first_and_statuses_only_move_forward() {
     let inbox = Inbox::new();
-    let event = |seq, kind| Event { seq, number_id: "1".into(), at: 0, kind };
+    let event = |seq, kind| Event { seq, number_id: "1".into(), at: 0, assigned_to: None, kind };
     inbox.apply(event(1, EventKind::Message { conversation: conversation(1, 100), message: message(1, 1, None) }));
     inbox.apply(event(2, EventKind::Message { conversation: conversation(2, 200), message: message(2, 2, None) }));
     let order: Vec<i64> = inbox.conversations.get_untracked().iter().map(|c| c.id).collect();

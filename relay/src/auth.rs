@@ -4,15 +4,15 @@
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::State;
 use axum::http::header::{COOKIE, SET_COOKIE};
-use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use switchboard_shared::api::{Event, LoginRequest, Me};
+use switchboard_shared::access::Scope;
+use switchboard_shared::api::LoginRequest;
 
 use crate::db::now_ms;
 use crate::error::{AppError, Result};
@@ -71,47 +71,48 @@ fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
-fn token_hash(token: &str) -> String {
+pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Creates or updates a user (used by `demo` and `switchboard user add`).
-pub async fn upsert_user(state: &AppState, email: &str, name: &str, password: &str, role: &str) -> anyhow::Result<i64> {
+/// Creates or updates a user with a password (used by `demo` and `switchboard user add`):
+/// role by name in any case (built in or custom), scope `all` or a list of numbers. Audited as
+/// done from the command line.
+pub async fn upsert_user(state: &AppState, email: &str, name: &str, password: &str, role: &str, scope: &Scope) -> anyhow::Result<i64> {
     let hash = hash_password(password)?;
+    let email = email.trim().to_lowercase();
+    if !email.contains('@') {
+        anyhow::bail!("{email:?} is not an email address");
+    }
+    let mut tx = state.db.pool.begin().await?;
+    let Some(role) = crate::access::canonical_role(&mut tx, role).await? else {
+        let names: Vec<(String,)> = sqlx::query_as("SELECT name FROM roles ORDER BY id").fetch_all(&mut *tx).await?;
+        let names: Vec<String> = names.into_iter().map(|(n,)| n).collect();
+        anyhow::bail!("unknown role {role:?}: use one of {}", names.join(", "));
+    };
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO users (email, name, password_hash, role, disabled, created_at) VALUES ($1, $2, $3, $4, FALSE, $5)
-         ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role, name = excluded.name
+        "INSERT INTO users (email, name, password_hash, role, disabled, created_at, password_set) VALUES ($1, $2, $3, $4, FALSE, $5, TRUE)
+         ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role, name = excluded.name,
+             password_set = TRUE, disabled = FALSE
          RETURNING id",
     )
-    .bind(email.trim().to_lowercase())
+    .bind(&email)
     .bind(name)
     .bind(hash)
-    .bind(role)
+    .bind(&role)
     .bind(now_ms())
-    .fetch_one(&state.db.pool)
+    .fetch_one(&mut *tx)
     .await?;
+    crate::access::save_scope(&mut tx, id, scope).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let after = serde_json::json!({"email": email, "name": name, "role": role, "scope": scope});
+    crate::audit::record(&mut tx, None, "agent.upsert", &format!("agent:{id}"), None, Some(after))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    tx.commit().await?;
     Ok(id)
 }
 
-/// The signed-in user, read from the session cookie. Handlers that take it are closed to
-/// anyone not signed in.
-#[derive(Debug, Clone)]
-pub struct AuthUser {
-    pub id: i64,
-    pub email: String,
-    pub name: String,
-    pub role: String,
-}
-
-impl AuthUser {
-    /// Whether this user may see an event. Every signed-in user sees every number until
-    /// per-number scopes arrive with roles.
-    pub fn may_see(&self, _event: &Event) -> bool {
-        true
-    }
-}
-
-fn session_token(headers: &HeaderMap) -> Option<String> {
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -120,24 +121,6 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == SESSION_COOKIE)
         .map(|(_, v)| v.to_owned())
-}
-
-impl FromRequestParts<AppState> for AuthUser {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let token = session_token(&parts.headers).ok_or(AppError::Unauthorized)?;
-        let row: Option<(i64, String, String, String)> = sqlx::query_as(
-            "SELECT u.id, u.email, u.name, u.role FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = FALSE",
-        )
-        .bind(token_hash(&token))
-        .bind(now_ms())
-        .fetch_optional(&state.db.pool)
-        .await?;
-        let (id, email, name, role) = row.ok_or(AppError::Unauthorized)?;
-        Ok(AuthUser { id, email, name, role })
-    }
 }
 
 fn cookie(state: &AppState, value: &str, max_age_secs: u64) -> String {
@@ -158,21 +141,19 @@ pub async fn login(State(state): State<AppState>, body: axum::body::Bytes) -> Re
             (wait_ms + 59_999) / 60_000
         )));
     }
-    let row: Option<(i64, String, String, String, String)> = sqlx::query_as(
-        "SELECT id, email, name, role, password_hash FROM users WHERE email = $1 AND disabled = FALSE",
-    )
+    let row: Option<(i64, String)> = sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1 AND disabled = FALSE")
     .bind(&email)
     .fetch_optional(&state.db.pool)
     .await?;
     // Hash even for an unknown email, so timing does not tell which emails exist.
     let (hash, user) = match row {
-        Some((id, email, name, role, hash)) => (hash, Some(Me { id, email, name, role })),
+        Some((id, hash)) => (hash, Some(id)),
         None => (dummy_hash().to_owned(), None),
     };
     let password = request.password;
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.map_err(anyhow::Error::from)?;
     let user = match (ok, user) {
-        (true, Some(user)) => user,
+        (true, Some(id)) => crate::access::load_user(&state, id).await?.ok_or(AppError::Unauthorized)?,
         _ => {
             state.sign_in_guard.failed(&email, now_ms());
             state.metrics.logins.get_or_create(&vec![("result".to_owned(), "rejected".to_owned())]).inc();
@@ -193,7 +174,7 @@ pub async fn login(State(state): State<AppState>, body: axum::body::Bytes) -> Re
         .execute(&state.db.pool)
         .await?;
     state.metrics.logins.get_or_create(&vec![("result".to_owned(), "accepted".to_owned())]).inc();
-    Ok(([(SET_COOKIE, cookie(&state, &token, lifetime_secs))], Json(user)).into_response())
+    Ok(([(SET_COOKIE, cookie(&state, &token, lifetime_secs))], Json(user.me())).into_response())
 }
 
 /// A hash of a random password, verified against when the email is unknown.
@@ -214,10 +195,6 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result
     Ok(([(SET_COOKIE, cookie(&state, "", 0))], axum::http::StatusCode::NO_CONTENT).into_response())
 }
 
-/// `GET /api/v1/me`.
-pub async fn me(user: AuthUser) -> Json<Me> {
-    Json(Me { id: user.id, email: user.email, name: user.name, role: user.role })
-}
 
 #[cfg(test)]
 mod tests {

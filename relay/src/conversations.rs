@@ -3,16 +3,17 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::Serialize;
-use switchboard_shared::api::{Conversation, Direction, EventKind, Message, ReplyRequest};
+use switchboard_shared::access::Permission;
+use switchboard_shared::api::{AssignRequest, Conversation, Direction, EventKind, Message, ReplyRequest};
 use switchboard_shared::limits;
 use switchboard_shared::wire::{OutboundBody, SendRequest};
 use switchboard_shared::MessageStatus;
 
-use crate::auth::AuthUser;
+use crate::access::AuthUser;
 use crate::db::now_ms;
 use crate::error::{AppError, Result};
 use crate::outbox::{self, Payload};
-use crate::webhook::process::{conversation_from_row, load_conversation};
+use crate::webhook::process::{conversation_from_row, load_conversation, ConversationRow};
 use crate::conversation_columns;
 use crate::{events, AppState};
 
@@ -24,18 +25,32 @@ pub struct InboxSnapshot {
     pub conversations: Vec<Conversation>,
 }
 
-/// `GET /api/v1/conversations`: the 500 most recent conversations across all numbers.
-pub async fn list(State(state): State<AppState>, _user: AuthUser) -> Result<Json<InboxSnapshot>> {
+/// `GET /api/v1/conversations`: the 500 most recent conversations on the user's numbers (only
+/// their own when they see assigned conversations only).
+pub async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<InboxSnapshot>> {
     // Read the event id first: anything newer arrives on the stream, at worst twice.
     let seq = events::last_seq(&state).await?;
-    let rows = sqlx::query_as(concat!(
-        "SELECT ",
+    let rows: Vec<ConversationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM conversations WHERE {} ORDER BY last_message_at DESC, id DESC LIMIT 500",
         conversation_columns!(),
-        " FROM conversations ORDER BY last_message_at DESC, id DESC LIMIT 500"
-    ))
+        user.scope_sql("number_id", Some("assigned_to"))
+    )))
     .fetch_all(&state.db.pool)
     .await?;
-    Ok(Json(InboxSnapshot { seq, conversations: rows.into_iter().map(conversation_from_row).collect() }))
+    Ok(Json(InboxSnapshot {
+        seq,
+        conversations: rows.into_iter().map(|r| user.present_conversation(conversation_from_row(r))).collect(),
+    }))
+}
+
+/// The conversation if it exists and the user may see it; otherwise not found (so its
+/// existence is not revealed).
+async fn visible_conversation(conn: &mut sqlx::AnyConnection, user: &AuthUser, id: i64) -> Result<Conversation> {
+    let conversation = load_conversation(conn, id).await?.ok_or(AppError::NotFound)?;
+    if !user.may_see_conversation(&conversation.number_id, conversation.assigned_to) {
+        return Err(AppError::NotFound);
+    }
+    Ok(conversation)
 }
 
 type MessageRow = (i64, i64, Option<String>, String, String, String, Option<String>, Option<String>, i64);
@@ -56,9 +71,9 @@ fn message_from(row: MessageRow) -> Message {
 }
 
 /// `GET /api/v1/conversations/{id}/messages`: the conversation's last 500 messages, oldest first.
-pub async fn messages(State(state): State<AppState>, _user: AuthUser, Path(id): Path<i64>) -> Result<Json<Vec<Message>>> {
+pub async fn messages(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<Json<Vec<Message>>> {
     let mut conn = state.db.pool.acquire().await?;
-    load_conversation(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    visible_conversation(&mut conn, &user, id).await?;
     let mut rows: Vec<MessageRow> = sqlx::query_as(
         "SELECT id, conversation_id, wamid, direction, kind, body, status, error, created_at
          FROM messages WHERE conversation_id = $1 ORDER BY created_at DESC, id DESC LIMIT 500",
@@ -73,15 +88,16 @@ pub async fn messages(State(state): State<AppState>, _user: AuthUser, Path(id): 
 /// `POST /api/v1/conversations/{id}/messages`: an agent's reply, queued for the number's lane.
 pub async fn reply(
     State(state): State<AppState>,
-    _user: AuthUser,
+    user: AuthUser,
     Path(id): Path<i64>,
     body: axum::body::Bytes,
 ) -> Result<Json<Message>> {
+    user.require(Permission::Reply)?;
     let request: ReplyRequest =
         serde_json::from_slice(&body).map_err(|e| AppError::bad_request("invalid_body", format!("expected {{\"text\"}}: {e}")))?;
     outbox::check_text(&request.text).map_err(|m| AppError::bad_request("invalid_text", m))?;
     let mut tx = state.db.pool.begin().await?;
-    let conversation = load_conversation(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let conversation = visible_conversation(&mut tx, &user, id).await?;
     let now = now_ms();
     if !conversation.last_inbound_at.is_some_and(|t| now - t < limits::CUSTOMER_SERVICE_WINDOW_MS) {
         return Err(AppError::bad_request(
@@ -97,23 +113,26 @@ pub async fn reply(
     .await?;
     let text = request.text.trim().to_owned();
     let (message_id,): (i64,) = sqlx::query_as(
-        "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at)
-         VALUES ($1, $2, NULL, 'outbound', 'text', $3, 'pending', 0, NULL, $4) RETURNING id",
+        "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at, sent_by)
+         VALUES ($1, $2, NULL, 'outbound', 'text', $3, 'pending', 0, NULL, $4, $5) RETURNING id",
     )
     .bind(id)
     .bind(&conversation.number_id)
     .bind(&text)
     .bind(now)
+    .bind(user.id)
     .fetch_one(&mut *tx)
     .await?;
     let row = sqlx::query_as(concat!(
-        "UPDATE conversations SET last_message_at = $1, last_preview = $2, last_direction = 'outbound', unread = 0
+        "UPDATE conversations SET last_message_at = $1, last_preview = $2, last_direction = 'outbound', unread = 0,
+           assigned_to = COALESCE(assigned_to, $4)
          WHERE id = $3 RETURNING ",
         conversation_columns!()
     ))
     .bind(now)
     .bind(&text)
     .bind(id)
+    .bind(user.id)
     .fetch_one(&mut *tx)
     .await?;
     let conversation = conversation_from_row(row);
@@ -135,7 +154,8 @@ pub async fn reply(
         created_at: now,
     };
     let number_id = conversation.number_id.clone();
-    let event = events::append(&mut tx, &number_id, EventKind::Message { conversation, message: message.clone() }).await?;
+    let assigned_to = conversation.assigned_to;
+    let event = events::append(&mut tx, &number_id, assigned_to, EventKind::Message { conversation, message: message.clone() }).await?;
     tx.commit().await?;
     state.events.publish(vec![event]);
     state.lanes.wake(&number_id);
@@ -143,10 +163,71 @@ pub async fn reply(
 }
 
 /// `POST /api/v1/conversations/{id}/read`: the agent opened it; clears the unread count.
-pub async fn mark_read(State(state): State<AppState>, _user: AuthUser, Path(id): Path<i64>) -> Result<axum::http::StatusCode> {
-    let done = sqlx::query("UPDATE conversations SET unread = 0 WHERE id = $1").bind(id).execute(&state.db.pool).await?;
-    if done.rows_affected() == 0 {
-        return Err(AppError::NotFound);
-    }
+pub async fn mark_read(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<axum::http::StatusCode> {
+    let mut conn = state.db.pool.acquire().await?;
+    visible_conversation(&mut conn, &user, id).await?;
+    sqlx::query("UPDATE conversations SET unread = 0 WHERE id = $1").bind(id).execute(&mut *conn).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/conversations/{id}/assign`: to an agent (one who works on that number), to
+/// oneself (taking it over), or back to the queue with `null`. Assigning to others needs the
+/// manage-agents or view-reports (supervisor) permission; taking one needs reply.
+pub async fn assign(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<Json<Conversation>> {
+    user.require(Permission::Reply)?;
+    let request: AssignRequest = serde_json::from_slice(&body)
+        .map_err(|e| AppError::bad_request("invalid_body", format!("expected {{\"agent_id\": id or null}}: {e}")))?;
+    let supervises = user.can(Permission::ManageAgents) || user.can(Permission::ViewReports);
+    let mut tx = state.db.pool.begin().await?;
+    let before = visible_conversation(&mut tx, &user, id).await?;
+    match request.agent_id {
+        Some(agent) if agent == user.id => {}
+        None if before.assigned_to == Some(user.id) => {}
+        _ if supervises => {}
+        _ => return Err(AppError::Forbidden("Only a supervisor can assign conversations to others.".into())),
+    }
+    if let Some(agent) = request.agent_id {
+        let target: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT CASE WHEN all_numbers THEN 1 ELSE 0 END,
+                    (SELECT COUNT(*) FROM user_numbers un WHERE un.user_id = users.id AND un.number_id = $2)
+             FROM users WHERE id = $1 AND disabled = FALSE",
+        )
+        .bind(agent)
+        .bind(&before.number_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match target {
+            Some((all, on_number)) if all == 1 || on_number > 0 => {}
+            Some(_) => return Err(AppError::bad_request("out_of_scope", "That agent does not work on this number.")),
+            None => return Err(AppError::bad_request("unknown_agent", "There is no active agent with that id.")),
+        }
+    }
+    let row: ConversationRow = sqlx::query_as(concat!(
+        "UPDATE conversations SET assigned_to = $1 WHERE id = $2 RETURNING ",
+        conversation_columns!()
+    ))
+    .bind(request.agent_id)
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let conversation = conversation_from_row(row);
+    let number_id = conversation.number_id.clone();
+    let event = events::append(&mut tx, &number_id, conversation.assigned_to, EventKind::Assignment { conversation: conversation.clone() }).await?;
+    crate::audit::record(
+        &mut tx,
+        Some(&user),
+        "conversation.assign",
+        &format!("conversation:{id}"),
+        Some(serde_json::json!({"assigned_to": before.assigned_to})),
+        Some(serde_json::json!({"assigned_to": conversation.assigned_to})),
+    )
+    .await?;
+    tx.commit().await?;
+    state.events.publish(vec![event]);
+    Ok(Json(user.present_conversation(conversation)))
 }

@@ -1,6 +1,7 @@
 //! `switchboard demo`: the relay with the sandbox beside it, three business numbers, an admin,
 //! a few thousand contacts and simulated customers writing in.
 
+use switchboard_shared::access::Scope;
 use std::time::Duration;
 
 use rand::distributions::Alphanumeric;
@@ -80,7 +81,11 @@ pub async fn start(mut config: Config, options: DemoOptions, admin_password: Opt
     }
     sandbox.set_webhook_url(format!("{}/webhooks/whatsapp", relay.url()));
     let admin_password = admin_password.unwrap_or_else(|| rand::thread_rng().sample_iter(&Alphanumeric).take(16).map(char::from).collect());
-    auth::upsert_user(&relay.state, ADMIN_EMAIL, "Admin", &admin_password, "Administrator").await?;
+    auth::upsert_user(&relay.state, ADMIN_EMAIL, "Admin", &admin_password, "Administrator", &Scope::All).await?;
+    // Two colleagues with narrower rights, so roles and scopes can be tried at once (same password).
+    let first_number: Scope = Scope::Numbers(sandbox_config.numbers.iter().take(1).map(|n| n.id.clone()).collect());
+    auth::upsert_user(&relay.state, "supervisor@example.com", "陳主管 Supervisor", &admin_password, "Supervisor", &Scope::All).await?;
+    auth::upsert_user(&relay.state, "agent@example.com", "李客服 Agent", &admin_password, "Agent", &first_number).await?;
     seed_contacts(&relay, options.contacts).await?;
     // A few customers have already written, so the inbox is not empty on first look.
     if options.chatter_every.is_some() {

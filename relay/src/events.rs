@@ -19,7 +19,7 @@ use switchboard_shared::api::{Event, EventKind};
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::auth::AuthUser;
+use crate::access::AuthUser;
 use crate::db::now_ms;
 use crate::error::Result;
 use crate::AppState;
@@ -27,11 +27,34 @@ use crate::AppState;
 /// Live fan-out of committed events.
 pub struct Hub {
     tx: broadcast::Sender<Arc<Event>>,
+    /// Users whose sessions just ended (disabled, password reset): their streams close.
+    ended: broadcast::Sender<i64>,
+    /// Open event streams per user: a user with one is online.
+    online: std::sync::Mutex<std::collections::HashMap<i64, usize>>,
 }
 
 impl Hub {
     pub fn new() -> Hub {
-        Hub { tx: broadcast::channel(4096).0 }
+        Hub { tx: broadcast::channel(4096).0, ended: broadcast::channel(64).0, online: Default::default() }
+    }
+
+    /// Users with an open console (an event stream) right now.
+    pub fn online_users(&self) -> std::collections::HashSet<i64> {
+        self.online.lock().expect("online lock").iter().filter(|(_, n)| **n > 0).map(|(id, _)| *id).collect()
+    }
+
+    fn connected(&self, user_id: i64, delta: isize) {
+        let mut online = self.online.lock().expect("online lock");
+        let n = online.entry(user_id).or_insert(0);
+        *n = n.saturating_add_signed(delta);
+        if *n == 0 {
+            online.remove(&user_id);
+        }
+    }
+
+    /// Closes every open event stream of this user.
+    pub fn end_sessions_of(&self, user_id: i64) {
+        let _ = self.ended.send(user_id);
     }
 
     /// Hands committed events to every live subscriber.
@@ -53,7 +76,7 @@ impl Default for Hub {
 }
 
 /// Appends an event inside the caller's transaction; publish it after the commit.
-pub async fn append(conn: &mut AnyConnection, number_id: &str, kind: EventKind) -> Result<Event> {
+pub async fn append(conn: &mut AnyConnection, number_id: &str, assigned_to: Option<i64>, kind: EventKind) -> Result<Event> {
     let at = now_ms();
     if state_is_postgres(conn) {
         // Postgres hands out sequence numbers before commit, so two writers could commit out
@@ -63,14 +86,15 @@ pub async fn append(conn: &mut AnyConnection, number_id: &str, kind: EventKind) 
     }
     let payload = serde_json::to_string(&kind).map_err(anyhow::Error::from)?;
     let (seq,): (i64,) =
-        sqlx::query_as("INSERT INTO events (number_id, kind, payload, at) VALUES ($1, $2, $3, $4) RETURNING seq")
+        sqlx::query_as("INSERT INTO events (number_id, kind, payload, at, assigned_to) VALUES ($1, $2, $3, $4, $5) RETURNING seq")
             .bind(number_id)
             .bind(kind.name())
             .bind(payload)
             .bind(at)
+            .bind(assigned_to)
             .fetch_one(&mut *conn)
             .await?;
-    Ok(Event { seq, number_id: number_id.to_owned(), at, kind })
+    Ok(Event { seq, number_id: number_id.to_owned(), at, assigned_to, kind })
 }
 
 fn state_is_postgres(conn: &AnyConnection) -> bool {
@@ -79,16 +103,16 @@ fn state_is_postgres(conn: &AnyConnection) -> bool {
 
 /// Events after `after`, oldest first.
 pub async fn since(state: &AppState, after: i64, limit: i64) -> Result<Vec<Event>> {
-    let rows: Vec<(i64, String, String, i64)> =
-        sqlx::query_as("SELECT seq, number_id, payload, at FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
+    let rows: Vec<(i64, String, String, i64, Option<i64>)> =
+        sqlx::query_as("SELECT seq, number_id, payload, at, assigned_to FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
             .bind(after)
             .bind(limit)
             .fetch_all(&state.db.pool)
             .await?;
     rows.into_iter()
-        .map(|(seq, number_id, payload, at)| {
+        .map(|(seq, number_id, payload, at, assigned_to)| {
             let kind: EventKind = serde_json::from_str(&payload).map_err(anyhow::Error::from)?;
-            Ok(Event { seq, number_id, at, kind })
+            Ok(Event { seq, number_id, at, assigned_to, kind })
         })
         .collect()
 }
@@ -124,6 +148,7 @@ pub async fn stream(
     let header_id = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
     // Subscribe before reading the log, so nothing committed in between is missed.
     let mut live = state.events.subscribe();
+    let mut ended = state.events.ended.subscribe();
     let mut last = match header_id.or(q.after) {
         Some(id) => id,
         None => last_seq(&state).await?,
@@ -132,7 +157,7 @@ pub async fn stream(
     let metrics_state = state.clone();
     metrics_state.metrics.sse_clients.inc();
     tokio::spawn(async move {
-        let _guard = scopeguard(metrics_state);
+        let _guard = scopeguard(metrics_state, user.id);
         'outer: loop {
             // Catch up from the log (first connection, reconnection, or after lagging behind).
             loop {
@@ -143,8 +168,10 @@ pub async fn stream(
                 let done = batch.len() < 1000;
                 for e in batch {
                     last = e.seq;
-                    if user.may_see(&e) && tx.send(Ok(to_sse(&e))).await.is_err() {
-                        break 'outer;
+                    if let Some(e) = user.present(&e) {
+                        if tx.send(Ok(to_sse(&e))).await.is_err() {
+                            break 'outer;
+                        }
                     }
                 }
                 if done {
@@ -152,12 +179,21 @@ pub async fn stream(
                 }
             }
             loop {
-                match live.recv().await {
+                let received = tokio::select! {
+                    received = live.recv() => received,
+                    gone = ended.recv() => match gone {
+                        Ok(id) if id == user.id => break 'outer,
+                        _ => continue,
+                    },
+                };
+                match received {
                     Ok(e) if e.seq <= last => {}
                     Ok(e) if e.seq == last + 1 => {
                         last = e.seq;
-                        if user.may_see(&e) && tx.send(Ok(to_sse(&e))).await.is_err() {
-                            break 'outer;
+                        if let Some(e) = user.present(&e) {
+                            if tx.send(Ok(to_sse(&e))).await.is_err() {
+                                break 'outer;
+                            }
                         }
                     }
                     // A gap (events committed out of order) or a lag: read the log instead.
@@ -171,12 +207,14 @@ pub async fn stream(
 }
 
 /// Decrements the live-client gauge when the stream task ends.
-fn scopeguard(state: AppState) -> impl Drop {
-    struct Guard(AppState);
+fn scopeguard(state: AppState, user_id: i64) -> impl Drop {
+    struct Guard(AppState, i64);
     impl Drop for Guard {
         fn drop(&mut self) {
             self.0.metrics.sse_clients.dec();
+            self.0.events.connected(self.1, -1);
         }
     }
-    Guard(state)
+    state.events.connected(user_id, 1);
+    Guard(state, user_id)
 }

@@ -4,6 +4,9 @@
 //! socket. `Relay::start` connects storage and starts the background work: the webhook
 //! writer, the processor, one send lane per business number and the number health checks.
 
+pub mod access;
+pub mod agents;
+pub mod audit;
 pub mod auth;
 pub mod cloud;
 pub mod config;
@@ -15,15 +18,16 @@ pub mod events;
 pub mod metrics;
 pub mod numbers;
 pub mod outbox;
+pub mod reports;
+pub mod routes;
 pub mod secrets;
 pub mod security;
 pub mod webhook;
 
 use std::sync::Arc;
 
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
-use secrecy::SecretString;
 use tokio::sync::{Notify, RwLock};
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -43,8 +47,8 @@ pub struct Inner {
     /// Rung after bodies are stored, so the processor wakes at once.
     pub processor_bell: Arc<Notify>,
     pub lanes: outbox::Lanes,
-    /// App secrets that may sign webhooks: the configured one and every number's.
-    pub app_secrets: RwLock<Vec<SecretString>>,
+    /// App secrets that may sign webhooks: every number's, and the configured one.
+    pub app_secrets: RwLock<numbers::AppSecrets>,
     pub metrics: metrics::Metrics,
     pub sign_in_guard: auth::SignInGuard,
 }
@@ -74,10 +78,11 @@ impl AppState {
             ingest,
             processor_bell,
             lanes: outbox::Lanes::default(),
-            app_secrets: RwLock::new(Vec::new()),
+            app_secrets: RwLock::new(numbers::AppSecrets::default()),
             metrics: metrics::Metrics::default(),
             sign_in_guard: auth::SignInGuard::default(),
         }));
+        access::ensure_builtin_roles(&state).await?;
         numbers::reload_app_secrets(&state).await?;
         Ok(state)
     }
@@ -96,15 +101,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let console = &state.config.console_dir;
     let static_files = ServeDir::new(console).fallback(ServeFile::new(console.join("index.html")));
-    let api = Router::new()
-        .route("/session", post(auth::login).delete(auth::logout))
-        .route("/me", get(auth::me))
-        .route("/numbers", get(numbers::list))
-        .route("/conversations", get(conversations::list))
-        .route("/conversations/{id}/messages", get(conversations::messages).post(conversations::reply))
-        .route("/conversations/{id}/read", post(conversations::mark_read))
-        .route("/events", get(events::stream))
-        .fallback(|| async { error::AppError::NotFound });
+    let (api, _) = routes::api(&state);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics::render))

@@ -1,5 +1,6 @@
 //! `switchboard`: serve, demo, migrate, and user administration.
 
+use switchboard_shared::access::Scope;
 use clap::{Parser, Subcommand};
 use switchboard_relay::{auth, demo, AppState, ConfigArgs, Relay};
 use tracing_subscriber::EnvFilter;
@@ -62,21 +63,17 @@ enum UserCommand {
         email: String,
         #[arg(long, env = "SWITCHBOARD_USER_PASSWORD", hide_env_values = true)]
         password: String,
-        /// Administrator, Supervisor, Agent or Analyst (any case).
+        /// Administrator, Supervisor, Agent, Analyst or a custom role (any case).
         #[arg(long, default_value = "Agent")]
         role: String,
+        /// `all`, or the phone-number ids this user works on, separated by commas.
+        #[arg(long, default_value = "all")]
+        numbers: String,
         #[arg(long)]
         name: Option<String>,
         #[command(flatten)]
         config: ConfigArgs,
     },
-}
-
-fn canonical_role(role: &str) -> anyhow::Result<&'static str> {
-    ["Administrator", "Supervisor", "Agent", "Analyst"]
-        .into_iter()
-        .find(|r| r.eq_ignore_ascii_case(role.trim()))
-        .ok_or_else(|| anyhow::anyhow!("unknown role {role:?}: use Administrator, Supervisor, Agent or Analyst"))
 }
 
 #[tokio::main]
@@ -112,12 +109,16 @@ async fn main() -> anyhow::Result<()> {
             switchboard_relay::numbers::upsert(&state, &number).await?;
             println!("number {id} is connected");
         }
-        Command::User { command: UserCommand::Add { email, password, role, name, config } } => {
-            let role = canonical_role(&role)?;
+        Command::User { command: UserCommand::Add { email, password, role, numbers, name, config } } => {
+            let scope = Scope::parse_list(&numbers).map_err(|e| anyhow::anyhow!("--numbers: {e}"))?;
             let state = AppState::new(config.resolve()?).await?;
             let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
-            let id = auth::upsert_user(&state, &email, &name, &password, role).await?;
-            println!("user {email} (id {id}) is a {role}");
+            let id = auth::upsert_user(&state, &email, &name, &password, &role, &scope).await?;
+            let on = match &scope {
+                Scope::All => "all numbers".to_owned(),
+                Scope::Numbers(ids) => ids.iter().cloned().collect::<Vec<_>>().join(", "),
+            };
+            println!("user {email} (id {id}) has role {role} on {on}");
         }
     }
     Ok(())

@@ -2,17 +2,19 @@
 
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::Json;
 use secrecy::SecretString;
-use switchboard_shared::api::Number;
+use switchboard_shared::access::Permission;
+use switchboard_shared::api::{ConnectNumberRequest, Number, NumberChange};
 
 use anyhow::Context;
 
-use crate::auth::AuthUser;
+use crate::access::AuthUser;
 use crate::secrets::SecretKey;
 use crate::db::now_ms;
-use crate::error::Result;
+use crate::error::{AppError, Result};
 use crate::AppState;
 
 /// What it takes to connect a number.
@@ -60,18 +62,43 @@ pub async fn upsert(state: &AppState, n: &NewNumber) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Re-reads the app secrets that may sign webhooks.
-pub async fn reload_app_secrets(state: &AppState) -> anyhow::Result<()> {
-    let rows: Vec<(String,)> = sqlx::query_as("SELECT app_secret FROM numbers").fetch_all(&state.db.pool).await?;
-    let mut secrets: Vec<SecretString> = Vec::new();
-    if !rows.is_empty() {
-        let key = secret_key(state)?;
-        for (sealed,) in rows {
-            secrets.push(SecretString::from(key.open(&sealed)?));
+/// The app secrets that sign webhooks: each number's, and the one in the configuration.
+#[derive(Default)]
+pub struct AppSecrets {
+    pub by_number: std::collections::HashMap<String, SecretString>,
+    pub configured: Option<SecretString>,
+}
+
+impl AppSecrets {
+    /// The secrets that may sign a body naming these phone-number ids: each known number's own
+    /// secret must sign it (a body naming two numbers of different apps is refused). A body
+    /// that names no known number (an account-level change) may be signed by any of them.
+    pub fn signers_for(&self, number_ids: &[String]) -> SignerCheck<'_> {
+        let known: Vec<&SecretString> = number_ids.iter().filter_map(|id| self.by_number.get(id)).collect();
+        if known.is_empty() {
+            SignerCheck::Any(self.by_number.values().chain(self.configured.iter()).collect())
+        } else {
+            SignerCheck::Each(known)
         }
     }
-    if let Some(s) = &state.config.app_secret {
-        secrets.push(s.clone());
+}
+
+pub enum SignerCheck<'a> {
+    /// One of these must have signed the body.
+    Any(Vec<&'a SecretString>),
+    /// Every one of these must have signed it (in practice they are one app's secret).
+    Each(Vec<&'a SecretString>),
+}
+
+/// Re-reads the app secrets that may sign webhooks.
+pub async fn reload_app_secrets(state: &AppState) -> anyhow::Result<()> {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, app_secret FROM numbers").fetch_all(&state.db.pool).await?;
+    let mut secrets = AppSecrets { configured: state.config.app_secret.clone(), ..AppSecrets::default() };
+    if !rows.is_empty() {
+        let key = secret_key(state)?;
+        for (id, sealed) in rows {
+            secrets.by_number.insert(id, SecretString::from(key.open(&sealed)?));
+        }
     }
     *state.app_secrets.write().await = secrets;
     Ok(())
@@ -143,21 +170,27 @@ pub async fn health_loop(state: AppState) {
     }
 }
 
-type NumberRow = (String, String, String, String, String, String, i64, i64, Option<String>, Option<i64>, i64);
+type NumberRow = (String, String, String, String, String, String, i64, i64, Option<String>, Option<i64>, i64, i64);
 
-/// `GET /api/v1/numbers`
-pub async fn list(State(state): State<AppState>, _user: AuthUser) -> Result<Json<Vec<Number>>> {
-    let rows: Vec<NumberRow> = sqlx::query_as(
+/// `GET /api/v1/numbers`: the numbers in the user's scope.
+pub async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<Vec<Number>>> {
+    Ok(Json(load_numbers(&state.db.pool, &user.scope_sql("n.id", None)).await?))
+}
+
+async fn load_numbers<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(db: E, condition: &str) -> Result<Vec<Number>> {
+    let rows: Vec<NumberRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT n.id, n.waba_id, n.display_phone_number, n.verified_name, n.quality_rating, n.messaging_limit,
                 n.throughput_per_sec, CASE WHEN n.connected THEN 1 ELSE 0 END, n.problem, n.last_webhook_at,
-                CAST(COALESCE((SELECT SUM(c.unread) FROM conversations c WHERE c.number_id = n.id), 0) AS BIGINT)
-         FROM numbers n ORDER BY n.display_phone_number, n.id",
-    )
-    .fetch_all(&state.db.pool)
+                CAST(COALESCE((SELECT SUM(c.unread) FROM conversations c WHERE c.number_id = n.id), 0) AS BIGINT),
+                CASE WHEN n.disabled THEN 1 ELSE 0 END
+         FROM numbers n WHERE {condition} ORDER BY n.display_phone_number, n.id"
+    )))
+    .fetch_all(db)
     .await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|(id, waba_id, display, name, quality, limit, throughput, connected, problem, last_webhook_at, unread)| Number {
+    Ok(rows
+        .into_iter()
+        .map(|(id, waba_id, display, name, quality, limit, throughput, connected, problem, last_webhook_at, unread, disabled)| {
+            Number {
                 id,
                 waba_id,
                 display_phone_number: display,
@@ -169,7 +202,103 @@ pub async fn list(State(state): State<AppState>, _user: AuthUser) -> Result<Json
                 problem,
                 unread,
                 last_webhook_at,
-            })
-            .collect(),
-    ))
+                disabled: disabled != 0,
+            }
+        })
+        .collect())
+}
+
+fn digits_only(what: &str, value: &str) -> Result<String> {
+    let value = value.trim();
+    if value.is_empty() || value.len() > 32 || !value.chars().all(|c| c.is_ascii_digit()) {
+        return Err(AppError::bad_request("invalid_number", format!("The {what} is the long number Meta shows (digits only).")));
+    }
+    Ok(value.to_owned())
+}
+
+async fn one_number(state: &AppState, id: &str) -> Result<Number> {
+    let digits = digits_only("phone-number id", id)?;
+    load_numbers(&state.db.pool, &format!("n.id = '{digits}'")).await?.pop().ok_or(AppError::NotFound)
+}
+
+/// `POST /api/v1/numbers`: connect a number, checked against the Graph API before it is saved.
+pub async fn connect(State(state): State<AppState>, user: AuthUser, body: axum::body::Bytes) -> Result<(StatusCode, Json<Number>)> {
+    user.require(Permission::ManageNumbers)?;
+    let request: ConnectNumberRequest = serde_json::from_slice(&body).map_err(|e| {
+        AppError::bad_request(
+            "invalid_body",
+            format!("expected {{\"waba_id\", \"phone_number_id\", \"access_token\", \"app_secret\", \"verify_token\"}}: {e}"),
+        )
+    })?;
+    let n = NewNumber {
+        id: digits_only("phone-number id", &request.phone_number_id)?,
+        waba_id: digits_only("WhatsApp Business Account id", &request.waba_id)?,
+        access_token: request.access_token.trim().to_owned(),
+        app_secret: request.app_secret.trim().to_owned(),
+        verify_token: request.verify_token.trim().to_owned(),
+    };
+    if !user.covers(&n.id) {
+        return Err(AppError::Forbidden("That number is outside the numbers you manage.".into()));
+    }
+    if n.access_token.is_empty() || n.app_secret.is_empty() {
+        return Err(AppError::bad_request("missing_secret", "Both the access token and the app secret are needed."));
+    }
+    let existed = one_number(&state, &n.id).await.ok();
+    upsert(&state, &n).await.map_err(|e| AppError::bad_request("graph_refused", format!("{e:#}")))?;
+    let number = one_number(&state, &n.id).await?;
+    let mut conn = state.db.pool.acquire().await?;
+    // Secrets never reach the log: the entry holds what the list shows.
+    crate::audit::record(
+        &mut conn,
+        Some(&user),
+        if existed.is_some() { "number.update" } else { "number.connect" },
+        &format!("number:{}", n.id),
+        existed.map(|b| serde_json::json!(b)),
+        Some(serde_json::json!(number)),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(number)))
+}
+
+/// `PATCH /api/v1/numbers/{id}`: disable (stop sending; webhooks are still kept) or enable.
+pub async fn update(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Number>> {
+    user.require(Permission::ManageNumbers)?;
+    let change: NumberChange = serde_json::from_slice(&body)
+        .map_err(|e| AppError::bad_request("invalid_body", format!("expected {{\"disabled\": true|false}}: {e}")))?;
+    let before = one_number(&state, &id).await?;
+    if !user.covers(&before.id) {
+        return Err(AppError::NotFound);
+    }
+    let mut tx = state.db.pool.begin().await?;
+    sqlx::query("UPDATE numbers SET disabled = $1 WHERE id = $2").bind(change.disabled).bind(&before.id).execute(&mut *tx).await?;
+    let action = if change.disabled { "number.disable" } else { "number.enable" };
+    let mut after = before.clone();
+    after.disabled = change.disabled;
+    crate::audit::record(&mut tx, Some(&user), action, &format!("number:{}", before.id), Some(serde_json::json!(before)), Some(serde_json::json!(after)))
+        .await?;
+    tx.commit().await?;
+    state.lanes.wake(&after.id);
+    Ok(Json(one_number(&state, &id).await?))
+}
+
+/// `DELETE /api/v1/numbers/{id}`: forget the number's credentials. Its conversations stay in
+/// the record; anything still queued for it waits, unsent, in case it is connected again.
+pub async fn remove(State(state): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<StatusCode> {
+    user.require(Permission::ManageNumbers)?;
+    let before = one_number(&state, &id).await?;
+    if !user.covers(&before.id) {
+        return Err(AppError::NotFound);
+    }
+    let mut tx = state.db.pool.begin().await?;
+    sqlx::query("DELETE FROM numbers WHERE id = $1").bind(&before.id).execute(&mut *tx).await?;
+    crate::audit::record(&mut tx, Some(&user), "number.remove", &format!("number:{}", before.id), Some(serde_json::json!(before)), None)
+        .await?;
+    tx.commit().await?;
+    reload_app_secrets(&state).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

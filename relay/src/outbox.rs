@@ -179,10 +179,14 @@ async fn lane_round(state: &AppState, number_id: &str, lane: &Arc<Lane>) -> Resu
     if rows.is_empty() {
         return Ok(false);
     }
-    let (sealed,): (String,) = sqlx::query_as("SELECT access_token FROM numbers WHERE id = $1")
+    // A disabled or removed number sends nothing; its queue waits for it to come back.
+    let Some((sealed,)): Option<(String,)> = sqlx::query_as("SELECT access_token FROM numbers WHERE id = $1 AND disabled = FALSE")
         .bind(number_id)
-        .fetch_one(&state.db.pool)
-        .await?;
+        .fetch_optional(&state.db.pool)
+        .await?
+    else {
+        return Ok(false);
+    };
     let token = SecretString::from(crate::numbers::secret_key(state)?.open(&sealed)?);
     for row in rows {
         lane.limiter.until_ready().await;
@@ -328,17 +332,18 @@ async fn send_one(state: &AppState, number_id: &str, token: &SecretString, row: 
                         .execute(&mut *tx)
                         .await?;
                     if let Some(message_id) = message_id {
-                        let failed: Option<(i64,)> = sqlx::query_as(
-                            "UPDATE messages SET status = 'failed', status_rank = $1, error = $2 WHERE id = $3 RETURNING conversation_id",
+                        let failed: Option<(i64, Option<i64>)> = sqlx::query_as(
+                            "UPDATE messages SET status = 'failed', status_rank = $1, error = $2 WHERE id = $3
+                             RETURNING conversation_id, (SELECT c.assigned_to FROM conversations c WHERE c.id = messages.conversation_id)",
                         )
                         .bind(MessageStatus::Failed.rank())
                         .bind(&title)
                         .bind(message_id)
                         .fetch_optional(&mut *tx)
                         .await?;
-                        if let Some((conversation_id,)) = failed {
+                        if let Some((conversation_id, assigned_to)) = failed {
                             let kind = EventKind::Status { conversation_id, message_id, wamid: None, status: MessageStatus::Failed, error: Some(title.clone()) };
-                            out.push(events::append(&mut tx, number_id, kind).await?);
+                            out.push(events::append(&mut tx, number_id, assigned_to, kind).await?);
                         }
                     }
                     state.metrics.sends.get_or_create(&vec![("outcome".to_owned(), "failed".to_owned())]).inc();

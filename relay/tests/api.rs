@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use switchboard_relay::numbers::{self, NewNumber};
 use switchboard_relay::{auth, Backend, ConfigArgs, Relay};
 use switchboard_sandbox::{Sandbox, SandboxConfig, SandboxNumber};
+use switchboard_shared::access::Scope;
 use switchboard_shared::signature;
 
 const SECRET: &str = "test-app-secret";
@@ -85,7 +86,7 @@ async fn spawn_app(backend: Backend) -> TestApp {
     .await
     .unwrap();
     sandbox.set_webhook_url(format!("{}/webhooks/whatsapp", relay.url()));
-    auth::upsert_user(&relay.state, "agent@example.com", "Agent", PASSWORD, "Agent").await.unwrap();
+    auth::upsert_user(&relay.state, "agent@example.com", "Agent", PASSWORD, "Agent", &Scope::All).await.unwrap();
     TestApp { relay, sandbox, http: reqwest::Client::new(), _dir: dir }
 }
 
@@ -597,7 +598,7 @@ async fn five_failed_sign_ins_lock_the_email_even_for_the_right_password() {
     assert_eq!(body["error"]["code"], "too_many_attempts");
     assert!(body["error"]["message"].as_str().unwrap().contains("15 minutes"), "{body}");
     // Another email is not affected.
-    auth::upsert_user(&app.relay.state, "other@example.com", "Other", PASSWORD, "Agent").await.unwrap();
+    auth::upsert_user(&app.relay.state, "other@example.com", "Other", PASSWORD, "Agent", &Scope::All).await.unwrap();
     let other = app
         .http
         .post(app.url("/api/v1/session"))

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::{Permission, Scope};
 use crate::MessageStatus;
 
 /// Every `/api/v1` error: `{"error": {"code": "...", "message": "..."}}`.
@@ -29,13 +30,143 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-/// The signed-in user.
+/// The signed-in user: who, with which role, allowed what, on which numbers.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Me {
     pub id: i64,
     pub email: String,
     pub name: String,
     pub role: String,
+    pub permissions: Vec<Permission>,
+    pub scope: Scope,
+    /// Sees only conversations assigned to them.
+    pub assigned_only: bool,
+}
+
+impl Me {
+    pub fn can(&self, p: Permission) -> bool {
+        self.permissions.contains(&p)
+    }
+}
+
+/// A role: built in (fixed permissions) or made in the console.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Role {
+    pub id: i64,
+    pub name: String,
+    pub permissions: Vec<Permission>,
+    pub builtin: bool,
+    /// How many agents hold it.
+    pub members: i64,
+}
+
+/// `POST /api/v1/roles`, `PUT /api/v1/roles/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoleRequest {
+    pub name: String,
+    pub permissions: Vec<Permission>,
+}
+
+/// An agent (any console user) as the agents page lists them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Agent {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub scope: Scope,
+    pub assigned_only: bool,
+    pub disabled: bool,
+    /// False until they have used their set-password link.
+    pub password_set: bool,
+    pub created_at: i64,
+}
+
+/// `POST /api/v1/agents`: one or many agents at once. `emails` is a list (one per line, or
+/// separated by commas) or CSV with a header naming `email` and optionally `name`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewAgentsRequest {
+    pub emails: String,
+    pub role: String,
+    pub scope: Scope,
+    #[serde(default)]
+    pub assigned_only: bool,
+}
+
+/// One created agent and their one-time link.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CreatedAgent {
+    pub id: i64,
+    pub email: String,
+    /// Path of the one-time set-password page (`/set-password#token=…`); valid 7 days.
+    pub set_password_link: String,
+}
+
+/// `PATCH /api/v1/agents/{id}`: any of role, scope, assigned-only, disabled.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AgentChange {
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub scope: Option<Scope>,
+    pub assigned_only: Option<bool>,
+    pub disabled: Option<bool>,
+}
+
+/// `POST /api/v1/password`: sets a password with a one-time token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetPasswordRequest {
+    pub token: String,
+    pub password: String,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    pub actor_id: Option<i64>,
+    /// The actor's email at the time (or `cli` for the command line).
+    pub actor: String,
+    /// `agent.create`, `agent.disable`, `role.update`, `number.connect`, `export`, …
+    pub action: String,
+    /// What it was done to (`agent:12`, `number:1065…`, `conversation:7`).
+    pub target: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+/// `GET /api/v1/supervisor`: live load, per number and per agent.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SupervisorView {
+    pub generated_at: i64,
+    pub numbers: Vec<Load>,
+    pub agents: Vec<Load>,
+}
+
+/// The load of one number or one agent. Times in milliseconds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Load {
+    /// Phone-number id, or agent id.
+    pub id: String,
+    pub name: String,
+    /// Agents: an open console right now. Numbers: connected and enabled.
+    pub online: bool,
+    /// Conversations with a message in the last 24 hours (agents: assigned to them).
+    pub open: i64,
+    /// Open conversations whose last message is the customer's.
+    pub waiting: i64,
+    pub longest_wait_ms: Option<i64>,
+    /// Replies typed by people in the last hour.
+    pub handled_last_hour: i64,
+    /// Over waiting episodes since `day_start`: first human reply − first customer message.
+    pub median_first_response_ms: Option<i64>,
+    pub p90_first_response_ms: Option<i64>,
+}
+
+/// `POST /api/v1/conversations/{id}/assign`: to an agent, or back to the queue with `null`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AssignRequest {
+    pub agent_id: Option<i64>,
 }
 
 /// A business number and its health, as the numbers overview shows it.
@@ -59,6 +190,26 @@ pub struct Number {
     pub unread: i64,
     /// When Meta last sent a webhook for this number (UTC ms).
     pub last_webhook_at: Option<i64>,
+    /// Disabled numbers send nothing; their webhooks are still kept.
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+/// `POST /api/v1/numbers`: connect a number (checked against the Graph API before saving).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConnectNumberRequest {
+    pub waba_id: String,
+    pub phone_number_id: String,
+    pub access_token: String,
+    pub app_secret: String,
+    #[serde(default)]
+    pub verify_token: String,
+}
+
+/// `PATCH /api/v1/numbers/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NumberChange {
+    pub disabled: bool,
 }
 
 /// Who sent a message.
@@ -83,6 +234,9 @@ pub struct Conversation {
     pub unread: i64,
     /// When the customer last wrote (UTC ms): free-form replies are allowed for 24 h after it.
     pub last_inbound_at: Option<i64>,
+    /// The agent it is assigned to; `None` means it waits in the queue.
+    #[serde(default)]
+    pub assigned_to: Option<i64>,
 }
 
 /// One message in a conversation.
@@ -114,6 +268,9 @@ pub struct Event {
     pub seq: i64,
     pub number_id: String,
     pub at: i64,
+    /// The agent the event's conversation is assigned to, for those who see only their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_to: Option<i64>,
     #[serde(flatten)]
     pub kind: EventKind,
 }
@@ -127,6 +284,8 @@ pub enum EventKind {
     Status { conversation_id: i64, message_id: i64, wamid: Option<String>, status: MessageStatus, error: Option<String> },
     /// A signed webhook could not be understood and went to the dead-letter table.
     DeadLetter { id: i64, reason: String },
+    /// A conversation was assigned, taken over or sent back to the queue.
+    Assignment { conversation: Conversation },
 }
 
 impl EventKind {
@@ -136,6 +295,7 @@ impl EventKind {
             EventKind::Message { .. } => "message",
             EventKind::Status { .. } => "status",
             EventKind::DeadLetter { .. } => "dead_letter",
+            EventKind::Assignment { .. } => "assignment",
         }
     }
 }

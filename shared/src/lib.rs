@@ -3,6 +3,7 @@
 //! Nothing here does I/O, so every piece builds for both the server and WebAssembly, and both
 //! sides parse the same bytes with the same code.
 
+pub mod access;
 pub mod api;
 pub mod limits;
 pub mod signature;

@@ -103,7 +103,7 @@ async fn webhook_ingest() -> Result<Value> {
     let elapsed = Duration::from_secs_f64(flood as f64 / per_sec.max(1.0));
 
     // Live latency: one message at a time, POST → event on a signed-in stream.
-    auth::upsert_user(&relay.state, "bench@example.com", "Bench", "bench-password", "Administrator").await?;
+    auth::upsert_user(&relay.state, "bench@example.com", "Bench", "bench-password", "Administrator", &switchboard_shared::access::Scope::All).await?;
     let login = client
         .post(format!("{}/api/v1/session", relay.url()))
         .header("x-requested-with", "switchboard")

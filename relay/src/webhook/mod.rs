@@ -18,6 +18,7 @@ use secrecy::ExposeSecret;
 use switchboard_shared::{limits, signature};
 
 use crate::error::error_response;
+use crate::numbers::SignerCheck;
 use crate::AppState;
 
 /// `GET /webhooks/whatsapp?hub.mode=subscribe&hub.challenge=…&hub.verify_token=…`
@@ -59,9 +60,15 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bo
         state.metrics.webhooks.get_or_create(&result("unsigned")).inc();
         return error_response(StatusCode::UNAUTHORIZED, "missing_signature", "X-Hub-Signature-256 is required.");
     };
+    // Routed by phone_number_id: each number's own app secret must have signed the body.
+    let number_ids = phone_number_ids(&body);
     let signed = {
         let secrets = state.app_secrets.read().await;
-        secrets.iter().any(|s| signature::verify(s.expose_secret().as_bytes(), &body, header))
+        let ok = |s: &&secrecy::SecretString| signature::verify(s.expose_secret().as_bytes(), &body, header);
+        match secrets.signers_for(&number_ids) {
+            SignerCheck::Any(candidates) => candidates.iter().any(ok),
+            SignerCheck::Each(required) => required.iter().all(ok),
+        }
     };
     if !signed {
         state.metrics.webhooks.get_or_create(&result("bad_signature")).inc();
@@ -91,4 +98,48 @@ fn is_length_limit(e: &axum::Error) -> bool {
         source = err.source();
     }
     false
+}
+
+/// The phone-number ids a webhook body names (`entry[].changes[].value.metadata.phone_number_id`),
+/// read leniently: a body that is not such JSON names none.
+pub fn phone_number_ids(body: &[u8]) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        #[serde(default)]
+        entry: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        #[serde(default)]
+        changes: Vec<Change>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Change {
+        #[serde(default)]
+        value: Option<Value>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Value {
+        #[serde(default)]
+        metadata: Option<Metadata>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Metadata {
+        #[serde(default)]
+        phone_number_id: Option<serde_json::Value>,
+    }
+    let Ok(parsed) = serde_json::from_slice::<Body>(body) else { return Vec::new() };
+    let mut ids: Vec<String> = parsed
+        .entry
+        .into_iter()
+        .flat_map(|e| e.changes)
+        .filter_map(|c| c.value?.metadata?.phone_number_id)
+        .map(|v| match v {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
 }

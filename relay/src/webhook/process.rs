@@ -89,7 +89,7 @@ async fn dead_letter(conn: &mut AnyConnection, inbox_id: i64, reason: String, bo
     .bind(now_ms())
     .fetch_one(&mut *conn)
     .await?;
-    out.push(events::append(conn, "", EventKind::DeadLetter { id, reason }).await?);
+    out.push(events::append(conn, "", None, EventKind::DeadLetter { id, reason }).await?);
     Ok(())
 }
 
@@ -140,11 +140,12 @@ fn error_text(errors: &[WebhookError]) -> Option<(Option<i64>, String)> {
     })
 }
 
-type ConversationRow = (i64, String, String, Option<String>, i64, String, String, i64, Option<i64>);
+pub type ConversationRow = (i64, String, String, Option<String>, i64, String, String, i64, Option<i64>, Option<i64>);
 
 /// A conversation from its columns, read in `conversation_columns!()` order.
 pub fn conversation_from_row(row: ConversationRow) -> Conversation {
-    let (id, number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at) = row;
+    let (id, number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at, assigned_to) =
+        row;
     Conversation {
         id,
         number_id,
@@ -155,6 +156,7 @@ pub fn conversation_from_row(row: ConversationRow) -> Conversation {
         last_direction: if last_direction == "outbound" { Direction::Outbound } else { Direction::Inbound },
         unread,
         last_inbound_at,
+        assigned_to,
     }
 }
 
@@ -162,7 +164,7 @@ pub fn conversation_from_row(row: ConversationRow) -> Conversation {
 #[macro_export]
 macro_rules! conversation_columns {
     () => {
-        "id, number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at"
+        "id, number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at, assigned_to"
     };
 }
 
@@ -257,7 +259,8 @@ async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, out: &mu
             error,
             created_at: at,
         };
-        out.push(events::append(conn, &number_id, EventKind::Message { conversation, message }).await?);
+        let assigned_to = conversation.assigned_to;
+        out.push(events::append(conn, &number_id, assigned_to, EventKind::Message { conversation, message }).await?);
     }
 
     for s in &value.statuses {
@@ -308,10 +311,10 @@ pub async fn advance(
     error: Option<String>,
     out: &mut Vec<Event>,
 ) -> Result<()> {
-    let moved: Option<(i64, i64)> = sqlx::query_as(
+    let moved: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
         "UPDATE messages SET status = $1, status_rank = $2, error = COALESCE($3, error)
          WHERE wamid = $4 AND status_rank < $2 AND (status IS NULL OR status <> 'failed')
-         RETURNING id, conversation_id",
+         RETURNING id, conversation_id, (SELECT c.assigned_to FROM conversations c WHERE c.id = messages.conversation_id)",
     )
     .bind(status.as_str())
     .bind(status.rank())
@@ -319,9 +322,9 @@ pub async fn advance(
     .bind(wamid)
     .fetch_optional(&mut *conn)
     .await?;
-    if let Some((message_id, conversation_id)) = moved {
+    if let Some((message_id, conversation_id, assigned_to)) = moved {
         let kind = EventKind::Status { conversation_id, message_id, wamid: Some(wamid.to_owned()), status, error };
-        out.push(events::append(conn, number_id, kind).await?);
+        out.push(events::append(conn, number_id, assigned_to, kind).await?);
     }
     Ok(())
 }

@@ -1,0 +1,383 @@
+//! Agents (every console user): create one or many with one-time set-password links, change
+//! role and scope, disable (sessions end at once, their conversations go back to the queue),
+//! re-enable, reset a password.
+
+use std::collections::BTreeSet;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use rand::RngCore;
+use serde_json::json;
+use switchboard_shared::access::{Permission, Scope};
+use switchboard_shared::api::{Agent, AgentChange, CreatedAgent, EventKind, NewAgentsRequest, SetPasswordRequest};
+
+use crate::access::{self, AuthUser};
+use crate::audit;
+use crate::auth::{hash_password, token_hash};
+use crate::db::now_ms;
+use crate::error::{AppError, Result};
+use crate::{conversation_columns, events, AppState};
+
+/// How long a set-password link stays valid.
+pub const LINK_LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// Most agents created in one request.
+pub const MAX_AGENTS_PER_REQUEST: usize = 500;
+
+type AgentRow = (i64, String, String, String, i64, i64, i64, i64, i64);
+
+const AGENT_SELECT: &str = "SELECT id, email, name, role, CASE WHEN all_numbers THEN 1 ELSE 0 END,
+        CASE WHEN assigned_only THEN 1 ELSE 0 END, CASE WHEN disabled THEN 1 ELSE 0 END,
+        CASE WHEN password_set THEN 1 ELSE 0 END, created_at FROM users";
+
+async fn agent_from(conn: &mut sqlx::AnyConnection, row: AgentRow) -> Result<Agent> {
+    let (id, email, name, role, all_numbers, assigned_only, disabled, password_set, created_at) = row;
+    let scope = if all_numbers == 1 {
+        Scope::All
+    } else {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT number_id FROM user_numbers WHERE user_id = $1").bind(id).fetch_all(&mut *conn).await?;
+        Scope::Numbers(rows.into_iter().map(|(n,)| n).collect())
+    };
+    Ok(Agent {
+        id,
+        email,
+        name,
+        role,
+        scope,
+        assigned_only: assigned_only == 1,
+        disabled: disabled == 1,
+        password_set: password_set == 1,
+        created_at,
+    })
+}
+
+pub async fn load_agent(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Agent> {
+    let row: Option<AgentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{AGENT_SELECT} WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    agent_from(conn, row.ok_or(AppError::NotFound)?).await
+}
+
+/// `GET /api/v1/agents`
+pub async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<Vec<Agent>>> {
+    user.require(Permission::ManageAgents)?;
+    let mut conn = state.db.pool.acquire().await?;
+    let rows: Vec<AgentRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{AGENT_SELECT} ORDER BY disabled, LOWER(name), id"))).fetch_all(&mut *conn).await?;
+    let mut agents = Vec::with_capacity(rows.len());
+    for row in rows {
+        agents.push(agent_from(&mut conn, row).await?);
+    }
+    Ok(Json(agents))
+}
+
+/// One person to create: email and an optional display name.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Invitee {
+    pub email: String,
+    pub name: Option<String>,
+}
+
+/// Reads a list of emails (one per line, or separated by commas or semicolons) or a CSV whose
+/// header names an `email` column (and optionally `name`). Every bad line is reported at once.
+pub fn parse_invitees(text: &str) -> std::result::Result<Vec<Invitee>, String> {
+    let text = text.trim_start_matches('\u{feff}');
+    let first = text.lines().next().unwrap_or_default().to_lowercase();
+    let mut invitees = Vec::new();
+    let mut problems = Vec::new();
+    if first.split(',').any(|h| h.trim().trim_matches('"') == "email") {
+        let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
+        let headers = reader.headers().map_err(|e| format!("the CSV header cannot be read: {e}"))?.clone();
+        let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+        let email_at = column("email").ok_or("the CSV has no email column")?;
+        let name_at = column("name");
+        for (i, record) in reader.records().enumerate() {
+            let line = i + 2;
+            match record {
+                Ok(r) => {
+                    let email = r.get(email_at).unwrap_or_default().to_owned();
+                    let name = name_at.and_then(|n| r.get(n)).filter(|n| !n.is_empty()).map(str::to_owned);
+                    if email.is_empty() && r.iter().all(str::is_empty) {
+                        continue;
+                    }
+                    invitees.push((line, Invitee { email, name }));
+                }
+                Err(e) => problems.push(format!("line {line}: {e}")),
+            }
+        }
+    } else {
+        for (i, line) in text.lines().enumerate() {
+            for part in line.split([',', ';']) {
+                let email = part.trim().to_owned();
+                if !email.is_empty() {
+                    invitees.push((i + 1, Invitee { email, name: None }));
+                }
+            }
+        }
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for (line, mut invitee) in invitees {
+        invitee.email = invitee.email.to_lowercase();
+        if !looks_like_email(&invitee.email) {
+            problems.push(format!("line {line}: {:?} is not an email address", invitee.email));
+        } else if seen.insert(invitee.email.clone()) {
+            out.push(invitee);
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    if out.is_empty() {
+        return Err("no email addresses given".into());
+    }
+    if out.len() > MAX_AGENTS_PER_REQUEST {
+        return Err(format!("at most {MAX_AGENTS_PER_REQUEST} agents at once ({} given)", out.len()));
+    }
+    Ok(out)
+}
+
+fn looks_like_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else { return false };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && s.len() <= 254
+        && !s.chars().any(|c| c.is_whitespace() || c == '<' || c == '>' || c == '"')
+}
+
+/// A fresh one-time token: (token for the link, its hash for the database).
+fn new_token() -> (String, String) {
+    let mut raw = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut raw);
+    let token = hex::encode(raw);
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+fn link(token: &str) -> String {
+    format!("/set-password#token={token}")
+}
+
+/// `POST /api/v1/agents`: one or many agents; all or none are created.
+pub async fn create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Vec<CreatedAgent>>)> {
+    user.require(Permission::ManageAgents)?;
+    let request: NewAgentsRequest = serde_json::from_slice(&body).map_err(|e| {
+        AppError::bad_request("invalid_body", format!("expected {{\"emails\", \"role\", \"scope\", \"assigned_only\"}}: {e}"))
+    })?;
+    let invitees = parse_invitees(&request.emails).map_err(|m| AppError::bad_request("invalid_emails", m))?;
+    let mut tx = state.db.pool.begin().await?;
+    let role = access::canonical_role(&mut tx, &request.role)
+        .await?
+        .ok_or_else(|| AppError::bad_request("unknown_role", format!("There is no role named {:?}.", request.role)))?;
+    let mut existing = Vec::new();
+    for invitee in &invitees {
+        let found: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM users WHERE email = $1").bind(&invitee.email).fetch_optional(&mut *tx).await?;
+        if found.is_some() {
+            existing.push(invitee.email.clone());
+        }
+    }
+    if !existing.is_empty() {
+        return Err(AppError::Conflict(format!("Already agents: {}. Nothing was created.", existing.join(", "))));
+    }
+    let now = now_ms();
+    let mut created = Vec::with_capacity(invitees.len());
+    for invitee in invitees {
+        let (token, hash) = new_token();
+        let name = invitee.name.clone().unwrap_or_else(|| invitee.email.split('@').next().unwrap_or_default().to_owned());
+        // No usable password until the link is used: the stored hash is of a random secret.
+        let (unusable, _) = new_token();
+        let password_hash = hash_password(&unusable)?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO users (email, name, password_hash, role, disabled, created_at, assigned_only, password_set,
+                                reset_token_hash, reset_expires_at)
+             VALUES ($1, $2, $3, $4, FALSE, $5, $6, FALSE, $7, $8) RETURNING id",
+        )
+        .bind(&invitee.email)
+        .bind(&name)
+        .bind(password_hash)
+        .bind(&role)
+        .bind(now)
+        .bind(request.assigned_only)
+        .bind(hash)
+        .bind(now + LINK_LIFETIME_MS)
+        .fetch_one(&mut *tx)
+        .await?;
+        access::save_scope(&mut tx, id, &request.scope).await?;
+        let agent = load_agent(&mut tx, id).await?;
+        audit::record(&mut tx, Some(&user), "agent.create", &format!("agent:{id}"), None, Some(json!(agent))).await?;
+        created.push(CreatedAgent { id, email: invitee.email, set_password_link: link(&token) });
+    }
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// `PATCH /api/v1/agents/{id}`: name, role, scope, assigned-only, disabled.
+pub async fn update(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<Json<Agent>> {
+    user.require(Permission::ManageAgents)?;
+    let change: AgentChange = serde_json::from_slice(&body).map_err(|e| {
+        AppError::bad_request("invalid_body", format!("expected any of name, role, scope, assigned_only, disabled: {e}"))
+    })?;
+    if id == user.id && (change.disabled == Some(true) || change.role.is_some()) {
+        return Err(AppError::Conflict("You cannot disable yourself or change your own role.".into()));
+    }
+    let mut tx = state.db.pool.begin().await?;
+    let before = load_agent(&mut tx, id).await?;
+    if let Some(name) = &change.name {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(AppError::bad_request("invalid_name", "A name has 1 to 100 characters."));
+        }
+        sqlx::query("UPDATE users SET name = $1 WHERE id = $2").bind(name).bind(id).execute(&mut *tx).await?;
+    }
+    if let Some(role) = &change.role {
+        let role = access::canonical_role(&mut tx, role)
+            .await?
+            .ok_or_else(|| AppError::bad_request("unknown_role", format!("There is no role named {role:?}.")))?;
+        sqlx::query("UPDATE users SET role = $1 WHERE id = $2").bind(role).bind(id).execute(&mut *tx).await?;
+    }
+    if let Some(scope) = &change.scope {
+        access::save_scope(&mut tx, id, scope).await?;
+    }
+    if let Some(assigned_only) = change.assigned_only {
+        sqlx::query("UPDATE users SET assigned_only = $1 WHERE id = $2").bind(assigned_only).bind(id).execute(&mut *tx).await?;
+    }
+    let mut requeued = Vec::new();
+    if let Some(disabled) = change.disabled {
+        sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2").bind(disabled).bind(id).execute(&mut *tx).await?;
+        if disabled && !before.disabled {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+            requeued = requeue_conversations_of(&mut tx, id).await?;
+        }
+    }
+    let after = load_agent(&mut tx, id).await?;
+    let action = match (before.disabled, after.disabled) {
+        (false, true) => "agent.disable",
+        (true, false) => "agent.enable",
+        _ => "agent.update",
+    };
+    audit::record(&mut tx, Some(&user), action, &format!("agent:{id}"), Some(json!(before)), Some(json!(after))).await?;
+    tx.commit().await?;
+    state.events.publish(requeued);
+    if after.disabled {
+        state.events.end_sessions_of(id);
+    }
+    Ok(Json(after))
+}
+
+/// Puts every conversation assigned to `agent` back in the queue; returns the events to publish.
+pub async fn requeue_conversations_of(
+    conn: &mut sqlx::AnyConnection,
+    agent: i64,
+) -> Result<Vec<switchboard_shared::api::Event>> {
+    let rows = sqlx::query_as(concat!(
+        "UPDATE conversations SET assigned_to = NULL WHERE assigned_to = $1 RETURNING ",
+        conversation_columns!()
+    ))
+    .bind(agent)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::new();
+    for row in rows {
+        let conversation = crate::webhook::process::conversation_from_row(row);
+        let number_id = conversation.number_id.clone();
+        out.push(events::append(conn, &number_id, None, EventKind::Assignment { conversation }).await?);
+    }
+    Ok(out)
+}
+
+/// `POST /api/v1/agents/{id}/password-link`: a new one-time link; the old password stops
+/// working and their sessions end.
+pub async fn reset_password(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<Json<CreatedAgent>> {
+    user.require(Permission::ManageAgents)?;
+    let mut tx = state.db.pool.begin().await?;
+    let agent = load_agent(&mut tx, id).await?;
+    let (token, hash) = new_token();
+    let (unusable, _) = new_token();
+    sqlx::query(
+        "UPDATE users SET reset_token_hash = $1, reset_expires_at = $2, password_hash = $3, password_set = FALSE WHERE id = $4",
+    )
+    .bind(hash)
+    .bind(now_ms() + LINK_LIFETIME_MS)
+    .bind(hash_password(&unusable)?)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+    audit::record(&mut tx, Some(&user), "agent.reset_password", &format!("agent:{id}"), None, None).await?;
+    tx.commit().await?;
+    state.events.end_sessions_of(id);
+    Ok(Json(CreatedAgent { id, email: agent.email, set_password_link: link(&token) }))
+}
+
+/// `POST /api/v1/password`: sets a password with a one-time token (no session needed).
+pub async fn set_password(State(state): State<AppState>, body: axum::body::Bytes) -> Result<StatusCode> {
+    let request: SetPasswordRequest = serde_json::from_slice(&body)
+        .map_err(|e| AppError::bad_request("invalid_body", format!("expected {{\"token\", \"password\"}}: {e}")))?;
+    if request.password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AppError::bad_request(
+            "weak_password",
+            format!("Choose a password of at least {MIN_PASSWORD_CHARS} characters."),
+        ));
+    }
+    let hash = hash_password(&request.password)?;
+    let mut tx = state.db.pool.begin().await?;
+    let row: Option<(i64,)> = sqlx::query_as(
+        "UPDATE users SET password_hash = $1, password_set = TRUE, reset_token_hash = NULL, reset_expires_at = NULL
+         WHERE reset_token_hash = $2 AND reset_expires_at > $3 RETURNING id",
+    )
+    .bind(hash)
+    .bind(token_hash(request.token.trim()))
+    .bind(now_ms())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((id,)) = row else {
+        return Err(AppError::bad_request("invalid_link", "This link has expired or was already used. Ask an administrator for a new one."));
+    };
+    sqlx::query("INSERT INTO audit_log (at, actor_id, actor, action, target, before, after) VALUES ($1, $2, 'link', 'agent.set_password', $3, NULL, NULL)")
+        .bind(now_ms())
+        .bind(id)
+        .bind(format!("agent:{id}"))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_and_csv_both_give_invitees() {
+        let list = parse_invitees("a@example.com\nB@Example.com, c@example.com;a@example.com\n").unwrap();
+        assert_eq!(list.iter().map(|i| i.email.as_str()).collect::<Vec<_>>(), ["a@example.com", "b@example.com", "c@example.com"]);
+        let csv = parse_invitees("\u{feff}Name,Email\n陳大文,chan@example.com\n\"Lee, Amy\",amy@example.com\n").unwrap();
+        assert_eq!(csv[0], Invitee { email: "chan@example.com".into(), name: Some("陳大文".into()) });
+        assert_eq!(csv[1].name.as_deref(), Some("Lee, Amy"));
+    }
+
+    #[test]
+    fn every_bad_line_is_named() {
+        let e = parse_invitees("ok@example.com\nnot-an-email\nalso@bad\n").unwrap_err();
+        assert!(e.contains("line 2") && e.contains("line 3"), "{e}");
+        assert!(parse_invitees("  \n").unwrap_err().contains("no email"));
+        let e = parse_invitees("email,name\nx@y\n").unwrap_err();
+        assert!(e.contains("line 2"), "{e}");
+    }
+}

@@ -1,0 +1,113 @@
+//! Every `/api/v1` route, declared once with the permission it needs. The declaration builds
+//! the router and enforces the need before the handler runs, and the same list feeds
+//! `/openapi.json` and the authorization test, so a route cannot exist without an entry.
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{on, MethodFilter};
+use axum::Router;
+use switchboard_shared::access::Permission;
+
+use crate::access::AuthUser;
+use crate::{access, agents, audit, auth, conversations, events, numbers, reports, AppState};
+
+/// What a route needs from the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Anyone (sign-in, sign-out, setting a password with a one-time link).
+    Public,
+    /// Any signed-in user; the handler limits what they see to their scope.
+    SignedIn,
+    /// A signed-in user whose role grants this permission.
+    Permission(Permission),
+}
+
+/// One declared route.
+#[derive(Debug, Clone)]
+pub struct RouteSpec {
+    pub method: Method,
+    /// Below `/api/v1`, with `{name}` path parameters.
+    pub path: &'static str,
+    pub need: Need,
+    pub summary: &'static str,
+}
+
+struct Api {
+    state: AppState,
+    router: Router<AppState>,
+    specs: Vec<RouteSpec>,
+}
+
+impl Api {
+    fn add<H, T>(mut self, method: Method, path: &'static str, need: Need, summary: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).expect("a routable method");
+        let mut route = on(filter, handler);
+        if need != Need::Public {
+            route = route.route_layer(axum::middleware::from_fn_with_state(self.state.clone(), move |s, r, n| enforce(s, need, r, n)));
+        }
+        self.router = self.router.route(path, route);
+        self.specs.push(RouteSpec { method, path, need, summary });
+        self
+    }
+}
+
+/// Checks the declared need, and hands the signed-in user on to the handler.
+async fn enforce(State(state): State<AppState>, need: Need, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let user = match AuthUser::from_request_parts(&mut parts, &state).await {
+        Ok(user) => user,
+        Err(e) => return e.into_response(),
+    };
+    if let Need::Permission(p) = need {
+        if let Err(e) = user.require(p) {
+            return e.into_response();
+        }
+    }
+    parts.extensions.insert(user);
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// The `/api/v1` router and the list of its routes.
+pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
+    use Method as M;
+    use Need::{Permission as P, Public, SignedIn};
+    use Permission::*;
+    let api = Api { state: state.clone(), router: Router::new(), specs: Vec::new() }
+        .add(M::POST, "/session", Public, "Sign in; sets the session cookie", auth::login)
+        .add(M::DELETE, "/session", Public, "Sign out", auth::logout)
+        .add(M::POST, "/password", Public, "Set a password with a one-time link", agents::set_password)
+        .add(M::GET, "/me", SignedIn, "The signed-in user: role, permissions, scope", access::me)
+        .add(M::GET, "/numbers", SignedIn, "Business numbers in scope, with health", numbers::list)
+        .add(M::POST, "/numbers", P(ManageNumbers), "Connect a number (checked against the Graph API)", numbers::connect)
+        .add(M::PATCH, "/numbers/{id}", P(ManageNumbers), "Disable or enable a number", numbers::update)
+        .add(M::DELETE, "/numbers/{id}", P(ManageNumbers), "Remove a number's credentials", numbers::remove)
+        .add(M::GET, "/conversations", SignedIn, "Recent conversations in scope", conversations::list)
+        .add(M::GET, "/conversations/{id}/messages", SignedIn, "A conversation's messages", conversations::messages)
+        .add(M::POST, "/conversations/{id}/messages", P(Reply), "Reply inside the 24-hour window", conversations::reply)
+        .add(M::POST, "/conversations/{id}/read", SignedIn, "Mark a conversation read", conversations::mark_read)
+        .add(M::POST, "/conversations/{id}/assign", P(Reply), "Assign, take over or send back to the queue", conversations::assign)
+        .add(M::GET, "/events", SignedIn, "Live events (Server-Sent Events), resumable", events::stream)
+        .add(M::GET, "/agents", P(ManageAgents), "Every agent", agents::list)
+        .add(M::POST, "/agents", P(ManageAgents), "Create one or many agents with set-password links", agents::create)
+        .add(M::PATCH, "/agents/{id}", P(ManageAgents), "Change an agent's role, scope or state", agents::update)
+        .add(M::POST, "/agents/{id}/password-link", P(ManageAgents), "A new one-time set-password link", agents::reset_password)
+        .add(M::GET, "/roles", P(ManageAgents), "Built-in and custom roles", access::list_roles)
+        .add(M::POST, "/roles", P(ManageAgents), "Create a custom role", access::create_role)
+        .add(M::PUT, "/roles/{id}", P(ManageAgents), "Change a custom role", access::update_role)
+        .add(M::DELETE, "/roles/{id}", P(ManageAgents), "Remove a custom role nobody holds", access::delete_role)
+        .add(M::GET, "/audit", P(ViewReports), "The audit log, searched and filtered", audit::list)
+        .add(M::GET, "/supervisor", P(ViewReports), "Live load per number and per agent", reports::supervisor);
+    (api.router.fallback(|| async { crate::error::AppError::NotFound }), api.specs)
+}
+
+/// The declared routes (for the OpenAPI document and the authorization test).
+pub fn specs(state: &AppState) -> Vec<RouteSpec> {
+    api(state).1
+}

@@ -1,0 +1,300 @@
+//! The authorization matrix: every declared `/api/v1` route × every built-in role × a resource
+//! in and out of the user's scope (and signed out), each with its exact expected status. A
+//! route added to the relay without an entry here fails the test.
+
+use std::time::Duration;
+
+use axum::http::Method;
+use serde_json::{json, Value};
+use switchboard_relay::numbers::{self, NewNumber};
+use switchboard_relay::routes::{self, Need, RouteSpec};
+use switchboard_relay::{auth, ConfigArgs, Relay};
+use switchboard_sandbox::{Sandbox, SandboxConfig, SandboxNumber};
+use switchboard_shared::access::BUILTIN_ROLES;
+use switchboard_shared::signature;
+
+const SECRET: &str = "authz-app-secret";
+const KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+/// In every test user's scope.
+const A: &str = "100000000000011";
+/// Never in scope.
+const B: &str = "100000000000012";
+/// In scope, and removable (put back before each case that removes it).
+const C: &str = "100000000000013";
+
+struct Fixture {
+    relay: Relay,
+    _sandbox: Sandbox,
+    http: reqwest::Client,
+    /// A conversation on A (in scope) and one on B (out of scope).
+    conversation_a: i64,
+    conversation_b: i64,
+    _dir: tempfile::TempDir,
+}
+
+/// The expected statuses for Administrator, Supervisor, Agent, Analyst (in `BUILTIN_ROLES`
+/// order) with a resource in scope, then out of scope.
+struct Expect {
+    in_scope: [u16; 4],
+    out_of_scope: [u16; 4],
+}
+
+const fn same(codes: [u16; 4]) -> Expect {
+    Expect { in_scope: codes, out_of_scope: codes }
+}
+
+/// The table. Every declared route must appear here.
+fn expected(method: &Method, path: &str) -> Option<Expect> {
+    let m = method.as_str();
+    Some(match (m, path) {
+        ("POST", "/session") => same([401; 4]), // with a wrong password
+        ("DELETE", "/session") => same([204; 4]),
+        ("POST", "/password") => same([400; 4]), // with an unknown token
+        ("GET", "/me") => same([200; 4]),
+        ("GET", "/numbers") => same([200; 4]),
+        ("POST", "/numbers") => Expect { in_scope: [201, 403, 403, 403], out_of_scope: [403, 403, 403, 403] },
+        ("PATCH", "/numbers/{id}") => Expect { in_scope: [200, 403, 403, 403], out_of_scope: [404, 403, 403, 403] },
+        ("DELETE", "/numbers/{id}") => Expect { in_scope: [204, 403, 403, 403], out_of_scope: [404, 403, 403, 403] },
+        ("GET", "/conversations") => same([200; 4]),
+        ("GET", "/conversations/{id}/messages") => Expect { in_scope: [200; 4], out_of_scope: [404; 4] },
+        ("POST", "/conversations/{id}/messages") => {
+            Expect { in_scope: [200, 200, 200, 403], out_of_scope: [404, 404, 404, 403] }
+        }
+        ("POST", "/conversations/{id}/read") => Expect { in_scope: [204; 4], out_of_scope: [404; 4] },
+        ("POST", "/conversations/{id}/assign") => {
+            Expect { in_scope: [200, 200, 200, 403], out_of_scope: [404, 404, 404, 403] }
+        }
+        ("GET", "/events") => same([200; 4]),
+        ("GET", "/agents") => same([200, 403, 403, 403]),
+        ("POST", "/agents") => same([201, 403, 403, 403]),
+        ("PATCH", "/agents/{id}") => same([200, 403, 403, 403]),
+        ("POST", "/agents/{id}/password-link") => same([200, 403, 403, 403]),
+        ("GET", "/roles") => same([200, 403, 403, 403]),
+        ("POST", "/roles") => same([201, 403, 403, 403]),
+        ("PUT", "/roles/{id}") => same([200, 403, 403, 403]),
+        ("DELETE", "/roles/{id}") => same([204, 403, 403, 403]),
+        ("GET", "/audit") => same([200, 200, 403, 200]),
+        ("GET", "/supervisor") => same([200, 200, 403, 200]),
+        _ => return None,
+    })
+}
+
+fn unique() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!("{}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+impl Fixture {
+    async fn sql(&self, sql: &str) -> i64 {
+        let (id,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(&self.relay.state.db.pool).await.unwrap();
+        id
+    }
+
+    /// A session for a new user with this role and scope {A, C}; returns (user id, cookie).
+    async fn user(&self, role: &str) -> (i64, String) {
+        let email = format!("{}-{}@example.com", role.to_lowercase(), unique());
+        let id = self
+            .sql(&format!(
+                "INSERT INTO users (email, name, password_hash, role, disabled, created_at, all_numbers) \
+                 VALUES ('{email}', '{role}', 'x', '{role}', FALSE, 0, FALSE) RETURNING id"
+            ))
+            .await;
+        for n in [A, C] {
+            self.sql(&format!("INSERT INTO user_numbers (user_id, number_id) VALUES ({id}, '{n}') RETURNING user_id")).await;
+        }
+        let token = format!("token-{}", unique());
+        self.sql(&format!(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ('{}', {id}, 0, 99999999999999) RETURNING user_id",
+            auth::token_hash(&token)
+        ))
+        .await;
+        (id, format!("{}={token}", auth::SESSION_COOKIE))
+    }
+
+    /// The concrete request for a route: path below /api/v1 and body.
+    async fn request(&self, spec: &RouteSpec, me: i64, in_scope: bool) -> (String, Option<Value>) {
+        let number = if in_scope { C } else { B };
+        let conversation = if in_scope { self.conversation_a } else { self.conversation_b };
+        let path = spec.path.to_owned();
+        match (spec.method.as_str(), spec.path) {
+            ("POST", "/session") => (path, Some(json!({"email": format!("nobody{}@example.com", unique()), "password": "wrong"}))),
+            ("POST", "/password") => (path, Some(json!({"token": "not-a-token", "password": "long enough password"}))),
+            ("POST", "/numbers") => (
+                path,
+                Some(json!({"waba_id": "200000000000011", "phone_number_id": if in_scope { A } else { B },
+                            "access_token": "sandbox-token", "app_secret": SECRET})),
+            ),
+            ("PATCH", "/numbers/{id}") => (format!("/numbers/{number}"), Some(json!({"disabled": false}))),
+            ("DELETE", "/numbers/{id}") => {
+                connect(&self.relay, C).await;
+                (format!("/numbers/{number}"), None)
+            }
+            ("GET", "/conversations/{id}/messages") | ("POST", "/conversations/{id}/read") => {
+                (path.replace("{id}", &conversation.to_string()), None)
+            }
+            ("POST", "/conversations/{id}/messages") => {
+                (path.replace("{id}", &conversation.to_string()), Some(json!({"text": "hello from the matrix"})))
+            }
+            ("POST", "/conversations/{id}/assign") => {
+                (path.replace("{id}", &conversation.to_string()), Some(json!({"agent_id": me})))
+            }
+            ("POST", "/agents") => (
+                path,
+                Some(json!({"emails": format!("new{}@example.com", unique()), "role": "agent", "scope": {"kind": "all"}})),
+            ),
+            ("PATCH", "/agents/{id}") | ("POST", "/agents/{id}/password-link") => {
+                let target = self.user("Agent").await.0;
+                (path.replace("{id}", &target.to_string()), Some(json!({"name": "Renamed"})))
+            }
+            ("POST", "/roles") => (path, Some(json!({"name": format!("Custom {}", unique()), "permissions": ["reply"]}))),
+            ("PUT", "/roles/{id}") | ("DELETE", "/roles/{id}") => {
+                let id = self
+                    .sql(&format!(
+                        "INSERT INTO roles (name, permissions, builtin, created_at) VALUES ('Temp {}', '[]', FALSE, 0) RETURNING id",
+                        unique()
+                    ))
+                    .await;
+                (path.replace("{id}", &id.to_string()), Some(json!({"name": format!("Temp {}", unique()), "permissions": []})))
+            }
+            _ => (path, None),
+        }
+    }
+
+    async fn call(&self, spec: &RouteSpec, cookie: Option<&str>, path: &str, body: Option<Value>) -> u16 {
+        let mut request = self
+            .http
+            .request(reqwest::Method::from_bytes(spec.method.as_str().as_bytes()).unwrap(), format!("{}/api/v1{path}", self.relay.url()))
+            .header("x-requested-with", "switchboard");
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        response.status().as_u16()
+    }
+}
+
+async fn connect(relay: &Relay, id: &str) {
+    numbers::upsert(
+        &relay.state,
+        &NewNumber {
+            id: id.into(),
+            waba_id: "200000000000011".into(),
+            access_token: "sandbox-token".into(),
+            app_secret: SECRET.into(),
+            verify_token: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::spawn(SandboxConfig {
+        numbers: [A, B, C].iter().map(|n| SandboxNumber::new(n, "200000000000011", "+1 555-0111", "Matrix Shop")).collect(),
+        app_secret: SECRET.into(),
+        webhook_batch_window: Duration::from_millis(2),
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let config = ConfigArgs {
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        data_dir: Some(dir.path().to_owned()),
+        graph_base_url: Some(sandbox.url.clone()),
+        console_dir: Some(dir.path().join("dist")),
+        secret_key: Some(KEY.into()),
+        ..Default::default()
+    }
+    .resolve()
+    .unwrap();
+    let relay = Relay::start(config).await.unwrap();
+    for n in [A, B, C] {
+        connect(&relay, n).await;
+    }
+    sandbox.set_webhook_url(format!("{}/webhooks/whatsapp", relay.url()));
+    let http = reqwest::Client::new();
+    // A customer writes to A and to B, just now (so replies are inside the 24-hour window).
+    for (number, wamid) in [(A, "wamid.AUTHZ.A"), (B, "wamid.AUTHZ.B")] {
+        let body = serde_json::to_vec(&json!({
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "200000000000011", "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550111", "phone_number_id": number},
+                "contacts": [{"profile": {"name": "Mei"}, "wa_id": "85291234567"}],
+                "messages": [{"from": "85291234567", "id": wamid, "type": "text", "text": {"body": "hi"},
+                              "timestamp": (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).to_string()}]
+            }}]}]
+        }))
+        .unwrap();
+        let r = http
+            .post(format!("{}/webhooks/whatsapp", relay.url()))
+            .header("x-hub-signature-256", signature::sign(SECRET.as_bytes(), &body))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let pool = relay.state.db.pool.clone();
+    let find = |number: &'static str| {
+        let pool = pool.clone();
+        async move {
+            for _ in 0..200 {
+                let row: Option<(i64,)> =
+                    sqlx::query_as("SELECT id FROM conversations WHERE number_id = $1").bind(number).fetch_optional(&pool).await.unwrap();
+                if let Some((id,)) = row {
+                    return id;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            panic!("the conversation on {number} never appeared");
+        }
+    };
+    let conversation_a = find(A).await;
+    let conversation_b = find(B).await;
+    Fixture { relay, _sandbox: sandbox, http, conversation_a, conversation_b, _dir: dir }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_times_every_role_in_and_out_of_scope_gets_its_exact_status() {
+    let fx = fixture().await;
+    let specs = routes::specs(&fx.relay.state);
+    let missing: Vec<String> =
+        specs.iter().filter(|s| expected(&s.method, s.path).is_none()).map(|s| format!("{} {}", s.method, s.path)).collect();
+    assert!(missing.is_empty(), "routes without an entry in the authorization table: {missing:?}");
+    assert!(specs.len() >= 24, "suspiciously few routes: {}", specs.len());
+
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for spec in &specs {
+        let expect = expected(&spec.method, spec.path).unwrap();
+        // Signed out: only public routes answer anything but 401.
+        if spec.need != Need::Public {
+            let (path, body) = fx.request(spec, 0, true).await;
+            let got = fx.call(spec, None, &path, body).await;
+            checked += 1;
+            if got != 401 {
+                failures.push(format!("{} {} signed out: got {got}, expected 401", spec.method, spec.path));
+            }
+        }
+        for (i, role) in BUILTIN_ROLES.iter().enumerate() {
+            for in_scope in [true, false] {
+                let (me, cookie) = fx.user(role).await;
+                let (path, body) = fx.request(spec, me, in_scope).await;
+                let got = fx.call(spec, Some(&cookie), &path, body).await;
+                let want = if in_scope { expect.in_scope[i] } else { expect.out_of_scope[i] };
+                checked += 1;
+                if got != want {
+                    let scope = if in_scope { "in scope" } else { "out of scope" };
+                    failures.push(format!("{} {} as {role} {scope} ({path}): got {got}, expected {want}", spec.method, spec.path));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {checked} checks failed:\n{}", failures.len(), failures.join("\n"));
+}

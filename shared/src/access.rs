@@ -1,0 +1,183 @@
+//! Who may do what, on which numbers: permissions as data, the built-in roles, scopes and
+//! phone-number masking. The relay enforces these; the console reads the same definitions to
+//! show only what is allowed.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+/// One thing a role may allow. Stored by its snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Answer customers inside the 24-hour window, and take over conversations.
+    Reply,
+    /// Send approved templates (also outside the window).
+    SendTemplates,
+    DeleteMessages,
+    ExportConversations,
+    Broadcast,
+    /// Reports, the supervisor view and the audit log.
+    ViewReports,
+    ManageContacts,
+    ManageGroups,
+    /// Connect, disable and remove business numbers.
+    ManageNumbers,
+    /// Create, disable and scope agents; create and edit roles.
+    ManageAgents,
+    /// Without it, customers' phone numbers are masked (`852•••••001`).
+    SeeFullPhoneNumbers,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 11] = [
+        Permission::Reply,
+        Permission::SendTemplates,
+        Permission::DeleteMessages,
+        Permission::ExportConversations,
+        Permission::Broadcast,
+        Permission::ViewReports,
+        Permission::ManageContacts,
+        Permission::ManageGroups,
+        Permission::ManageNumbers,
+        Permission::ManageAgents,
+        Permission::SeeFullPhoneNumbers,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Reply => "reply",
+            Permission::SendTemplates => "send_templates",
+            Permission::DeleteMessages => "delete_messages",
+            Permission::ExportConversations => "export_conversations",
+            Permission::Broadcast => "broadcast",
+            Permission::ViewReports => "view_reports",
+            Permission::ManageContacts => "manage_contacts",
+            Permission::ManageGroups => "manage_groups",
+            Permission::ManageNumbers => "manage_numbers",
+            Permission::ManageAgents => "manage_agents",
+            Permission::SeeFullPhoneNumbers => "see_full_phone_numbers",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// The roles every installation has. Their permissions are fixed; custom roles are made in the
+/// console.
+pub const BUILTIN_ROLES: [&str; 4] = ["Administrator", "Supervisor", "Agent", "Analyst"];
+
+/// The permissions of a built-in role (by name, any case), or `None` for any other name.
+pub fn builtin_permissions(role: &str) -> Option<BTreeSet<Permission>> {
+    use Permission::*;
+    let list: &[Permission] = match role.to_ascii_lowercase().as_str() {
+        "administrator" => &Permission::ALL,
+        "supervisor" => &[
+            Reply,
+            SendTemplates,
+            DeleteMessages,
+            ExportConversations,
+            Broadcast,
+            ViewReports,
+            ManageContacts,
+            ManageGroups,
+            SeeFullPhoneNumbers,
+        ],
+        "agent" => &[Reply, SendTemplates],
+        "analyst" => &[ViewReports, ExportConversations],
+        _ => return None,
+    };
+    Some(list.iter().copied().collect())
+}
+
+/// Which business numbers a user works on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "numbers", rename_all = "snake_case")]
+pub enum Scope {
+    All,
+    /// Only these phone-number ids.
+    Numbers(BTreeSet<String>),
+}
+
+impl Scope {
+    pub fn covers(&self, number_id: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Numbers(ids) => ids.contains(number_id),
+        }
+    }
+
+    /// Parses the command line's `--numbers`: `all`, or ids separated by commas.
+    pub fn parse_list(s: &str) -> Result<Scope, String> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("all") {
+            return Ok(Scope::All);
+        }
+        let ids: BTreeSet<String> = s.split([',', ' ']).map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect();
+        if let Some(bad) = ids.iter().find(|id| !id.chars().all(|c| c.is_ascii_digit())) {
+            return Err(format!("{bad:?} is not a phone-number id (digits only); use `all` or a list like 1065…,1066…"));
+        }
+        Ok(Scope::Numbers(ids))
+    }
+}
+
+/// Masks a phone number for those who may not see it: the country-code end and the last three
+/// digits stay, so agents can still tell customers apart. Anything that is not a phone number
+/// (a group id, a business-scoped user id) is left alone.
+pub fn mask_phone(value: &str) -> String {
+    let digits = value.trim_start_matches('+');
+    if digits.len() < 7 || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return value.to_owned();
+    }
+    let keep_start = 3;
+    let keep_end = 3;
+    let hidden = digits.len() - keep_start - keep_end;
+    format!("{}{}{}", &digits[..keep_start], "•".repeat(hidden), &digits[digits.len() - keep_end..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_permission_round_trips_by_name() {
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.as_str()), Some(p));
+            assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{}\"", p.as_str()));
+        }
+        assert_eq!(Permission::parse("fly"), None);
+    }
+
+    #[test]
+    fn built_in_roles_differ_as_documented() {
+        let admin = builtin_permissions("ADMINISTRATOR").unwrap();
+        assert_eq!(admin.len(), Permission::ALL.len());
+        let agent = builtin_permissions("agent").unwrap();
+        assert!(agent.contains(&Permission::Reply) && !agent.contains(&Permission::SeeFullPhoneNumbers));
+        let analyst = builtin_permissions("Analyst").unwrap();
+        assert!(!analyst.contains(&Permission::Reply) && analyst.contains(&Permission::ViewReports));
+        let supervisor = builtin_permissions("Supervisor").unwrap();
+        assert!(!supervisor.contains(&Permission::ManageAgents) && supervisor.contains(&Permission::Reply));
+        assert_eq!(builtin_permissions("Janitor"), None);
+    }
+
+    #[test]
+    fn scopes_parse_and_cover() {
+        assert_eq!(Scope::parse_list(" ALL "), Ok(Scope::All));
+        let s = Scope::parse_list("111, 222").unwrap();
+        assert!(s.covers("111") && s.covers("222") && !s.covers("333"));
+        assert!(Scope::parse_list("111,abc").unwrap_err().contains("abc"));
+        assert_eq!(serde_json::to_value(&Scope::All).unwrap(), serde_json::json!({"kind": "all"}));
+    }
+
+    #[test]
+    fn masking_hides_the_middle_of_phone_numbers_only() {
+        assert_eq!(mask_phone("85291234567"), "852•••••567");
+        assert_eq!(mask_phone("+14155550123"), "141•••••123");
+        assert_eq!(mask_phone("120363025246125888@g.us"), "120363025246125888@g.us");
+        assert_eq!(mask_phone("US.13491208655302741918"), "US.13491208655302741918");
+        assert_eq!(mask_phone("12345"), "12345");
+    }
+}
