@@ -156,8 +156,10 @@ pub async fn stream(
     let (tx, rx) = mpsc::channel::<std::result::Result<SseEvent, Infallible>>(256);
     let metrics_state = state.clone();
     metrics_state.metrics.sse_clients.inc();
+    // Counted before the response goes out, so "online" is true as soon as the stream is.
+    let guard = scopeguard(metrics_state, user.id);
     tokio::spawn(async move {
-        let _guard = scopeguard(metrics_state, user.id);
+        let _guard = guard;
         'outer: loop {
             // Catch up from the log (first connection, reconnection, or after lagging behind).
             loop {

@@ -1,0 +1,322 @@
+//! Agents, roles, scopes and the audit log, end to end over HTTP on both backends.
+
+#[macro_use]
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use futures::StreamExt;
+use reqwest::Method;
+use serde_json::{json, Value};
+use switchboard_relay::{auth, Backend};
+use switchboard_shared::access::Scope;
+use switchboard_shared::signature;
+
+on_both_backends!(
+    a_scoped_agent_sees_only_their_numbers_with_phones_masked,
+    a_webhook_must_carry_the_app_secret_of_the_number_it_names,
+    agents_made_in_bulk_set_a_password_once_and_disabling_ends_everything,
+    a_custom_role_grants_exactly_its_permissions,
+    the_audit_log_refuses_changes,
+    the_supervisor_view_counts_waiting_and_first_responses,
+);
+
+fn message_on(number: &str, wamid: &str, from: &str, text: &str) -> Value {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "200000000000001", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550100", "phone_number_id": number},
+            "contacts": [{"profile": {"name": "Mei"}, "wa_id": from}],
+            "messages": [{"from": from, "id": wamid, "timestamp": now.to_string(), "type": "text", "text": {"body": text}}]
+        }}]}]
+    })
+}
+
+async fn post_signed(app: &TestApp, body: &Value, secret: &str) -> u16 {
+    let bytes = serde_json::to_vec(body).unwrap();
+    app.http
+        .post(app.url("/webhooks/whatsapp"))
+        .header("x-hub-signature-256", signature::sign(secret.as_bytes(), &bytes))
+        .body(bytes)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// One message on each number; returns when both conversations exist.
+async fn two_conversations(app: &TestApp) {
+    assert_eq!(post_signed(app, &message_on(NUMBER, "wamid.S1", "85290000001", "on one"), SECRET).await, 200);
+    assert_eq!(post_signed(app, &message_on(NUMBER2, "wamid.S2", "85290000002", "on two"), SECRET2).await, 200);
+    eventually("two conversations", || async { app.count("SELECT COUNT(*) FROM conversations").await == 2 }).await;
+}
+
+/// Reads `n` data lines of an event stream.
+async fn read_data(response: reqwest::Response, n: usize) -> Vec<Value> {
+    let mut stream = response.bytes_stream();
+    let mut buffer = String::new();
+    let mut out = Vec::new();
+    while out.len() < n {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("event in time").unwrap().unwrap();
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            for line in block.lines() {
+                if let Some(data) = line.strip_prefix("data:") {
+                    out.push(serde_json::from_str(data.trim()).unwrap());
+                }
+            }
+        }
+    }
+    out
+}
+
+async fn a_scoped_agent_sees_only_their_numbers_with_phones_masked(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let only_one = Scope::Numbers([NUMBER.to_owned()].into());
+    auth::upsert_user(&app.relay.state, "scoped@example.com", "Scoped", PASSWORD, "agent", &only_one).await.unwrap();
+    auth::upsert_user(&app.relay.state, "boss@example.com", "Boss", PASSWORD, "SUPERVISOR", &Scope::All).await.unwrap();
+    two_conversations(&app).await;
+    let scoped = app.login_as("scoped@example.com", PASSWORD).await;
+    let boss = app.login_as("boss@example.com", PASSWORD).await;
+
+    let me = app.get_json(&scoped, "/api/v1/me").await;
+    assert_eq!(me["role"], "Agent");
+    assert_eq!(me["scope"], json!({"kind": "numbers", "numbers": [NUMBER]}));
+    assert!(me["permissions"].as_array().unwrap().contains(&json!("reply")));
+    assert!(!me["permissions"].as_array().unwrap().contains(&json!("see_full_phone_numbers")));
+
+    let mine = app.get_json(&scoped, "/api/v1/conversations").await;
+    let list = mine["conversations"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{mine}");
+    assert_eq!(list[0]["number_id"], NUMBER);
+    assert_eq!(list[0]["contact"], "852•••••001");
+    let numbers = app.get_json(&scoped, "/api/v1/numbers").await;
+    assert_eq!(numbers.as_array().unwrap().len(), 1);
+
+    let all = app.get_json(&boss, "/api/v1/conversations").await;
+    let contacts: Vec<&str> = all["conversations"].as_array().unwrap().iter().map(|c| c["contact"].as_str().unwrap()).collect();
+    assert_eq!(contacts.len(), 2);
+    assert!(contacts.contains(&"85290000001") && contacts.contains(&"85290000002"), "{contacts:?}");
+
+    // The other number's conversation does not exist for them.
+    let (other,): (i64,) = sqlx::query_as("SELECT id FROM conversations WHERE number_id = $1")
+        .bind(NUMBER2)
+        .fetch_one(&app.relay.state.db.pool)
+        .await
+        .unwrap();
+    let r = app.call(Method::GET, &scoped, &format!("/api/v1/conversations/{other}/messages"), None).await;
+    assert_eq!(r.status(), 404);
+    let r = app.call(Method::POST, &scoped, &format!("/api/v1/conversations/{other}/messages"), Some(&json!({"text": "x"}))).await;
+    assert_eq!(r.status(), 404);
+
+    // The event stream replays and follows their number only, masked.
+    let stream = app.call(Method::GET, &scoped, "/api/v1/events?after=0", None).await;
+    assert_eq!(post_signed(&app, &message_on(NUMBER2, "wamid.S3", "85290000002", "two again"), SECRET2).await, 200);
+    assert_eq!(post_signed(&app, &message_on(NUMBER, "wamid.S4", "85290000001", "one again"), SECRET).await, 200);
+    let events = read_data(stream, 2).await;
+    for e in &events {
+        assert_eq!(e["number_id"], NUMBER, "{e}");
+        assert_eq!(e["conversation"]["contact"], "852•••••001", "{e}");
+    }
+    assert_eq!(events[1]["message"]["body"], "one again");
+}
+
+async fn a_webhook_must_carry_the_app_secret_of_the_number_it_names(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let for_two = message_on(NUMBER2, "wamid.R1", "85290000009", "routed");
+    assert_eq!(post_signed(&app, &for_two, SECRET).await, 401, "signed by another number's app");
+    assert_eq!(post_signed(&app, &message_on(NUMBER, "wamid.R2", "85290000009", "x"), SECRET2).await, 401);
+    assert_eq!(app.count("SELECT COUNT(*) FROM webhook_inbox").await, 0);
+    assert_eq!(post_signed(&app, &for_two, SECRET2).await, 200);
+    assert_eq!(post_signed(&app, &message_on(NUMBER, "wamid.R3", "85290000009", "y"), SECRET).await, 200);
+    assert_eq!(app.count("SELECT COUNT(*) FROM webhook_inbox").await, 2);
+}
+
+fn token_of(link: &Value) -> String {
+    let link = link.as_str().unwrap();
+    assert!(link.starts_with("/set-password#token="), "{link}");
+    link.rsplit('=').next().unwrap().to_owned()
+}
+
+async fn agents_made_in_bulk_set_a_password_once_and_disabling_ends_everything(backend: Backend) {
+    let app = spawn_app(backend).await;
+    auth::upsert_user(&app.relay.state, "admin@example.com", "Admin", PASSWORD, "Administrator", &Scope::All).await.unwrap();
+    let admin = app.login_as("admin@example.com", PASSWORD).await;
+    let users_before = app.count("SELECT COUNT(*) FROM users").await;
+
+    // One bad line: nothing is created, and the line is named.
+    let bad = json!({"emails": "ok@example.com\nnot-an-email", "role": "Agent", "scope": {"kind": "all"}});
+    let r = app.post_api(&admin, "/api/v1/agents", &bad).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("line 2"));
+    let unknown_role = json!({"emails": "ok@example.com", "role": "Pilot", "scope": {"kind": "all"}});
+    assert_eq!(app.post_api(&admin, "/api/v1/agents", &unknown_role).await.status(), 400);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, users_before);
+
+    let csv = "name,email\n陳小文,chan@example.com\nLee Amy,amy@example.com\n";
+    let body = json!({"emails": csv, "role": "agent", "scope": {"kind": "numbers", "numbers": [NUMBER]}});
+    let r = app.post_api(&admin, "/api/v1/agents", &body).await;
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    assert_eq!(created.as_array().unwrap().len(), 2);
+    let chan_id = created[0]["id"].as_i64().unwrap();
+    let token = token_of(&created[0]["set_password_link"]);
+    // Creating the same email again is refused as a whole.
+    assert_eq!(app.post_api(&admin, "/api/v1/agents", &body).await.status(), 409);
+
+    // No password until the link is used; the link works once.
+    let attempt = |password: &'static str| {
+        let app = &app;
+        async move {
+            app.http
+                .post(app.url("/api/v1/session"))
+                .header("x-requested-with", "switchboard")
+                .json(&json!({"email": "chan@example.com", "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(attempt("").await, 401);
+    let set = |token: String, password: &'static str| {
+        let app = &app;
+        async move { app.post_api("", "/api/v1/password", &json!({"token": token, "password": password})).await }
+    };
+    assert_eq!(set(token.clone(), "short").await.status(), 400);
+    assert_eq!(set(token.clone(), "a long new password").await.status(), 204);
+    let again = set(token, "another long password").await;
+    assert_eq!(again.status(), 400);
+    assert!(again.text().await.unwrap().contains("invalid_link"));
+    let chan = app.login_as("chan@example.com", "a long new password").await;
+    let me = app.get_json(&chan, "/api/v1/me").await;
+    assert_eq!((me["name"].as_str(), me["role"].as_str()), (Some("陳小文"), Some("Agent")));
+
+    // A reply takes the conversation; disabling gives it back to the queue.
+    assert_eq!(post_signed(&app, &message_on(NUMBER, "wamid.D1", "85290000005", "help"), SECRET).await, 200);
+    eventually("the conversation", || async { app.count("SELECT COUNT(*) FROM conversations").await == 1 }).await;
+    let (conversation,): (i64,) = sqlx::query_as("SELECT id FROM conversations").fetch_one(&app.relay.state.db.pool).await.unwrap();
+    let r = app.post_api(&chan, &format!("/api/v1/conversations/{conversation}/messages"), &json!({"text": "on it"})).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(assigned_to(&app).await, Some(chan_id));
+    let stream = app.call(Method::GET, &chan, "/api/v1/events", None).await;
+    assert_eq!(stream.status(), 200);
+
+    let r = app.call(Method::PATCH, &admin, &format!("/api/v1/agents/{chan_id}"), Some(&json!({"disabled": true}))).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["disabled"], true);
+    assert_eq!(app.call(Method::GET, &chan, "/api/v1/me", None).await.status(), 401);
+    assert_eq!(attempt("a long new password").await, 401);
+    assert_eq!(assigned_to(&app).await, None);
+    // Their open event stream ends.
+    let mut body = stream.bytes_stream();
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(chunk) = body.next().await {
+            if chunk.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the disabled agent's event stream stayed open");
+
+    // Re-enabled, the same password works; a reset link stops it.
+    let r = app.call(Method::PATCH, &admin, &format!("/api/v1/agents/{chan_id}"), Some(&json!({"disabled": false}))).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(attempt("a long new password").await, 200);
+    let r = app.post_api(&admin, &format!("/api/v1/agents/{chan_id}/password-link"), &json!({})).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(attempt("a long new password").await, 401);
+
+    let audit = app.get_json(&admin, "/api/v1/audit?action=agent.").await;
+    let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for expected in ["agent.create", "agent.disable", "agent.enable", "agent.reset_password", "agent.set_password"] {
+        assert!(actions.contains(&expected), "{expected} missing from {actions:?}");
+    }
+    let disable = audit.as_array().unwrap().iter().find(|e| e["action"] == "agent.disable").unwrap();
+    assert_eq!(disable["actor"], "admin@example.com");
+    assert_eq!((disable["before"]["disabled"].as_bool(), disable["after"]["disabled"].as_bool()), (Some(false), Some(true)));
+    let searched = app.get_json(&admin, "/api/v1/audit?q=amy%40example").await;
+    assert_eq!(searched.as_array().unwrap().len(), 1, "{searched}");
+}
+
+async fn a_custom_role_grants_exactly_its_permissions(backend: Backend) {
+    let app = spawn_app(backend).await;
+    auth::upsert_user(&app.relay.state, "admin@example.com", "Admin", PASSWORD, "Administrator", &Scope::All).await.unwrap();
+    let admin = app.login_as("admin@example.com", PASSWORD).await;
+    let r = app.post_api(&admin, "/api/v1/roles", &json!({"name": "Reporter", "permissions": ["view_reports"]})).await;
+    assert_eq!(r.status(), 201);
+    let role: Value = r.json().await.unwrap();
+    let bad = app.post_api(&admin, "/api/v1/roles", &json!({"name": "X", "permissions": ["fly"]})).await;
+    assert_eq!(bad.status(), 400);
+    let builtin = app.post_api(&admin, "/api/v1/roles", &json!({"name": "agent", "permissions": []})).await;
+    assert_eq!(builtin.status(), 409);
+
+    auth::upsert_user(&app.relay.state, "rep@example.com", "Rep", PASSWORD, "reporter", &Scope::All).await.unwrap();
+    let rep = app.login_as("rep@example.com", PASSWORD).await;
+    assert_eq!(app.call(Method::GET, &rep, "/api/v1/audit", None).await.status(), 200);
+    assert_eq!(app.call(Method::GET, &rep, "/api/v1/agents", None).await.status(), 403);
+    assert_eq!(post_signed(&app, &message_on(NUMBER, "wamid.C1", "85290000007", "hi"), SECRET).await, 200);
+    eventually("the conversation", || async { app.count("SELECT COUNT(*) FROM conversations").await == 1 }).await;
+    let (conversation,): (i64,) = sqlx::query_as("SELECT id FROM conversations").fetch_one(&app.relay.state.db.pool).await.unwrap();
+    let reply = format!("/api/v1/conversations/{conversation}/messages");
+    assert_eq!(app.post_api(&rep, &reply, &json!({"text": "x"})).await.status(), 403);
+
+    // Granting reply takes effect on the next request.
+    let id = role["id"].as_i64().unwrap();
+    let r = app
+        .call(Method::PUT, &admin, &format!("/api/v1/roles/{id}"), Some(&json!({"name": "Reporter", "permissions": ["view_reports", "reply"]})))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(app.post_api(&rep, &reply, &json!({"text": "now I may"})).await.status(), 200);
+    // A role someone holds cannot be removed.
+    assert_eq!(app.call(Method::DELETE, &admin, &format!("/api/v1/roles/{id}"), None).await.status(), 409);
+    let roles = app.get_json(&admin, "/api/v1/roles").await;
+    let names: Vec<&str> = roles.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Administrator", "Supervisor", "Agent", "Analyst", "Reporter"]);
+}
+
+async fn the_audit_log_refuses_changes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    assert!(app.count("SELECT COUNT(*) FROM audit_log").await > 0, "user add is audited");
+    let pool = &app.relay.state.db.pool;
+    assert!(sqlx::query("UPDATE audit_log SET actor = 'someone else'").execute(pool).await.is_err());
+    assert!(sqlx::query("DELETE FROM audit_log").execute(pool).await.is_err());
+    assert!(app.count("SELECT COUNT(*) FROM audit_log WHERE actor = 'cli'").await > 0);
+}
+
+async fn the_supervisor_view_counts_waiting_and_first_responses(backend: Backend) {
+    let app = spawn_app(backend).await;
+    auth::upsert_user(&app.relay.state, "boss@example.com", "Boss", PASSWORD, "Supervisor", &Scope::All).await.unwrap();
+    let boss = app.login_as("boss@example.com", PASSWORD).await;
+    two_conversations(&app).await;
+    let (conversation,): (i64,) = sqlx::query_as("SELECT id FROM conversations WHERE number_id = $1")
+        .bind(NUMBER)
+        .fetch_one(&app.relay.state.db.pool)
+        .await
+        .unwrap();
+    let r = app.post_api(&boss, &format!("/api/v1/conversations/{conversation}/messages"), &json!({"text": "answered"})).await;
+    assert_eq!(r.status(), 200);
+    let _stream = app.call(Method::GET, &boss, "/api/v1/events", None).await;
+    let view = app.get_json(&boss, "/api/v1/supervisor?day_start=0").await;
+    let number = |id: &str| view["numbers"].as_array().unwrap().iter().find(|n| n["id"] == id).unwrap().clone();
+    let one = number(NUMBER);
+    assert_eq!((one["open"].as_i64(), one["waiting"].as_i64(), one["handled_last_hour"].as_i64()), (Some(1), Some(0), Some(1)));
+    assert!(one["median_first_response_ms"].as_i64().is_some(), "{one}");
+    let two = number(NUMBER2);
+    assert_eq!((two["open"].as_i64(), two["waiting"].as_i64()), (Some(1), Some(1)));
+    assert!(two["longest_wait_ms"].as_i64().unwrap() >= 0);
+    assert_eq!(two["median_first_response_ms"], Value::Null);
+    let boss_row = view["agents"].as_array().unwrap().iter().find(|a| a["name"] == "Boss").unwrap().clone();
+    assert_eq!((boss_row["online"].as_bool(), boss_row["open"].as_i64(), boss_row["handled_last_hour"].as_i64()), (Some(true), Some(1), Some(1)));
+}
+
+async fn assigned_to(app: &TestApp) -> Option<i64> {
+    let (a,): (Option<i64>,) = sqlx::query_as("SELECT assigned_to FROM conversations").fetch_one(&app.relay.state.db.pool).await.unwrap();
+    a
+}

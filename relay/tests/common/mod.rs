@@ -1,0 +1,242 @@
+//! What the relay integration suites share: a real relay on 127.0.0.1:0 with real storage
+//! (SQLite, and PostgreSQL when `DATABASE_URL` points at one) and a real sandbox over HTTP.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use switchboard_relay::numbers::{self, NewNumber};
+use switchboard_relay::{auth, Backend, ConfigArgs, Relay};
+use switchboard_sandbox::{Sandbox, SandboxConfig, SandboxNumber};
+use switchboard_shared::access::Scope;
+use switchboard_shared::signature;
+
+pub const SECRET: &str = "test-app-secret";
+pub const PASSWORD: &str = "test-password-123";
+pub const NUMBER: &str = "100000000000001";
+pub const NUMBER2: &str = "100000000000002";
+pub const SECRET2: &str = "second-app-secret";
+pub const TEST_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+pub struct TestApp {
+    pub relay: Relay,
+    pub sandbox: Sandbox,
+    pub http: reqwest::Client,
+    pub _dir: tempfile::TempDir,
+}
+
+/// A fresh PostgreSQL database per test, created beside the one `DATABASE_URL` names.
+pub async fn fresh_postgres_url() -> Option<String> {
+    let base = std::env::var("DATABASE_URL").ok().filter(|u| u.starts_with("postgres"))?;
+    let name = format!("sb_test_{}", rand_suffix());
+    let admin_url = base.clone();
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url).await.expect("connect to DATABASE_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create test database");
+    let (prefix, _) = base.rsplit_once('/').expect("DATABASE_URL has a database name");
+    Some(format!("{prefix}/{name}"))
+}
+
+pub fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{}_{}_{}", std::process::id(), t % 1_000_000_000, N.fetch_add(1, Ordering::Relaxed))
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(fresh_postgres_url().await.expect("DATABASE_URL must point at PostgreSQL")),
+    };
+    let sandbox = Sandbox::spawn(SandboxConfig {
+        numbers: vec![
+            SandboxNumber::new(NUMBER, "200000000000001", "+1 555-0100", "Test Shop"),
+            SandboxNumber::new(NUMBER2, "200000000000001", "+1 555-0200", "Second Shop"),
+        ],
+        app_secret: SECRET.into(),
+        sent_after: Duration::from_millis(20),
+        delivered_after: Duration::from_millis(40),
+        read_after: Duration::from_millis(60),
+        webhook_batch_window: Duration::from_millis(2),
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let config = ConfigArgs {
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        data_dir: Some(dir.path().to_owned()),
+        database_url,
+        graph_base_url: Some(sandbox.url.clone()),
+        verify_token: Some("verify-me".into()),
+        app_secret: Some(SECRET.into()),
+        console_dir: Some(dir.path().join("dist")),
+        secret_key: Some(TEST_KEY.into()),
+        ..Default::default()
+    }
+    .resolve()
+    .unwrap();
+    let relay = Relay::start(config).await.unwrap();
+    numbers::upsert(
+        &relay.state,
+        &NewNumber {
+            id: NUMBER.into(),
+            waba_id: "200000000000001".into(),
+            access_token: "sandbox-token".into(),
+            app_secret: SECRET.into(),
+            verify_token: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    // A second number of another app: its webhooks must carry its own app secret.
+    numbers::upsert(
+        &relay.state,
+        &NewNumber {
+            id: NUMBER2.into(),
+            waba_id: "200000000000001".into(),
+            access_token: "sandbox-token".into(),
+            app_secret: SECRET2.into(),
+            verify_token: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    sandbox.set_webhook_url(format!("{}/webhooks/whatsapp", relay.url()));
+    auth::upsert_user(&relay.state, "agent@example.com", "Agent", PASSWORD, "Agent", &Scope::All).await.unwrap();
+    TestApp { relay, sandbox, http: reqwest::Client::new(), _dir: dir }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.relay.url())
+    }
+
+    pub async fn post_webhook(&self, body: &[u8]) -> reqwest::Response {
+        self.http
+            .post(self.url("/webhooks/whatsapp"))
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", signature::sign(SECRET.as_bytes(), body))
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&self.relay.state.db.pool).await.unwrap();
+        n
+    }
+
+    /// Signs in as the test agent and returns the cookie header value.
+    pub async fn login(&self) -> String {
+        self.login_as("agent@example.com", PASSWORD).await
+    }
+
+    /// Signs in and returns the cookie header value.
+    pub async fn login_as(&self, email: &str, password: &str) -> String {
+        let r = self
+            .http
+            .post(self.url("/api/v1/session"))
+            .header("x-requested-with", "switchboard")
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let set_cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+        set_cookie.split(';').next().unwrap().to_owned()
+    }
+
+    /// A signed-in, state-changing API call with the CSRF header.
+    pub async fn post_api(&self, cookie: &str, path: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .header("cookie", cookie)
+            .header("x-requested-with", "switchboard")
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Any signed-in call with the CSRF header.
+    pub async fn call(&self, method: reqwest::Method, cookie: &str, path: &str, body: Option<&Value>) -> reqwest::Response {
+        let mut r = self.http.request(method, self.url(path)).header("cookie", cookie).header("x-requested-with", "switchboard");
+        if let Some(body) = body {
+            r = r.json(body);
+        }
+        r.send().await.unwrap()
+    }
+
+    pub async fn get_json(&self, cookie: &str, path: &str) -> Value {
+        let r = self.http.get(self.url(path)).header("cookie", cookie).send().await.unwrap();
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().await.unwrap()
+    }
+}
+
+/// Polls until `check` holds, for at most ten seconds.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+pub fn text_message(wamid: &str, from: &str, body: &str) -> Value {
+    json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "200000000000001", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550100", "phone_number_id": NUMBER},
+            "contacts": [{"profile": {"name": "Mei"}, "wa_id": from}],
+            "messages": [{"from": from, "id": wamid, "timestamp": "1767225600", "type": "text", "text": {"body": body}}]
+        }}]}]
+    })
+}
+
+pub fn status_update(wamid: &str, status: &str) -> Value {
+    json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "200000000000001", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550100", "phone_number_id": NUMBER},
+            "statuses": [{"id": wamid, "status": status, "timestamp": "1767225601", "recipient_id": "85290000001"}]
+        }}]}]
+    })
+}
+
+/// Runs a test body against SQLite, and against PostgreSQL when `DATABASE_URL` names one
+/// (in CI it must).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(switchboard_relay::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let has_pg = std::env::var("DATABASE_URL").is_ok_and(|u| u.starts_with("postgres"));
+                if !has_pg {
+                    assert!(std::env::var("CI").is_err(), "CI must set DATABASE_URL to a PostgreSQL database");
+                    eprintln!("PostgreSQL case not run: DATABASE_URL is not set");
+                    return;
+                }
+                super::$name(switchboard_relay::Backend::Postgres).await;
+            }
+        }
+    )*};
+}
+
