@@ -15,6 +15,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod metrics;
 pub mod numbers;
 pub mod outbox;

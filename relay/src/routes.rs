@@ -12,7 +12,7 @@ use axum::Router;
 use switchboard_shared::access::Permission;
 
 use crate::access::AuthUser;
-use crate::{access, agents, audit, auth, conversations, events, numbers, reports, AppState};
+use crate::{access, agents, audit, auth, conversations, events, export, numbers, reports, AppState};
 
 /// What a route needs from the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,7 +103,8 @@ pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .add(M::PUT, "/roles/{id}", P(ManageAgents), "Change a custom role", access::update_role)
         .add(M::DELETE, "/roles/{id}", P(ManageAgents), "Remove a custom role nobody holds", access::delete_role)
         .add(M::GET, "/audit", P(ViewReports), "The audit log, searched and filtered", audit::list)
-        .add(M::GET, "/supervisor", P(ViewReports), "Live load per number and per agent", reports::supervisor);
+        .add(M::GET, "/supervisor", P(ViewReports), "Live load per number and per agent", reports::supervisor)
+        .add(M::GET, "/export/conversations", P(ExportConversations), "Messages as CSV or JSON, streamed", export::conversations);
     (api.router.fallback(|| async { crate::error::AppError::NotFound }), api.specs)
 }
 

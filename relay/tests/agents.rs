@@ -20,6 +20,7 @@ on_both_backends!(
     a_custom_role_grants_exactly_its_permissions,
     the_audit_log_refuses_changes,
     the_supervisor_view_counts_waiting_and_first_responses,
+    an_export_of_100k_messages_streams_in_pages_within_scope,
 );
 
 fn message_on(number: &str, wamid: &str, from: &str, text: &str) -> Value {
@@ -319,4 +320,63 @@ async fn the_supervisor_view_counts_waiting_and_first_responses(backend: Backend
 async fn assigned_to(app: &TestApp) -> Option<i64> {
     let (a,): (Option<i64>,) = sqlx::query_as("SELECT assigned_to FROM conversations").fetch_one(&app.relay.state.db.pool).await.unwrap();
     a
+}
+
+async fn an_export_of_100k_messages_streams_in_pages_within_scope(backend: Backend) {
+    let app = spawn_app(backend).await;
+    two_conversations(&app).await;
+    let pool = &app.relay.state.db.pool;
+    let (one,): (i64,) = sqlx::query_as("SELECT id FROM conversations WHERE number_id = $1").bind(NUMBER).fetch_one(pool).await.unwrap();
+    // 100,000 more messages on the first number, made by the database itself.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+         INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at)
+         SELECT {one}, '{NUMBER}', NULL, 'inbound', 'text', 'line, with \"quotes\" ' || i, NULL, 0, NULL, 1767225600000 + i FROM n"
+    )))
+    .execute(pool)
+    .await
+    .unwrap();
+    auth::upsert_user(&app.relay.state, "analyst@example.com", "Ana", PASSWORD, "Analyst", &Scope::Numbers([NUMBER.to_owned()].into()))
+        .await
+        .unwrap();
+    let analyst = app.login_as("analyst@example.com", PASSWORD).await;
+
+    let response = app.call(Method::GET, &analyst, "/api/v1/export/conversations?format=csv", None).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-disposition"].to_str().unwrap().contains("conversations.csv"));
+    let mut chunks = 0;
+    let mut bytes = Vec::new();
+    let mut body = response.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        chunks += 1;
+        bytes.extend_from_slice(&chunk.unwrap());
+    }
+    assert!(chunks >= 50, "expected the body in many pieces, got {chunks}");
+    let text = String::from_utf8(bytes).unwrap();
+    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "message_id");
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    // Their number only: the 100,000 plus the one webhook message; never the other number's.
+    assert_eq!(records.len(), 100_001);
+    let number_at = headers.iter().position(|h| h == "number_id").unwrap();
+    assert!(records.iter().all(|r| &r[number_at] == NUMBER));
+    let body_at = headers.iter().position(|h| h == "body").unwrap();
+    assert_eq!(&records[100_000][body_at], "line, with \"quotes\" 100000");
+    let contact_at = headers.iter().position(|h| h == "contact").unwrap();
+    assert_eq!(&records[0][contact_at], "852•••••001", "analysts see masked phones");
+
+    let json: Value = app
+        .call(Method::GET, &analyst, &format!("/api/v1/export/conversations?format=json&from={}&to={}", 1767225600000_i64 + 1, 1767225600000_i64 + 11), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 10);
+    assert_eq!(json[0]["created_at"], "2026-01-01T00:00:00.001Z");
+    let bad = app.call(Method::GET, &analyst, "/api/v1/export/conversations?format=xml", None).await;
+    assert_eq!(bad.status(), 400);
+    let outside = app.call(Method::GET, &analyst, &format!("/api/v1/export/conversations?number={NUMBER2}"), None).await;
+    assert_eq!(outside.status(), 403);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'export.conversations'").await, 2);
 }

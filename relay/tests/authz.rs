@@ -75,6 +75,7 @@ fn expected(method: &Method, path: &str) -> Option<Expect> {
         ("DELETE", "/roles/{id}") => same([204, 403, 403, 403]),
         ("GET", "/audit") => same([200, 200, 403, 200]),
         ("GET", "/supervisor") => same([200, 200, 403, 200]),
+        ("GET", "/export/conversations") => same([200, 200, 403, 200]),
         _ => return None,
     })
 }
