@@ -8,6 +8,7 @@ pub mod access;
 pub mod agents;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod cloud;
 pub mod config;
 pub mod conversations;

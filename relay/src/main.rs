@@ -1,4 +1,4 @@
-//! `switchboard`: serve, demo, migrate, and user administration.
+//! `switchboard`: serve, demo, migrate, user and number administration, backup and restore.
 
 use switchboard_shared::access::Scope;
 use clap::{Parser, Subcommand};
@@ -29,6 +29,22 @@ enum Command {
     Number {
         #[command(subcommand)]
         command: NumberCommand,
+    },
+    /// Write the whole database to a file (safe while the relay runs: one consistent snapshot).
+    Backup {
+        /// The file to write.
+        #[arg(long)]
+        to: std::path::PathBuf,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Read a backup into an empty database (SQLite or PostgreSQL, whichever the config names).
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        #[command(flatten)]
+        config: ConfigArgs,
     },
 }
 
@@ -76,6 +92,13 @@ enum UserCommand {
     },
 }
 
+fn prepare_data_dir(config: &switchboard_relay::Config) -> anyhow::Result<()> {
+    if !config.database_url.starts_with("postgres") {
+        std::fs::create_dir_all(&config.data_dir)?;
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -108,6 +131,20 @@ async fn main() -> anyhow::Result<()> {
             let number = switchboard_relay::numbers::NewNumber { id: id.clone(), waba_id, access_token, app_secret, verify_token };
             switchboard_relay::numbers::upsert(&state, &number).await?;
             println!("number {id} is connected");
+        }
+        Command::Backup { to, config } => {
+            let config = config.resolve()?;
+            prepare_data_dir(&config)?;
+            let db = switchboard_relay::Db::connect(&config.database_url).await?;
+            let summary = switchboard_relay::backup::backup(&db, &to).await?;
+            println!("backed up {} rows from {} tables to {}", summary.rows, summary.tables, to.display());
+        }
+        Command::Restore { from, config } => {
+            let config = config.resolve()?;
+            prepare_data_dir(&config)?;
+            let db = switchboard_relay::Db::connect(&config.database_url).await?;
+            let summary = switchboard_relay::backup::restore(&db, &from).await?;
+            println!("restored {} rows into {} tables from {}", summary.rows, summary.tables, from.display());
         }
         Command::User { command: UserCommand::Add { email, password, role, numbers, name, config } } => {
             let scope = Scope::parse_list(&numbers).map_err(|e| anyhow::anyhow!("--numbers: {e}"))?;
