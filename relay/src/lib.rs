@@ -19,6 +19,7 @@ pub mod events;
 pub mod export;
 pub mod metrics;
 pub mod numbers;
+pub mod openapi;
 pub mod outbox;
 pub mod reports;
 pub mod routes;
@@ -107,6 +108,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics::render))
+        .route("/openapi.json", get(openapi::serve))
         .route("/webhooks/whatsapp", get(webhook::verify).post(webhook::receive))
         .nest("/api/v1", api)
         .fallback_service(static_files)

@@ -299,3 +299,49 @@ async fn every_route_times_every_role_in_and_out_of_scope_gets_its_exact_status(
     }
     assert!(failures.is_empty(), "{} of {checked} checks failed:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// Every `$ref` in a JSON document.
+fn refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if k == "$ref" {
+                    out.push(v.as_str().unwrap_or_default().to_owned());
+                } else {
+                    refs(v, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_json_describes_every_declared_route_and_nothing_else() {
+    let fx = fixture().await;
+    let doc: Value = fx.http.get(format!("{}/openapi.json", fx.relay.url())).send().await.unwrap().json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{}", doc["openapi"]);
+    let specs = routes::specs(&fx.relay.state);
+    let mut missing = Vec::new();
+    for spec in &specs {
+        let op = &doc["paths"][format!("/api/v1{}", spec.path)][spec.method.as_str().to_lowercase()];
+        if !op.is_object() || !op["operationId"].is_string() {
+            missing.push(format!("{} {}", spec.method, spec.path));
+        }
+        if let Need::Permission(p) = spec.need {
+            assert!(op["description"].as_str().unwrap_or_default().contains(p.as_str()), "{} {}", spec.method, spec.path);
+        }
+    }
+    assert!(missing.is_empty(), "routes missing from /openapi.json: {missing:?}");
+    let operations: usize = doc["paths"].as_object().unwrap().values().map(|item| item.as_object().unwrap().len()).sum();
+    assert_eq!(operations, specs.len(), "the document has operations the relay does not serve");
+    // Every schema it points at is defined.
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(all.len() > 30);
+    for r in all {
+        let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected $ref {r}"));
+        assert!(doc["components"]["schemas"][name].is_object(), "{r} is not defined");
+    }
+}

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// One thing a role may allow. Stored by its snake_case name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Permission {
     /// Answer customers inside the 24-hour window, and take over conversations.
@@ -94,6 +95,7 @@ pub fn builtin_permissions(role: &str) -> Option<BTreeSet<Permission>> {
 
 /// Which business numbers a user works on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "numbers", rename_all = "snake_case")]
 pub enum Scope {
     All,

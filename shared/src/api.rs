@@ -7,11 +7,13 @@ use crate::MessageStatus;
 
 /// Every `/api/v1` error: `{"error": {"code": "...", "message": "..."}}`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// Stable, machine-readable (`unauthorized`, `not_found`, `invalid_body`, …).
     pub code: String,
@@ -25,6 +27,7 @@ pub const CSRF_HEADER: &str = "x-requested-with";
 pub const CSRF_VALUE: &str = "switchboard";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
@@ -32,6 +35,7 @@ pub struct LoginRequest {
 
 /// The signed-in user: who, with which role, allowed what, on which numbers.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     pub id: i64,
     pub email: String,
@@ -51,6 +55,7 @@ impl Me {
 
 /// A role: built in (fixed permissions) or made in the console.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Role {
     pub id: i64,
     pub name: String,
@@ -62,6 +67,7 @@ pub struct Role {
 
 /// `POST /api/v1/roles`, `PUT /api/v1/roles/{id}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleRequest {
     pub name: String,
     pub permissions: Vec<Permission>,
@@ -69,6 +75,7 @@ pub struct RoleRequest {
 
 /// An agent (any console user) as the agents page lists them.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Agent {
     pub id: i64,
     pub email: String,
@@ -85,6 +92,7 @@ pub struct Agent {
 /// `POST /api/v1/agents`: one or many agents at once. `emails` is a list (one per line, or
 /// separated by commas) or CSV with a header naming `email` and optionally `name`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewAgentsRequest {
     pub emails: String,
     pub role: String,
@@ -95,6 +103,7 @@ pub struct NewAgentsRequest {
 
 /// One created agent and their one-time link.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedAgent {
     pub id: i64,
     pub email: String,
@@ -104,6 +113,7 @@ pub struct CreatedAgent {
 
 /// `PATCH /api/v1/agents/{id}`: any of role, scope, assigned-only, disabled.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentChange {
     pub name: Option<String>,
     pub role: Option<String>,
@@ -114,6 +124,7 @@ pub struct AgentChange {
 
 /// `POST /api/v1/password`: sets a password with a one-time token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetPasswordRequest {
     pub token: String,
     pub password: String,
@@ -121,6 +132,7 @@ pub struct SetPasswordRequest {
 
 /// One line of the audit log.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: i64,
     pub at: i64,
@@ -137,6 +149,7 @@ pub struct AuditEntry {
 
 /// `GET /api/v1/supervisor`: live load, per number and per agent.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SupervisorView {
     pub generated_at: i64,
     pub numbers: Vec<Load>,
@@ -145,6 +158,7 @@ pub struct SupervisorView {
 
 /// The load of one number or one agent. Times in milliseconds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Load {
     /// Phone-number id, or agent id.
     pub id: String,
@@ -165,12 +179,14 @@ pub struct Load {
 
 /// `POST /api/v1/conversations/{id}/assign`: to an agent, or back to the queue with `null`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssignRequest {
     pub agent_id: Option<i64>,
 }
 
 /// A business number and its health, as the numbers overview shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Number {
     /// Meta's phone-number id.
     pub id: String,
@@ -197,6 +213,7 @@ pub struct Number {
 
 /// `POST /api/v1/numbers`: connect a number (checked against the Graph API before saving).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConnectNumberRequest {
     pub waba_id: String,
     pub phone_number_id: String,
@@ -208,12 +225,14 @@ pub struct ConnectNumberRequest {
 
 /// `PATCH /api/v1/numbers/{id}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NumberChange {
     pub disabled: bool,
 }
 
 /// Who sent a message.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Inbound,
@@ -222,6 +241,7 @@ pub enum Direction {
 
 /// A conversation: one customer on one business number.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conversation {
     pub id: i64,
     pub number_id: String,
@@ -241,6 +261,7 @@ pub struct Conversation {
 
 /// One message in a conversation.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     pub id: i64,
     pub conversation_id: i64,
@@ -258,12 +279,14 @@ pub struct Message {
 
 /// `POST /api/v1/conversations/{id}/messages`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReplyRequest {
     pub text: String,
 }
 
 /// One event on `GET /api/v1/events`; `seq` is the SSE id, so a reconnect resumes after it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     pub seq: i64,
     pub number_id: String,
@@ -276,6 +299,7 @@ pub struct Event {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
     /// A message arrived from a customer, or an agent's reply was queued.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// `Pending < Accepted < Sent < Delivered < Read`, and an update that would move a message
 /// backwards (webhooks arrive out of order) is ignored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MessageStatus {
     /// Queued in our outbox, not yet accepted by Meta.

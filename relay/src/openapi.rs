@@ -1,0 +1,189 @@
+//! `GET /openapi.json`: generated from the route declarations (`routes.rs`) and the schemas
+//! derived on the shared API types, so it cannot drift from what the relay serves.
+
+use axum::extract::State;
+use axum::Json;
+use switchboard_shared::access::{Permission, Scope};
+use switchboard_shared::api::*;
+use switchboard_shared::MessageStatus;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathItem, PathsBuilder, Ref, RefOr, Required,
+    ResponseBuilder, Schema, ServerBuilder,
+};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::routes::{self, Need, RouteSpec};
+use crate::AppState;
+
+/// Request and response schemas by route (method, path); routes not listed still appear, with
+/// their permission and error responses.
+fn bodies(method: &str, path: &str) -> (Option<&'static str>, Option<(&'static str, bool)>) {
+    // (request schema, (response schema, is array))
+    match (method, path) {
+        ("POST", "/session") => (Some("LoginRequest"), Some(("Me", false))),
+        ("POST", "/password") => (Some("SetPasswordRequest"), None),
+        ("GET", "/me") => (None, Some(("Me", false))),
+        ("GET", "/numbers") => (None, Some(("Number", true))),
+        ("POST", "/numbers") => (Some("ConnectNumberRequest"), Some(("Number", false))),
+        ("PATCH", "/numbers/{id}") => (Some("NumberChange"), Some(("Number", false))),
+        ("GET", "/conversations/{id}/messages") => (None, Some(("Message", true))),
+        ("POST", "/conversations/{id}/messages") => (Some("ReplyRequest"), Some(("Message", false))),
+        ("POST", "/conversations/{id}/assign") => (Some("AssignRequest"), Some(("Conversation", false))),
+        ("GET", "/events") => (None, Some(("Event", false))),
+        ("GET", "/agents") => (None, Some(("Agent", true))),
+        ("POST", "/agents") => (Some("NewAgentsRequest"), Some(("CreatedAgent", true))),
+        ("PATCH", "/agents/{id}") => (Some("AgentChange"), Some(("Agent", false))),
+        ("POST", "/agents/{id}/password-link") => (None, Some(("CreatedAgent", false))),
+        ("GET", "/roles") => (None, Some(("Role", true))),
+        ("POST", "/roles") | ("PUT", "/roles/{id}") => (Some("RoleRequest"), Some(("Role", false))),
+        ("GET", "/audit") => (None, Some(("AuditEntry", true))),
+        ("GET", "/supervisor") => (None, Some(("SupervisorView", false))),
+        _ => (None, None),
+    }
+}
+
+fn schema<T: ToSchema>() -> (String, RefOr<Schema>) {
+    (T::name().into_owned(), T::schema())
+}
+
+fn json_content(name: &str, array: bool) -> utoipa::openapi::Content {
+    let reference: RefOr<Schema> = Ref::from_schema_name(name).into();
+    let schema: RefOr<Schema> = if array { utoipa::openapi::schema::ArrayBuilder::new().items(reference).into() } else { reference };
+    ContentBuilder::new().schema(Some(schema)).build()
+}
+
+fn operation(spec: &RouteSpec) -> utoipa::openapi::path::Operation {
+    let method = spec.method.as_str();
+    let id = format!(
+        "{}{}",
+        method.to_lowercase(),
+        spec.path.replace(['{', '}'], "").split(['/', '-']).map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+        }).collect::<String>()
+    );
+    let tag = spec.path.trim_start_matches('/').split('/').next().unwrap_or("api").to_owned();
+    let needs = match spec.need {
+        Need::Public => "Open to anyone.".to_owned(),
+        Need::SignedIn => "Any signed-in user; results are limited to their numbers.".to_owned(),
+        Need::Permission(p) => format!("Needs the `{}` permission.", p.as_str()),
+    };
+    let mut op = OperationBuilder::new().operation_id(Some(id)).summary(Some(spec.summary)).description(Some(needs)).tag(tag);
+    if spec.path.contains("{id}") {
+        op = op.parameter(
+            ParameterBuilder::new()
+                .name("id")
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .schema(Some(if spec.path.starts_with("/numbers") { String::schema() } else { i64::schema() })),
+        );
+    }
+    if spec.need != Need::Public {
+        op = op.security(SecurityRequirement::new("session", Vec::<String>::new()));
+    }
+    let (request, response) = bodies(method, spec.path);
+    if let Some(name) = request {
+        op = op.request_body(Some(
+            RequestBodyBuilder::new().content("application/json", json_content(name, false)).required(Some(Required::True)).build(),
+        ));
+    }
+    let ok_status = match (method, response) {
+        ("POST", Some(_)) if matches!(spec.path, "/numbers" | "/agents" | "/roles") => "201",
+        (_, Some(_)) => "200",
+        _ => "204",
+    };
+    let mut ok = ResponseBuilder::new().description("Success");
+    if let Some((name, array)) = response {
+        let media = match spec.path {
+            "/events" => "text/event-stream",
+            _ => "application/json",
+        };
+        ok = ok.content(media, json_content(name, array));
+    }
+    if spec.path == "/export/conversations" {
+        ok = ok.content("text/csv", ContentBuilder::new().build()).content("application/json", ContentBuilder::new().build());
+    }
+    op = op.response(ok_status, ok.build());
+    let error = |description: &str| ResponseBuilder::new().description(description).content("application/json", json_content("ErrorBody", false)).build();
+    op = op.response("400", error("Invalid input; nothing changed"));
+    if spec.need != Need::Public {
+        op = op.response("401", error("Not signed in")).response("403", error("Not allowed (role), or missing the CSRF header"));
+    }
+    if spec.path.contains("{id}") {
+        op = op.response("404", error("Not found, or outside your scope"));
+    }
+    op.build()
+}
+
+/// The document.
+pub fn document(state: &AppState) -> OpenApi {
+    let mut paths = PathsBuilder::new();
+    for spec in routes::specs(state) {
+        let method = match spec.method.as_str() {
+            "GET" => HttpMethod::Get,
+            "POST" => HttpMethod::Post,
+            "PUT" => HttpMethod::Put,
+            "PATCH" => HttpMethod::Patch,
+            "DELETE" => HttpMethod::Delete,
+            other => unreachable!("no {other} routes are declared"),
+        };
+        paths = paths.path(format!("/api/v1{}", spec.path), PathItem::new(method, operation(&spec)));
+    }
+    let components = ComponentsBuilder::new()
+        .schemas_from_iter([
+            schema::<ErrorBody>(),
+            schema::<ErrorDetail>(),
+            schema::<LoginRequest>(),
+            schema::<Me>(),
+            schema::<Permission>(),
+            schema::<Scope>(),
+            schema::<Role>(),
+            schema::<RoleRequest>(),
+            schema::<Agent>(),
+            schema::<NewAgentsRequest>(),
+            schema::<CreatedAgent>(),
+            schema::<AgentChange>(),
+            schema::<SetPasswordRequest>(),
+            schema::<AuditEntry>(),
+            schema::<SupervisorView>(),
+            schema::<Load>(),
+            schema::<AssignRequest>(),
+            schema::<Number>(),
+            schema::<ConnectNumberRequest>(),
+            schema::<NumberChange>(),
+            schema::<Direction>(),
+            schema::<Conversation>(),
+            schema::<Message>(),
+            schema::<MessageStatus>(),
+            schema::<ReplyRequest>(),
+            schema::<Event>(),
+            schema::<EventKind>(),
+        ])
+        .security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::auth::SESSION_COOKIE,
+                "Set by POST /api/v1/session. State-changing requests also need the header X-Requested-With: switchboard.",
+            ))),
+        )
+        .build();
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("Switchboard relay API")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some("The console's API. Every route lists the permission it needs; lists and the event stream are limited to the caller's numbers.")),
+        )
+        .servers(Some([ServerBuilder::new().url("/").build()]))
+        .paths(paths.build())
+        .components(Some(components))
+        .build()
+}
+
+/// `GET /openapi.json`
+pub async fn serve(State(state): State<AppState>) -> Json<OpenApi> {
+    Json(document(&state))
+}
