@@ -438,3 +438,43 @@ async fn five_failed_sign_ins_lock_the_email_even_for_the_right_password() {
         .unwrap();
     assert_eq!(other.status(), 200);
 }
+
+#[tokio::test]
+async fn cors_is_granted_only_to_console_origins_in_the_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ConfigArgs {
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        data_dir: Some(dir.path().to_owned()),
+        console_dir: Some(dir.path().join("dist")),
+        secret_key: Some(TEST_KEY.into()),
+        cors_origins: Some(vec!["https://console.example.com".into()]),
+        ..Default::default()
+    }
+    .resolve()
+    .unwrap();
+    let relay = Relay::start(config).await.unwrap();
+    let http = reqwest::Client::new();
+    let preflight = |origin: &'static str| {
+        http.request(reqwest::Method::OPTIONS, format!("{}/api/v1/session", relay.url()))
+            .header("origin", origin)
+            .header("access-control-request-method", "DELETE")
+            .header("access-control-request-headers", "x-requested-with")
+            .send()
+    };
+    let allowed = preflight("https://console.example.com").await.unwrap();
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://console.example.com");
+    assert_eq!(allowed.headers()["access-control-allow-credentials"], "true");
+    assert!(allowed.headers()["access-control-allow-headers"].to_str().unwrap().contains("x-requested-with"));
+    let evil = preflight("https://evil.example.net").await.unwrap();
+    assert!(evil.headers().get("access-control-allow-origin").is_none(), "{:?}", evil.headers());
+    // Without the preflight's permission a cross-site page cannot add the CSRF header, and
+    // without the header a state-changing request is refused.
+    let forged = http
+        .delete(format!("{}/api/v1/session", relay.url()))
+        .header("origin", "https://evil.example.net")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(forged.headers().get("access-control-allow-origin").is_none());
+}
