@@ -45,16 +45,55 @@ pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Re
     read(request.send().await).await
 }
 
-/// A POST or DELETE whose answer has no body.
-pub async fn send_empty(method: &str, path: &str) -> Result<(), ApiError> {
-    let builder = match method {
+fn builder(method: &str, path: &str) -> RequestBuilder {
+    changing(match method {
         "DELETE" => Request::delete(path),
+        "PATCH" => Request::patch(path),
+        "PUT" => Request::put(path),
         _ => Request::post(path),
-    };
-    let response = changing(builder).send().await.map_err(|_| ApiError::Network)?;
+    })
+}
+
+/// A state-changing call with a JSON body and a JSON answer (POST, PUT, PATCH, DELETE).
+pub async fn send<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, body: &B) -> Result<T, ApiError> {
+    let request = builder(method, path).json(body).map_err(|_| ApiError::Network)?;
+    read(request.send().await).await
+}
+
+async fn read_empty(response: Result<Response, gloo_net::Error>) -> Result<(), ApiError> {
+    let response = response.map_err(|_| ApiError::Network)?;
     match response.status() {
         200..=299 => Ok(()),
         401 => Err(ApiError::Unauthorized),
-        status => Err(ApiError::Refused { status, code: "http".into(), message: format!("HTTP {status}") }),
+        status => {
+            let body = response.json::<ErrorBody>().await.ok();
+            Err(ApiError::Refused {
+                status,
+                code: body.as_ref().map_or_else(|| "http".into(), |b| b.error.code.clone()),
+                message: body.map_or_else(|| format!("HTTP {status}"), |b| b.error.message),
+            })
+        }
+    }
+}
+
+/// A state-changing call with a JSON body whose answer has no body.
+pub async fn send_no_answer<B: Serialize>(method: &str, path: &str, body: &B) -> Result<(), ApiError> {
+    let request = builder(method, path).json(body).map_err(|_| ApiError::Network)?;
+    read_empty(request.send().await).await
+}
+
+/// A POST or DELETE without a body whose answer has no body.
+pub async fn send_empty(method: &str, path: &str) -> Result<(), ApiError> {
+    read_empty(builder(method, path).send().await).await
+}
+
+impl ApiError {
+    /// What to show: the relay's own message when it refused, else a plain sentence.
+    pub fn text(&self, i18n: crate::i18n::I18n) -> String {
+        match self {
+            ApiError::Refused { message, .. } => message.clone(),
+            ApiError::Network => i18n.t("error.network"),
+            ApiError::Unauthorized => i18n.t("error.signed_out"),
+        }
     }
 }

@@ -15,7 +15,13 @@ use switchboard_shared::api::Me;
 
 use components::shell::Shell;
 use i18n::I18n;
+use pages::agents::AgentsPage;
+use pages::audit::AuditPage;
+use pages::export::ExportPage;
 use pages::inbox::InboxPage;
+use pages::roles::RolesPage;
+use pages::set_password::SetPasswordPage;
+use pages::supervisor::SupervisorPage;
 use pages::login::LoginPage;
 use pages::numbers::NumbersPage;
 use store::Inbox;
@@ -57,6 +63,12 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/inbox") view=|| view! { <Guarded><InboxPage/></Guarded> } />
                 <Route path=path!("/inbox/:id") view=|| view! { <Guarded><InboxPage/></Guarded> } />
                 <Route path=path!("/numbers") view=|| view! { <Guarded><NumbersPage/></Guarded> } />
+                <Route path=path!("/live") view=|| view! { <Guarded><SupervisorPage/></Guarded> } />
+                <Route path=path!("/agents") view=|| view! { <Guarded><AgentsPage/></Guarded> } />
+                <Route path=path!("/roles") view=|| view! { <Guarded><RolesPage/></Guarded> } />
+                <Route path=path!("/audit") view=|| view! { <Guarded><AuditPage/></Guarded> } />
+                <Route path=path!("/export") view=|| view! { <Guarded><ExportPage/></Guarded> } />
+                <Route path=path!("/set-password") view=SetPasswordPage />
             </Routes>
         </Router>
     }

@@ -171,8 +171,9 @@ pub async fn mark_read(State(state): State<AppState>, user: AuthUser, Path(id): 
 }
 
 /// `POST /api/v1/conversations/{id}/assign`: to an agent (one who works on that number), to
-/// oneself (taking it over), or back to the queue with `null`. Assigning to others needs the
-/// manage-agents or view-reports (supervisor) permission; taking one needs reply.
+/// oneself, or back to the queue with `null`. Taking one from the queue (or giving one's own
+/// back) needs reply; taking over a colleague's or assigning to others also needs manage-agents
+/// or view-reports (a supervisor).
 pub async fn assign(
     State(state): State<AppState>,
     user: AuthUser,
@@ -186,10 +187,15 @@ pub async fn assign(
     let mut tx = state.db.pool.begin().await?;
     let before = visible_conversation(&mut tx, &user, id).await?;
     match request.agent_id {
-        Some(agent) if agent == user.id => {}
+        // Anyone who may reply takes a conversation from the queue, or gives their own back.
+        Some(agent) if agent == user.id && before.assigned_to.is_none_or(|a| a == user.id) => {}
         None if before.assigned_to == Some(user.id) => {}
         _ if supervises => {}
-        _ => return Err(AppError::Forbidden("Only a supervisor can assign conversations to others.".into())),
+        _ => {
+            return Err(AppError::Forbidden(
+                "Only a supervisor can take over a colleague's conversation or assign to others.".into(),
+            ))
+        }
     }
     if let Some(agent) = request.agent_id {
         let target: Option<(i64, i64)> = sqlx::query_as(

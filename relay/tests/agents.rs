@@ -205,6 +205,18 @@ async fn agents_made_in_bulk_set_a_password_once_and_disabling_ends_everything(b
     let r = app.post_api(&chan, &format!("/api/v1/conversations/{conversation}/messages"), &json!({"text": "on it"})).await;
     assert_eq!(r.status(), 200);
     assert_eq!(assigned_to(&app).await, Some(chan_id));
+    // A colleague cannot take it over; a supervisor can, and give it back.
+    let amy = app.login_as_new(&admin, "amy@example.com", &created[1]["set_password_link"]).await;
+    let take = format!("/api/v1/conversations/{conversation}/assign");
+    let amy_id = created[1]["id"].as_i64().unwrap();
+    let r = app.post_api(&amy, &take, &json!({"agent_id": amy_id})).await;
+    assert_eq!(r.status(), 403);
+    let (admin_id,): (i64,) = sqlx::query_as("SELECT id FROM users WHERE email = 'admin@example.com'").fetch_one(&app.relay.state.db.pool).await.unwrap();
+    let r = app.post_api(&admin, &take, &json!({"agent_id": admin_id})).await;
+    assert_eq!(r.status(), 200);
+    let r = app.post_api(&admin, &take, &json!({"agent_id": chan_id})).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(assigned_to(&app).await, Some(chan_id));
     let stream = app.call(Method::GET, &chan, "/api/v1/events", None).await;
     assert_eq!(stream.status(), 200);
 
@@ -379,4 +391,14 @@ async fn an_export_of_100k_messages_streams_in_pages_within_scope(backend: Backe
     let outside = app.call(Method::GET, &analyst, &format!("/api/v1/export/conversations?number={NUMBER2}"), None).await;
     assert_eq!(outside.status(), 403);
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'export.conversations'").await, 2);
+}
+
+impl TestApp {
+    /// Uses a set-password link and signs in; returns the cookie.
+    async fn login_as_new(&self, _admin: &str, email: &str, link: &Value) -> String {
+        let token = token_of(link);
+        let r = self.post_api("", "/api/v1/password", &json!({"token": token, "password": "another long password"})).await;
+        assert_eq!(r.status(), 204);
+        self.login_as(email, "another long password").await
+    }
 }

@@ -138,6 +138,8 @@ impl Fixture {
                 (path.replace("{id}", &conversation.to_string()), Some(json!({"text": "hello from the matrix"})))
             }
             ("POST", "/conversations/{id}/assign") => {
+                // From the queue: earlier cases (replies) may have assigned it to someone.
+                self.sql("UPDATE conversations SET assigned_to = NULL RETURNING id").await;
                 (path.replace("{id}", &conversation.to_string()), Some(json!({"agent_id": me})))
             }
             ("POST", "/agents") => (

@@ -4,6 +4,8 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
+use switchboard_shared::access::Permission;
+
 use crate::api;
 use crate::i18n::use_i18n;
 use crate::store::{use_inbox, Connection};
@@ -15,6 +17,7 @@ pub fn Shell(children: Children) -> impl IntoView {
     let inbox = use_inbox();
     let session = expect_context::<Session>();
     let navigate = use_navigate();
+    let can = move |p: Permission| session.me.with(|m| m.as_ref().is_some_and(|m| m.can(p)));
     let unread = move || inbox.conversations.with(|l| l.iter().map(|c| c.unread).sum::<i64>());
     let connection = move || match inbox.connection.get() {
         Connection::Live => ("live", i18n.t("conn.live")),
@@ -42,6 +45,19 @@ pub fn Shell(children: Children) -> impl IntoView {
                         </Show>
                     </A>
                     <A href="/numbers">{move || i18n.t("nav.numbers")}</A>
+                    <Show when=move || can(Permission::ViewReports)>
+                        <A href="/live">{move || i18n.t("nav.supervisor")}</A>
+                    </Show>
+                    <Show when=move || can(Permission::ManageAgents)>
+                        <A href="/agents">{move || i18n.t("nav.agents")}</A>
+                        <A href="/roles">{move || i18n.t("nav.roles")}</A>
+                    </Show>
+                    <Show when=move || can(Permission::ViewReports)>
+                        <A href="/audit">{move || i18n.t("nav.audit")}</A>
+                    </Show>
+                    <Show when=move || can(Permission::ExportConversations)>
+                        <A href="/export">{move || i18n.t("nav.export")}</A>
+                    </Show>
                 </nav>
                 <span class="conn" data-state=move || connection().0 title=move || connection().1>
                     <span class="dot"></span>

@@ -1,5 +1,11 @@
 //! One module per page.
 
+pub mod agents;
+pub mod audit;
+pub mod export;
 pub mod inbox;
 pub mod login;
 pub mod numbers;
+pub mod roles;
+pub mod set_password;
+pub mod supervisor;

@@ -3,7 +3,12 @@
 use leptos::prelude::*;
 use switchboard_shared::api::Number;
 
+use leptos::ev::SubmitEvent;
+use switchboard_shared::access::Permission;
+use switchboard_shared::api::{ConnectNumberRequest, NumberChange};
+
 use crate::api;
+use crate::Session;
 use crate::components::format_time;
 use crate::i18n::use_i18n;
 use crate::store::use_inbox;
@@ -23,10 +28,25 @@ fn tier_size(tier: &str) -> Option<&'static str> {
 #[component]
 pub fn NumbersPage() -> impl IntoView {
     let i18n = use_i18n();
-    let numbers = LocalResource::new(|| api::get::<Vec<Number>>("/api/v1/numbers"));
+    let session = expect_context::<Session>();
+    let inbox = use_inbox();
+    let reload = RwSignal::new(0u32);
+    let numbers = LocalResource::new(move || {
+        reload.track();
+        api::get::<Vec<Number>>("/api/v1/numbers")
+    });
+    // Keep the inbox's copy (names on conversation rows, number pickers) in step.
+    Effect::new(move |_| {
+        if let Some(Ok(list)) = numbers.get() {
+            inbox.numbers.set(list);
+        }
+    });
+    let manage = session.me.get_untracked().is_some_and(|m| m.can(Permission::ManageNumbers));
+    provide_context(NumbersReload(reload));
     view! {
         <section class="page">
             <h1>{move || i18n.t("numbers.title")}</h1>
+            {manage.then(|| view! { <ConnectNumber reload=reload /> })}
             <Suspense fallback=move || view! { <p class="muted">{i18n.t("numbers.loading")}</p> }>
                 {move || Suspend::new(async move {
                     match numbers.await {
@@ -72,6 +92,37 @@ fn NumberCard(number: Number) -> impl IntoView {
         None if limit == "TIER_UNLIMITED" => i18n.t("numbers.unlimited"),
         None => limit.clone(),
     };
+    let session = expect_context::<Session>();
+    let manage = session.me.get_untracked().is_some_and(|m| m.can(Permission::ManageNumbers));
+    let NumbersReload(reload) = expect_context::<NumbersReload>();
+    let error = RwSignal::new(None::<String>);
+    let disabled = number.disabled;
+    let number_id = number.id.clone();
+    let set_disabled = {
+        let number_id = number_id.clone();
+        move |disabled: bool| {
+            let path = format!("/api/v1/numbers/{number_id}");
+            leptos::task::spawn_local(async move {
+                match api::send::<_, Number>("PATCH", &path, &NumberChange { disabled }).await {
+                    Ok(_) => reload.update(|n| *n += 1),
+                    Err(e) => error.set(Some(e.text(i18n))),
+                }
+            });
+        }
+    };
+    let remove = move |_| {
+        let ok = web_sys::window().and_then(|w| w.confirm_with_message(&i18n.t("numbers.confirm_remove")).ok()).unwrap_or(false);
+        if !ok {
+            return;
+        }
+        let path = format!("/api/v1/numbers/{number_id}");
+        leptos::task::spawn_local(async move {
+            match api::send_empty("DELETE", &path).await {
+                Ok(()) => reload.update(|n| *n += 1),
+                Err(e) => error.set(Some(e.text(i18n))),
+            }
+        });
+    };
     let throughput = number.throughput_per_sec;
     let connected = number.connected;
     let problem = number.problem.clone();
@@ -99,6 +150,96 @@ fn NumberCard(number: Number) -> impl IntoView {
                 {move || if connected { i18n.t("numbers.connected") } else { i18n.t("numbers.disconnected") }}
                 {problem.clone().map(|p| format!(" — {p}"))}
             </p>
+            {disabled.then(|| view! { <p class="state warn">{move || i18n.t("numbers.paused")}</p> })}
+            {manage.then(|| {
+                let toggle = set_disabled.clone();
+                view! {
+                    <div class="row-actions">
+                        <button type="button" class="secondary small" on:click=move |_| toggle(!disabled)>
+                            {move || if disabled { i18n.t("numbers.enable") } else { i18n.t("numbers.disable") }}
+                        </button>
+                        <button type="button" class="danger small" on:click=remove>{move || i18n.t("numbers.remove")}</button>
+                    </div>
+                }
+            })}
+            <Show when=move || error.get().is_some()>
+                <p class="error" role="alert">{move || error.get()}</p>
+            </Show>
         </article>
+    }
+}
+
+/// Lets a card ask the page to reload the list after a change.
+#[derive(Clone, Copy)]
+struct NumbersReload(RwSignal<u32>);
+
+#[component]
+fn ConnectNumber(reload: RwSignal<u32>) -> impl IntoView {
+    let i18n = use_i18n();
+    let fields = [
+        ("waba_id", "numbers.waba_id", "text"),
+        ("phone_number_id", "numbers.phone_number_id", "text"),
+        ("access_token", "numbers.access_token", "password"),
+        ("app_secret", "numbers.app_secret", "password"),
+        ("verify_token", "numbers.verify_token", "text"),
+    ];
+    let values: Vec<RwSignal<String>> = fields.iter().map(|_| RwSignal::new(String::new())).collect();
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let done = RwSignal::new(false);
+    let v = values.clone();
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        done.set(false);
+        let request = ConnectNumberRequest {
+            waba_id: v[0].get_untracked(),
+            phone_number_id: v[1].get_untracked(),
+            access_token: v[2].get_untracked(),
+            app_secret: v[3].get_untracked(),
+            verify_token: v[4].get_untracked(),
+        };
+        let v = v.clone();
+        leptos::task::spawn_local(async move {
+            match api::send::<_, Number>("POST", "/api/v1/numbers", &request).await {
+                Ok(_) => {
+                    // Secrets leave the page as soon as they are saved.
+                    v.iter().for_each(|s| s.set(String::new()));
+                    done.set(true);
+                    reload.update(|n| *n += 1);
+                }
+                Err(e) => error.set(Some(e.text(i18n))),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <details class="card form-card" id="connect-number">
+            <summary><h2>{move || i18n.t("numbers.connect")}</h2></summary>
+            <form class="stack" on:submit=submit autocomplete="off">
+                <p class="muted small">{move || i18n.t("numbers.connect_help")}</p>
+                {fields.into_iter().zip(values).map(|((id, label, kind), value)| view! {
+                    <label class="field">
+                        <span>{move || i18n.t(label)}</span>
+                        <input id=format!("number-{id}") type=kind required={id != "verify_token"}
+                            inputmode=if id.ends_with("_id") { "numeric" } else { "text" }
+                            prop:value=value on:input=move |ev| value.set(event_target_value(&ev)) />
+                    </label>
+                }).collect_view()}
+                <Show when=move || error.get().is_some()>
+                    <p class="error" role="alert" id="connect-error">{move || error.get()}</p>
+                </Show>
+                <Show when=move || done.get()>
+                    <p class="state ok">{move || i18n.t("numbers.connected_ok")}</p>
+                </Show>
+                <button id="connect" type="submit" class="primary" disabled=busy>
+                    {move || if busy.get() { i18n.t("numbers.connecting") } else { i18n.t("numbers.connect") }}
+                </button>
+            </form>
+        </details>
     }
 }

@@ -1,0 +1,264 @@
+//! Agents: add many at once (each gets a one-time set-password link), change role and numbers,
+//! disable and re-enable, send a new password link.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use switchboard_shared::access::Scope;
+use switchboard_shared::api::{Agent, AgentChange, CreatedAgent, NewAgentsRequest, Role};
+
+use crate::api;
+use crate::components::scope::{describe_scope, ScopePicker};
+use crate::i18n::{use_i18n, I18n};
+use crate::store::use_inbox;
+use crate::Session;
+
+/// A role's name in the user's language (custom roles as they were named).
+pub fn role_label(i18n: I18n, role: &str) -> String {
+    i18n.lookup(&format!("role.{role}")).unwrap_or_else(|| role.to_owned())
+}
+
+/// The full link for a path the relay returned.
+fn absolute(link: &str) -> String {
+    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    format!("{origin}{link}")
+}
+
+fn copy(text: String) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.navigator().clipboard().write_text(&text);
+    }
+}
+
+#[component]
+pub fn AgentsPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let reload = RwSignal::new(0u32);
+    let agents = LocalResource::new(move || {
+        reload.track();
+        api::get::<Vec<Agent>>("/api/v1/agents")
+    });
+    let roles = LocalResource::new(|| api::get::<Vec<Role>>("/api/v1/roles"));
+    let role_names = Signal::derive(move || {
+        roles.get().and_then(|r| r.ok()).map(|list| list.into_iter().map(|r| r.name).collect::<Vec<_>>()).unwrap_or_default()
+    });
+    let links = RwSignal::new(Vec::<CreatedAgent>::new());
+    let on_links = Callback::new(move |created: Vec<CreatedAgent>| {
+        links.set(created);
+        reload.update(|n| *n += 1);
+    });
+    view! {
+        <section class="page">
+            <h1>{move || i18n.t("agents.title")}</h1>
+            <NewAgents role_names=role_names on_links=on_links />
+            <Show when=move || links.with(|l| !l.is_empty())>
+                <div class="card links" id="new-links">
+                    <p>{move || i18n.t("agents.links")}</p>
+                    <ul>
+                        <For each=move || links.get() key=|c| c.id children=move |c| {
+                            let link = absolute(&c.set_password_link);
+                            let shown = link.clone();
+                            view! {
+                                <li>
+                                    <strong>{c.email.clone()}</strong>
+                                    <code class="link-text">{shown}</code>
+                                    <button type="button" class="secondary" on:click=move |_| copy(link.clone())>{move || i18n.t("common.copy")}</button>
+                                </li>
+                            }
+                        } />
+                    </ul>
+                </div>
+            </Show>
+            <Suspense fallback=move || view! { <p class="muted">{i18n.t("common.loading")}</p> }>
+                {move || Suspend::new(async move {
+                    match agents.await {
+                        Ok(list) if list.is_empty() => view! { <p class="empty">{i18n.t("agents.empty")}</p> }.into_any(),
+                        Ok(list) => view! {
+                            <div class="table-wrap">
+                                <table class="grid" id="agents">
+                                    <thead><tr>
+                                        <th>{i18n.t("agents.name")}</th>
+                                        <th>{i18n.t("agents.role")}</th>
+                                        <th>{i18n.t("agents.numbers")}</th>
+                                        <th>{i18n.t("agents.status")}</th>
+                                        <th></th>
+                                    </tr></thead>
+                                    <tbody>
+                                        {list.into_iter().map(|a| view! { <AgentRow agent=a role_names=role_names on_links=on_links reload=reload /> }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.text(i18n)}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn NewAgents(role_names: Signal<Vec<String>>, on_links: Callback<Vec<CreatedAgent>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let inbox = use_inbox();
+    let emails = RwSignal::new(String::new());
+    let role = RwSignal::new("Agent".to_owned());
+    let scope = RwSignal::new(Scope::All);
+    let assigned_only = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let numbers = Signal::derive(move || inbox.numbers.get());
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let request = NewAgentsRequest {
+            emails: emails.get_untracked(),
+            role: role.get_untracked(),
+            scope: scope.get_untracked(),
+            assigned_only: assigned_only.get_untracked(),
+        };
+        leptos::task::spawn_local(async move {
+            match api::send::<_, Vec<CreatedAgent>>("POST", "/api/v1/agents", &request).await {
+                Ok(created) => {
+                    emails.set(String::new());
+                    on_links.run(created);
+                }
+                Err(e) => error.set(Some(e.text(i18n))),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <details class="card form-card" id="add-agents">
+            <summary><h2>{move || i18n.t("agents.add")}</h2></summary>
+            <form on:submit=submit class="stack">
+                <label class="field">
+                    <span>{move || i18n.t("agents.emails")}</span>
+                    <textarea id="agent-emails" rows="4" required placeholder="mei@example.com&#10;ken@example.com"
+                        prop:value=emails on:input=move |ev| emails.set(event_target_value(&ev))></textarea>
+                </label>
+                <label class="field">
+                    <span>{move || i18n.t("agents.role")}</span>
+                    <select id="agent-role" on:change=move |ev| role.set(event_target_value(&ev))>
+                        <For each=move || role_names.get() key=|r| r.clone() children=move |r| {
+                            let value = r.clone();
+                            let label = r.clone();
+                            view! { <option value=value.clone() selected=move || role.get() == value>{move || role_label(i18n, &label)}</option> }
+                        } />
+                    </select>
+                </label>
+                <fieldset class="field">
+                    <legend>{move || i18n.t("agents.numbers")}</legend>
+                    <ScopePicker scope=scope numbers=numbers name="new-agent-scope" />
+                </fieldset>
+                <label class="check">
+                    <input type="checkbox" prop:checked=assigned_only on:change=move |ev| assigned_only.set(event_target_checked(&ev)) />
+                    <span>{move || i18n.t("agents.assigned_only")}</span>
+                </label>
+                <Show when=move || error.get().is_some()>
+                    <p class="error" role="alert">{move || error.get()}</p>
+                </Show>
+                <button id="create-agents" type="submit" class="primary" disabled=busy>
+                    {move || if busy.get() { i18n.t("agents.creating") } else { i18n.t("agents.create") }}
+                </button>
+            </form>
+        </details>
+    }
+}
+
+#[component]
+fn AgentRow(agent: Agent, role_names: Signal<Vec<String>>, on_links: Callback<Vec<CreatedAgent>>, reload: RwSignal<u32>) -> impl IntoView {
+    let i18n = use_i18n();
+    let inbox = use_inbox();
+    let session = expect_context::<Session>();
+    let me = session.me.get_untracked().map(|m| m.id);
+    let is_me = me == Some(agent.id);
+    let id = agent.id;
+    let error = RwSignal::new(None::<String>);
+    let editing = RwSignal::new(false);
+    let scope = RwSignal::new(agent.scope.clone());
+    let numbers = Signal::derive(move || inbox.numbers.get());
+    let change = move |c: AgentChange| {
+        leptos::task::spawn_local(async move {
+            match api::send::<_, Agent>("PATCH", &format!("/api/v1/agents/{id}"), &c).await {
+                Ok(_) => reload.update(|n| *n += 1),
+                Err(e) => error.set(Some(e.text(i18n))),
+            }
+        });
+    };
+    let disable = move |_| {
+        let ok = web_sys::window().and_then(|w| w.confirm_with_message(&i18n.t("agents.confirm_disable")).ok()).unwrap_or(false);
+        if ok {
+            change(AgentChange { disabled: Some(true), ..Default::default() });
+        }
+    };
+    let reset = move |_| {
+        leptos::task::spawn_local(async move {
+            match api::send::<_, CreatedAgent>("POST", &format!("/api/v1/agents/{id}/password-link"), &serde_json::json!({})).await {
+                Ok(link) => on_links.run(vec![link]),
+                Err(e) => error.set(Some(e.text(i18n))),
+            }
+        });
+    };
+    let role_now = agent.role.clone();
+    let scope_text = {
+        let s = agent.scope.clone();
+        move || describe_scope(&s, &inbox.numbers.get(), i18n.t("common.all_numbers"))
+    };
+    let (status_key, status_class) = match (agent.disabled, agent.password_set) {
+        (true, _) => ("agents.disabled", "pill bad"),
+        (false, false) => ("agents.invited", "pill warn"),
+        (false, true) => ("agents.active", "pill ok"),
+    };
+    let disabled = agent.disabled;
+    view! {
+        <tr data-agent=id class:dim=disabled>
+            <td data-label=move || i18n.t("agents.name")>
+                <strong>{agent.name.clone()}</strong>
+                {is_me.then(|| view! { <span class="muted">" (" {move || i18n.t("agents.you")} ")"</span> })}
+                <br/><span class="muted small">{agent.email.clone()}</span>
+            </td>
+            <td data-label=move || i18n.t("agents.role")>
+                <select class="role-select" disabled=is_me on:change=move |ev| change(AgentChange { role: Some(event_target_value(&ev)), ..Default::default() })>
+                    <For each=move || role_names.get() key=|r| r.clone() children=move |r| {
+                        let selected = r == role_now;
+                        let label = r.clone();
+                        view! { <option value=r.clone() selected=selected>{move || role_label(i18n, &label)}</option> }
+                    } />
+                </select>
+                {agent.assigned_only.then(|| view! { <br/><span class="muted small">{move || i18n.t("agents.assigned_only")}</span> })}
+            </td>
+            <td data-label=move || i18n.t("agents.numbers")>
+                <Show when=move || editing.get() fallback=move || view! {
+                    <span>{scope_text.clone()}</span>
+                    " "
+                    <button type="button" class="text-button" on:click=move |_| editing.set(true)>{move || i18n.t("agents.edit_numbers")}</button>
+                }>
+                    <ScopePicker scope=scope numbers=numbers name=format!("scope-{id}") />
+                    <div class="row-actions">
+                        <button type="button" class="primary small" on:click=move |_| {
+                            editing.set(false);
+                            change(AgentChange { scope: Some(scope.get_untracked()), ..Default::default() });
+                        }>{move || i18n.t("common.save")}</button>
+                        <button type="button" class="secondary small" on:click=move |_| editing.set(false)>{move || i18n.t("common.cancel")}</button>
+                    </div>
+                </Show>
+            </td>
+            <td data-label=move || i18n.t("agents.status")><span class=status_class>{move || i18n.t(status_key)}</span></td>
+            <td class="row-actions">
+                {(!is_me).then(|| if disabled {
+                    view! { <button type="button" class="secondary small enable" on:click=move |_| change(AgentChange { disabled: Some(false), ..Default::default() })>{move || i18n.t("agents.enable")}</button> }.into_any()
+                } else {
+                    view! { <button type="button" class="danger small disable" on:click=disable>{move || i18n.t("agents.disable")}</button> }.into_any()
+                })}
+                <button type="button" class="secondary small reset" on:click=reset>{move || i18n.t("agents.reset")}</button>
+                <Show when=move || error.get().is_some()>
+                    <p class="error" role="alert">{move || error.get()}</p>
+                </Show>
+            </td>
+        </tr>
+    }
+}

@@ -1,0 +1,135 @@
+//! The audit log: who did what, when, to what — searchable and filterable.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use serde_json::Value;
+use switchboard_shared::api::AuditEntry;
+
+use crate::api;
+use crate::components::format_time;
+use crate::i18n::{use_i18n, I18n};
+
+const KINDS: [&str; 5] = ["agent.", "role.", "number.", "conversation.", "export."];
+const PAGE: usize = 100;
+
+/// "role: Agent → Supervisor, disabled: false → true": the fields that changed.
+pub fn changes(before: &Option<Value>, after: &Option<Value>) -> String {
+    let short = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "—".into(),
+        other => other.to_string(),
+    };
+    match (before, after) {
+        (Some(Value::Object(b)), Some(Value::Object(a))) => a
+            .iter()
+            .filter(|(k, v)| b.get(*k) != Some(*v))
+            .map(|(k, v)| format!("{k}: {} → {}", b.get(k).map(short).unwrap_or_else(|| "—".into()), short(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (None, Some(Value::Object(a))) => a
+            .iter()
+            .filter(|(k, _)| ["email", "name", "role", "disabled", "format", "number", "from", "to"].contains(&k.as_str()))
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| format!("{k}: {}", short(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => String::new(),
+    }
+}
+
+fn action_label(i18n: I18n, action: &str) -> String {
+    i18n.lookup(&format!("action.{action}")).unwrap_or_else(|| action.to_owned())
+}
+
+fn query(q: &str, kind: &str, before_id: Option<i64>) -> String {
+    let enc = |s: &str| String::from(js_sys::encode_uri_component(s));
+    let mut url = format!("/api/v1/audit?limit={PAGE}&q={}&action={}", enc(q), enc(kind));
+    if let Some(id) = before_id {
+        url.push_str(&format!("&before_id={id}"));
+    }
+    url
+}
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let search = RwSignal::new(String::new());
+    let kind = RwSignal::new(String::new());
+    let entries = RwSignal::new(Vec::<AuditEntry>::new());
+    let more = RwSignal::new(false);
+    let loaded = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let load = move |append: bool| {
+        let before = if append { entries.with_untracked(|e| e.last().map(|x| x.id)) } else { None };
+        let url = query(&search.get_untracked(), &kind.get_untracked(), before);
+        leptos::task::spawn_local(async move {
+            match api::get::<Vec<AuditEntry>>(&url).await {
+                Ok(list) => {
+                    more.set(list.len() == PAGE);
+                    if append {
+                        entries.update(|e| e.extend(list));
+                    } else {
+                        entries.set(list);
+                    }
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e.text(i18n))),
+            }
+            loaded.set(true);
+        });
+    };
+    load(false);
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        load(false);
+    };
+    view! {
+        <section class="page">
+            <h1>{move || i18n.t("audit.title")}</h1>
+            <form class="filters" on:submit=submit>
+                <input id="audit-search" type="search" placeholder=move || i18n.t("audit.search")
+                    prop:value=search on:input=move |ev| search.set(event_target_value(&ev)) />
+                <select id="audit-kind" on:change=move |ev| { kind.set(event_target_value(&ev)); load(false); }>
+                    <option value="">{move || i18n.t("audit.all")}</option>
+                    {KINDS.into_iter().map(|k| view! { <option value=k>{move || i18n.lookup(&format!("audit.kind.{k}")).unwrap_or_default()}</option> }).collect_view()}
+                </select>
+            </form>
+            <Show when=move || error.get().is_some()>
+                <p class="error" role="alert">{move || error.get()}</p>
+            </Show>
+            <Show when=move || loaded.get() fallback=move || view! { <p class="muted">{i18n.t("common.loading")}</p> }>
+                <Show when=move || entries.with(|e| !e.is_empty()) fallback=move || view! { <p class="empty">{i18n.t("audit.empty")}</p> }>
+                    <div class="table-wrap">
+                        <table class="grid" id="audit">
+                            <thead><tr>
+                                <th>{move || i18n.t("audit.when")}</th>
+                                <th>{move || i18n.t("audit.who")}</th>
+                                <th>{move || i18n.t("audit.what")}</th>
+                                <th>{move || i18n.t("audit.item")}</th>
+                                <th>{move || i18n.t("audit.changes")}</th>
+                            </tr></thead>
+                            <tbody>
+                                <For each=move || entries.get() key=|e| e.id children=move |e| {
+                                    let action = e.action.clone();
+                                    let at = e.at;
+                                    view! {
+                                        <tr data-action=e.action.clone()>
+                                            <td data-label=move || i18n.t("audit.when")>{move || format_time(at, i18n.lang.get().tag())}</td>
+                                            <td data-label=move || i18n.t("audit.who")>{e.actor.clone()}</td>
+                                            <td data-label=move || i18n.t("audit.what")>{move || action_label(i18n, &action)}</td>
+                                            <td data-label=move || i18n.t("audit.item")><code>{e.target.clone()}</code></td>
+                                            <td data-label=move || i18n.t("audit.changes") class="changes">{changes(&e.before, &e.after)}</td>
+                                        </tr>
+                                    }
+                                } />
+                            </tbody>
+                        </table>
+                    </div>
+                    <Show when=move || more.get()>
+                        <button type="button" class="secondary" on:click=move |_| load(true)>{move || i18n.t("common.load_more")}</button>
+                    </Show>
+                </Show>
+            </Show>
+        </section>
+    }
+}
