@@ -155,6 +155,8 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("audit.kind.number.", "Numbers", "號碼"),
     ("audit.kind.conversation.", "Conversations", "對話"),
     ("audit.kind.export.", "Exports", "匯出"),
+    ("audit.cli", "Command line", "命令列"),
+    ("audit.link", "Set-password link", "設定密碼連結"),
     ("audit.empty", "Nothing recorded matches.", "沒有符合的紀錄。"),
     ("audit.when", "When", "時間"),
     ("audit.who", "Who", "人員"),

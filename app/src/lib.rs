@@ -82,10 +82,16 @@ fn Guarded(children: ChildrenFn) -> impl IntoView {
     let navigate = use_navigate();
     Effect::new(move |_| {
         let gone = inbox.signed_out.get();
-        if session.checked.get() && (session.me.with(Option::is_none) || gone) {
+        let signed_in = session.me.with(Option::is_some);
+        if session.checked.get() && (!signed_in || gone) {
             if gone {
-                session.me.set(None);
+                // Each change below re-runs this effect: change only what is not yet so, or it
+                // would run forever.
+                inbox.signed_out.set(false);
                 inbox.stop();
+                if signed_in {
+                    session.me.set(None);
+                }
             }
             navigate("/login", Default::default());
         }

@@ -123,3 +123,81 @@ async fn script_payloads_in_message_text_and_contact_names_render_as_inert_text(
     assert_eq!(injected, serde_json::json!([true, 0]));
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_adds_an_agent_who_sets_a_password_sees_only_their_number_and_is_disabled() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = start_demo(dir.path()).await;
+    let driver = Driver::start().await.unwrap();
+    let base = demo.relay.url();
+    let numbers = demo::demo_numbers();
+
+    // The administrator, on a phone-sized screen, adds an agent for the first number only.
+    let admin = driver.browser(390, 844).await.unwrap();
+    admin.goto(&format!("{base}/login")).await.unwrap();
+    sign_in(&admin, ADMIN_EMAIL, PASSWORD).await.unwrap();
+    wait_for(&admin, ".conn[data-state=live]").await.unwrap();
+    admin.goto(&format!("{base}/agents")).await.unwrap();
+    wait_for(&admin, "#add-agents summary").await.unwrap().click().await.unwrap();
+    wait_for(&admin, "#agent-emails").await.unwrap().send_keys("mei@example.com").await.unwrap();
+    admin.find(Locator::Css("#add-agents input[type=radio]:not(:checked)")).await.unwrap().click().await.unwrap();
+    wait_for(&admin, &format!("#add-agents input[data-number='{}']", numbers[0].id)).await.unwrap().click().await.unwrap();
+    admin.find(Locator::Css("#create-agents")).await.unwrap().click().await.unwrap();
+    wait_for_text(&admin, "#new-links li", "mei@example.com").await.unwrap();
+    let link = admin.find(Locator::Css("#new-links .link-text")).await.unwrap().text().await.unwrap();
+    assert!(link.starts_with(&base) && link.contains("/set-password#token="), "{link}");
+    wait_for_text(&admin, "#agents", "mei@example.com").await.unwrap();
+    screenshot(&admin, "agents-phone").await.unwrap();
+
+    // The agent opens the link in their own browser and chooses a password.
+    let mei = driver.browser(1280, 860).await.unwrap();
+    mei.goto(&link).await.unwrap();
+    wait_for(&mei, "#new-password").await.unwrap().send_keys("mei-password-123").await.unwrap();
+    mei.find(Locator::Css("#new-password-again")).await.unwrap().send_keys("mei-password-123").await.unwrap();
+    mei.find(Locator::Css("#set-password")).await.unwrap().click().await.unwrap();
+    wait_for(&mei, "#password-set").await.unwrap();
+
+    // Signed in, she sees her number's customers only, with phones masked, and no admin pages.
+    mei.goto(&format!("{base}/login")).await.unwrap();
+    sign_in(&mei, "mei@example.com", "mei-password-123").await.unwrap();
+    wait_for(&mei, ".conn[data-state=live]").await.unwrap();
+    demo.sandbox.customer_writes(&numbers[1].id, "85291110002", "Other Branch Customer", "not for Mei");
+    demo.sandbox.customer_writes(&numbers[0].id, "85291110001", "Mei's Customer", "for Mei");
+    wait_for_text(&mei, "#conversations .conversation-row", "for Mei").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let rows = mei.find_all(Locator::Css("#conversations .conversation-row")).await.unwrap();
+    let mut texts = Vec::new();
+    for r in rows {
+        texts.push(r.text().await.unwrap());
+    }
+    assert!(texts.iter().all(|t| !t.contains("not for Mei")), "{texts:?}");
+    let nav = mei.find(Locator::Css(".nav")).await.unwrap().text().await.unwrap();
+    assert!(!nav.contains("Agents") && !nav.contains("Audit"), "{nav}");
+    mei.find(Locator::Css("#conversations .conversation-row a")).await.unwrap().click().await.unwrap();
+    wait_for_text(&mei, ".conversation-head .muted", "852•••••001").await.unwrap();
+    wait_for(&mei, "#take-over").await.unwrap().click().await.unwrap();
+    wait_for_text(&mei, "#assignment", "Assigned to you").await.unwrap();
+    screenshot(&mei, "agent-scoped-inbox").await.unwrap();
+
+    // Disabled by the administrator: her console goes back to sign-in at once.
+    admin.goto(&format!("{base}/agents")).await.unwrap();
+    let row = wait_for_text(&admin, "#agents tr", "mei@example.com").await.unwrap();
+    assert!(row.contains("Active"), "{row}");
+    let rows = admin.find_all(Locator::Css("#agents tbody tr")).await.unwrap();
+    for r in rows {
+        if r.text().await.unwrap().contains("mei@example.com") {
+            r.find(Locator::Css(".disable")).await.unwrap().click().await.unwrap();
+            break;
+        }
+    }
+    admin.accept_alert().await.unwrap();
+    wait_for_text(&admin, "#agents tr", "Disabled").await.unwrap();
+    wait_for(&mei, "#sign-in").await.unwrap();
+
+    // The audit log shows it.
+    admin.goto(&format!("{base}/audit")).await.unwrap();
+    wait_for_text(&admin, "#audit", "Disabled agent").await.unwrap();
+    screenshot(&admin, "audit-phone").await.unwrap();
+    admin.close().await.unwrap();
+    mei.close().await.unwrap();
+}

@@ -110,9 +110,9 @@ fn fnv1a(parts: &[&[u8]]) -> u64 {
 /// Size of the bytes gzipped at the highest level, as a server would send them.
 pub fn gzip_len(bytes: &[u8]) -> Result<usize> {
     use std::io::Write;
-    let mut child = Command::new("gzip").args(["-9", "-c"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn()?;
-    child.stdin.take().context("gzip stdin")?.write_all(bytes)?;
-    Ok(child.wait_with_output()?.stdout.len())
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes)?;
+    Ok(encoder.finish()?.len())
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {

@@ -137,7 +137,7 @@ fn NewAgents(role_names: Signal<Vec<String>>, on_links: Callback<Vec<CreatedAgen
             <form on:submit=submit class="stack">
                 <label class="field">
                     <span>{move || i18n.t("agents.emails")}</span>
-                    <textarea id="agent-emails" rows="4" required placeholder="mei@example.com&#10;ken@example.com"
+                    <textarea id="agent-emails" rows="4" required placeholder={"mei@example.com\nken@example.com"}
                         prop:value=emails on:input=move |ev| emails.set(event_target_value(&ev))></textarea>
                 </label>
                 <label class="field">

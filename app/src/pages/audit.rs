@@ -115,7 +115,14 @@ pub fn AuditPage() -> impl IntoView {
                                     view! {
                                         <tr data-action=e.action.clone()>
                                             <td data-label=move || i18n.t("audit.when")>{move || format_time(at, i18n.lang.get().tag())}</td>
-                                            <td data-label=move || i18n.t("audit.who")>{e.actor.clone()}</td>
+                                            <td data-label=move || i18n.t("audit.who")>{
+                                                let actor = e.actor.clone();
+                                                move || match actor.as_str() {
+                                                    "cli" => i18n.t("audit.cli"),
+                                                    "link" => i18n.t("audit.link"),
+                                                    other => other.to_owned(),
+                                                }
+                                            }</td>
                                             <td data-label=move || i18n.t("audit.what")>{move || action_label(i18n, &action)}</td>
                                             <td data-label=move || i18n.t("audit.item")><code>{e.target.clone()}</code></td>
                                             <td data-label=move || i18n.t("audit.changes") class="changes">{changes(&e.before, &e.after)}</td>

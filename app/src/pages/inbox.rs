@@ -5,7 +5,8 @@ use leptos::html;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
-use switchboard_shared::api::{Conversation, Direction, Message, ReplyRequest};
+use switchboard_shared::access::Permission;
+use switchboard_shared::api::{AssignRequest, Conversation, Direction, Message, ReplyRequest, SupervisorView};
 use switchboard_shared::limits::CUSTOMER_SERVICE_WINDOW_MS;
 
 use crate::api::{self, ApiError};
@@ -13,6 +14,7 @@ use crate::components::format_time;
 use crate::components::ticks::Ticks;
 use crate::i18n::use_i18n;
 use crate::store::use_inbox;
+use crate::Session;
 
 #[component]
 pub fn InboxPage() -> impl IntoView {
@@ -145,6 +147,7 @@ fn ConversationView(id: i64) -> impl IntoView {
                     <h2 id="conversation-name">{move || conversation.get().map(|c| display_name(&c))}</h2>
                     <p class="muted">{move || conversation.get().map(|c| format!("+{}", c.contact))}</p>
                 </div>
+                <Assignment id=id conversation=conversation />
             </header>
             <div class="messages" node_ref=list_ref>
                 {move || match (messages.get(), load_error.get()) {
@@ -191,10 +194,68 @@ fn MessageBubble(id: i64, message: Message) -> impl IntoView {
     }
 }
 
+/// Who has the conversation, with "take over" and "back to queue".
+#[component]
+fn Assignment(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let inbox = use_inbox();
+    let session = expect_context::<Session>();
+    let me = session.me.get_untracked();
+    let my_id = me.as_ref().map_or(0, |m| m.id);
+    let can_reply = me.as_ref().is_some_and(|m| m.can(Permission::Reply));
+    let supervises = me.as_ref().is_some_and(|m| m.can(Permission::ViewReports) || m.can(Permission::ManageAgents));
+    let error = RwSignal::new(None::<String>);
+    // Colleagues' names, for those allowed to see the live view.
+    let names = LocalResource::new(move || async move {
+        if supervises {
+            api::get::<SupervisorView>("/api/v1/supervisor").await.map(|v| v.agents).unwrap_or_default()
+        } else {
+            Vec::new()
+        }
+    });
+    let assigned = move || conversation.get().and_then(|c| c.assigned_to);
+    let assign = move |agent_id: Option<i64>| {
+        leptos::task::spawn_local(async move {
+            match api::post::<_, Conversation>(&format!("/api/v1/conversations/{id}/assign"), &AssignRequest { agent_id }).await {
+                Ok(c) => inbox.conversations.update(|l| {
+                    if let Some(x) = l.iter_mut().find(|x| x.id == c.id) {
+                        x.assigned_to = c.assigned_to;
+                    }
+                }),
+                Err(e) => error.set(Some(e.text(i18n))),
+            }
+        });
+    };
+    let label = move || match assigned() {
+        None => i18n.t("conv.in_queue"),
+        Some(a) if a == my_id => i18n.t("conv.assigned_to_me"),
+        Some(a) => {
+            let name = names.get().unwrap_or_default().into_iter().find(|l| l.id == a.to_string()).map_or_else(|| format!("#{a}"), |l| l.name);
+            format!("{} {name}", i18n.t("conv.assigned_to"))
+        }
+    };
+    view! {
+        <div class="assignment" id="assignment">
+            <span class="pill" class:ok=move || assigned() == Some(my_id)>{label}</span>
+            <Show when=move || can_reply && assigned() != Some(my_id) && (assigned().is_none() || supervises)>
+                <button type="button" class="secondary small" id="take-over" on:click=move |_| assign(Some(my_id))>{move || i18n.t("conv.take_over")}</button>
+            </Show>
+            <Show when=move || assigned() == Some(my_id) || (supervises && assigned().is_some())>
+                <button type="button" class="text-button" id="release" on:click=move |_| assign(None)>{move || i18n.t("conv.release")}</button>
+            </Show>
+            <Show when=move || error.get().is_some()>
+                <p class="error" role="alert">{move || error.get()}</p>
+            </Show>
+        </div>
+    }
+}
+
 #[component]
 fn ReplyBox(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoView {
     let i18n = use_i18n();
     let inbox = use_inbox();
+    let session = expect_context::<Session>();
+    let can_reply = session.me.get_untracked().is_some_and(|m| m.can(Permission::Reply));
     let text = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
@@ -225,6 +286,9 @@ fn ReplyBox(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoView 
             busy.set(false);
         });
     };
+    if !can_reply {
+        return view! { <p class="notice" id="read-only">{move || i18n.t("conv.read_only")}</p> }.into_any();
+    }
     view! {
         <Show
             when=window_open
@@ -245,4 +309,5 @@ fn ReplyBox(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoView 
             </Show>
         </Show>
     }
+    .into_any()
 }

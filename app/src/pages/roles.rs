@@ -142,7 +142,7 @@ fn NewRole(reload: RwSignal<u32>) -> impl IntoView {
         });
     };
     view! {
-        <form class="card role new-role" on:submit=submit>
+        <form class="card role new-role stack" on:submit=submit>
             <h2>{move || i18n.t("roles.new")}</h2>
             <label class="field">
                 <span>{move || i18n.t("roles.name")}</span>
