@@ -6,6 +6,7 @@
 pub mod access;
 pub mod api;
 pub mod limits;
+pub mod segment;
 pub mod signature;
 pub mod status;
 pub mod wire;
