@@ -103,7 +103,7 @@ impl Inbox {
                 }
             }
         });
-        for name in ["message", "status", "dead_letter", "assignment"] {
+        for name in ["message", "status", "dead_letter", "assignment", "conversation"] {
             let _ = source.add_event_listener_with_callback(name, on_event.as_ref().unchecked_ref());
         }
         on_event.forget();
@@ -161,7 +161,7 @@ impl Inbox {
                     }
                 });
             }
-            EventKind::Assignment { conversation } => {
+            EventKind::Assignment { conversation } | EventKind::Conversation { conversation } => {
                 // Someone who sees only their own conversations loses one that moved away.
                 let keep = self.viewer.get_untracked().is_none_or(|(me, own_only)| !own_only || conversation.assigned_to == Some(me));
                 self.conversations.update(|list| {

@@ -98,7 +98,9 @@ impl AuthUser {
         }
         let mut e = e.clone();
         match &mut e.kind {
-            EventKind::Message { conversation, .. } | EventKind::Assignment { conversation } => {
+            EventKind::Message { conversation, .. }
+            | EventKind::Assignment { conversation }
+            | EventKind::Conversation { conversation } => {
                 *conversation = self.present_conversation(conversation.clone());
             }
             _ => {}

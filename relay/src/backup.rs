@@ -35,6 +35,7 @@ pub const TABLES: &[&str] = &[
     "outbox",
     "events",
     "audit_log",
+    "groups",
 ];
 
 const FORMAT: u32 = 1;

@@ -21,6 +21,7 @@ on_both_backends!(
     the_audit_log_refuses_changes,
     the_supervisor_view_counts_waiting_and_first_responses,
     an_export_of_100k_messages_streams_in_pages_within_scope,
+    a_group_conversation_is_named_by_its_subject_and_renamed_live,
 );
 
 fn message_on(number: &str, wamid: &str, from: &str, text: &str) -> Value {
@@ -401,4 +402,57 @@ impl TestApp {
         assert_eq!(r.status(), 204);
         self.login_as(email, "another long password").await
     }
+}
+
+fn group_change(kind_field: &str, group: Value) -> Value {
+    json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "200000000000001", "changes": [{"field": kind_field, "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550100", "phone_number_id": NUMBER},
+            "groups": [group]
+        }}]}]
+    })
+}
+
+async fn a_group_conversation_is_named_by_its_subject_and_renamed_live(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let cookie = app.login().await;
+    let group = "120363025246125888";
+    let created = group_change(
+        "group_lifecycle_update",
+        json!({"timestamp": "1767225600", "group_id": group, "type": "group_create", "request_id": "r1",
+               "subject": "門市同事 Shop team", "invite_link": "https://chat.whatsapp.com/abc", "join_approval_mode": "auto_approve"}),
+    );
+    assert_eq!(post_signed(&app, &created, SECRET).await, 200);
+    let mut message = message_on(NUMBER, "wamid.G1", "85290000003", "早晨");
+    message["entry"][0]["changes"][0]["value"]["messages"][0]["group_id"] = json!(group);
+    assert_eq!(post_signed(&app, &message, SECRET).await, 200);
+    eventually("the group conversation", || async { app.count("SELECT COUNT(*) FROM conversations").await == 1 }).await;
+    let list = app.get_json(&cookie, "/api/v1/conversations").await;
+    let c = &list["conversations"][0];
+    assert_eq!((c["contact"].as_str(), c["contact_name"].as_str()), (Some(group), Some("門市同事 Shop team")));
+    assert!(c["last_preview"].as_str().unwrap().contains("早晨"));
+
+    let stream = app.call(Method::GET, &cookie, "/api/v1/events", None).await;
+    let renamed = group_change(
+        "group_settings_update",
+        json!({"timestamp": "1767225700", "group_id": group, "type": "group_settings_update", "request_id": "r2",
+               "group_subject": {"text": "Shop team (new)", "update_successful": true},
+               "group_description": {"text": "x", "update_successful": true}}),
+    );
+    assert_eq!(post_signed(&app, &renamed, SECRET).await, 200);
+    let events = read_data(stream, 1).await;
+    assert_eq!(events[0]["type"], "conversation");
+    assert_eq!(events[0]["conversation"]["contact_name"], "Shop team (new)");
+    // A failed rename changes nothing.
+    let failed = group_change(
+        "group_settings_update",
+        json!({"timestamp": "1767225800", "group_id": group, "type": "group_settings_update",
+               "group_subject": {"text": "Never", "update_successful": false, "errors": [{"code": 131208}]}}),
+    );
+    assert_eq!(post_signed(&app, &failed, SECRET).await, 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (name,): (Option<String>,) = sqlx::query_as("SELECT contact_name FROM conversations").fetch_one(&app.relay.state.db.pool).await.unwrap();
+    assert_eq!(name.as_deref(), Some("Shop team (new)"));
 }

@@ -130,7 +130,8 @@ impl Scope {
 /// (a group id, a business-scoped user id) is left alone.
 pub fn mask_phone(value: &str) -> String {
     let digits = value.trim_start_matches('+');
-    if digits.len() < 7 || !digits.chars().all(|c| c.is_ascii_digit()) {
+    // E.164 numbers have at most 15 digits; Meta's group ids are longer.
+    if !(7..=15).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
         return value.to_owned();
     }
     let keep_start = 3;
@@ -179,6 +180,7 @@ mod tests {
         assert_eq!(mask_phone("85291234567"), "852•••••567");
         assert_eq!(mask_phone("+14155550123"), "141•••••123");
         assert_eq!(mask_phone("120363025246125888@g.us"), "120363025246125888@g.us");
+        assert_eq!(mask_phone("120363025246125888"), "120363025246125888");
         assert_eq!(mask_phone("US.13491208655302741918"), "US.13491208655302741918");
         assert_eq!(mask_phone("12345"), "12345");
     }

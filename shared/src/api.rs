@@ -310,6 +310,8 @@ pub enum EventKind {
     DeadLetter { id: i64, reason: String },
     /// A conversation was assigned, taken over or sent back to the queue.
     Assignment { conversation: Conversation },
+    /// A conversation changed otherwise (a group's new subject names it).
+    Conversation { conversation: Conversation },
 }
 
 impl EventKind {
@@ -320,6 +322,7 @@ impl EventKind {
             EventKind::Status { .. } => "status",
             EventKind::DeadLetter { .. } => "dead_letter",
             EventKind::Assignment { .. } => "assignment",
+            EventKind::Conversation { .. } => "conversation",
         }
     }
 }

@@ -98,7 +98,7 @@ async fn agent_sees_a_message_arrive_live_replies_and_watches_the_ticks_reach_re
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn script_payloads_in_message_text_and_contact_names_render_as_inert_text() {
+async fn script_payloads_in_message_text_contact_names_and_group_subjects_render_as_inert_text() {
     let dir = tempfile::tempdir().unwrap();
     let demo = start_demo(dir.path()).await;
     let driver = Driver::start().await.unwrap();
@@ -115,9 +115,36 @@ async fn script_payloads_in_message_text_and_contact_names_render_as_inert_text(
     let shown = wait_for_text(&c, ".bubble.in .body", "<script>").await.unwrap();
     assert_eq!(shown, payload, "shown as typed");
     wait_for_text(&c, "#conversation-name", "<b onmouseover").await.unwrap();
+
+    // A group whose subject is a script payload: its conversation is named with the text as typed.
+    let subject = "<svg onload=\"window.__xss=4\"><script>window.__xss=5</script>";
+    let group = "120363099999999999";
+    demo.sandbox.push_raw_change(
+        &number.id,
+        "group_lifecycle_update",
+        serde_json::json!({"messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "85255500102", "phone_number_id": number.id},
+            "groups": [{"timestamp": "1767225600", "group_id": group, "type": "group_create", "request_id": "r1", "subject": subject}]}),
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    demo.sandbox.push_raw_change(
+        &number.id,
+        "messages",
+        serde_json::json!({"messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "85255500102", "phone_number_id": number.id},
+            "contacts": [{"profile": {"name": "Ken"}, "wa_id": "85291234000"}],
+            "messages": [{"from": "85291234000", "id": "wamid.GROUPXSS", "type": "text", "group_id": group,
+                          "timestamp": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string(),
+                          "text": {"body": "hello group"}}]}),
+    );
+    let row = wait_for_text(&c, "#conversations .conversation-row", "hello group").await.unwrap();
+    assert!(row.contains(subject), "the group is named by its subject, as text: {row}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let injected = c
-        .execute("return [window.__xss === undefined, document.querySelectorAll('.bubble img, .bubble script, #conversation-name b').length]", vec![])
+        .execute(
+            "return [window.__xss === undefined, document.querySelectorAll('.bubble img, .bubble script, #conversation-name b, .conversation-row svg, .conversation-row script').length]",
+            vec![],
+        )
         .await
         .unwrap();
     assert_eq!(injected, serde_json::json!([true, 0]));

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sqlx::AnyConnection;
 use switchboard_shared::api::{Conversation, Direction, Event, EventKind, Message};
-use switchboard_shared::wire::{MessagesValue, StatusUpdate, WebhookEnvelope, WebhookError};
+use switchboard_shared::wire::{GroupsValue, MessagesValue, StatusUpdate, WebhookEnvelope, WebhookError};
 use switchboard_shared::MessageStatus;
 
 use crate::db::now_ms;
@@ -116,7 +116,7 @@ pub async fn apply_body(conn: &mut AnyConnection, inbox_id: i64, body: &[u8], ou
                 }
             } else if change.is_group_field() {
                 match change.groups_value() {
-                    Ok(value) => tracing::debug!("{} group updates on {}", value.groups.len(), change.field),
+                    Ok(value) => apply_groups(conn, value, out).await?,
                     Err(e) => {
                         let part = serde_json::to_vec(&change.value).unwrap_or_default();
                         dead_letter(conn, inbox_id, format!("unreadable {} change: {e}", change.field), &part, out).await?;
@@ -124,6 +124,65 @@ pub async fn apply_body(conn: &mut AnyConnection, inbox_id: i64, body: &[u8], ou
                 }
             } else {
                 tracing::debug!("ignoring webhook field {}", change.field);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A group's subject, if a webhook has told us.
+async fn group_subject(conn: &mut AnyConnection, group_id: &str) -> Result<Option<String>> {
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT subject FROM groups WHERE id = $1").bind(group_id).fetch_optional(&mut *conn).await?;
+    Ok(row.and_then(|(s,)| s))
+}
+
+/// Group lifecycle and settings webhooks: remembers each group's subject and names its
+/// conversation after it. (Participants and join requests are for group control.)
+async fn apply_groups(conn: &mut AnyConnection, value: GroupsValue, out: &mut Vec<Event>) -> Result<()> {
+    let number_id = value.metadata.phone_number_id.clone().unwrap_or_default();
+    for g in &value.groups {
+        let Some(group_id) = g.group_id.as_deref() else { continue };
+        let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(str::to_owned);
+        let subject = match g.normalized_kind() {
+            "group_create" if g.errors.is_empty() => text(g.rest.get("subject")),
+            "group_settings_update" => g
+                .rest
+                .get("group_subject")
+                .filter(|s| s.get("update_successful").and_then(|u| u.as_bool()) != Some(false))
+                .and_then(|s| text(s.get("text"))),
+            _ => None,
+        };
+        let invite_link = text(g.rest.get("invite_link"));
+        if subject.is_none() && invite_link.is_none() {
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO groups (id, number_id, subject, invite_link, updated_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (id) DO UPDATE SET subject = COALESCE(excluded.subject, groups.subject),
+               invite_link = COALESCE(excluded.invite_link, groups.invite_link), updated_at = excluded.updated_at",
+        )
+        .bind(group_id)
+        .bind(&number_id)
+        .bind(&subject)
+        .bind(&invite_link)
+        .bind(now_ms())
+        .execute(&mut *conn)
+        .await?;
+        if let Some(subject) = subject {
+            let rows: Vec<ConversationRow> = sqlx::query_as(concat!(
+                "UPDATE conversations SET contact_name = $1 WHERE number_id = $2 AND contact = $3 RETURNING ",
+                crate::conversation_columns!()
+            ))
+            .bind(&subject)
+            .bind(&number_id)
+            .bind(group_id)
+            .fetch_all(&mut *conn)
+            .await?;
+            for row in rows {
+                let conversation = conversation_from_row(row);
+                let assigned_to = conversation.assigned_to;
+                out.push(events::append(conn, &number_id, assigned_to, EventKind::Conversation { conversation }).await?);
             }
         }
     }
@@ -228,7 +287,10 @@ async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, out: &mu
         ))
         .bind(&number_id)
         .bind(contact)
-        .bind(if m.group_id.is_some() { None } else { name })
+        .bind(match &m.group_id {
+            Some(group) => group_subject(conn, group).await?,
+            None => name.map(str::to_owned),
+        })
         .bind(at)
         .bind(&preview)
         .fetch_one(&mut *conn)
