@@ -57,6 +57,7 @@ fn conversation(id: i64, at: i64) -> Conversation {
         unread: 1,
         last_inbound_at: Some(at),
         assigned_to: None,
+        labels: Vec::new(),
     }
 }
 

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde::Serialize;
 use switchboard_shared::access::Permission;
-use switchboard_shared::api::{AssignRequest, Conversation, Direction, EventKind, Message, ReplyRequest};
+use switchboard_shared::api::{normalize_labels, AssignRequest, Conversation, Direction, EventKind, LabelsRequest, Message, ReplyRequest};
 use switchboard_shared::limits;
 use switchboard_shared::wire::{OutboundBody, SendRequest};
 use switchboard_shared::MessageStatus;
@@ -168,6 +168,42 @@ pub async fn mark_read(State(state): State<AppState>, user: AuthUser, Path(id): 
     visible_conversation(&mut conn, &user, id).await?;
     sqlx::query("UPDATE conversations SET unread = 0 WHERE id = $1").bind(id).execute(&mut *conn).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// `PUT /api/v1/conversations/{id}/labels`: replaces the conversation's labels.
+pub async fn set_labels(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<Json<Conversation>> {
+    let request: LabelsRequest = serde_json::from_slice(&body)
+        .map_err(|e| AppError::bad_request("invalid_body", format!("expected {{\"labels\": [\"…\"]}}: {e}")))?;
+    let labels = normalize_labels(&request.labels).map_err(|m| AppError::bad_request("invalid_label", m))?;
+    let mut tx = state.db.pool.begin().await?;
+    let before = visible_conversation(&mut tx, &user, id).await?;
+    let row: ConversationRow =
+        sqlx::query_as(concat!("UPDATE conversations SET labels = $1 WHERE id = $2 RETURNING ", conversation_columns!()))
+            .bind(labels.join(","))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let conversation = conversation_from_row(row);
+    let number_id = conversation.number_id.clone();
+    let event =
+        events::append(&mut tx, &number_id, conversation.assigned_to, EventKind::Conversation { conversation: conversation.clone() }).await?;
+    crate::audit::record(
+        &mut tx,
+        Some(&user),
+        "conversation.labels",
+        &format!("conversation:{id}"),
+        Some(serde_json::json!({"labels": before.labels})),
+        Some(serde_json::json!({"labels": conversation.labels})),
+    )
+    .await?;
+    tx.commit().await?;
+    state.events.publish(vec![event]);
+    Ok(Json(user.present_conversation(conversation)))
 }
 
 /// `POST /api/v1/conversations/{id}/assign`: to an agent (one who works on that number), to

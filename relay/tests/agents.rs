@@ -22,6 +22,7 @@ on_both_backends!(
     the_supervisor_view_counts_waiting_and_first_responses,
     an_export_of_100k_messages_streams_in_pages_within_scope,
     a_group_conversation_is_named_by_its_subject_and_renamed_live,
+    labels_are_normalised_audited_and_filter_the_export,
 );
 
 fn message_on(number: &str, wamid: &str, from: &str, text: &str) -> Value {
@@ -455,4 +456,38 @@ async fn a_group_conversation_is_named_by_its_subject_and_renamed_live(backend: 
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (name,): (Option<String>,) = sqlx::query_as("SELECT contact_name FROM conversations").fetch_one(&app.relay.state.db.pool).await.unwrap();
     assert_eq!(name.as_deref(), Some("Shop team (new)"));
+}
+
+async fn labels_are_normalised_audited_and_filter_the_export(backend: Backend) {
+    let app = spawn_app(backend).await;
+    two_conversations(&app).await;
+    auth::upsert_user(&app.relay.state, "boss@example.com", "Boss", PASSWORD, "Supervisor", &Scope::All).await.unwrap();
+    let boss = app.login_as("boss@example.com", PASSWORD).await;
+    let (one,): (i64,) =
+        sqlx::query_as("SELECT id FROM conversations WHERE number_id = $1").bind(NUMBER).fetch_one(&app.relay.state.db.pool).await.unwrap();
+    let path = format!("/api/v1/conversations/{one}/labels");
+    let r = app.call(Method::PUT, &boss, &path, Some(&json!({"labels": [" VIP ", "訂單", "vip", ""]}))).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["labels"], json!(["VIP", "訂單"]));
+    let bad = app.call(Method::PUT, &boss, &path, Some(&json!({"labels": ["a,b"]}))).await;
+    assert_eq!(bad.status(), 400);
+    let list = app.get_json(&boss, "/api/v1/conversations").await;
+    let labelled: Vec<&Value> = list["conversations"].as_array().unwrap().iter().filter(|c| c["labels"] != json!([])).collect();
+    assert_eq!(labelled.len(), 1);
+
+    let export = |label: &'static str| {
+        let app = &app;
+        let boss = boss.clone();
+        async move {
+            let r = app.call(Method::GET, &boss, &format!("/api/v1/export/conversations?format=json&label={label}"), None).await;
+            assert_eq!(r.status(), 200, "{label}");
+            r.json::<Value>().await.unwrap().as_array().unwrap().len()
+        }
+    };
+    assert_eq!(export("vip").await, 1, "labels match whole and ignoring case");
+    assert_eq!(export("%E8%A8%82%E5%96%AE").await, 1); // 訂單
+    assert_eq!(export("VI").await, 0, "no partial matches");
+    let quote = app.call(Method::GET, &boss, "/api/v1/export/conversations?label=x%27", None).await;
+    assert_eq!(quote.status(), 400);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'conversation.labels'").await, 1);
 }

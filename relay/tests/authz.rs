@@ -64,6 +64,9 @@ fn expected(method: &Method, path: &str) -> Option<Expect> {
         ("POST", "/conversations/{id}/assign") => {
             Expect { in_scope: [200, 200, 200, 403], out_of_scope: [404, 404, 404, 403] }
         }
+        ("PUT", "/conversations/{id}/labels") => {
+            Expect { in_scope: [200, 200, 200, 403], out_of_scope: [404, 404, 404, 403] }
+        }
         ("GET", "/events") => same([200; 4]),
         ("GET", "/agents") => same([200, 403, 403, 403]),
         ("POST", "/agents") => same([201, 403, 403, 403]),
@@ -136,6 +139,9 @@ impl Fixture {
             }
             ("POST", "/conversations/{id}/messages") => {
                 (path.replace("{id}", &conversation.to_string()), Some(json!({"text": "hello from the matrix"})))
+            }
+            ("PUT", "/conversations/{id}/labels") => {
+                (path.replace("{id}", &conversation.to_string()), Some(json!({"labels": ["vip", "訂單"]})))
             }
             ("POST", "/conversations/{id}/assign") => {
                 // From the queue: earlier cases (replies) may have assigned it to someone.

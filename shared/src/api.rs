@@ -257,6 +257,44 @@ pub struct Conversation {
     /// The agent it is assigned to; `None` means it waits in the queue.
     #[serde(default)]
     pub assigned_to: Option<i64>,
+    /// Labels agents put on it.
+    #[serde(default)]
+    pub labels: Vec<String>,
+}
+
+/// `PUT /api/v1/conversations/{id}/labels`: the conversation's whole set of labels.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LabelsRequest {
+    pub labels: Vec<String>,
+}
+
+/// Most labels on one conversation, and longest label.
+pub const MAX_LABELS: usize = 20;
+pub const MAX_LABEL_CHARS: usize = 40;
+
+/// Trims, drops empties and duplicates (ignoring case), keeps order; commas are not allowed.
+pub fn normalize_labels(labels: &[String]) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for raw in labels {
+        let label = raw.trim();
+        if label.is_empty() {
+            continue;
+        }
+        if label.contains(',') {
+            return Err(format!("{label:?}: a label cannot contain a comma"));
+        }
+        if label.chars().count() > MAX_LABEL_CHARS {
+            return Err(format!("{label:?}: a label has at most {MAX_LABEL_CHARS} characters"));
+        }
+        if !out.iter().any(|l| l.to_lowercase() == label.to_lowercase()) {
+            out.push(label.to_owned());
+        }
+    }
+    if out.len() > MAX_LABELS {
+        return Err(format!("at most {MAX_LABELS} labels on a conversation"));
+    }
+    Ok(out)
 }
 
 /// One message in a conversation.

@@ -199,11 +199,11 @@ fn error_text(errors: &[WebhookError]) -> Option<(Option<i64>, String)> {
     })
 }
 
-pub type ConversationRow = (i64, String, String, Option<String>, i64, String, String, i64, Option<i64>, Option<i64>);
+pub type ConversationRow = (i64, String, String, Option<String>, i64, String, String, i64, Option<i64>, Option<i64>, String);
 
 /// A conversation from its columns, read in `conversation_columns!()` order.
 pub fn conversation_from_row(row: ConversationRow) -> Conversation {
-    let (id, number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at, assigned_to) =
+    let (id, number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at, assigned_to, labels) =
         row;
     Conversation {
         id,
@@ -216,6 +216,7 @@ pub fn conversation_from_row(row: ConversationRow) -> Conversation {
         unread,
         last_inbound_at,
         assigned_to,
+        labels: labels.split(',').filter(|l| !l.is_empty()).map(str::to_owned).collect(),
     }
 }
 
@@ -223,7 +224,7 @@ pub fn conversation_from_row(row: ConversationRow) -> Conversation {
 #[macro_export]
 macro_rules! conversation_columns {
     () => {
-        "id, number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at, assigned_to"
+        "id, number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at, assigned_to, labels"
     };
 }
 
