@@ -204,6 +204,8 @@ async fn an_administrator_adds_an_agent_who_sets_a_password_sees_only_their_numb
     wait_for_text(&mei, ".conversation-head .muted", "852•••••001").await.unwrap();
     wait_for(&mei, "#take-over").await.unwrap().click().await.unwrap();
     wait_for_text(&mei, "#assignment", "Assigned to you").await.unwrap();
+    wait_for(&mei, "#label-input").await.unwrap().send_keys("VIP\n").await.unwrap();
+    wait_for_text(&mei, "#labels .chip", "VIP").await.unwrap();
     screenshot(&mei, "agent-scoped-inbox").await.unwrap();
 
     // Disabled by the administrator: her console goes back to sign-in at once.

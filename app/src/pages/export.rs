@@ -27,6 +27,7 @@ pub fn ExportPage() -> impl IntoView {
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
     let format = RwSignal::new("csv".to_owned());
+    let label = RwSignal::new(String::new());
     let can_see_agents = session.me.get_untracked().is_some_and(|m| m.can(Permission::ViewReports));
     let agents = LocalResource::new(move || async move {
         if can_see_agents {
@@ -42,6 +43,9 @@ pub fn ExportPage() -> impl IntoView {
         }
         if !agent.get().is_empty() {
             url.push_str(&format!("&agent={}", agent.get()));
+        }
+        if !label.get().trim().is_empty() {
+            url.push_str(&format!("&label={}", String::from(js_sys::encode_uri_component(label.get().trim()))));
         }
         if let Some(ms) = local_day(&from.get(), 0) {
             url.push_str(&format!("&from={ms}"));
@@ -73,6 +77,11 @@ pub fn ExportPage() -> impl IntoView {
                         </select>
                     </label>
                 })}
+                <label class="field">
+                    <span>{move || i18n.t("export.label")}</span>
+                    <input id="export-label" placeholder=move || i18n.t("export.any_label") prop:value=label
+                        on:input=move |ev| label.set(event_target_value(&ev)) />
+                </label>
                 <div class="two">
                     <label class="field">
                         <span>{move || i18n.t("export.from")}</span>

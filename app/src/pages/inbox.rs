@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use switchboard_shared::access::Permission;
-use switchboard_shared::api::{AssignRequest, Conversation, Direction, Message, ReplyRequest, SupervisorView};
+use switchboard_shared::api::{AssignRequest, Conversation, Direction, LabelsRequest, Message, ReplyRequest, SupervisorView};
 use switchboard_shared::limits::CUSTOMER_SERVICE_WINDOW_MS;
 
 use crate::api::{self, ApiError};
@@ -59,7 +59,7 @@ fn ConversationList(selected: Memo<Option<i64>>) -> impl IntoView {
                     <ul id="conversations">
                         <For
                             each=move || inbox.conversations.get()
-                            key=|c| (c.id, c.last_message_at, c.unread)
+                            key=|c| (c.id, c.last_message_at, c.unread, c.labels.clone(), c.contact_name.clone())
                             children=move |c| view! { <ConversationRow conversation=c selected=selected /> }
                         />
                     </ul>
@@ -107,6 +107,7 @@ fn ConversationRow(conversation: Conversation, selected: Memo<Option<i64>>) -> i
                             {(conversation.last_direction == Direction::Outbound).then_some("↩ ")}
                             {conversation.last_preview.clone()}
                         </span>
+                        {conversation.labels.first().map(|l| view! { <span class="chip small">{l.clone()}</span> })}
                         {(unread > 0).then(|| view! {
                             <span class="badge" title=move || i18n.t("inbox.unread")>{unread}</span>
                         })}
@@ -149,6 +150,7 @@ fn ConversationView(id: i64) -> impl IntoView {
                 </div>
                 <Assignment id=id conversation=conversation />
             </header>
+            <Labels id=id conversation=conversation />
             <div class="messages" node_ref=list_ref>
                 {move || match (messages.get(), load_error.get()) {
                     (_, Some(ApiError::Refused { status: 404, .. })) => view! { <p class="empty">{i18n.t("conv.not_found")}</p> }.into_any(),
@@ -191,6 +193,69 @@ fn MessageBubble(id: i64, message: Message) -> impl IntoView {
                 <p class="bubble-error">{move || error.get()}</p>
             </Show>
         </li>
+    }
+}
+
+/// The conversation's labels: chips, removable, and a field to add one.
+#[component]
+fn Labels(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let inbox = use_inbox();
+    let session = expect_context::<Session>();
+    let can_edit = session.me.get_untracked().is_some_and(|m| m.can(Permission::Reply));
+    let draft = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let labels = move || conversation.get().map(|c| c.labels).unwrap_or_default();
+    let save = move |next: Vec<String>| {
+        leptos::task::spawn_local(async move {
+            match api::send::<_, Conversation>("PUT", &format!("/api/v1/conversations/{id}/labels"), &LabelsRequest { labels: next }).await {
+                Ok(c) => {
+                    error.set(None);
+                    inbox.conversations.update(|l| {
+                        if let Some(x) = l.iter_mut().find(|x| x.id == c.id) {
+                            x.labels = c.labels;
+                        }
+                    })
+                }
+                Err(e) => error.set(Some(e.text(i18n))),
+            }
+        });
+    };
+    let add = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let label = draft.get_untracked().trim().to_owned();
+        if label.is_empty() {
+            return;
+        }
+        draft.set(String::new());
+        let mut next = labels();
+        next.push(label);
+        save(next);
+    };
+    view! {
+        <div class="labels" id="labels">
+            <For each=labels key=|l| l.clone() children=move |l| {
+                let name = l.clone();
+                view! {
+                    <span class="chip" data-label=l.clone()>
+                        {l.clone()}
+                        {can_edit.then(|| view! {
+                            <button type="button" class="chip-x" title=move || i18n.t("common.delete")
+                                on:click=move |_| save(labels().into_iter().filter(|x| *x != name).collect())>"×"</button>
+                        })}
+                    </span>
+                }
+            } />
+            {can_edit.then(|| view! {
+                <form class="label-add" on:submit=add>
+                    <input id="label-input" maxlength="40" placeholder=move || i18n.t("labels.add")
+                        prop:value=draft on:input=move |ev| draft.set(event_target_value(&ev)) />
+                </form>
+            })}
+            <Show when=move || error.get().is_some()>
+                <p class="error" role="alert">{move || error.get()}</p>
+            </Show>
+        </div>
     }
 }
 
