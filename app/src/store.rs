@@ -103,7 +103,7 @@ impl Inbox {
                 }
             }
         });
-        for name in ["message", "status", "dead_letter", "assignment", "conversation"] {
+        for name in ["message", "status", "dead_letter", "assignment", "conversation", "message_deleted"] {
             let _ = source.add_event_listener_with_callback(name, on_event.as_ref().unchecked_ref());
         }
         on_event.forget();
@@ -172,8 +172,20 @@ impl Inbox {
                     }
                 });
             }
+            EventKind::MessageDeleted { conversation_id, message_id } => self.forget_message(conversation_id, message_id),
             EventKind::DeadLetter { .. } => {}
         }
+    }
+
+    /// Blanks a deleted message (it stays in place, marked deleted).
+    pub fn forget_message(self, conversation_id: i64, message_id: i64) {
+        self.messages.update(|all| {
+            if let Some(m) = all.get_mut(&conversation_id).and_then(|l| l.iter_mut().find(|m| m.id == message_id)) {
+                m.kind = "deleted".into();
+                m.body.clear();
+                m.error = None;
+            }
+        });
     }
 
     /// Adds a message to a loaded conversation, unless it is already there (the reply's own

@@ -170,6 +170,49 @@ pub async fn mark_read(State(state): State<AppState>, user: AuthUser, Path(id): 
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
+/// `DELETE /api/v1/messages/{id}`: removes a message's content from the record. The row stays
+/// as a tombstone (kind `deleted`, no text), so a late status or a duplicate webhook cannot
+/// bring it back. The audit entry says what was deleted, never the text itself.
+pub async fn delete_message(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<axum::http::StatusCode> {
+    let mut tx = state.db.pool.begin().await?;
+    let row: Option<(i64, String, String, String, i64)> =
+        sqlx::query_as("SELECT conversation_id, direction, kind, body, created_at FROM messages WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (conversation_id, direction, kind, body, created_at) = row.ok_or(AppError::NotFound)?;
+    let conversation = visible_conversation(&mut tx, &user, conversation_id).await?;
+    if kind == "deleted" {
+        return Ok(axum::http::StatusCode::NO_CONTENT);
+    }
+    sqlx::query("UPDATE messages SET kind = 'deleted', body = '', error = NULL WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE conversations SET last_preview = '' WHERE id = $1 AND last_preview = $2")
+        .bind(conversation_id)
+        .bind(&body)
+        .execute(&mut *tx)
+        .await?;
+    let event = events::append(
+        &mut tx,
+        &conversation.number_id,
+        conversation.assigned_to,
+        EventKind::MessageDeleted { conversation_id, message_id: id },
+    )
+    .await?;
+    crate::audit::record(
+        &mut tx,
+        Some(&user),
+        "message.delete",
+        &format!("message:{id}"),
+        Some(serde_json::json!({"conversation_id": conversation_id, "direction": direction, "kind": kind,
+                                "created_at": created_at, "characters": body.chars().count()})),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    state.events.publish(vec![event]);
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
 /// `PUT /api/v1/conversations/{id}/labels`: replaces the conversation's labels.
 pub async fn set_labels(
     State(state): State<AppState>,

@@ -94,6 +94,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .add(M::POST, "/conversations/{id}/read", SignedIn, "Mark a conversation read", conversations::mark_read)
         .add(M::POST, "/conversations/{id}/assign", P(Reply), "Assign, take over or send back to the queue", conversations::assign)
         .add(M::PUT, "/conversations/{id}/labels", P(Reply), "Set a conversation's labels", conversations::set_labels)
+        .add(M::DELETE, "/messages/{id}", P(DeleteMessages), "Delete a message's content from the record", conversations::delete_message)
         .add(M::GET, "/events", SignedIn, "Live events (Server-Sent Events), resumable", events::stream)
         .add(M::GET, "/agents", P(ManageAgents), "Every agent", agents::list)
         .add(M::POST, "/agents", P(ManageAgents), "Create one or many agents with set-password links", agents::create)

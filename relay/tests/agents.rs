@@ -23,6 +23,7 @@ on_both_backends!(
     an_export_of_100k_messages_streams_in_pages_within_scope,
     a_group_conversation_is_named_by_its_subject_and_renamed_live,
     labels_are_normalised_audited_and_filter_the_export,
+    a_deleted_message_loses_its_text_for_good_and_is_audited,
 );
 
 fn message_on(number: &str, wamid: &str, from: &str, text: &str) -> Value {
@@ -490,4 +491,61 @@ async fn labels_are_normalised_audited_and_filter_the_export(backend: Backend) {
     let quote = app.call(Method::GET, &boss, "/api/v1/export/conversations?label=x%27", None).await;
     assert_eq!(quote.status(), 400);
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'conversation.labels'").await, 1);
+}
+
+async fn a_deleted_message_loses_its_text_for_good_and_is_audited(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let body = message_on(NUMBER, "wamid.DEL1", "85290000004", "my card number is 4111…");
+    assert_eq!(post_signed(&app, &body, SECRET).await, 200);
+    eventually("the message", || async { app.count("SELECT COUNT(*) FROM messages").await == 1 }).await;
+    let (id, conversation): (i64, i64) =
+        sqlx::query_as("SELECT id, conversation_id FROM messages").fetch_one(&app.relay.state.db.pool).await.unwrap();
+    let agent = app.login().await;
+    assert_eq!(app.call(Method::DELETE, &agent, &format!("/api/v1/messages/{id}"), None).await.status(), 403);
+    auth::upsert_user(&app.relay.state, "boss@example.com", "Boss", PASSWORD, "Supervisor", &Scope::All).await.unwrap();
+    let boss = app.login_as("boss@example.com", PASSWORD).await;
+    assert_eq!(app.call(Method::DELETE, &boss, &format!("/api/v1/messages/{id}"), None).await.status(), 204);
+    assert_eq!(app.call(Method::DELETE, &boss, "/api/v1/messages/999999", None).await.status(), 404);
+
+    let messages = app.get_json(&boss, &format!("/api/v1/conversations/{conversation}/messages")).await;
+    assert_eq!((messages[0]["kind"].as_str(), messages[0]["body"].as_str()), (Some("deleted"), Some("")));
+    let list = app.get_json(&boss, "/api/v1/conversations").await;
+    assert_eq!(list["conversations"][0]["last_preview"], "", "the preview does not keep the text");
+    // Meta delivering the same webhook again does not bring it back.
+    assert_eq!(post_signed(&app, &body, SECRET).await, 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM messages WHERE body LIKE '%4111%'").await, 0);
+    // The audit log says what was deleted, not what it said.
+    let audit = app.get_json(&boss, "/api/v1/audit?action=message.delete").await;
+    assert_eq!(audit.as_array().unwrap().len(), 1);
+    assert!(!audit.to_string().contains("4111"), "{audit}");
+    assert_eq!(audit[0]["before"]["characters"], 23);
+}
+
+/// `switchboard user add` from the command line, against the database of a relay that is running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_adds_a_scoped_user_while_the_relay_runs() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let dir = app.relay.state.config.data_dir.clone();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["user", "add", "--data-dir", dir.to_str().unwrap(), "--secret-key", TEST_KEY])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let ok = run(&["--email", "Cli@Example.com", "--password", "cli-password-1", "--role", "sUpErViSoR", "--numbers", NUMBER]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("Supervisor"));
+    let bad_role = run(&["--email", "x@example.com", "--password", "cli-password-1", "--role", "pilot"]);
+    assert!(!bad_role.status.success());
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("unknown role"), "{}", String::from_utf8_lossy(&bad_role.stderr));
+    let bad_numbers = run(&["--email", "y@example.com", "--password", "cli-password-1", "--numbers", "abc"]);
+    assert!(!bad_numbers.status.success());
+
+    // The running relay sees the new user at once.
+    let cookie = app.login_as("cli@example.com", "cli-password-1").await;
+    let me = app.get_json(&cookie, "/api/v1/me").await;
+    assert_eq!(me["role"], "Supervisor");
+    assert_eq!(me["scope"], json!({"kind": "numbers", "numbers": [NUMBER]}));
 }

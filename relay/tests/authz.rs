@@ -64,6 +64,7 @@ fn expected(method: &Method, path: &str) -> Option<Expect> {
         ("POST", "/conversations/{id}/assign") => {
             Expect { in_scope: [200, 200, 200, 403], out_of_scope: [404, 404, 404, 403] }
         }
+        ("DELETE", "/messages/{id}") => Expect { in_scope: [204, 204, 403, 403], out_of_scope: [404, 404, 403, 403] },
         ("PUT", "/conversations/{id}/labels") => {
             Expect { in_scope: [200, 200, 200, 403], out_of_scope: [404, 404, 404, 403] }
         }
@@ -139,6 +140,17 @@ impl Fixture {
             }
             ("POST", "/conversations/{id}/messages") => {
                 (path.replace("{id}", &conversation.to_string()), Some(json!({"text": "hello from the matrix"})))
+            }
+            ("DELETE", "/messages/{id}") => {
+                // A fresh message in the conversation each time.
+                let id = self
+                    .sql(&format!(
+                        "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at) \
+                         VALUES ({conversation}, '{}', NULL, 'inbound', 'text', 'to delete', NULL, 0, NULL, 0) RETURNING id",
+                        if in_scope { A } else { B }
+                    ))
+                    .await;
+                (path.replace("{id}", &id.to_string()), None)
             }
             ("PUT", "/conversations/{id}/labels") => {
                 (path.replace("{id}", &conversation.to_string()), Some(json!({"labels": ["vip", "訂單"]})))

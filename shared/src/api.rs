@@ -350,6 +350,8 @@ pub enum EventKind {
     Assignment { conversation: Conversation },
     /// A conversation changed otherwise (a group's new subject names it).
     Conversation { conversation: Conversation },
+    /// A message was deleted from the record (its text is gone; the row stays as a tombstone).
+    MessageDeleted { conversation_id: i64, message_id: i64 },
 }
 
 impl EventKind {
@@ -361,6 +363,7 @@ impl EventKind {
             EventKind::DeadLetter { .. } => "dead_letter",
             EventKind::Assignment { .. } => "assignment",
             EventKind::Conversation { .. } => "conversation",
+            EventKind::MessageDeleted { .. } => "message_deleted",
         }
     }
 }

@@ -158,7 +158,7 @@ fn ConversationView(id: i64) -> impl IntoView {
                     (None, None) => view! { <p class="muted pad">{i18n.t("conv.loading")}</p> }.into_any(),
                     (Some(list), None) => view! {
                         <ol id="messages">
-                            <For each=move || list.clone() key=|m| m.id children=move |m| view! { <MessageBubble id=id message=m /> } />
+                            <For each=move || list.clone() key=|m| (m.id, m.kind.clone()) children=move |m| view! { <MessageBubble id=id message=m /> } />
                         </ol>
                     }.into_any(),
                 }}
@@ -182,10 +182,30 @@ fn MessageBubble(id: i64, message: Message) -> impl IntoView {
     });
     let outbound = message.direction == Direction::Outbound;
     let at = message.created_at;
+    let deleted = message.kind == "deleted";
+    let session = expect_context::<Session>();
+    let can_delete = !deleted && session.me.get_untracked().is_some_and(|m| m.can(Permission::DeleteMessages));
+    let delete = move |_| {
+        let ok = web_sys::window().and_then(|w| w.confirm_with_message(&i18n.t("conv.confirm_delete")).ok()).unwrap_or(false);
+        if ok {
+            leptos::task::spawn_local(async move {
+                if api::send_empty("DELETE", &format!("/api/v1/messages/{message_id}")).await.is_ok() {
+                    inbox.forget_message(id, message_id);
+                }
+            });
+        }
+    };
     view! {
-        <li class="bubble" class:out=outbound class:in=!outbound data-message=message_id>
-            <p class="body">{message.body.clone()}</p>
+        <li class="bubble" class:out=outbound class:in=!outbound class:deleted=deleted data-message=message_id>
+            {if deleted {
+                view! { <p class="body muted">{move || i18n.t("conv.deleted")}</p> }.into_any()
+            } else {
+                view! { <p class="body">{message.body.clone()}</p> }.into_any()
+            }}
             <p class="meta">
+                {can_delete.then(|| view! {
+                    <button type="button" class="bubble-delete" title=move || i18n.t("common.delete") on:click=delete>"🗑"</button>
+                })}
                 <span class="time">{move || format_time(at, i18n.lang.get().tag())}</span>
                 {outbound.then(|| view! { <Ticks status=status /> })}
             </p>
