@@ -16,19 +16,25 @@ pub enum ApiError {
     Network,
 }
 
+/// The error a non-2xx answer stands for, with the relay's code and message when it sent them.
+async fn refusal(response: Response) -> ApiError {
+    let status = response.status();
+    if status == 401 {
+        return ApiError::Unauthorized;
+    }
+    let body = response.json::<ErrorBody>().await.ok();
+    ApiError::Refused {
+        status,
+        code: body.as_ref().map_or_else(|| "http".into(), |b| b.error.code.clone()),
+        message: body.map_or_else(|| format!("HTTP {status}"), |b| b.error.message),
+    }
+}
+
 async fn read<T: DeserializeOwned>(response: Result<Response, gloo_net::Error>) -> Result<T, ApiError> {
     let response = response.map_err(|_| ApiError::Network)?;
     match response.status() {
         200..=299 => response.json::<T>().await.map_err(|e| ApiError::Refused { status: 200, code: "bad_response".into(), message: e.to_string() }),
-        401 => Err(ApiError::Unauthorized),
-        status => {
-            let body = response.json::<ErrorBody>().await.ok();
-            Err(ApiError::Refused {
-                status,
-                code: body.as_ref().map_or_else(|| "http".into(), |b| b.error.code.clone()),
-                message: body.map_or_else(|| format!("HTTP {status}"), |b| b.error.message),
-            })
-        }
+        _ => Err(refusal(response).await),
     }
 }
 
@@ -64,15 +70,7 @@ async fn read_empty(response: Result<Response, gloo_net::Error>) -> Result<(), A
     let response = response.map_err(|_| ApiError::Network)?;
     match response.status() {
         200..=299 => Ok(()),
-        401 => Err(ApiError::Unauthorized),
-        status => {
-            let body = response.json::<ErrorBody>().await.ok();
-            Err(ApiError::Refused {
-                status,
-                code: body.as_ref().map_or_else(|| "http".into(), |b| b.error.code.clone()),
-                message: body.map_or_else(|| format!("HTTP {status}"), |b| b.error.message),
-            })
-        }
+        _ => Err(refusal(response).await),
     }
 }
 

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::json;
-use switchboard_shared::access::{builtin_permissions, mask_phone, Permission, Scope, BUILTIN_ROLES};
+use switchboard_shared::access::{builtin_permissions, is_meta_id, mask_phone, Permission, Scope, BUILTIN_ROLES};
 use switchboard_shared::api::{Conversation, Event, EventKind, Me, Role, RoleRequest};
 
 use crate::audit;
@@ -59,7 +59,7 @@ impl AuthUser {
         let mut parts = Vec::new();
         if let Scope::Numbers(ids) = &self.scope {
             let ids: Vec<String> =
-                ids.iter().filter(|id| id.chars().all(|c| c.is_ascii_digit())).map(|id| format!("'{id}'")).collect();
+                ids.iter().filter(|id| is_meta_id(id)).map(|id| format!("'{id}'")).collect();
             if ids.is_empty() {
                 parts.push("1 = 0".to_owned());
             } else {
@@ -179,7 +179,7 @@ pub async fn save_scope(conn: &mut sqlx::AnyConnection, user_id: i64, scope: &Sc
     sqlx::query("UPDATE users SET all_numbers = $1 WHERE id = $2").bind(all).bind(user_id).execute(&mut *conn).await?;
     if let Scope::Numbers(ids) = scope {
         for id in ids {
-            if !id.chars().all(|c| c.is_ascii_digit()) || id.is_empty() {
+            if !is_meta_id(id) {
                 return Err(AppError::bad_request("invalid_scope", format!("{id:?} is not a phone-number id")));
             }
             sqlx::query("INSERT INTO user_numbers (user_id, number_id) VALUES ($1, $2)")
@@ -278,7 +278,7 @@ pub async fn create_role(State(state): State<AppState>, user: AuthUser, body: ax
             .fetch_one(&mut *tx)
             .await?;
     let role = Role { id, name: request.name, permissions: permissions.into_iter().collect(), builtin: false, members: 0 };
-    audit::record(&mut tx, Some(&user), "role.create", &format!("role:{id}"), None, Some(json!(role))).await?;
+    audit::record(&mut tx, &user, "role.create", &format!("role:{id}"), None, Some(json!(role))).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(role)))
 }
@@ -320,7 +320,7 @@ pub async fn update_role(
         .await?;
     sqlx::query("UPDATE users SET role = $1 WHERE role = $2").bind(&request.name).bind(&before.name).execute(&mut *tx).await?;
     let after = load_role(&mut tx, id).await?;
-    audit::record(&mut tx, Some(&user), "role.update", &format!("role:{id}"), Some(json!(before)), Some(json!(after))).await?;
+    audit::record(&mut tx, &user, "role.update", &format!("role:{id}"), Some(json!(before)), Some(json!(after))).await?;
     tx.commit().await?;
     Ok(Json(after))
 }
@@ -339,7 +339,7 @@ pub async fn delete_role(State(state): State<AppState>, user: AuthUser, Path(id)
         return Err(AppError::Conflict(format!("{holders} agents still hold {}; give them another role first.", before.name)));
     }
     sqlx::query("DELETE FROM roles WHERE id = $1").bind(id).execute(&mut *tx).await?;
-    audit::record(&mut tx, Some(&user), "role.delete", &format!("role:{id}"), Some(json!(before)), None).await?;
+    audit::record(&mut tx, &user, "role.delete", &format!("role:{id}"), Some(json!(before)), None).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -215,7 +215,7 @@ pub async fn create(
         .await?;
         access::save_scope(&mut tx, id, &request.scope).await?;
         let agent = load_agent(&mut tx, id).await?;
-        audit::record(&mut tx, Some(&user), "agent.create", &format!("agent:{id}"), None, Some(json!(agent))).await?;
+        audit::record(&mut tx, &user, "agent.create", &format!("agent:{id}"), None, Some(json!(agent))).await?;
         created.push(CreatedAgent { id, email: invitee.email, set_password_link: link(&token) });
     }
     tx.commit().await?;
@@ -271,7 +271,7 @@ pub async fn update(
         (true, false) => "agent.enable",
         _ => "agent.update",
     };
-    audit::record(&mut tx, Some(&user), action, &format!("agent:{id}"), Some(json!(before)), Some(json!(after))).await?;
+    audit::record(&mut tx, &user, action, &format!("agent:{id}"), Some(json!(before)), Some(json!(after))).await?;
     tx.commit().await?;
     state.events.publish(requeued);
     if after.disabled {
@@ -319,7 +319,7 @@ pub async fn reset_password(State(state): State<AppState>, user: AuthUser, Path(
     .execute(&mut *tx)
     .await?;
     sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
-    audit::record(&mut tx, Some(&user), "agent.reset_password", &format!("agent:{id}"), None, None).await?;
+    audit::record(&mut tx, &user, "agent.reset_password", &format!("agent:{id}"), None, None).await?;
     tx.commit().await?;
     state.events.end_sessions_of(id);
     Ok(Json(CreatedAgent { id, email: agent.email, set_password_link: link(&token) }))
@@ -349,12 +349,7 @@ pub async fn set_password(State(state): State<AppState>, body: axum::body::Bytes
     let Some((id,)) = row else {
         return Err(AppError::bad_request("invalid_link", "This link has expired or was already used. Ask an administrator for a new one."));
     };
-    sqlx::query("INSERT INTO audit_log (at, actor_id, actor, action, target, before, after) VALUES ($1, $2, 'link', 'agent.set_password', $3, NULL, NULL)")
-        .bind(now_ms())
-        .bind(id)
-        .bind(format!("agent:{id}"))
-        .execute(&mut *tx)
-        .await?;
+    audit::record(&mut tx, audit::Actor::Link(id), "agent.set_password", &format!("agent:{id}"), None, None).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,19 +13,41 @@ use crate::db::now_ms;
 use crate::error::Result;
 use crate::AppState;
 
-/// Appends one entry. `actor` is `None` for the command line.
+/// Who did it.
+#[derive(Clone, Copy)]
+pub enum Actor<'a> {
+    /// A signed-in user.
+    User(&'a AuthUser),
+    /// `switchboard` on the command line.
+    Cli,
+    /// Someone using a one-time set-password link (the user it belongs to).
+    Link(i64),
+}
+
+impl<'a> From<&'a AuthUser> for Actor<'a> {
+    fn from(user: &'a AuthUser) -> Self {
+        Actor::User(user)
+    }
+}
+
+/// Appends one entry.
 pub async fn record(
     conn: &mut sqlx::AnyConnection,
-    actor: Option<&AuthUser>,
+    actor: impl Into<Actor<'_>>,
     action: &str,
     target: &str,
     before: Option<Value>,
     after: Option<Value>,
 ) -> Result<()> {
+    let (actor_id, actor) = match actor.into() {
+        Actor::User(u) => (Some(u.id), u.email.as_str()),
+        Actor::Cli => (None, "cli"),
+        Actor::Link(id) => (Some(id), "link"),
+    };
     sqlx::query("INSERT INTO audit_log (at, actor_id, actor, action, target, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7)")
         .bind(now_ms())
-        .bind(actor.map(|a| a.id))
-        .bind(actor.map_or("cli", |a| a.email.as_str()))
+        .bind(actor_id)
+        .bind(actor)
         .bind(action)
         .bind(target)
         .bind(before.map(|v| v.to_string()))

@@ -200,7 +200,7 @@ pub async fn delete_message(State(state): State<AppState>, user: AuthUser, Path(
     .await?;
     crate::audit::record(
         &mut tx,
-        Some(&user),
+        &user,
         "message.delete",
         &format!("message:{id}"),
         Some(serde_json::json!({"conversation_id": conversation_id, "direction": direction, "kind": kind,
@@ -237,7 +237,7 @@ pub async fn set_labels(
         events::append(&mut tx, &number_id, conversation.assigned_to, EventKind::Conversation { conversation: conversation.clone() }).await?;
     crate::audit::record(
         &mut tx,
-        Some(&user),
+        &user,
         "conversation.labels",
         &format!("conversation:{id}"),
         Some(serde_json::json!({"labels": before.labels})),
@@ -305,7 +305,7 @@ pub async fn assign(
     let event = events::append(&mut tx, &number_id, conversation.assigned_to, EventKind::Assignment { conversation: conversation.clone() }).await?;
     crate::audit::record(
         &mut tx,
-        Some(&user),
+        &user,
         "conversation.assign",
         &format!("conversation:{id}"),
         Some(serde_json::json!({"assigned_to": before.assigned_to})),

@@ -72,7 +72,7 @@ pub async fn conversations(State(state): State<AppState>, user: AuthUser, Query(
     };
     let mut conditions = vec![user.scope_sql("c.number_id", Some("c.assigned_to"))];
     if let Some(number) = &q.number {
-        if !number.chars().all(|c| c.is_ascii_digit()) || number.is_empty() {
+        if !switchboard_shared::access::is_meta_id(number) {
             return Err(AppError::bad_request("invalid_number", "number is a phone-number id (digits only)"));
         }
         if !user.covers(number) {
@@ -100,7 +100,7 @@ pub async fn conversations(State(state): State<AppState>, user: AuthUser, Query(
     {
         let mut conn = state.db.pool.acquire().await?;
         let filters = serde_json::to_value(&q).map_err(anyhow::Error::from)?;
-        audit::record(&mut conn, Some(&user), "export.conversations", "conversations", None, Some(filters)).await?;
+        audit::record(&mut conn, &user, "export.conversations", "conversations", None, Some(filters)).await?;
     }
     let mask = !user.can(Permission::SeeFullPhoneNumbers);
     let page_sql = format!(

@@ -210,7 +210,7 @@ async fn load_numbers<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(db: E, co
 
 fn digits_only(what: &str, value: &str) -> Result<String> {
     let value = value.trim();
-    if value.is_empty() || value.len() > 32 || !value.chars().all(|c| c.is_ascii_digit()) {
+    if !switchboard_shared::access::is_meta_id(value) {
         return Err(AppError::bad_request("invalid_number", format!("The {what} is the long number Meta shows (digits only).")));
     }
     Ok(value.to_owned())
@@ -250,7 +250,7 @@ pub async fn connect(State(state): State<AppState>, user: AuthUser, body: axum::
     // Secrets never reach the log: the entry holds what the list shows.
     crate::audit::record(
         &mut conn,
-        Some(&user),
+        &user,
         if existed.is_some() { "number.update" } else { "number.connect" },
         &format!("number:{}", n.id),
         existed.map(|b| serde_json::json!(b)),
@@ -279,7 +279,7 @@ pub async fn update(
     let action = if change.disabled { "number.disable" } else { "number.enable" };
     let mut after = before.clone();
     after.disabled = change.disabled;
-    crate::audit::record(&mut tx, Some(&user), action, &format!("number:{}", before.id), Some(serde_json::json!(before)), Some(serde_json::json!(after)))
+    crate::audit::record(&mut tx, &user, action, &format!("number:{}", before.id), Some(serde_json::json!(before)), Some(serde_json::json!(after)))
         .await?;
     tx.commit().await?;
     state.lanes.wake(&after.id);
@@ -296,7 +296,7 @@ pub async fn remove(State(state): State<AppState>, user: AuthUser, Path(id): Pat
     }
     let mut tx = state.db.pool.begin().await?;
     sqlx::query("DELETE FROM numbers WHERE id = $1").bind(&before.id).execute(&mut *tx).await?;
-    crate::audit::record(&mut tx, Some(&user), "number.remove", &format!("number:{}", before.id), Some(serde_json::json!(before)), None)
+    crate::audit::record(&mut tx, &user, "number.remove", &format!("number:{}", before.id), Some(serde_json::json!(before)), None)
         .await?;
     tx.commit().await?;
     reload_app_secrets(&state).await?;

@@ -93,6 +93,12 @@ pub fn builtin_permissions(role: &str) -> Option<BTreeSet<Permission>> {
     Some(list.iter().copied().collect())
 }
 
+/// Whether a string is a Meta id (phone-number id, WABA id): 1 to 32 ASCII digits. Ids that
+/// pass are safe to inline in SQL.
+pub fn is_meta_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Which business numbers a user works on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -118,7 +124,7 @@ impl Scope {
             return Ok(Scope::All);
         }
         let ids: BTreeSet<String> = s.split([',', ' ']).map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect();
-        if let Some(bad) = ids.iter().find(|id| !id.chars().all(|c| c.is_ascii_digit())) {
+        if let Some(bad) = ids.iter().find(|id| !is_meta_id(id)) {
             return Err(format!("{bad:?} is not a phone-number id (digits only); use `all` or a list like 1065…,1066…"));
         }
         Ok(Scope::Numbers(ids))
