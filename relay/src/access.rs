@@ -321,7 +321,12 @@ pub async fn update_role(
     sqlx::query("UPDATE users SET role = $1 WHERE role = $2").bind(&request.name).bind(&before.name).execute(&mut *tx).await?;
     let after = load_role(&mut tx, id).await?;
     audit::record(&mut tx, &user, "role.update", &format!("role:{id}"), Some(json!(before)), Some(json!(after))).await?;
+    let holders: Vec<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE role = $1").bind(&after.name).fetch_all(&mut *tx).await?;
     tx.commit().await?;
+    // Their live streams reconnect with the role's new permissions (masking may change).
+    for (holder,) in holders {
+        state.events.close_streams_of(holder);
+    }
     Ok(Json(after))
 }
 

@@ -21,6 +21,9 @@ use crate::{conversation_columns, events, AppState};
 
 /// How long a set-password link stays valid.
 pub const LINK_LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Stored instead of a hash until a set-password link is used: no password verifies against it.
+pub const NO_PASSWORD: &str = "!unset";
+
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Most agents created in one request.
@@ -195,9 +198,8 @@ pub async fn create(
     for invitee in invitees {
         let (token, hash) = new_token();
         let name = invitee.name.clone().unwrap_or_else(|| invitee.email.split('@').next().unwrap_or_default().to_owned());
-        // No usable password until the link is used: the stored hash is of a random secret.
-        let (unusable, _) = new_token();
-        let password_hash = hash_password(&unusable)?;
+        // No usable password until the link is used.
+        let password_hash = NO_PASSWORD;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO users (email, name, password_hash, role, disabled, created_at, assigned_only, password_set,
                                 reset_token_hash, reset_expires_at)
@@ -274,9 +276,9 @@ pub async fn update(
     audit::record(&mut tx, &user, action, &format!("agent:{id}"), Some(json!(before)), Some(json!(after))).await?;
     tx.commit().await?;
     state.events.publish(requeued);
-    if after.disabled {
-        state.events.end_sessions_of(id);
-    }
+    // Open event streams carry the user as they were; closing them makes the browser reconnect
+    // (resuming after its last event) with the new role and scope, or be refused if disabled.
+    state.events.close_streams_of(id);
     Ok(Json(after))
 }
 
@@ -308,20 +310,19 @@ pub async fn reset_password(State(state): State<AppState>, user: AuthUser, Path(
     let mut tx = state.db.pool.begin().await?;
     let agent = load_agent(&mut tx, id).await?;
     let (token, hash) = new_token();
-    let (unusable, _) = new_token();
     sqlx::query(
         "UPDATE users SET reset_token_hash = $1, reset_expires_at = $2, password_hash = $3, password_set = FALSE WHERE id = $4",
     )
     .bind(hash)
     .bind(now_ms() + LINK_LIFETIME_MS)
-    .bind(hash_password(&unusable)?)
+    .bind(NO_PASSWORD)
     .bind(id)
     .execute(&mut *tx)
     .await?;
     sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
     audit::record(&mut tx, &user, "agent.reset_password", &format!("agent:{id}"), None, None).await?;
     tx.commit().await?;
-    state.events.end_sessions_of(id);
+    state.events.close_streams_of(id);
     Ok(Json(CreatedAgent { id, email: agent.email, set_password_link: link(&token) }))
 }
 

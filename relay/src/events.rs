@@ -27,7 +27,7 @@ use crate::AppState;
 /// Live fan-out of committed events.
 pub struct Hub {
     tx: broadcast::Sender<Arc<Event>>,
-    /// Users whose sessions just ended (disabled, password reset): their streams close.
+    /// Users whose streams must close (disabled, password reset, role or scope changed).
     ended: broadcast::Sender<i64>,
     /// Open event streams per user: a user with one is online.
     online: std::sync::Mutex<std::collections::HashMap<i64, usize>>,
@@ -52,8 +52,9 @@ impl Hub {
         }
     }
 
-    /// Closes every open event stream of this user.
-    pub fn end_sessions_of(&self, user_id: i64) {
+    /// Closes every open event stream of this user; a browser still signed in reconnects and
+    /// resumes after its last event, seen through the user's current role and scope.
+    pub fn close_streams_of(&self, user_id: i64) {
         let _ = self.ended.send(user_id);
     }
 

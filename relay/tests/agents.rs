@@ -24,6 +24,7 @@ on_both_backends!(
     a_group_conversation_is_named_by_its_subject_and_renamed_live,
     labels_are_normalised_audited_and_filter_the_export,
     a_deleted_message_loses_its_text_for_good_and_is_audited,
+    a_scope_change_closes_the_live_stream_so_it_reconnects_with_the_new_scope,
 );
 
 fn message_on(number: &str, wamid: &str, from: &str, text: &str) -> Value {
@@ -548,4 +549,27 @@ async fn the_command_line_adds_a_scoped_user_while_the_relay_runs() {
     let me = app.get_json(&cookie, "/api/v1/me").await;
     assert_eq!(me["role"], "Supervisor");
     assert_eq!(me["scope"], json!({"kind": "numbers", "numbers": [NUMBER]}));
+}
+
+async fn a_scope_change_closes_the_live_stream_so_it_reconnects_with_the_new_scope(backend: Backend) {
+    let app = spawn_app(backend).await;
+    auth::upsert_user(&app.relay.state, "admin@example.com", "Admin", PASSWORD, "Administrator", &Scope::All).await.unwrap();
+    let only_one = Scope::Numbers([NUMBER.to_owned()].into());
+    let id = auth::upsert_user(&app.relay.state, "scoped@example.com", "Scoped", PASSWORD, "Agent", &only_one).await.unwrap();
+    let admin = app.login_as("admin@example.com", PASSWORD).await;
+    let scoped = app.login_as("scoped@example.com", PASSWORD).await;
+    let stream = app.call(Method::GET, &scoped, "/api/v1/events", None).await;
+    let r = app
+        .call(Method::PATCH, &admin, &format!("/api/v1/agents/{id}"), Some(&json!({"scope": {"kind": "numbers", "numbers": [NUMBER2]}})))
+        .await;
+    assert_eq!(r.status(), 200);
+    let mut body = stream.bytes_stream();
+    let closed = tokio::time::timeout(Duration::from_secs(10), async { while let Some(Ok(_)) = body.next().await {} }).await;
+    assert!(closed.is_ok(), "the stream with the old scope stayed open");
+    // Reconnected, the same session now follows the other number.
+    let stream = app.call(Method::GET, &scoped, "/api/v1/events", None).await;
+    assert_eq!(stream.status(), 200);
+    two_conversations(&app).await;
+    let events = read_data(stream, 1).await;
+    assert_eq!(events[0]["number_id"], NUMBER2);
 }
