@@ -100,46 +100,63 @@ fn is_length_limit(e: &axum::Error) -> bool {
     false
 }
 
-/// The phone-number ids a webhook body names (`entry[].changes[].value.metadata.phone_number_id`),
-/// read leniently: a body that is not such JSON names none.
+/// The phone-number ids a webhook body names (`"phone_number_id": "…"` keys, string or number).
+///
+/// This runs on every webhook before the 200, so it scans the bytes for the key instead of
+/// parsing the JSON a second time (the processor parses it fully later). A key inside a text
+/// value cannot match: there its quotes are escaped. An id the scan misses only loosens the
+/// check to "signed by one of our secrets"; an extra one only tightens it.
 pub fn phone_number_ids(body: &[u8]) -> Vec<String> {
-    #[derive(serde::Deserialize)]
-    struct Body {
-        #[serde(default)]
-        entry: Vec<Entry>,
+    const KEY: &[u8] = b"\"phone_number_id\"";
+    let mut ids: Vec<String> = Vec::new();
+    let mut from = 0;
+    while let Some(found) = body[from..].windows(KEY.len()).position(|w| w == KEY) {
+        let mut i = from + found + KEY.len();
+        from = i;
+        let skip_ws = |i: &mut usize| {
+            while body.get(*i).is_some_and(|b| b.is_ascii_whitespace()) {
+                *i += 1;
+            }
+        };
+        skip_ws(&mut i);
+        if body.get(i) != Some(&b':') {
+            continue;
+        }
+        i += 1;
+        skip_ws(&mut i);
+        let quoted = body.get(i) == Some(&b'"');
+        if quoted {
+            i += 1;
+        }
+        let start = i;
+        while body.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        let closed = !quoted || body.get(i) == Some(&b'"');
+        if i > start && closed {
+            let id = String::from_utf8_lossy(&body[start..i]).into_owned();
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
     }
-    #[derive(serde::Deserialize)]
-    struct Entry {
-        #[serde(default)]
-        changes: Vec<Change>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Change {
-        #[serde(default)]
-        value: Option<Value>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Value {
-        #[serde(default)]
-        metadata: Option<Metadata>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Metadata {
-        #[serde(default)]
-        phone_number_id: Option<serde_json::Value>,
-    }
-    let Ok(parsed) = serde_json::from_slice::<Body>(body) else { return Vec::new() };
-    let mut ids: Vec<String> = parsed
-        .entry
-        .into_iter()
-        .flat_map(|e| e.changes)
-        .filter_map(|c| c.value?.metadata?.phone_number_id)
-        .map(|v| match v {
-            serde_json::Value::String(s) => s,
-            other => other.to_string(),
-        })
-        .collect();
     ids.sort();
-    ids.dedup();
     ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::phone_number_ids;
+
+    #[test]
+    fn ids_are_found_wherever_meta_puts_them_and_nowhere_else() {
+        let two = br#"{"entry":[{"changes":[{"value":{"metadata":{"display_phone_number":"1","phone_number_id":"222"}}},
+            {"value":{"metadata":{"phone_number_id" : 111}}}]},{"changes":[{"value":{"metadata":{"phone_number_id":"222"}}}]}]}"#;
+        assert_eq!(phone_number_ids(two), ["111", "222"]);
+        let in_text = br#"{"messages":[{"text":{"body":"\"phone_number_id\":\"999\""}}],"metadata":{"phone_number_id":"1"}}"#;
+        assert_eq!(phone_number_ids(in_text), ["1"]);
+        assert!(phone_number_ids(b"not json at all").is_empty());
+        assert!(phone_number_ids(br#"{"phone_number_id":"12"#).is_empty(), "unterminated");
+        assert!(phone_number_ids(br#"{"phone_number_id":null}"#).is_empty());
+    }
 }
