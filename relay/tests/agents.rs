@@ -177,16 +177,7 @@ async fn agents_made_in_bulk_set_a_password_once_and_disabling_ends_everything(b
     // No password until the link is used; the link works once.
     let attempt = |password: &'static str| {
         let app = &app;
-        async move {
-            app.http
-                .post(app.url("/api/v1/session"))
-                .header("x-requested-with", "switchboard")
-                .json(&json!({"email": "chan@example.com", "password": password}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
+        async move { app.sign_in("chan@example.com", password).await.status() }
     };
     assert_eq!(attempt("").await, 401);
     let set = |token: String, password: &'static str| {

@@ -406,18 +406,7 @@ async fn console_files_are_served_with_an_index_fallback_and_the_service_worker_
 #[tokio::test]
 async fn five_failed_sign_ins_lock_the_email_even_for_the_right_password() {
     let app = spawn_app(Backend::Sqlite).await;
-    let attempt = |password: &'static str| {
-        let app = &app;
-        async move {
-            app.http
-                .post(app.url("/api/v1/session"))
-                .header("x-requested-with", "switchboard")
-                .json(&json!({"email": "Agent@Example.com", "password": password}))
-                .send()
-                .await
-                .unwrap()
-        }
-    };
+    let attempt = |password: &'static str| app.sign_in("Agent@Example.com", password);
     for _ in 0..5 {
         assert_eq!(attempt("wrong").await.status(), 401);
     }
@@ -428,15 +417,7 @@ async fn five_failed_sign_ins_lock_the_email_even_for_the_right_password() {
     assert!(body["error"]["message"].as_str().unwrap().contains("15 minutes"), "{body}");
     // Another email is not affected.
     auth::upsert_user(&app.relay.state, "other@example.com", "Other", PASSWORD, "Agent", &Scope::All).await.unwrap();
-    let other = app
-        .http
-        .post(app.url("/api/v1/session"))
-        .header("x-requested-with", "switchboard")
-        .json(&json!({"email": "other@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(other.status(), 200);
+    assert_eq!(app.sign_in("other@example.com", PASSWORD).await.status(), 200);
 }
 
 #[tokio::test]

@@ -136,18 +136,22 @@ impl TestApp {
 
     /// Signs in and returns the cookie header value.
     pub async fn login_as(&self, email: &str, password: &str) -> String {
-        let r = self
-            .http
+        let r = self.sign_in(email, password).await;
+        assert_eq!(r.status(), 200);
+        let set_cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+        set_cookie.split(';').next().unwrap().to_owned()
+    }
+
+    /// One sign-in attempt, whatever its outcome.
+    pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+        self.http
             .post(self.url("/api/v1/session"))
             .header("x-requested-with", "switchboard")
             .json(&json!({"email": email, "password": password}))
             .send()
             .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let set_cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-        assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"), "{set_cookie}");
-        set_cookie.split(';').next().unwrap().to_owned()
+            .unwrap()
     }
 
     /// A signed-in, state-changing API call with the CSRF header.
