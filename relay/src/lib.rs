@@ -9,8 +9,10 @@ pub mod agents;
 pub mod audit;
 pub mod auth;
 pub mod backup;
+pub mod broadcasts;
 pub mod cloud;
 pub mod config;
+pub mod contacts;
 pub mod conversations;
 pub mod db;
 pub mod demo;
@@ -25,6 +27,7 @@ pub mod reports;
 pub mod routes;
 pub mod secrets;
 pub mod security;
+pub mod templates;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -54,6 +57,9 @@ pub struct Inner {
     pub app_secrets: RwLock<numbers::AppSecrets>,
     pub metrics: metrics::Metrics,
     pub sign_in_guard: auth::SignInGuard,
+    pub imports: contacts::Imports,
+    /// Rung when a broadcast is created or changed, so the scheduler looks at once.
+    pub broadcast_bell: Notify,
 }
 
 impl std::ops::Deref for AppState {
@@ -84,6 +90,8 @@ impl AppState {
             app_secrets: RwLock::new(numbers::AppSecrets::default()),
             metrics: metrics::Metrics::default(),
             sign_in_guard: auth::SignInGuard::default(),
+            imports: contacts::Imports::default(),
+            broadcast_bell: Notify::new(),
         }));
         access::ensure_builtin_roles(&state).await?;
         numbers::reload_app_secrets(&state).await?;
@@ -95,6 +103,7 @@ impl AppState {
         tokio::spawn(webhook::process::run(self.clone()));
         outbox::recover_after_restart(self).await?;
         outbox::start_lanes(self).await?;
+        tokio::spawn(broadcasts::scheduler(self.clone()));
         tokio::spawn(numbers::health_loop(self.clone()));
         Ok(())
     }

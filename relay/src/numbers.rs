@@ -57,6 +57,9 @@ pub async fn upsert(state: &AppState, n: &NewNumber) -> anyhow::Result<()> {
     .await?;
     reload_app_secrets(state).await?;
     check_health(state, &n.id, &token).await?;
+    if let Err(e) = crate::templates::sync_waba(state, &n.waba_id, &token).await {
+        tracing::warn!("templates of {}: {e}", n.waba_id);
+    }
     let (rate,): (i64,) = sqlx::query_as("SELECT throughput_per_sec FROM numbers WHERE id = $1").bind(&n.id).fetch_one(&state.db.pool).await?;
     crate::outbox::start_lane(state, &n.id, rate);
     Ok(())
@@ -165,6 +168,9 @@ pub async fn health_loop(state: AppState) {
             if let Err(e) = check_health(&state, &id, &token).await {
                 tracing::error!("recording health of {id}: {e}");
             }
+        }
+        if let Err(e) = crate::templates::sync_all(&state).await {
+            tracing::warn!("template sync: {e}");
         }
         tokio::time::sleep(Duration::from_secs(300)).await;
     }

@@ -7,9 +7,9 @@
 //! only if none arrives within the reconcile window is it sent again. A relay that dies
 //! mid-request finds those rows `inflight` at start and treats them the same way.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -20,7 +20,7 @@ use switchboard_shared::api::{Event, EventKind};
 use switchboard_shared::limits::{self, classify_error, codes, ErrorClass};
 use switchboard_shared::wire::{MarkReadRequest, SuccessResponse};
 use switchboard_shared::MessageStatus;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{mpsc, Notify, Semaphore};
 
 use crate::cloud::CloudError;
 use crate::db::now_ms;
@@ -32,7 +32,7 @@ use crate::{events, AppState};
 pub const RECONCILE_WINDOW_MS: i64 = 30_000;
 /// Requests one lane keeps in flight at once.
 const LANE_CONCURRENCY: usize = 64;
-/// Rows a lane claims per round.
+/// Most rows a lane claims per round.
 const CLAIM: i64 = 200;
 
 /// What a row asks the lane to do.
@@ -84,13 +84,21 @@ pub async fn settle_from_status(conn: &mut AnyConnection, key: &str, wamid: &str
 struct Lane {
     bell: Notify,
     limiter: governor::DefaultDirectRateLimiter,
+    /// Meta's pair rate, mirrored: one message per 6 s to a user, bursts of 45 borrowed.
+    pair: governor::DefaultKeyedRateLimiter<String>,
     in_flight: Arc<Semaphore>,
+    /// Rows claimed per round: a fifth of a second of sending, so a live reply queued behind
+    /// a broadcast waits at most that long.
+    claim: i64,
 }
 
-/// One lane per business number.
+/// One lane per business number, the portfolios' messaging-limit windows, and the recorder
+/// that writes send outcomes in batches.
 #[derive(Default)]
 pub struct Lanes {
     lanes: Mutex<HashMap<String, Arc<Lane>>>,
+    budget: Budget,
+    recorder: OnceLock<mpsc::UnboundedSender<Outcome>>,
 }
 
 impl Lanes {
@@ -100,6 +108,85 @@ impl Lanes {
             lane.bell.notify_one();
         }
     }
+
+    /// Wakes every lane (a broadcast started or resumed).
+    pub fn wake_all(&self) {
+        for lane in self.lanes.lock().expect("lanes lock").values() {
+            lane.bell.notify_one();
+        }
+    }
+}
+
+/// Shown on a broadcast's rows that wait for the portfolio's messaging limit.
+pub const LIMIT_WAIT: &str = "Waiting for the messaging limit window";
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Each portfolio's moving 24-hour window of unique business-initiated recipients.
+#[derive(Default)]
+struct Budget {
+    portfolios: Mutex<HashMap<String, Window>>,
+}
+
+#[derive(Default)]
+struct Window {
+    /// (when counted, recipient), oldest first.
+    order: VecDeque<(i64, String)>,
+    /// Recipient → when last counted.
+    members: HashMap<String, i64>,
+}
+
+impl Window {
+    fn expire(&mut self, now: i64) {
+        while let Some((at, who)) = self.order.front() {
+            if *at > now - DAY_MS {
+                break;
+            }
+            if self.members.get(who) == Some(at) {
+                self.members.remove(who);
+            }
+            self.order.pop_front();
+        }
+    }
+
+    fn count(&mut self, recipient: &str, at: i64) {
+        self.members.insert(recipient.to_owned(), at);
+        self.order.push_back((at, recipient.to_owned()));
+    }
+}
+
+impl Budget {
+    /// Admits a business-initiated send to `recipient`, or says when the window has room.
+    fn admit(&self, portfolio: &str, limit: Option<u64>, recipient: &str, now: i64) -> Result<(), i64> {
+        let mut all = self.portfolios.lock().expect("budget lock");
+        let w = all.entry(portfolio.to_owned()).or_default();
+        w.expire(now);
+        if w.members.contains_key(recipient) || limit.is_none_or(|l| (w.members.len() as u64) < l) {
+            w.count(recipient, now);
+            return Ok(());
+        }
+        // The oldest member that is still a member leaves the window first.
+        let opens = w.order.iter().find(|(at, who)| w.members.get(who) == Some(at)).map_or(now + 1000, |(at, _)| at + DAY_MS);
+        Err(opens)
+    }
+}
+
+/// Loads the last 24 hours of business-initiated recipients into the budget.
+async fn load_budget(state: &AppState) -> Result<()> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT n.portfolio, o.recipient, MAX(o.updated_at) FROM outbox o JOIN numbers n ON n.id = o.number_id
+         WHERE o.recipient IS NOT NULL AND o.state IN ('sent', 'inflight', 'unknown') AND o.updated_at > $1
+         GROUP BY n.portfolio, o.recipient",
+    )
+    .bind(now_ms() - DAY_MS)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut rows = rows;
+    rows.sort_by_key(|r| r.2);
+    let mut all = state.lanes.budget.portfolios.lock().expect("budget lock");
+    for (portfolio, recipient, at) in rows {
+        all.entry(portfolio).or_default().count(&recipient, at);
+    }
+    Ok(())
 }
 
 /// Rows a dead relay left `inflight` may have reached Meta: treat them as unknown.
@@ -117,8 +204,13 @@ pub async fn recover_after_restart(state: &AppState) -> Result<()> {
     Ok(())
 }
 
-/// Starts a lane for every number that has none yet.
+/// Starts the recorder and a lane for every number that has none yet.
 pub async fn start_lanes(state: &AppState) -> Result<()> {
+    load_budget(state).await?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    if state.lanes.recorder.set(tx).is_ok() {
+        tokio::spawn(run_recorder(state.clone(), rx));
+    }
     let numbers: Vec<(String, i64)> = sqlx::query_as("SELECT id, throughput_per_sec FROM numbers").fetch_all(&state.db.pool).await?;
     for (id, rate) in numbers {
         start_lane(state, &id, rate);
@@ -132,20 +224,33 @@ pub fn start_lane(state: &AppState, number_id: &str, throughput_per_sec: i64) {
     if lanes.contains_key(number_id) {
         return;
     }
-    let rate = NonZeroU32::new(throughput_per_sec.clamp(1, 100_000) as u32).unwrap_or(NonZeroU32::MIN);
-    // Burst of one: sends leave evenly spaced, never faster than Meta's limit in any window.
-    let quota = governor::Quota::per_second(rate).allow_burst(NonZeroU32::MIN);
+    let rate = throughput_per_sec.clamp(1, 100_000) as u32;
+    // Evenly spaced at the number's rate, with a burst of a twentieth of a second so timer
+    // jitter is caught up: never more than rate × t + rate/20 in any window t, well inside
+    // what Meta (and the sandbox) allow.
+    let burst = NonZeroU32::new((rate / 20).max(1)).unwrap_or(NonZeroU32::MIN);
+    let quota = governor::Quota::per_second(NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN)).allow_burst(burst);
+    let pair = governor::Quota::with_period(Duration::from_millis(limits::PAIR_RATE_INTERVAL_MS))
+        .expect("pair interval is non-zero")
+        .allow_burst(NonZeroU32::new(limits::PAIR_RATE_BURST).expect("burst is non-zero"));
     let lane = Arc::new(Lane {
         bell: Notify::new(),
         limiter: governor::RateLimiter::direct(quota),
+        pair: governor::RateLimiter::keyed(pair),
         in_flight: Arc::new(Semaphore::new(LANE_CONCURRENCY)),
+        claim: ((rate as i64) / 5).clamp(1, CLAIM),
     });
     lanes.insert(number_id.to_owned(), lane.clone());
     tokio::spawn(run_lane(state.clone(), number_id.to_owned(), lane));
 }
 
 async fn run_lane(state: AppState, number_id: String, lane: Arc<Lane>) {
+    let mut rounds: u64 = 0;
     loop {
+        rounds += 1;
+        if rounds % 1_000 == 0 {
+            lane.pair.retain_recent();
+        }
         match lane_round(&state, &number_id, &lane).await {
             Ok(true) => {}
             Ok(false) => {
@@ -162,52 +267,119 @@ async fn run_lane(state: AppState, number_id: String, lane: Arc<Lane>) {
     }
 }
 
-type Row = (i64, String, Option<i64>, String, i64);
+/// A claimed row: id, key, message, payload, attempts so far, recipient, broadcast.
+type Row = (i64, String, Option<i64>, String, i64, Option<String>, Option<i64>);
+const ROW_COLUMNS: &str = "id, idempotency_key, message_id, payload, attempts, recipient, broadcast_id";
 
-/// Claims due rows and sends them paced; returns whether there was work.
+/// Claims due rows — live sends first, then running broadcasts' — and sends them paced;
+/// returns whether there was work.
 async fn lane_round(state: &AppState, number_id: &str, lane: &Arc<Lane>) -> Result<bool> {
     reconcile_unknown(state, number_id).await?;
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, idempotency_key, message_id, payload, attempts FROM outbox
-         WHERE number_id = $1 AND state = 'queued' AND next_attempt_at <= $2 ORDER BY id LIMIT $3",
-    )
-    .bind(number_id)
-    .bind(now_ms())
-    .bind(CLAIM)
-    .fetch_all(&state.db.pool)
-    .await?;
-    if rows.is_empty() {
-        return Ok(false);
-    }
     // A disabled or removed number sends nothing; its queue waits for it to come back.
-    let Some((sealed,)): Option<(String,)> = sqlx::query_as("SELECT access_token FROM numbers WHERE id = $1 AND disabled = FALSE")
-        .bind(number_id)
-        .fetch_optional(&state.db.pool)
-        .await?
+    let Some((sealed, portfolio, messaging_limit)): Option<(String, String, String)> =
+        sqlx::query_as("SELECT access_token, portfolio, messaging_limit FROM numbers WHERE id = $1 AND disabled = FALSE")
+            .bind(number_id)
+            .fetch_optional(&state.db.pool)
+            .await?
     else {
         return Ok(false);
     };
-    let token = SecretString::from(crate::numbers::secret_key(state)?.open(&sealed)?);
+    let now = now_ms();
+    let mut rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {ROW_COLUMNS} FROM outbox
+         WHERE number_id = $1 AND state = 'queued' AND broadcast_id IS NULL AND next_attempt_at <= $2 ORDER BY id LIMIT $3"
+    )))
+    .bind(number_id)
+    .bind(now)
+    .bind(lane.claim)
+    .fetch_all(&state.db.pool)
+    .await?;
+    if (rows.len() as i64) < lane.claim {
+        let more: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {ROW_COLUMNS} FROM outbox
+             WHERE number_id = $1 AND state = 'queued' AND broadcast_id IN (SELECT id FROM broadcasts WHERE state = 'running')
+               AND next_attempt_at <= $2 ORDER BY next_attempt_at, id LIMIT $3"
+        )))
+        .bind(number_id)
+        .bind(now)
+        .bind(lane.claim - rows.len() as i64)
+        .fetch_all(&state.db.pool)
+        .await?;
+        rows.extend(more);
+    }
+    if rows.is_empty() {
+        return Ok(false);
+    }
+    let tier = switchboard_shared::broadcast::tier_limit(&messaging_limit);
+    let clock = governor::clock::DefaultClock::default();
+    let mut admitted = Vec::with_capacity(rows.len());
+    let mut deferred: Vec<(i64, i64, Option<&str>)> = Vec::new();
     for row in rows {
-        lane.limiter.until_ready().await;
-        let permit = lane.in_flight.clone().acquire_owned().await.map_err(anyhow::Error::from)?;
-        sqlx::query("UPDATE outbox SET state = 'inflight', attempts = attempts + 1, updated_at = $1 WHERE id = $2 AND state = 'queued'")
-            .bind(now_ms())
-            .bind(row.0)
+        let to = row.5.clone().or_else(|| recipient_of(&row.3));
+        if let Some(to) = &to {
+            if let Err(not_until) = lane.pair.check_key(to) {
+                let wait = not_until.wait_time_from(governor::clock::Clock::now(&clock));
+                deferred.push((row.0, now + wait.as_millis() as i64 + 1, None));
+                continue;
+            }
+        }
+        if let (Some(_), Some(to)) = (row.6, &row.5) {
+            if let Err(opens) = state.lanes.budget.admit(&portfolio, tier, to, now) {
+                deferred.push((row.0, opens, Some(LIMIT_WAIT)));
+                continue;
+            }
+        }
+        admitted.push(row);
+    }
+    for (id, at, why) in &deferred {
+        sqlx::query("UPDATE outbox SET next_attempt_at = $1, error_title = COALESCE($2, error_title), updated_at = $3 WHERE id = $4 AND state = 'queued'")
+            .bind(at)
+            .bind(why)
+            .bind(now)
+            .bind(id)
             .execute(&state.db.pool)
             .await?;
-        let (state, number_id, token) = (state.clone(), number_id.to_owned(), token.clone());
+    }
+    if admitted.is_empty() {
+        return Ok(!deferred.is_empty() && deferred.iter().any(|(_, at, _)| *at <= now + 1_000));
+    }
+    let ids: Vec<String> = admitted.iter().map(|r| r.0.to_string()).collect();
+    // The ids are integers we just read, not outside input.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE outbox SET state = 'inflight', attempts = attempts + 1, updated_at = $1 WHERE id IN ({}) AND state = 'queued'",
+        ids.join(",")
+    )))
+    .bind(now)
+    .execute(&state.db.pool)
+    .await?;
+    let token = SecretString::from(crate::numbers::secret_key(state)?.open(&sealed)?);
+    let recorder = state.lanes.recorder.get().cloned().ok_or_else(|| anyhow::anyhow!("the recorder is not running"))?;
+    for row in admitted {
+        lane.limiter.until_ready().await;
+        let permit = lane.in_flight.clone().acquire_owned().await.map_err(anyhow::Error::from)?;
+        let (state, number_id, token, recorder) = (state.clone(), number_id.to_owned(), token.clone(), recorder.clone());
         tokio::spawn(async move {
-            if let Err(e) = send_one(&state, &number_id, &token, row).await {
-                tracing::error!("recording a send on {number_id} failed: {e}");
-            }
+            let outcome = attempt(&state, &number_id, &token, row).await;
             drop(permit);
+            if recorder.send(outcome).is_err() {
+                tracing::error!("the recorder stopped; the send's outcome will be reconciled at restart");
+            }
         });
     }
     Ok(true)
 }
 
+/// The `to` of a message payload (mark-as-read has none).
+fn recipient_of(payload: &str) -> Option<String> {
+    match serde_json::from_str::<Payload>(payload).ok()? {
+        Payload::Send { body } => body.get("to").and_then(Value::as_str).map(str::to_owned),
+        Payload::MarkRead { .. } => None,
+    }
+}
+
 /// Unknown rows past their window: settled if a status arrived meanwhile, else queued again.
+/// Nothing is requeued while stored webhooks wait to be processed: the status that settles a
+/// row may be among them.
 async fn reconcile_unknown(state: &AppState, number_id: &str) -> Result<()> {
     let due: Vec<(i64, String)> = sqlx::query_as(
         "SELECT id, idempotency_key FROM outbox WHERE number_id = $1 AND state = 'unknown' AND next_attempt_at <= $2",
@@ -216,6 +388,13 @@ async fn reconcile_unknown(state: &AppState, number_id: &str) -> Result<()> {
     .bind(now_ms())
     .fetch_all(&state.db.pool)
     .await?;
+    if due.is_empty() || state.ingest.pending() > 0 {
+        return Ok(());
+    }
+    let (backlog,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhook_inbox WHERE processed = FALSE").fetch_one(&state.db.pool).await?;
+    if backlog > 0 {
+        return Ok(());
+    }
     for (id, key) in due {
         let seen: Option<(String,)> = sqlx::query_as("SELECT wamid FROM message_statuses WHERE callback_data = $1 LIMIT 1")
             .bind(&key)
@@ -244,36 +423,87 @@ fn backoff_ms(code: Option<i64>, attempts: i64) -> i64 {
     secs.min(300) * 1000
 }
 
-async fn send_one(state: &AppState, number_id: &str, token: &SecretString, row: Row) -> Result<()> {
-    let (id, key, message_id, payload, attempts) = row;
-    let attempts = attempts + 1;
-    let payload: Payload = serde_json::from_str(&payload).map_err(anyhow::Error::from)?;
-    let result = match &payload {
-        Payload::Send { body } => {
-            let mut body = body.clone();
-            body["biz_opaque_callback_data"] = Value::String(key.clone());
+/// What came of one request, waiting to be recorded.
+struct Outcome {
+    number_id: String,
+    row: Row,
+    result: Result<Option<String>, CloudError>,
+}
+
+/// The request itself: no database work, so lanes never wait for the disk.
+async fn attempt(state: &AppState, number_id: &str, token: &SecretString, row: Row) -> Outcome {
+    let result = match serde_json::from_str::<Payload>(&row.3) {
+        Ok(Payload::Send { mut body }) => {
+            body["biz_opaque_callback_data"] = Value::String(row.1.clone());
             state.cloud.send(number_id, token, &body).await.map(|r| r.messages.first().map(|m| m.id.clone()))
         }
-        Payload::MarkRead { wamid } => state
+        Ok(Payload::MarkRead { wamid }) => state
             .cloud
-            .post_messages::<_, SuccessResponse>(number_id, token, &MarkReadRequest::new(wamid.clone()))
+            .post_messages::<_, SuccessResponse>(number_id, token, &MarkReadRequest::new(wamid))
             .await
             .map(|_| None),
+        Err(e) => Err(CloudError::Decode { status: 0, message: format!("unreadable outbox payload: {e}") }),
     };
+    Outcome { number_id: number_id.to_owned(), row, result }
+}
+
+/// Writes outcomes as they come, many per transaction. A batch that cannot be written is
+/// retried until it is: an outcome is never dropped (and if the relay dies first, the rows
+/// are still `inflight` and are reconciled at restart).
+async fn run_recorder(state: AppState, mut rx: mpsc::UnboundedReceiver<Outcome>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 1_000 {
+            match rx.try_recv() {
+                Ok(o) => batch.push(o),
+                Err(_) => break,
+            }
+        }
+        loop {
+            match record(&state, &batch).await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::error!("recording {} send outcomes failed, retrying: {e}", batch.len());
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+}
+
+async fn record(state: &AppState, batch: &[Outcome]) -> Result<()> {
     let now = now_ms();
     let mut out: Vec<Event> = Vec::new();
     let mut tx = state.db.pool.begin().await?;
-    match result {
+    for o in batch {
+        record_one(&mut tx, state, o, now, &mut out).await?;
+    }
+    tx.commit().await?;
+    state.events.publish(out);
+    Ok(())
+}
+
+async fn record_one(tx: &mut AnyConnection, state: &AppState, o: &Outcome, now: i64, out: &mut Vec<Event>) -> Result<()> {
+    let number_id = o.number_id.as_str();
+    let (id, key, message_id, _, attempts, recipient, broadcast_id) = &o.row;
+    let attempts = attempts + 1;
+    match &o.result {
         Ok(wamid) => {
             sqlx::query("UPDATE outbox SET state = 'sent', wamid = COALESCE($1, wamid), updated_at = $2 WHERE id = $3")
-                .bind(&wamid)
+                .bind(wamid)
                 .bind(now)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            if let (Some(message_id), Some(wamid)) = (message_id, &wamid) {
+            if broadcast_id.is_some() {
+                crate::broadcasts::accepted(tx, key, wamid.as_deref(), now).await?;
+            }
+            if let Some(to) = recipient {
+                sqlx::query("UPDATE contacts SET last_outbound_at = $1 WHERE wa_id = $2").bind(now).bind(to).execute(&mut *tx).await?;
+            }
+            if let (Some(message_id), Some(wamid)) = (message_id, wamid) {
                 sqlx::query("UPDATE messages SET wamid = $1 WHERE id = $2").bind(wamid).bind(message_id).execute(&mut *tx).await?;
-                advance(&mut tx, number_id, wamid, MessageStatus::Accepted, None, &mut out).await?;
+                advance(tx, number_id, wamid, MessageStatus::Accepted, None, out).await?;
                 // Statuses that raced ahead of this answer are already stored: apply the best.
                 let seen: Vec<(String,)> = sqlx::query_as("SELECT status FROM message_statuses WHERE wamid = $1")
                     .bind(wamid)
@@ -281,7 +511,7 @@ async fn send_one(state: &AppState, number_id: &str, token: &SecretString, row: 
                     .await?;
                 let best = seen.iter().filter_map(|(s,)| MessageStatus::parse(s)).max_by_key(|s| s.rank());
                 if let Some(status) = best {
-                    advance(&mut tx, number_id, wamid, status, None, &mut out).await?;
+                    advance(tx, number_id, wamid, status, None, out).await?;
                 }
             }
             state.metrics.sends.get_or_create(&vec![("outcome".to_owned(), "accepted".to_owned())]).inc();
@@ -298,7 +528,7 @@ async fn send_one(state: &AppState, number_id: &str, token: &SecretString, row: 
         }
         Err(e) => {
             let code = e.code();
-            let class = match &e {
+            let class = match e {
                 CloudError::Connect(_) => ErrorClass::Retry,
                 CloudError::Decode { status, .. } if *status >= 500 => ErrorClass::Retry,
                 CloudError::Graph { status, .. } if code.is_none() && *status >= 500 => ErrorClass::Retry,
@@ -331,6 +561,9 @@ async fn send_one(state: &AppState, number_id: &str, token: &SecretString, row: 
                         .bind(id)
                         .execute(&mut *tx)
                         .await?;
+                    if broadcast_id.is_some() {
+                        crate::broadcasts::failed(tx, key, code, &title).await?;
+                    }
                     if let Some(message_id) = message_id {
                         let failed: Option<(i64, Option<i64>)> = sqlx::query_as(
                             "UPDATE messages SET status = 'failed', status_rank = $1, error = $2 WHERE id = $3
@@ -342,8 +575,14 @@ async fn send_one(state: &AppState, number_id: &str, token: &SecretString, row: 
                         .fetch_optional(&mut *tx)
                         .await?;
                         if let Some((conversation_id, assigned_to)) = failed {
-                            let kind = EventKind::Status { conversation_id, message_id, wamid: None, status: MessageStatus::Failed, error: Some(title.clone()) };
-                            out.push(events::append(&mut tx, number_id, assigned_to, kind).await?);
+                            let kind = EventKind::Status {
+                                conversation_id,
+                                message_id: *message_id,
+                                wamid: None,
+                                status: MessageStatus::Failed,
+                                error: Some(title.clone()),
+                            };
+                            out.push(events::append(tx, number_id, assigned_to, kind).await?);
                         }
                     }
                     state.metrics.sends.get_or_create(&vec![("outcome".to_owned(), "failed".to_owned())]).inc();
@@ -351,8 +590,6 @@ async fn send_one(state: &AppState, number_id: &str, token: &SecretString, row: 
             }
         }
     }
-    tx.commit().await?;
-    state.events.publish(out);
     Ok(())
 }
 

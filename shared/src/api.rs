@@ -367,3 +367,163 @@ impl EventKind {
         }
     }
 }
+
+/// A contact as the console sees it: the segment fields plus phone and name. The phone is
+/// masked without `see_full_phone_numbers`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Contact {
+    pub phone: String,
+    pub name: Option<String>,
+    #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub fields: crate::segment::SegmentContact,
+}
+
+/// How the columns of an uploaded CSV map onto contacts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportMapping {
+    /// The column holding phone numbers (header text, any case).
+    pub phone: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A column of tags separated by `;` or `,`.
+    #[serde(default)]
+    pub tags: Option<String>,
+    /// Tags every imported contact gets.
+    #[serde(default)]
+    pub add_tags: Vec<String>,
+    /// A yes/no column for marketing opt-in.
+    #[serde(default)]
+    pub opted_in: Option<String>,
+    #[serde(default)]
+    pub attributes: Vec<AttributeColumn>,
+    /// ISO 3166 country (e.g. `HK`) for numbers written without `+` and country code.
+    pub default_country: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AttributeColumn {
+    pub column: String,
+    /// The attribute's name in segments and templates (letters, digits, `_`).
+    pub key: String,
+    pub kind: AttributeKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AttributeKind {
+    Text,
+    Number,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// yes/no, true/false, 1/0, 是/否.
+    Bool,
+}
+
+/// An import's progress and, once done, its outcome.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportStatus {
+    pub id: i64,
+    /// Data rows in the file.
+    pub total: u64,
+    /// Rows read so far.
+    pub done: u64,
+    pub finished: bool,
+    /// New contacts.
+    pub created: u64,
+    /// Rows that updated an existing contact or merged with an earlier row of the file.
+    pub merged: u64,
+    pub rejected: u64,
+    /// Why the whole import stopped (nothing was saved), if it did.
+    pub error: Option<String>,
+}
+
+/// A saved segment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SavedSegment {
+    pub id: i64,
+    pub name: String,
+    pub expression: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SegmentRequest {
+    pub name: String,
+    pub expression: String,
+}
+
+/// Changes to one contact (each field optional).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ContactChange {
+    pub tags: Option<Vec<String>>,
+    pub opted_in: Option<bool>,
+    pub opted_out: Option<bool>,
+}
+
+/// The opt-out keywords and the one confirmation sent when a contact uses one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OptOutSettings {
+    pub keywords: Vec<String>,
+    pub confirmation: String,
+}
+
+/// A WABA's template as last synced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Template {
+    pub waba_id: String,
+    pub name: String,
+    pub language: String,
+    pub category: String,
+    pub status: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub components: Vec<serde_json::Value>,
+    pub synced_at: i64,
+}
+
+/// A broadcast in lists and its live report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Broadcast {
+    pub id: i64,
+    pub spec: crate::broadcast::BroadcastSpec,
+    /// scheduled | running | paused | cancelled | done
+    pub state: String,
+    pub send_at: i64,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub counts: crate::broadcast::BroadcastCounts,
+    /// Accepted per number (throughput observed is this over the running time).
+    pub accepted_by_number: std::collections::BTreeMap<String, u64>,
+    /// When the messaging limit window next has room, if recipients wait for it.
+    pub limit_window_opens_at: Option<i64>,
+}
+
+/// One recipient's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Recipient {
+    pub phone: String,
+    pub name: Option<String>,
+    pub number_id: Option<String>,
+    /// skipped | queued | accepted | failed | cancelled
+    pub state: String,
+    pub skipped: Option<String>,
+    pub status: Option<String>,
+    pub error_code: Option<i64>,
+    pub error_title: Option<String>,
+    pub accepted_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub read_at: Option<i64>,
+    pub replied_at: Option<i64>,
+}

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod api;
+pub mod broadcast;
 pub mod limits;
 pub mod segment;
 pub mod signature;

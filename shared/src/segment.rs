@@ -164,6 +164,21 @@ pub fn parse_date(s: &str) -> Option<i64> {
     Some(days_from_civil(y, m, d) * DAY_MS)
 }
 
+/// UTC milliseconds as `YYYY-MM-DD` (the inverse of [`parse_date`] for midnights).
+pub fn format_date(ms: i64) -> String {
+    // Howard Hinnant's civil_from_days.
+    let z = ms.div_euclid(DAY_MS) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 fn lex(text: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
@@ -569,6 +584,13 @@ fn compare(actual: &AttrValue, op: Cmp, value: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_round_trip() {
+        for d in ["1970-01-01", "2000-02-29", "2026-11-25", "1969-12-31"] {
+            assert_eq!(format_date(parse_date(d).unwrap()), d);
+        }
+    }
 
     const NOW: i64 = 1_795_000_000_000; // 2026-11-17
 

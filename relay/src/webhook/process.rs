@@ -9,12 +9,14 @@ use std::time::Duration;
 
 use sqlx::AnyConnection;
 use switchboard_shared::api::{Conversation, Direction, Event, EventKind, Message};
-use switchboard_shared::wire::{GroupsValue, MessagesValue, StatusUpdate, WebhookEnvelope, WebhookError};
+use crate::outbox::Payload;
+use switchboard_shared::wire::{OutboundBody, SendRequest, GroupsValue, MessagesValue, StatusUpdate, WebhookEnvelope, WebhookError};
 use switchboard_shared::MessageStatus;
 
 use crate::db::now_ms;
 use crate::error::Result;
-use crate::{events, AppState};
+use crate::{contacts, events, AppState};
+use switchboard_shared::limits;
 
 /// How many times in a row processing steps aside for the webhook writer.
 const MAX_DEFERRALS: u32 = 100;
@@ -247,6 +249,7 @@ async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, out: &mu
         .filter_map(|c| Some((c.key()?, c.profile.name.as_deref()?)))
         .collect();
 
+    let mut opt_out = None;
     for m in &value.messages {
         let Some(sender) = m.sender() else {
             tracing::warn!("message {} has no sender; skipped", m.id);
@@ -264,15 +267,47 @@ async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, out: &mu
         if m.group_id.is_some() {
             preview = format!("{}: {preview}", name.unwrap_or(sender));
         }
-        sqlx::query(
-            "INSERT INTO contacts (wa_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3)
-             ON CONFLICT (wa_id) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), updated_at = excluded.updated_at",
-        )
-        .bind(sender)
-        .bind(name)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+        if m.group_id.is_none() {
+            // A 1:1 message: the contact talks to this number, and wrote at `at`.
+            sqlx::query(
+                "INSERT INTO contacts (wa_id, name, created_at, updated_at, last_inbound_at, numbers) VALUES ($1, $2, $3, $3, $4, $5)
+                 ON CONFLICT (wa_id) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), updated_at = excluded.updated_at,
+                   last_inbound_at = CASE WHEN contacts.last_inbound_at IS NULL OR excluded.last_inbound_at > contacts.last_inbound_at
+                                          THEN excluded.last_inbound_at ELSE contacts.last_inbound_at END,
+                   numbers = CASE WHEN (',' || contacts.numbers || ',') LIKE ('%,' || excluded.numbers || ',%') THEN contacts.numbers
+                                  WHEN contacts.numbers = '' THEN excluded.numbers
+                                  ELSE contacts.numbers || ',' || excluded.numbers END",
+            )
+            .bind(sender)
+            .bind(name)
+            .bind(now)
+            .bind(at)
+            .bind(&number_id)
+            .execute(&mut *conn)
+            .await?;
+            // The first reply after a broadcast counts for it (within 24 h of delivery).
+            sqlx::query(
+                "UPDATE broadcast_recipients SET replied_at = $1
+                 WHERE contact = $2 AND number_id = $3 AND replied_at IS NULL AND accepted_at IS NOT NULL
+                   AND accepted_at <= $1 AND $1 - COALESCE(delivered_at, accepted_at) <= $4",
+            )
+            .bind(at)
+            .bind(sender)
+            .bind(&number_id)
+            .bind(limits::CUSTOMER_SERVICE_WINDOW_MS)
+            .execute(&mut *conn)
+            .await?;
+        } else {
+            sqlx::query(
+                "INSERT INTO contacts (wa_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3)
+                 ON CONFLICT (wa_id) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), updated_at = excluded.updated_at",
+            )
+            .bind(sender)
+            .bind(name)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        }
         let row: ConversationRow = sqlx::query_as(concat!(
             "INSERT INTO conversations (number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at)
              VALUES ($1, $2, $3, $4, $5, 'inbound', 1, $4)
@@ -323,7 +358,11 @@ async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, out: &mu
             created_at: at,
         };
         let assigned_to = conversation.assigned_to;
-        out.push(events::append(conn, &number_id, assigned_to, EventKind::Message { conversation, message }).await?);
+        let keyword = m.group_id.is_none() && m.kind == "text" && contacts::is_keyword(opt_out.get_or_insert(contacts::opt_out_settings(conn).await?), &message.body);
+        out.push(events::append(conn, &number_id, assigned_to, EventKind::Message { conversation: conversation.clone(), message }).await?);
+        if keyword {
+            opt_out_contact(conn, &conversation, &m.id, at, opt_out.as_ref().map(|s| s.confirmation.as_str()).unwrap_or_default(), out).await?;
+        }
     }
 
     for s in &value.statuses {
@@ -361,6 +400,9 @@ async fn apply_status(conn: &mut AnyConnection, number_id: &str, s: &StatusUpdat
     if let Some(key) = &s.biz_opaque_callback_data {
         // A send whose HTTP answer we never saw is settled by its status: it was sent.
         crate::outbox::settle_from_status(conn, key, &s.id).await?;
+        if key.starts_with(crate::broadcasts::KEY_PREFIX) {
+            crate::broadcasts::apply_status(conn, key, &s.id, status, at, error.as_ref()).await?;
+        }
     }
     advance(conn, number_id, &s.id, status, error.map(|e| e.1), out).await
 }
@@ -389,5 +431,46 @@ pub async fn advance(
         let kind = EventKind::Status { conversation_id, message_id, wamid: Some(wamid.to_owned()), status, error };
         out.push(events::append(conn, number_id, assigned_to, kind).await?);
     }
+    Ok(())
+}
+
+/// A contact sent an opt-out keyword: no more marketing, confirmed once (a second STOP changes
+/// nothing and sends nothing).
+async fn opt_out_contact(conn: &mut AnyConnection, conversation: &Conversation, wamid: &str, at: i64, confirmation: &str, out: &mut Vec<Event>) -> Result<()> {
+    let changed = sqlx::query("UPDATE contacts SET opted_out_at = $1, opted_in = FALSE, updated_at = $1 WHERE wa_id = $2 AND opted_out_at IS NULL")
+        .bind(at)
+        .bind(&conversation.contact)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if changed == 0 || confirmation.trim().is_empty() {
+        return Ok(());
+    }
+    let now = now_ms();
+    let (message_id,): (i64,) = sqlx::query_as(
+        "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at, sent_by)
+         VALUES ($1, $2, NULL, 'outbound', 'text', $3, 'pending', 0, NULL, $4, NULL) RETURNING id",
+    )
+    .bind(conversation.id)
+    .bind(&conversation.number_id)
+    .bind(confirmation)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let send = SendRequest::individual(conversation.contact.clone(), OutboundBody::text(confirmation.to_owned()));
+    let payload = Payload::Send { body: serde_json::to_value(&send).map_err(anyhow::Error::from)? };
+    crate::outbox::enqueue(conn, &format!("optout-{wamid}"), &conversation.number_id, Some(message_id), &payload).await?;
+    let message = Message {
+        id: message_id,
+        conversation_id: conversation.id,
+        wamid: None,
+        direction: Direction::Outbound,
+        kind: "text".into(),
+        body: confirmation.to_owned(),
+        status: Some(MessageStatus::Pending),
+        error: None,
+        created_at: now,
+    };
+    out.push(events::append(conn, &conversation.number_id, conversation.assigned_to, EventKind::Message { conversation: conversation.clone(), message }).await?);
     Ok(())
 }

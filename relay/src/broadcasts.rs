@@ -1,0 +1,673 @@
+//! Broadcasts: a template to a frozen audience, through the outbox and the numbers' lanes.
+//!
+//! Exactly once falls out of the structure. When a broadcast starts, one transaction marks it
+//! running, freezes its audience into `broadcast_recipients` (one row per contact, primary key
+//! (broadcast, contact)) and queues one outbox row per recipient with the idempotency key
+//! `bc:<broadcast>:<contact>`. The key is unique in the outbox and travels to Meta as
+//! `biz_opaque_callback_data`, so no path can queue a second send to the same person, and a send
+//! whose outcome a crash hid is settled by its status webhook before it could be retried. A
+//! crash during the freeze rolls the whole freeze back and the scheduler starts it again.
+//!
+//! Pacing is the lanes' job (throughput, pair rate, the portfolio's messaging limit, live
+//! sends first); pause and resume only change the broadcast's state, which the lanes read when
+//! they claim rows; cancel withdraws the rows still queued.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::AnyConnection;
+use switchboard_shared::access::{mask_phone, Permission};
+use switchboard_shared::api::{Broadcast, Recipient};
+use switchboard_shared::broadcast::{self as spec_fns, skip, Audience, BroadcastCounts, BroadcastSpec, ContactValues};
+use switchboard_shared::limits::{classify_error, ErrorClass};
+use switchboard_shared::wire::{OutboundBody, SendRequest, TemplateLanguage, TemplateSend};
+use switchboard_shared::MessageStatus;
+
+use crate::access::AuthUser;
+use crate::db::now_ms;
+use crate::error::{parse_json, AppError, Result};
+use crate::outbox::{Payload, LIMIT_WAIT};
+use crate::{audit, contacts, AppState};
+
+/// Every broadcast idempotency key starts with this.
+pub const KEY_PREFIX: &str = "bc:";
+/// Rows per INSERT when freezing an audience.
+const CHUNK: usize = 300;
+/// Largest uploaded list.
+const MAX_LIST: usize = 200_000;
+
+pub fn key(broadcast_id: i64, contact: &str) -> String {
+    format!("{KEY_PREFIX}{broadcast_id}:{contact}")
+}
+
+/// A send was accepted (200 and a wamid).
+pub async fn accepted(conn: &mut AnyConnection, key: &str, wamid: Option<&str>, at: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE broadcast_recipients SET state = 'accepted', wamid = COALESCE(wamid, $1), accepted_at = COALESCE(accepted_at, $2)
+         WHERE outbox_key = $3 AND state <> 'accepted'",
+    )
+    .bind(wamid)
+    .bind(at)
+    .bind(key)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Meta refused the send for good.
+pub async fn failed(conn: &mut AnyConnection, key: &str, code: Option<i64>, title: &str) -> Result<()> {
+    sqlx::query("UPDATE broadcast_recipients SET state = 'failed', error_code = $1, error_title = $2 WHERE outbox_key = $3 AND state = 'queued'")
+        .bind(code)
+        .bind(title)
+        .bind(key)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A status webhook for a broadcast send: it proves acceptance and moves the status forward.
+pub async fn apply_status(
+    conn: &mut AnyConnection,
+    key: &str,
+    wamid: &str,
+    status: MessageStatus,
+    at: i64,
+    error: Option<&(Option<i64>, String)>,
+) -> Result<()> {
+    accepted(conn, key, Some(wamid), at).await?;
+    let delivered = status.rank() >= MessageStatus::Delivered.rank() && status != MessageStatus::Failed;
+    sqlx::query(
+        "UPDATE broadcast_recipients SET status = $1, status_rank = $2,
+           delivered_at = CASE WHEN $3 THEN COALESCE(delivered_at, $4) ELSE delivered_at END,
+           read_at = CASE WHEN $1 = 'read' THEN COALESCE(read_at, $4) ELSE read_at END,
+           error_code = COALESCE($5, error_code), error_title = COALESCE($6, error_title)
+         WHERE outbox_key = $7 AND status_rank < $2",
+    )
+    .bind(status.as_str())
+    .bind(status.rank())
+    .bind(delivered)
+    .bind(at)
+    .bind(error.and_then(|e| e.0))
+    .bind(error.map(|e| e.1.clone()))
+    .bind(key)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Checks a request against what is connected and synced; returns the template's category.
+async fn validate(conn: &mut AnyConnection, user: &AuthUser, spec: &BroadcastSpec) -> Result<String> {
+    let bad = |code: &'static str, m: String| AppError::bad_request(code, m);
+    if spec.name.trim().is_empty() || spec.name.chars().count() > 120 {
+        return Err(bad("invalid_name", "a broadcast needs a name of 1 to 120 characters".into()));
+    }
+    if spec.numbers.is_empty() {
+        return Err(bad("no_numbers", "choose at least one number to send from".into()));
+    }
+    let mut category = String::new();
+    for n in &spec.numbers {
+        if !user.covers(n) {
+            return Err(bad("number_out_of_scope", format!("number {n} is not one of yours")));
+        }
+        let row: Option<(String, bool)> = sqlx::query_as("SELECT waba_id, disabled FROM numbers WHERE id = $1").bind(n).fetch_optional(&mut *conn).await?;
+        let Some((waba, disabled)) = row else { return Err(bad("unknown_number", format!("number {n} is not connected"))) };
+        if disabled {
+            return Err(bad("number_disabled", format!("number {n} is paused; resume it first")));
+        }
+        let t: Option<(String, String, String)> =
+            sqlx::query_as("SELECT status, category, components FROM templates WHERE waba_id = $1 AND name = $2 AND language = $3")
+                .bind(&waba)
+                .bind(&spec.template)
+                .bind(&spec.language)
+                .fetch_optional(&mut *conn)
+                .await?;
+        let Some((status, cat, components)) = t else {
+            return Err(bad("unknown_template", format!("template {} ({}) is not among number {n}'s templates; sync templates first", spec.template, spec.language)));
+        };
+        if status != "APPROVED" {
+            return Err(bad("template_not_approved", format!("template {} is {status}; only approved templates can be sent", spec.template)));
+        }
+        let components: Vec<serde_json::Value> = serde_json::from_str(&components).unwrap_or_default();
+        let wanted = spec_fns::body_text(&components).map_or(0, spec_fns::placeholders);
+        if spec.parameters.len() != wanted {
+            return Err(bad("parameters", format!("template {} takes {wanted} values; {} given", spec.template, spec.parameters.len())));
+        }
+        let image = spec_fns::has_image_header(&components);
+        match (&spec.header_image_link, image) {
+            (None, true) => return Err(bad("header_image", "this template's header is a picture: give its link".into())),
+            (Some(_), false) => return Err(bad("header_image", "this template has no picture header".into())),
+            (Some(link), true) if !(link.starts_with("https://") || link.starts_with("http://")) => {
+                return Err(bad("header_image", "the picture's link must start with https://".into()))
+            }
+            _ => {}
+        }
+        category = cat;
+    }
+    match &spec.audience {
+        Audience::Segment { expression } => {
+            contacts::check_expression(expression)?;
+        }
+        Audience::List { phones } if phones.is_empty() || phones.len() > MAX_LIST => {
+            return Err(bad("audience", format!("an uploaded list has 1 to {MAX_LIST} numbers")));
+        }
+        Audience::List { .. } => {}
+        Audience::Resend { broadcast_id } => {
+            let known: Option<(i64,)> = sqlx::query_as("SELECT id FROM broadcasts WHERE id = $1").bind(broadcast_id).fetch_optional(&mut *conn).await?;
+            if known.is_none() {
+                return Err(bad("audience", format!("there is no broadcast {broadcast_id}")));
+            }
+        }
+    }
+    if let Some(cap) = spec.frequency_cap {
+        if cap.max == 0 || cap.days == 0 || cap.days > 365 {
+            return Err(bad("frequency_cap", "a frequency cap is at least 1 message in 1 to 365 days".into()));
+        }
+    }
+    if let Some(at) = spec.send_at {
+        if at < now_ms() - 60_000 {
+            return Err(bad("send_at", "the start time is in the past".into()));
+        }
+    }
+    Ok(category)
+}
+
+/// `POST /api/v1/broadcasts`: schedules a broadcast (now, or at `send_at`).
+pub async fn create(State(state): State<AppState>, user: AuthUser, body: axum::body::Bytes) -> Result<(StatusCode, Json<Broadcast>)> {
+    user.require(Permission::Broadcast)?;
+    let mut spec: BroadcastSpec = parse_json(&body)?;
+    let mut tx = state.db.pool.begin().await?;
+    spec.category = validate(&mut tx, &user, &spec).await?;
+    let now = now_ms();
+    let send_at = spec.send_at.unwrap_or(now);
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO broadcasts (name, spec, state, send_at, created_by, created_at) VALUES ($1, $2, 'scheduled', $3, $4, $5) RETURNING id",
+    )
+    .bind(spec.name.trim())
+    .bind(serde_json::to_string(&spec).map_err(anyhow::Error::from)?)
+    .bind(send_at)
+    .bind(user.id)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(&mut tx, &user, "broadcast.create", &format!("broadcast {id}"), None, Some(serde_json::to_value(&spec).map_err(anyhow::Error::from)?)).await?;
+    tx.commit().await?;
+    state.broadcast_bell.notify_one();
+    let b = load(&state, id).await?.ok_or(AppError::NotFound)?;
+    Ok((StatusCode::CREATED, Json(b)))
+}
+
+/// Starts due broadcasts and closes finished ones, forever.
+pub async fn scheduler(state: AppState) {
+    loop {
+        if let Err(e) = tick(&state).await {
+            tracing::error!("broadcast scheduler: {e}");
+        }
+        tokio::select! {
+            _ = state.broadcast_bell.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+}
+
+async fn tick(state: &AppState) -> Result<()> {
+    let now = now_ms();
+    let due: Vec<(i64,)> = sqlx::query_as("SELECT id FROM broadcasts WHERE state = 'scheduled' AND send_at <= $1 ORDER BY send_at, id")
+        .bind(now)
+        .fetch_all(&state.db.pool)
+        .await?;
+    for (id,) in due {
+        let started = std::time::Instant::now();
+        let n = freeze(state, id).await?;
+        tracing::info!("broadcast {id} started: {n} recipients frozen in {:?}", started.elapsed());
+        state.lanes.wake_all();
+    }
+    sqlx::query(
+        "UPDATE broadcasts SET state = 'done', completed_at = $1 WHERE state = 'running'
+           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.broadcast_id = broadcasts.id AND o.state IN ('queued', 'inflight', 'unknown'))",
+    )
+    .bind(now_ms())
+    .execute(&state.db.pool)
+    .await?;
+    Ok(())
+}
+
+/// One frozen recipient before it is written.
+struct Frozen {
+    contact: String,
+    number_id: Option<String>,
+    skipped: Option<(&'static str, Option<String>)>,
+    payload: Option<String>,
+}
+
+/// Picks the number a contact hears from: the first chosen number it talks to, else one
+/// spread evenly by its phone (so each lane gets a fair share).
+fn pick_number<'a>(chosen: &'a [String], talks_to: &[String], phone: &str) -> &'a str {
+    if let Some(n) = chosen.iter().find(|n| talks_to.contains(n)) {
+        return n;
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    phone.hash(&mut h);
+    &chosen[(h.finish() % chosen.len() as u64) as usize]
+}
+
+/// Marks the broadcast running, freezes its audience and queues one send per recipient, all
+/// in one transaction. Returns the audience size (0 if someone else started it).
+pub async fn freeze(state: &AppState, id: i64) -> Result<usize> {
+    let mut tx = state.db.pool.begin().await?;
+    let now = now_ms();
+    let claimed = sqlx::query("UPDATE broadcasts SET state = 'running', started_at = $1 WHERE id = $2 AND state = 'scheduled'")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if claimed == 0 {
+        return Ok(0);
+    }
+    let (spec,): (String,) = sqlx::query_as("SELECT spec FROM broadcasts WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+    let spec: BroadcastSpec = serde_json::from_str(&spec).map_err(anyhow::Error::from)?;
+    let all = contacts::load_all(&mut tx).await?;
+    let by_phone: HashMap<&str, usize> = all.iter().enumerate().map(|(i, (p, _, _))| (p.as_str(), i)).collect();
+    let marketing = spec.category.eq_ignore_ascii_case("MARKETING");
+
+    // The audience, in a stable order, each contact once.
+    let mut audience: Vec<Result<usize, String>> = Vec::new();
+    match &spec.audience {
+        Audience::Segment { expression } => {
+            let segment = contacts::check_expression(expression)?;
+            audience.extend(all.iter().enumerate().filter(|(_, (_, _, c))| segment.matches(c, now)).map(|(i, _)| Ok(i)));
+        }
+        Audience::List { phones } => {
+            let mut seen = HashSet::new();
+            for raw in phones {
+                match contacts::normalize_phone(raw, None) {
+                    Ok(p) if seen.insert(p.clone()) => audience.push(by_phone.get(p.as_str()).copied().ok_or(p)),
+                    Ok(_) => {}
+                    Err(_) => {
+                        if seen.insert(raw.clone()) {
+                            audience.push(Err(format!("!{raw}")));
+                        }
+                    }
+                }
+            }
+        }
+        Audience::Resend { broadcast_id } => {
+            let rows: Vec<(String, String, Option<String>, Option<i64>)> =
+                sqlx::query_as("SELECT contact, state, status, error_code FROM broadcast_recipients WHERE broadcast_id = $1 ORDER BY contact")
+                    .bind(broadcast_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            for (contact, st, status, code) in rows {
+                let transient_failure = (st == "failed" || status.as_deref() == Some("failed"))
+                    && code.is_none_or(|c| classify_error(c) == ErrorClass::Retry);
+                let unread = st == "accepted" && status.as_deref() != Some("read") && status.as_deref() != Some("failed");
+                if transient_failure || unread {
+                    audience.push(by_phone.get(contact.as_str()).copied().ok_or(contact));
+                }
+            }
+        }
+    }
+
+    // Marketing messages each contact had within the cap's window.
+    let mut recent: HashMap<String, u32> = HashMap::new();
+    if let (Some(cap), true) = (spec.frequency_cap, marketing) {
+        let since = now - i64::from(cap.days) * 86_400_000;
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT r.contact, b.spec, r.accepted_at FROM broadcast_recipients r JOIN broadcasts b ON b.id = r.broadcast_id
+             WHERE r.accepted_at IS NOT NULL AND r.accepted_at >= $1",
+        )
+        .bind(since)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut marketing_broadcast: HashMap<String, bool> = HashMap::new();
+        for (contact, bspec, _) in rows {
+            let is_marketing = *marketing_broadcast
+                .entry(bspec.clone())
+                .or_insert_with(|| serde_json::from_str::<BroadcastSpec>(&bspec).is_ok_and(|s| s.category.eq_ignore_ascii_case("MARKETING")));
+            if is_marketing {
+                *recent.entry(contact).or_default() += 1;
+            }
+        }
+    }
+
+    let empty = BTreeMap::new();
+    let mut frozen: Vec<Frozen> = Vec::with_capacity(audience.len());
+    for member in audience {
+        let (phone, name, c) = match member {
+            Ok(i) => (all[i].0.clone(), all[i].1.as_deref(), Some(&all[i].2)),
+            Err(p) if p.starts_with('!') => {
+                frozen.push(Frozen { contact: p[1..].to_owned(), number_id: None, skipped: Some((skip::INVALID_NUMBER, None)), payload: None });
+                continue;
+            }
+            Err(p) => (p, None, None),
+        };
+        let talks_to: &[String] = c.map_or(&[], |c| &c.numbers);
+        let number = pick_number(&spec.numbers, talks_to, &phone).to_owned();
+        let mut f = Frozen { contact: phone.clone(), number_id: Some(number.clone()), skipped: None, payload: None };
+        if c.is_some_and(|c| c.opted_out) {
+            f.skipped = Some((skip::OPTED_OUT, None));
+        } else if marketing && !c.is_some_and(|c| c.opted_in) {
+            f.skipped = Some((skip::NOT_OPTED_IN, None));
+        } else if spec.frequency_cap.is_some_and(|cap| recent.get(&phone).copied().unwrap_or(0) >= cap.max) && marketing {
+            f.skipped = Some((skip::FREQUENCY_CAP, None));
+        } else {
+            let values = ContactValues { name, phone: &phone, attributes: c.map_or(&empty, |c| &c.attributes) };
+            match spec.parameters.iter().map(|p| spec_fns::fill(p, &values)).collect::<Result<Vec<_>, _>>() {
+                Err(missing) => f.skipped = Some((skip::MISSING_VALUE, Some(format!("no value for {{{missing}}}")))),
+                Ok(values) => {
+                    let template = TemplateSend {
+                        name: spec.template.clone(),
+                        language: TemplateLanguage { code: spec.language.clone(), policy: None },
+                        components: spec_fns::components(spec.header_image_link.as_deref(), &values),
+                    };
+                    let send = SendRequest::individual(phone.clone(), OutboundBody::Template { template });
+                    let payload = Payload::Send { body: serde_json::to_value(&send).map_err(anyhow::Error::from)? };
+                    f.payload = Some(serde_json::to_string(&payload).map_err(anyhow::Error::from)?);
+                }
+            }
+        }
+        frozen.push(f);
+    }
+
+    for chunk in frozen.chunks(CHUNK) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Any>::new("INSERT INTO broadcast_recipients (broadcast_id, contact, number_id, outbox_key, skipped, error_title, state) ");
+        q.push_values(chunk, |mut b, f| {
+            b.push_bind(id)
+                .push_bind(f.contact.clone())
+                .push_bind(f.number_id.clone())
+                .push_bind(f.payload.as_ref().map(|_| key(id, &f.contact)))
+                .push_bind(f.skipped.as_ref().map(|s| s.0))
+                .push_bind(f.skipped.as_ref().and_then(|s| s.1.clone()))
+                .push_bind(if f.skipped.is_some() { "skipped" } else { "queued" });
+        });
+        q.build().execute(&mut *tx).await?;
+        let sends: Vec<&Frozen> = chunk.iter().filter(|f| f.payload.is_some()).collect();
+        if sends.is_empty() {
+            continue;
+        }
+        let mut q = sqlx::QueryBuilder::<sqlx::Any>::new(
+            "INSERT INTO outbox (idempotency_key, number_id, message_id, payload, state, attempts, next_attempt_at, created_at, updated_at, broadcast_id, recipient) ",
+        );
+        q.push_values(sends, |mut b, f| {
+            b.push_bind(key(id, &f.contact))
+                .push_bind(f.number_id.clone())
+                .push_bind(None::<i64>)
+                .push_bind(f.payload.clone())
+                .push_bind("queued")
+                .push_bind(0_i64)
+                .push_bind(now)
+                .push_bind(now)
+                .push_bind(now)
+                .push_bind(id)
+                .push_bind(f.contact.clone());
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    sqlx::query("UPDATE broadcasts SET audience = $1 WHERE id = $2").bind(frozen.len() as i64).bind(id).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(frozen.len())
+}
+
+type BroadcastRow = (i64, String, String, i64, i64, Option<i64>, Option<i64>, i64);
+
+/// A broadcast with its report.
+pub async fn load(state: &AppState, id: i64) -> Result<Option<Broadcast>> {
+    let row: Option<BroadcastRow> = sqlx::query_as(
+        "SELECT id, spec, state, send_at, created_at, started_at, completed_at, audience FROM broadcasts WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let Some((id, spec, st, send_at, created_at, started_at, completed_at, audience)) = row else { return Ok(None) };
+    let mut counts = BroadcastCounts { audience: audience as u64, ..Default::default() };
+    let groups: Vec<(String, Option<String>, Option<String>, Option<i64>, i64, i64)> = sqlx::query_as(
+        "SELECT state, skipped, status, error_code, COUNT(*),
+                SUM(CASE WHEN replied_at IS NOT NULL AND replied_at - COALESCE(delivered_at, accepted_at) <= $2 THEN 1 ELSE 0 END)
+         FROM broadcast_recipients WHERE broadcast_id = $1 GROUP BY state, skipped, status, error_code",
+    )
+    .bind(id)
+    .bind(switchboard_shared::limits::CUSTOMER_SERVICE_WINDOW_MS)
+    .fetch_all(&state.db.pool)
+    .await?;
+    for (st, skipped, status, code, n, replied) in groups {
+        let n = n as u64;
+        counts.replied += replied as u64;
+        let status = status.as_deref().and_then(MessageStatus::parse);
+        match st.as_str() {
+            "skipped" => *counts.skipped.entry(skipped.unwrap_or_default()).or_default() += n,
+            "queued" => counts.waiting += n,
+            "cancelled" => counts.cancelled += n,
+            "failed" => {
+                counts.failed += n;
+                *counts.failed_by_code.entry(code.unwrap_or(0).to_string()).or_default() += n;
+            }
+            _ => {
+                counts.accepted += n;
+                match status {
+                    Some(MessageStatus::Failed) => {
+                        counts.failed += n;
+                        *counts.failed_by_code.entry(code.unwrap_or(0).to_string()).or_default() += n;
+                    }
+                    Some(MessageStatus::Read) => {
+                        counts.delivered += n;
+                        counts.read += n;
+                    }
+                    Some(MessageStatus::Delivered) => counts.delivered += n,
+                    _ => {}
+                }
+            }
+        }
+    }
+    let (waiting_for_limit, opens): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT COUNT(*), MIN(next_attempt_at) FROM outbox WHERE broadcast_id = $1 AND state = 'queued' AND error_title = $2 AND next_attempt_at > $3",
+    )
+    .bind(id)
+    .bind(LIMIT_WAIT)
+    .bind(now_ms())
+    .fetch_one(&state.db.pool)
+    .await?;
+    counts.waiting_for_limit = waiting_for_limit as u64;
+    let (opted_out,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM broadcast_recipients r JOIN contacts c ON c.wa_id = r.contact
+         WHERE r.broadcast_id = $1 AND r.accepted_at IS NOT NULL AND c.opted_out_at >= r.accepted_at AND c.opted_out_at - r.accepted_at <= $2",
+    )
+    .bind(id)
+    .bind(switchboard_shared::limits::CUSTOMER_SERVICE_WINDOW_MS)
+    .fetch_one(&state.db.pool)
+    .await?;
+    counts.opted_out = opted_out as u64;
+    let by_number: Vec<(Option<String>, i64)> = sqlx::query_as(
+        "SELECT number_id, COUNT(*) FROM broadcast_recipients WHERE broadcast_id = $1 AND accepted_at IS NOT NULL GROUP BY number_id",
+    )
+    .bind(id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(Some(Broadcast {
+        id,
+        spec: serde_json::from_str(&spec).map_err(anyhow::Error::from)?,
+        state: st,
+        send_at,
+        created_at,
+        started_at,
+        completed_at,
+        counts,
+        accepted_by_number: by_number.into_iter().map(|(n, c)| (n.unwrap_or_default(), c as u64)).collect(),
+        limit_window_opens_at: if waiting_for_limit > 0 { opens } else { None },
+    }))
+}
+
+/// A user sees a broadcast if every number it sends from is theirs.
+fn may_see(user: &AuthUser, b: &Broadcast) -> bool {
+    b.spec.numbers.iter().all(|n| user.covers(n))
+}
+
+/// `GET /api/v1/broadcasts`: newest first, with their reports.
+pub async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<Vec<Broadcast>>> {
+    let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM broadcasts ORDER BY id DESC LIMIT 200").fetch_all(&state.db.pool).await?;
+    let mut out = Vec::new();
+    for (id,) in ids {
+        if let Some(b) = load(&state, id).await?.filter(|b| may_see(&user, b)) {
+            out.push(b);
+        }
+    }
+    Ok(Json(out))
+}
+
+async fn visible(state: &AppState, user: &AuthUser, id: i64) -> Result<Broadcast> {
+    load(state, id).await?.filter(|b| may_see(user, b)).ok_or(AppError::NotFound)
+}
+
+/// `GET /api/v1/broadcasts/{id}`: the live report.
+pub async fn get(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<Json<Broadcast>> {
+    Ok(Json(visible(&state, &user, id).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ControlRequest {
+    /// pause | resume | cancel
+    action: String,
+}
+
+/// `POST /api/v1/broadcasts/{id}/control`: pause, resume or cancel.
+pub async fn control(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>, body: axum::body::Bytes) -> Result<Json<Broadcast>> {
+    user.require(Permission::Broadcast)?;
+    let request: ControlRequest = parse_json(&body)?;
+    let before = visible(&state, &user, id).await?;
+    let (from, to): (&[&str], &str) = match request.action.as_str() {
+        "pause" => (&["running", "scheduled"], "paused"),
+        "resume" => (&["paused"], "running"),
+        "cancel" => (&["running", "paused", "scheduled"], "cancelled"),
+        other => return Err(AppError::bad_request("invalid_action", format!("{other:?}: the actions are pause, resume and cancel"))),
+    };
+    if !from.contains(&before.state.as_str()) {
+        return Err(AppError::Conflict(format!("the broadcast is {}; it cannot be {}d now", before.state, request.action.trim_end_matches('e'))));
+    }
+    let mut tx = state.db.pool.begin().await?;
+    // A paused broadcast that never started resumes into the schedule, not into sending.
+    let target = if to == "running" && before.started_at.is_none() { "scheduled" } else { to };
+    sqlx::query("UPDATE broadcasts SET state = $1 WHERE id = $2").bind(target).bind(id).execute(&mut *tx).await?;
+    if to == "cancelled" {
+        let now = now_ms();
+        sqlx::query("UPDATE outbox SET state = 'cancelled', updated_at = $1 WHERE broadcast_id = $2 AND state = 'queued'")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE broadcast_recipients SET state = 'cancelled' WHERE broadcast_id = $1 AND state = 'queued'
+               AND outbox_key IN (SELECT idempotency_key FROM outbox WHERE broadcast_id = $1 AND state = 'cancelled')",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE broadcasts SET completed_at = $1 WHERE id = $2").bind(now).bind(id).execute(&mut *tx).await?;
+    }
+    audit::record(&mut tx, &user, &format!("broadcast.{}", request.action), &format!("broadcast {id}"), Some(json!({"state": before.state})), Some(json!({"state": target}))).await?;
+    tx.commit().await?;
+    state.lanes.wake_all();
+    state.broadcast_bell.notify_one();
+    Ok(Json(visible(&state, &user, id).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RecipientQuery {
+    /// skipped | queued | accepted | failed | cancelled | delivered | read | replied
+    #[serde(default)]
+    filter: Option<String>,
+    #[serde(default)]
+    offset: Option<i64>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+type RecipientRow = (String, Option<String>, Option<String>, String, Option<String>, Option<String>, Option<i64>, Option<String>, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+
+const RECIPIENT_SQL: &str = "SELECT r.contact, c.name, r.number_id, r.state, r.skipped, r.status, r.error_code, r.error_title,
+        r.accepted_at, r.delivered_at, r.read_at, r.replied_at
+     FROM broadcast_recipients r LEFT JOIN contacts c ON c.wa_id = r.contact WHERE r.broadcast_id = $1";
+
+fn filter_sql(filter: Option<&str>) -> Result<&'static str> {
+    Ok(match filter.unwrap_or("") {
+        "" | "all" => "",
+        "skipped" => " AND r.state = 'skipped'",
+        "queued" => " AND r.state = 'queued'",
+        "accepted" => " AND r.state = 'accepted'",
+        "failed" => " AND (r.state = 'failed' OR r.status = 'failed')",
+        "cancelled" => " AND r.state = 'cancelled'",
+        "delivered" => " AND r.delivered_at IS NOT NULL",
+        "read" => " AND r.read_at IS NOT NULL",
+        "replied" => " AND r.replied_at IS NOT NULL",
+        other => return Err(AppError::bad_request("invalid_filter", format!("{other:?} is not a recipient filter"))),
+    })
+}
+
+fn recipient(user: &AuthUser, r: RecipientRow) -> Recipient {
+    let (contact, name, number_id, st, skipped, status, error_code, error_title, accepted_at, delivered_at, read_at, replied_at) = r;
+    Recipient {
+        phone: if user.can(Permission::SeeFullPhoneNumbers) { contact } else { mask_phone(&contact) },
+        name,
+        number_id,
+        state: st,
+        skipped,
+        status,
+        error_code,
+        error_title,
+        accepted_at,
+        delivered_at,
+        read_at,
+        replied_at,
+    }
+}
+
+/// `GET /api/v1/broadcasts/{id}/recipients`: the per-recipient drill-down.
+pub async fn recipients(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>, Query(q): Query<RecipientQuery>) -> Result<Json<Vec<Recipient>>> {
+    visible(&state, &user, id).await?;
+    let sql = format!("{RECIPIENT_SQL}{} ORDER BY r.contact LIMIT $2 OFFSET $3", filter_sql(q.filter.as_deref())?);
+    let rows: Vec<RecipientRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(q.limit.unwrap_or(100).clamp(1, 1_000))
+        .bind(q.offset.unwrap_or(0).max(0))
+        .fetch_all(&state.db.pool)
+        .await?;
+    Ok(Json(rows.into_iter().map(|r| recipient(&user, r)).collect()))
+}
+
+/// `GET /api/v1/broadcasts/{id}/export`: every recipient and outcome as CSV.
+pub async fn export(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<Response> {
+    visible(&state, &user, id).await?;
+    let rows: Vec<RecipientRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{RECIPIENT_SQL} ORDER BY r.contact"))).bind(id).fetch_all(&state.db.pool).await?;
+    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    w.write_record(["phone", "name", "number", "state", "skipped", "status", "error_code", "error_title", "accepted_at", "delivered_at", "read_at", "replied_at"])
+        .map_err(anyhow::Error::from)?;
+    let time = |t: Option<i64>| t.map(crate::export::rfc3339).unwrap_or_default();
+    for r in rows {
+        let r = recipient(&user, r);
+        w.write_record([
+            r.phone,
+            r.name.unwrap_or_default(),
+            r.number_id.unwrap_or_default(),
+            r.state,
+            r.skipped.unwrap_or_default(),
+            r.status.unwrap_or_default(),
+            r.error_code.map(|c| c.to_string()).unwrap_or_default(),
+            r.error_title.unwrap_or_default(),
+            time(r.accepted_at),
+            time(r.delivered_at),
+            time(r.read_at),
+            time(r.replied_at),
+        ])
+        .map_err(anyhow::Error::from)?;
+    }
+    let mut conn = state.db.pool.acquire().await?;
+    audit::record(&mut conn, &user, "broadcast.export", &format!("broadcast {id}"), None, None).await?;
+    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let name = format!("attachment; filename=\"broadcast-{id}.csv\"");
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, name)], bytes).into_response())
+}

@@ -1,0 +1,666 @@
+//! Contacts as a marketing list: CSV import (column mapping, E.164, merging, rejected rows,
+//! progress), tags, consent, the opt-out keywords, saved segments and export.
+//!
+//! An import parses the whole file first, then writes every accepted row in one transaction:
+//! either all of them are saved or, if the database refuses, none, and the job says why.
+//! Rows that cannot be imported are never dropped silently: each is in the rejected-rows CSV
+//! with its line number and reason.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::AnyConnection;
+use switchboard_shared::access::{mask_phone, Permission, Scope};
+use switchboard_shared::api::{
+    normalize_labels, AttributeKind, Contact, ContactChange, ImportMapping, ImportStatus, OptOutSettings, SavedSegment, SegmentRequest,
+};
+use switchboard_shared::segment::{parse_date, AttrValue, Segment, SegmentContact};
+
+use crate::access::AuthUser;
+use crate::audit;
+use crate::db::now_ms;
+use crate::error::{parse_json, AppError, Result};
+use crate::AppState;
+
+/// Largest CSV an import takes (100,000 rows with a dozen columns fit easily).
+pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
+/// Rows per INSERT statement when saving an import.
+const WRITE_CHUNK: usize = 400;
+
+/// Imports running or finished since the relay started, by id.
+#[derive(Default)]
+pub struct Imports {
+    jobs: Mutex<HashMap<i64, ImportJob>>,
+    next: std::sync::atomic::AtomicI64,
+}
+
+struct ImportJob {
+    owner: i64,
+    status: ImportStatus,
+    rejected_csv: Vec<u8>,
+}
+
+impl Imports {
+    fn update(&self, id: i64, f: impl FnOnce(&mut ImportJob)) {
+        if let Some(job) = self.jobs.lock().expect("imports lock").get_mut(&id) {
+            f(job);
+        }
+    }
+}
+
+/// Normalises a phone number to E.164 digits (no `+`), with `default_country` for numbers
+/// written without a country code.
+pub fn normalize_phone(raw: &str, default_country: Option<phonenumber::country::Id>) -> Result<String, String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err("no phone number".into());
+    }
+    // "00" is the international prefix in most of the world; "852…" without + is common too.
+    let candidate = trimmed.strip_prefix("00").map(|r| format!("+{r}")).unwrap_or_else(|| trimmed.to_owned());
+    let parsed = phonenumber::parse(default_country, &candidate)
+        .or_else(|_| phonenumber::parse(None, &format!("+{candidate}")))
+        .map_err(|e| format!("{trimmed:?} is not a phone number ({e})"))?;
+    if !phonenumber::is_valid(&parsed) {
+        return Err(format!("{trimmed:?} is not a valid number for its country"));
+    }
+    let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
+    Ok(e164.trim_start_matches('+').to_owned())
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_lowercase().as_str() {
+        "yes" | "y" | "true" | "1" | "是" | "x" => Some(true),
+        "no" | "n" | "false" | "0" | "否" | "" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_attr(kind: AttributeKind, s: &str) -> Result<Option<AttrValue>, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(match kind {
+        AttributeKind::Text => AttrValue::Text(s.to_owned()),
+        AttributeKind::Number => AttrValue::Number(
+            s.replace(',', "").parse::<f64>().ok().filter(|n| n.is_finite()).ok_or_else(|| format!("{s:?} is not a number"))?,
+        ),
+        AttributeKind::Date => AttrValue::Date(parse_date(s).ok_or_else(|| format!("{s:?} is not a date (YYYY-MM-DD)"))?),
+        AttributeKind::Bool => AttrValue::Bool(parse_bool(s).ok_or_else(|| format!("{s:?} is not yes or no"))?),
+    }))
+}
+
+/// One contact as an import builds it.
+#[derive(Debug, Default, Clone)]
+struct Row {
+    name: Option<String>,
+    tags: Vec<String>,
+    attributes: BTreeMap<String, AttrValue>,
+    opted_in: Option<bool>,
+}
+
+impl Row {
+    fn merge(&mut self, later: Row) {
+        if later.name.is_some() {
+            self.name = later.name;
+        }
+        for t in later.tags {
+            if !self.tags.iter().any(|x| x.to_lowercase() == t.to_lowercase()) {
+                self.tags.push(t);
+            }
+        }
+        self.attributes.extend(later.attributes);
+        if later.opted_in.is_some() {
+            self.opted_in = later.opted_in;
+        }
+    }
+}
+
+/// The result of reading a file: rows by phone in file order, and what was rejected.
+#[derive(Debug)]
+struct Parsed {
+    rows: Vec<(String, Row)>,
+    merged_in_file: u64,
+    rejected: Vec<(u64, String, String)>,
+    total: u64,
+}
+
+fn check_mapping(m: &ImportMapping, headers: &csv::StringRecord) -> Result<(), String> {
+    let find = |name: &str| headers.iter().any(|h| h.trim().eq_ignore_ascii_case(name.trim()));
+    let mut named: Vec<&str> = vec![m.phone.as_str()];
+    named.extend(m.name.as_deref());
+    named.extend(m.tags.as_deref());
+    named.extend(m.opted_in.as_deref());
+    named.extend(m.attributes.iter().map(|a| a.column.as_str()));
+    if let Some(missing) = named.iter().find(|n| !find(n)) {
+        let have: Vec<&str> = headers.iter().collect();
+        return Err(format!("the file has no column {missing:?} (its columns: {})", have.join(", ")));
+    }
+    for a in &m.attributes {
+        if a.key.is_empty() || !a.key.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            return Err(format!("{:?}: an attribute name is letters, digits and _", a.key));
+        }
+        if ["name", "phone", "tag", "tags", "opted_in", "opted_out", "last_inbound", "last_outbound", "replied", "number"]
+            .contains(&a.key.to_lowercase().as_str())
+        {
+            return Err(format!("{:?} is a built-in field; choose another attribute name", a.key));
+        }
+    }
+    Ok(())
+}
+
+/// Reads the whole file; `progress` is called every few thousand rows.
+fn parse_csv(bytes: &[u8], m: &ImportMapping, progress: &dyn Fn(u64)) -> Result<Parsed, String> {
+    let country: Option<phonenumber::country::Id> = if m.default_country.trim().is_empty() {
+        None
+    } else {
+        Some(m.default_country.trim().to_uppercase().parse().map_err(|_| format!("{:?} is not a country code (like HK or TW)", m.default_country))?)
+    };
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let headers = reader.headers().map_err(|e| format!("the first line is not a CSV header: {e}"))?.clone();
+    check_mapping(m, &headers)?;
+    let col = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name.trim()));
+    let phone_col = col(&m.phone).expect("checked");
+    let name_col = m.name.as_deref().and_then(col);
+    let tags_col = m.tags.as_deref().and_then(col);
+    let opt_col = m.opted_in.as_deref().and_then(col);
+    let attr_cols: Vec<(usize, &str, AttributeKind)> =
+        m.attributes.iter().filter_map(|a| Some((col(&a.column)?, a.key.as_str(), a.kind))).collect();
+    let add_tags = normalize_labels(&m.add_tags)?;
+
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut out = Parsed { rows: Vec::new(), merged_in_file: 0, rejected: Vec::new(), total: 0 };
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                out.total += 1;
+                out.rejected.push((line, String::new(), format!("unreadable line: {e}")));
+                continue;
+            }
+        }
+        out.total += 1;
+        if out.total % 5_000 == 0 {
+            progress(out.total);
+        }
+        let field = |i: usize| String::from_utf8_lossy(record.get(i).unwrap_or_default()).trim().to_owned();
+        let raw_phone = field(phone_col);
+        let row = (|| -> Result<(String, Row), String> {
+            if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+                return Err("empty line".into());
+            }
+            let phone = normalize_phone(&raw_phone, country)?;
+            let mut row = Row { name: name_col.map(field).filter(|n| !n.is_empty()), ..Row::default() };
+            let mut tags: Vec<String> = tags_col.map(field).unwrap_or_default().split([';', ',']).map(str::to_owned).collect();
+            tags.extend(add_tags.iter().cloned());
+            row.tags = normalize_labels(&tags)?;
+            if let Some(c) = opt_col {
+                row.opted_in = Some(parse_bool(&field(c)).ok_or_else(|| format!("opt-in {:?} is not yes or no", field(c)))?);
+            }
+            for (c, key, kind) in &attr_cols {
+                if let Some(v) = parse_attr(*kind, &field(*c)).map_err(|e| format!("{key}: {e}"))? {
+                    row.attributes.insert((*key).to_owned(), v);
+                }
+            }
+            Ok((phone, row))
+        })();
+        match row {
+            Ok((phone, row)) => match index.get(&phone) {
+                Some(&i) => {
+                    out.rows[i].1.merge(row);
+                    out.merged_in_file += 1;
+                }
+                None => {
+                    index.insert(phone.clone(), out.rows.len());
+                    out.rows.push((phone, row));
+                }
+            },
+            Err(reason) => out.rejected.push((line, raw_phone, reason)),
+        }
+    }
+    progress(out.total);
+    Ok(out)
+}
+
+fn rejected_csv(rejected: &[(u64, String, String)]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let _ = w.write_record(["line", "phone", "reason"]);
+    for (line, phone, reason) in rejected {
+        let _ = w.write_record([line.to_string().as_str(), phone, reason]);
+    }
+    w.into_inner().unwrap_or_default()
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',').filter(|t| !t.is_empty()).map(str::to_owned).collect()
+}
+
+/// Saves parsed rows, merging into existing contacts, in one transaction. Returns (created,
+/// updated).
+async fn save_rows(state: &AppState, rows: &[(String, Row)]) -> Result<(u64, u64)> {
+    let mut tx = state.db.pool.begin().await?;
+    let existing: Vec<(String, String, String)> = sqlx::query_as("SELECT wa_id, tags, attributes FROM contacts").fetch_all(&mut *tx).await?;
+    let existing: HashMap<String, (String, String)> = existing.into_iter().map(|(w, t, a)| (w, (t, a))).collect();
+    let now = now_ms();
+    let (mut created, mut updated) = (0, 0);
+    for chunk in rows.chunks(WRITE_CHUNK) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Any>::new("INSERT INTO contacts (wa_id, name, tags, attributes, opted_in, created_at, updated_at) ");
+        let mut merged: Vec<(String, Option<String>, String, String, bool)> = Vec::with_capacity(chunk.len());
+        for (phone, row) in chunk {
+            let mut row = row.clone();
+            let mut opted_in = row.opted_in.unwrap_or(false);
+            if let Some((tags, attributes)) = existing.get(phone) {
+                updated += 1;
+                let mut base = Row {
+                    tags: split_list(tags),
+                    attributes: serde_json::from_str(attributes).unwrap_or_default(),
+                    ..Row::default()
+                };
+                base.merge(row);
+                row = base;
+                opted_in = row.opted_in.unwrap_or(false);
+            } else {
+                created += 1;
+            }
+            let attributes = serde_json::to_string(&row.attributes).map_err(anyhow::Error::from)?;
+            merged.push((phone.clone(), row.name.clone(), row.tags.join(","), attributes, opted_in));
+        }
+        q.push_values(&merged, |mut b, (phone, name, tags, attributes, opted_in)| {
+            b.push_bind(phone.clone()).push_bind(name.clone()).push_bind(tags.clone()).push_bind(attributes.clone()).push_bind(*opted_in).push_bind(now).push_bind(now);
+        });
+        // Consent only changes when the file has an opt-in column: CASE keeps the old value
+        // for rows that did not say.
+        let opt_sql = if chunk.iter().any(|(_, r)| r.opted_in.is_some()) { "excluded.opted_in" } else { "contacts.opted_in" };
+        q.push(format!(
+            " ON CONFLICT (wa_id) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), tags = excluded.tags, \
+             attributes = excluded.attributes, opted_in = {opt_sql}, updated_at = excluded.updated_at"
+        ));
+        q.build().execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok((created, updated))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ImportQuery {
+    /// The mapping as JSON (`ImportMapping`).
+    mapping: String,
+}
+
+/// `POST /api/v1/contacts/import?mapping=…` with the CSV as the body: starts an import and
+/// answers at once with its id; `GET /api/v1/contacts/import/{id}` follows it.
+pub async fn import(State(state): State<AppState>, user: AuthUser, Query(q): Query<ImportQuery>, body: axum::body::Body) -> Result<(StatusCode, Json<ImportStatus>)> {
+    user.require(Permission::ManageContacts)?;
+    let mapping: ImportMapping =
+        serde_json::from_str(&q.mapping).map_err(|e| AppError::bad_request("invalid_mapping", format!("the column mapping is not valid: {e}")))?;
+    let bytes = axum::body::to_bytes(body, MAX_IMPORT_BYTES)
+        .await
+        .map_err(|_| AppError::bad_request("too_large", format!("the file is larger than {} MB", MAX_IMPORT_BYTES >> 20)))?;
+    // Check the header and mapping now, so a wrong mapping is an immediate, clear refusal.
+    {
+        let trimmed = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(trimmed);
+        let headers = reader.headers().map_err(|e| AppError::bad_request("invalid_csv", format!("the first line is not a CSV header: {e}")))?;
+        check_mapping(&mapping, headers).map_err(|m| AppError::bad_request("invalid_mapping", m))?;
+        if !mapping.default_country.trim().is_empty() && mapping.default_country.trim().to_uppercase().parse::<phonenumber::country::Id>().is_err() {
+            return Err(AppError::bad_request("invalid_mapping", format!("{:?} is not a country code (like HK or TW)", mapping.default_country)));
+        }
+    }
+    let mut conn = state.db.pool.acquire().await?;
+    let after = json!({"bytes": bytes.len(), "mapping": mapping});
+    audit::record(&mut conn, &user, "contacts.import", "contacts", None, Some(after)).await?;
+    drop(conn);
+    let id = state.imports.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    let status = ImportStatus { id, ..ImportStatus::default() };
+    state.imports.jobs.lock().expect("imports lock").insert(id, ImportJob { owner: user.id, status: status.clone(), rejected_csv: Vec::new() });
+    let task_state = state.clone();
+    tokio::spawn(async move {
+        let s = task_state.clone();
+        let parsed = tokio::task::spawn_blocking(move || {
+            parse_csv(&bytes, &mapping, &|done| s.imports.update(id, |j| j.status.done = done))
+        })
+        .await;
+        let parsed = match parsed {
+            Ok(Ok(p)) => p,
+            Ok(Err(message)) => return task_state.imports.update(id, |j| finish_with_error(j, message)),
+            Err(e) => return task_state.imports.update(id, |j| finish_with_error(j, e.to_string())),
+        };
+        task_state.imports.update(id, |j| {
+            j.status.total = parsed.total;
+            j.status.done = parsed.total;
+            j.status.rejected = parsed.rejected.len() as u64;
+            j.rejected_csv = rejected_csv(&parsed.rejected);
+        });
+        let result = save_rows(&task_state, &parsed.rows).await;
+        task_state.imports.update(id, |j| match result {
+            Ok((created, updated)) => {
+                j.status.created = created;
+                j.status.merged = updated + parsed.merged_in_file;
+                j.status.finished = true;
+            }
+            Err(e) => finish_with_error(j, format!("nothing was saved: {e}")),
+        });
+    });
+    Ok((StatusCode::ACCEPTED, Json(status)))
+}
+
+fn finish_with_error(job: &mut ImportJob, message: String) {
+    job.status.error = Some(message);
+    job.status.finished = true;
+}
+
+/// `GET /api/v1/contacts/import/{id}`: progress and outcome.
+pub async fn import_status(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<Json<ImportStatus>> {
+    let jobs = state.imports.jobs.lock().expect("imports lock");
+    let job = jobs.get(&id).filter(|j| j.owner == user.id).ok_or(AppError::NotFound)?;
+    Ok(Json(job.status.clone()))
+}
+
+/// `GET /api/v1/contacts/import/{id}/rejected.csv`: every row not imported, with the reason.
+pub async fn import_rejected(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<Response> {
+    let jobs = state.imports.jobs.lock().expect("imports lock");
+    let job = jobs.get(&id).filter(|j| j.owner == user.id).ok_or(AppError::NotFound)?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"rejected-rows.csv\"")],
+        job.rejected_csv.clone(),
+    )
+        .into_response())
+}
+
+type ContactRow = (i64, String, Option<String>, String, String, bool, Option<i64>, Option<i64>, Option<i64>, String);
+
+const CONTACT_COLUMNS: &str = "id, wa_id, name, tags, attributes, opted_in, opted_out_at, last_inbound_at, last_outbound_at, numbers";
+
+fn contact_from_row(r: ContactRow, replied: &HashMap<String, Vec<i64>>) -> (String, Option<String>, SegmentContact) {
+    let (id, wa_id, name, tags, attributes, opted_in, opted_out_at, last_in, last_out, numbers) = r;
+    let fields = SegmentContact {
+        id,
+        tags: split_list(&tags),
+        attributes: serde_json::from_str(&attributes).unwrap_or_default(),
+        opted_in: opted_in && opted_out_at.is_none(),
+        opted_out: opted_out_at.is_some(),
+        last_inbound_at: last_in,
+        last_outbound_at: last_out,
+        numbers: split_list(&numbers),
+        replied_broadcasts: replied.get(&wa_id).cloned().unwrap_or_default(),
+    };
+    (wa_id, name, fields)
+}
+
+/// Every contact with its segment fields (the relay's side of segment evaluation).
+pub async fn load_all(conn: &mut AnyConnection) -> Result<Vec<(String, Option<String>, SegmentContact)>> {
+    let replied_rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT contact, broadcast_id FROM broadcast_recipients WHERE replied_at IS NOT NULL").fetch_all(&mut *conn).await?;
+    let mut replied: HashMap<String, Vec<i64>> = HashMap::new();
+    for (c, b) in replied_rows {
+        replied.entry(c).or_default().push(b);
+    }
+    let rows: Vec<ContactRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {CONTACT_COLUMNS} FROM contacts ORDER BY id"))).fetch_all(&mut *conn).await?;
+    Ok(rows.into_iter().map(|r| contact_from_row(r, &replied)).collect())
+}
+
+/// Whether a user sees a contact: everyone with all numbers; others only contacts that talk
+/// to one of their numbers.
+fn visible(user: &AuthUser, c: &SegmentContact) -> bool {
+    matches!(user.scope, Scope::All) || c.numbers.iter().any(|n| user.covers(n))
+}
+
+/// `GET /api/v1/contacts`: every contact in scope, for the console's lists and segments.
+pub async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<Vec<Contact>>> {
+    let mut conn = state.db.pool.acquire().await?;
+    let all = load_all(&mut conn).await?;
+    let full = user.can(Permission::SeeFullPhoneNumbers);
+    Ok(Json(
+        all.into_iter()
+            .filter(|(_, _, c)| visible(&user, c))
+            .map(|(phone, name, fields)| Contact { phone: if full { phone } else { mask_phone(&phone) }, name, fields })
+            .collect(),
+    ))
+}
+
+/// `PATCH /api/v1/contacts/{id}`: tags and consent.
+pub async fn update(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>, body: axum::body::Bytes) -> Result<StatusCode> {
+    let change: ContactChange = parse_json(&body)?;
+    let mut tx = state.db.pool.begin().await?;
+    let row: Option<ContactRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else { return Err(AppError::NotFound) };
+    let (_, _, c) = contact_from_row(row, &HashMap::new());
+    if !visible(&user, &c) {
+        return Err(AppError::NotFound);
+    }
+    let now = now_ms();
+    if let Some(tags) = &change.tags {
+        let tags = normalize_labels(tags).map_err(|m| AppError::bad_request("invalid_tag", m))?;
+        sqlx::query("UPDATE contacts SET tags = $1, updated_at = $2 WHERE id = $3").bind(tags.join(",")).bind(now).bind(id).execute(&mut *tx).await?;
+    }
+    if let Some(opted_in) = change.opted_in {
+        sqlx::query("UPDATE contacts SET opted_in = $1, opted_out_at = CASE WHEN $1 THEN NULL ELSE opted_out_at END, updated_at = $2 WHERE id = $3")
+            .bind(opted_in)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(opted_out) = change.opted_out {
+        sqlx::query("UPDATE contacts SET opted_out_at = $1, opted_in = CASE WHEN $2 THEN FALSE ELSE opted_in END, updated_at = $3 WHERE id = $4")
+            .bind(opted_out.then_some(now))
+            .bind(opted_out)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    audit::record(&mut tx, &user, "contact.update", &format!("contact {id}"), None, Some(serde_json::to_value(&change).map_err(anyhow::Error::from)?)).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/contacts/export`: every contact in scope as CSV.
+pub async fn export(State(state): State<AppState>, user: AuthUser) -> Result<Response> {
+    let mut conn = state.db.pool.acquire().await?;
+    let all = load_all(&mut conn).await?;
+    let full = user.can(Permission::SeeFullPhoneNumbers);
+    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let mut keys: Vec<String> = all.iter().flat_map(|(_, _, c)| c.attributes.keys().cloned()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut header = vec!["phone", "name", "tags", "opted_in", "opted_out", "last_inbound", "last_outbound", "numbers"];
+    header.extend(keys.iter().map(String::as_str));
+    w.write_record(&header).map_err(anyhow::Error::from)?;
+    let mut count = 0;
+    for (phone, name, c) in all.iter().filter(|(_, _, c)| visible(&user, c)) {
+        let time = |t: Option<i64>| t.map(crate::export::rfc3339).unwrap_or_default();
+        let mut record = vec![
+            if full { format!("+{phone}") } else { mask_phone(phone) },
+            name.clone().unwrap_or_default(),
+            c.tags.join(";"),
+            if c.opted_in { "yes" } else { "no" }.to_owned(),
+            if c.opted_out { "yes" } else { "no" }.to_owned(),
+            time(c.last_inbound_at),
+            time(c.last_outbound_at),
+            c.numbers.join(";"),
+        ];
+        record.extend(keys.iter().map(|k| c.attributes.get(k).map(switchboard_shared::broadcast::attr_text).unwrap_or_default()));
+        w.write_record(&record).map_err(anyhow::Error::from)?;
+        count += 1;
+    }
+    audit::record(&mut conn, &user, "contacts.export", "contacts", None, Some(json!({"rows": count}))).await?;
+    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"contacts.csv\"")], bytes).into_response())
+}
+
+/// `GET /api/v1/segments`.
+pub async fn list_segments(State(state): State<AppState>) -> Result<Json<Vec<SavedSegment>>> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as("SELECT id, name, expression FROM segments ORDER BY name").fetch_all(&state.db.pool).await?;
+    Ok(Json(rows.into_iter().map(|(id, name, expression)| SavedSegment { id, name, expression }).collect()))
+}
+
+/// Checks a segment expression; the error points at the character.
+pub fn check_expression(expression: &str) -> Result<Segment> {
+    Segment::parse(expression).map_err(|e| AppError::bad_request("invalid_segment", format!("{} (at character {})\n{}", e.message, e.at + 1, e.pointer(expression))))
+}
+
+/// `POST /api/v1/segments`: saves a named segment (a second save under a name replaces it).
+pub async fn save_segment(State(state): State<AppState>, user: AuthUser, body: axum::body::Bytes) -> Result<(StatusCode, Json<SavedSegment>)> {
+    let request: SegmentRequest = parse_json(&body)?;
+    let name = request.name.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(AppError::bad_request("invalid_name", "a segment needs a name of 1 to 80 characters"));
+    }
+    check_expression(&request.expression)?;
+    let mut tx = state.db.pool.begin().await?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO segments (name, expression, created_by, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (name) DO UPDATE SET expression = excluded.expression RETURNING id",
+    )
+    .bind(name)
+    .bind(&request.expression)
+    .bind(user.id)
+    .bind(now_ms())
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(&mut tx, &user, "segment.save", name, None, Some(json!({"expression": request.expression}))).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(SavedSegment { id, name: name.to_owned(), expression: request.expression })))
+}
+
+/// `DELETE /api/v1/segments/{id}`.
+pub async fn delete_segment(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<StatusCode> {
+    let mut tx = state.db.pool.begin().await?;
+    let gone = sqlx::query("DELETE FROM segments WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+    if gone == 0 {
+        return Err(AppError::NotFound);
+    }
+    audit::record(&mut tx, &user, "segment.delete", &format!("segment {id}"), None, None).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The default opt-out keywords: English and Traditional Chinese.
+pub fn default_opt_out() -> OptOutSettings {
+    OptOutSettings {
+        keywords: ["STOP", "UNSUBSCRIBE", "取消訂閱", "退訂"].map(String::from).to_vec(),
+        confirmation: "You will not get marketing messages from us any more. 您已取消訂閱，我們不會再向您發送推廣訊息。".into(),
+    }
+}
+
+/// The opt-out settings in force.
+pub async fn opt_out_settings(conn: &mut AnyConnection) -> Result<OptOutSettings> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = 'opt_out'").fetch_optional(&mut *conn).await?;
+    Ok(row.and_then(|(v,)| serde_json::from_str(&v).ok()).unwrap_or_else(default_opt_out))
+}
+
+/// Whether an inbound text is one of the keywords: the whole message, any case, ignoring
+/// spaces and trailing punctuation.
+pub fn is_keyword(settings: &OptOutSettings, text: &str) -> bool {
+    let clean = |s: &str| s.trim().trim_end_matches(['.', '!', '。', '！']).trim().to_lowercase();
+    let text = clean(text);
+    !text.is_empty() && settings.keywords.iter().any(|k| clean(k) == text)
+}
+
+/// `GET /api/v1/settings/opt-out`.
+pub async fn get_opt_out(State(state): State<AppState>) -> Result<Json<OptOutSettings>> {
+    let mut conn = state.db.pool.acquire().await?;
+    Ok(Json(opt_out_settings(&mut conn).await?))
+}
+
+/// `PUT /api/v1/settings/opt-out`.
+pub async fn put_opt_out(State(state): State<AppState>, user: AuthUser, body: axum::body::Bytes) -> Result<Json<OptOutSettings>> {
+    let mut request: OptOutSettings = parse_json(&body)?;
+    request.keywords = request.keywords.iter().map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect();
+    if request.keywords.is_empty() {
+        return Err(AppError::bad_request("invalid_keywords", "keep at least one opt-out keyword"));
+    }
+    if request.confirmation.trim().is_empty() || request.confirmation.chars().count() > 1024 {
+        return Err(AppError::bad_request("invalid_confirmation", "the confirmation is 1 to 1,024 characters"));
+    }
+    let mut tx = state.db.pool.begin().await?;
+    let value = serde_json::to_string(&request).map_err(anyhow::Error::from)?;
+    sqlx::query("INSERT INTO settings (key, value) VALUES ('opt_out', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(&value)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(&mut tx, &user, "settings.opt_out", "opt-out keywords", None, Some(serde_json::to_value(&request).map_err(anyhow::Error::from)?)).await?;
+    tx.commit().await?;
+    Ok(Json(request))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_become_e164_with_the_default_country() {
+        let hk: phonenumber::country::Id = "HK".parse().unwrap();
+        assert_eq!(normalize_phone("9123 4567", Some(hk)).unwrap(), "85291234567");
+        assert_eq!(normalize_phone("+852 9123-4567", Some(hk)).unwrap(), "85291234567");
+        assert_eq!(normalize_phone("00852 91234567", None).unwrap(), "85291234567");
+        assert_eq!(normalize_phone("85291234567", None).unwrap(), "85291234567");
+        let tw: phonenumber::country::Id = "TW".parse().unwrap();
+        assert_eq!(normalize_phone("0912 345 678", Some(tw)).unwrap(), "886912345678");
+        assert!(normalize_phone("12", Some(hk)).is_err());
+        assert!(normalize_phone("call me", Some(hk)).is_err());
+        assert!(normalize_phone("", Some(hk)).is_err());
+    }
+
+    #[test]
+    fn keywords_match_the_whole_message_in_any_case() {
+        let s = default_opt_out();
+        assert!(is_keyword(&s, " stop "));
+        assert!(is_keyword(&s, "Stop!"));
+        assert!(is_keyword(&s, "取消訂閱。"));
+        assert!(!is_keyword(&s, "please don't stop"));
+        assert!(!is_keyword(&s, ""));
+    }
+
+    #[test]
+    fn a_file_is_parsed_merged_and_every_bad_row_named() {
+        let csv = "Phone,Name,Tags,City,Spend,Member\n\
+                   9123 4567,Chan,vip;gold,Hong Kong,500,yes\n\
+                   +852 91234567,,new,,,\n\
+                   not a phone,Lee,,,,\n\
+                   9876 5432,Wong,,Kowloon,lots,no\n";
+        let m = ImportMapping {
+            phone: "phone".into(),
+            name: Some("Name".into()),
+            tags: Some("Tags".into()),
+            add_tags: vec!["imported".into()],
+            opted_in: Some("Member".into()),
+            attributes: vec![
+                switchboard_shared::api::AttributeColumn { column: "City".into(), key: "city".into(), kind: AttributeKind::Text },
+                switchboard_shared::api::AttributeColumn { column: "Spend".into(), key: "spend".into(), kind: AttributeKind::Number },
+            ],
+            default_country: "HK".into(),
+        };
+        let p = parse_csv(csv.as_bytes(), &m, &|_| {}).unwrap();
+        assert_eq!(p.total, 4);
+        assert_eq!(p.rows.len(), 1);
+        assert_eq!(p.merged_in_file, 1);
+        let (phone, row) = &p.rows[0];
+        assert_eq!(phone, "85291234567");
+        assert_eq!(row.name.as_deref(), Some("Chan"));
+        assert_eq!(row.tags, vec!["vip", "gold", "imported", "new"]);
+        assert_eq!(row.attributes["spend"], AttrValue::Number(500.0));
+        assert_eq!(p.rejected.len(), 2);
+        assert_eq!(p.rejected[0].0, 4);
+        assert!(p.rejected[0].2.contains("not a phone number"), "{:?}", p.rejected);
+        assert_eq!(p.rejected[1].0, 5);
+        assert!(p.rejected[1].2.contains("spend"), "{:?}", p.rejected);
+        let bad = ImportMapping { phone: "Mobile".into(), ..m };
+        assert!(parse_csv(csv.as_bytes(), &bad, &|_| {}).unwrap_err().contains("no column \"Mobile\""));
+    }
+}

@@ -1,0 +1,95 @@
+//! Each WABA's message templates, synced from the Graph API: when a number is connected, every
+//! five minutes with the health checks, and on demand from the console.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::Json;
+use secrecy::SecretString;
+use switchboard_shared::api::Template;
+
+use crate::access::AuthUser;
+use crate::db::now_ms;
+use crate::error::{AppError, Result};
+use crate::numbers::secret_key;
+use crate::AppState;
+
+/// Replaces one WABA's templates with what Meta lists now; returns how many.
+pub async fn sync_waba(state: &AppState, waba_id: &str, token: &SecretString) -> Result<usize> {
+    let list = state
+        .cloud
+        .templates(waba_id, token)
+        .await
+        .map_err(|e| AppError::bad_request("graph_error", format!("WhatsApp did not list the templates of {waba_id}: {e}")))?;
+    let now = now_ms();
+    let mut tx = state.db.pool.begin().await?;
+    sqlx::query("DELETE FROM templates WHERE waba_id = $1").bind(waba_id).execute(&mut *tx).await?;
+    for t in &list {
+        sqlx::query(
+            "INSERT INTO templates (waba_id, name, language, id, category, status, components, synced_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (waba_id, name, language) DO NOTHING",
+        )
+        .bind(waba_id)
+        .bind(&t.name)
+        .bind(t.language.clone().unwrap_or_default())
+        .bind(&t.id)
+        .bind(t.category.clone().unwrap_or_default().to_uppercase())
+        .bind(t.status.clone().unwrap_or_default().to_uppercase())
+        .bind(serde_json::to_string(&t.components).map_err(anyhow::Error::from)?)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(list.len())
+}
+
+/// Syncs every WABA that has an enabled number, with that number's token.
+pub async fn sync_all(state: &AppState) -> Result<usize> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT waba_id, access_token FROM numbers WHERE disabled = FALSE ORDER BY id").fetch_all(&state.db.pool).await?;
+    let mut by_waba: BTreeMap<String, String> = BTreeMap::new();
+    for (waba, sealed) in rows {
+        by_waba.entry(waba).or_insert(sealed);
+    }
+    let mut total = 0;
+    for (waba, sealed) in by_waba {
+        let token = SecretString::from(secret_key(state)?.open(&sealed)?);
+        total += sync_waba(state, &waba, &token).await?;
+    }
+    Ok(total)
+}
+
+/// The templates of the WABAs behind the user's numbers.
+async fn visible(state: &AppState, user: &AuthUser) -> Result<Vec<Template>> {
+    let numbers: Vec<(String, String)> = sqlx::query_as("SELECT id, waba_id FROM numbers").fetch_all(&state.db.pool).await?;
+    let wabas: Vec<String> = numbers.into_iter().filter(|(id, _)| user.covers(id)).map(|(_, w)| w).collect();
+    let rows: Vec<(String, String, String, String, String, String, i64)> =
+        sqlx::query_as("SELECT waba_id, name, language, category, status, components, synced_at FROM templates ORDER BY name, language")
+            .fetch_all(&state.db.pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| wabas.contains(&r.0))
+        .map(|(waba_id, name, language, category, status, components, synced_at)| Template {
+            waba_id,
+            name,
+            language,
+            category,
+            status,
+            components: serde_json::from_str(&components).unwrap_or_default(),
+            synced_at,
+        })
+        .collect())
+}
+
+/// `GET /api/v1/templates`.
+pub async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<Vec<Template>>> {
+    Ok(Json(visible(&state, &user).await?))
+}
+
+/// `POST /api/v1/templates/sync`: asks Meta again now.
+pub async fn sync(State(state): State<AppState>, user: AuthUser) -> Result<Json<Vec<Template>>> {
+    sync_all(&state).await?;
+    Ok(Json(visible(&state, &user).await?))
+}
