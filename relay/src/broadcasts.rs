@@ -114,11 +114,11 @@ async fn validate(conn: &mut AnyConnection, user: &AuthUser, spec: &BroadcastSpe
     let mut category = String::new();
     for n in &spec.numbers {
         if !user.covers(n) {
-            return Err(bad("number_out_of_scope", format!("number {n} is not one of yours")));
+            return Err(AppError::NotFound);
         }
-        let row: Option<(String, bool)> = sqlx::query_as("SELECT waba_id, disabled FROM numbers WHERE id = $1").bind(n).fetch_optional(&mut *conn).await?;
+        let row: Option<(String, i64)> = sqlx::query_as("SELECT waba_id, CASE WHEN disabled THEN 1 ELSE 0 END FROM numbers WHERE id = $1").bind(n).fetch_optional(&mut *conn).await?;
         let Some((waba, disabled)) = row else { return Err(bad("unknown_number", format!("number {n} is not connected"))) };
-        if disabled {
+        if disabled != 0 {
             return Err(bad("number_disabled", format!("number {n} is paused; resume it first")));
         }
         let t: Option<(String, String, String)> =

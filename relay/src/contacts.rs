@@ -204,8 +204,9 @@ fn parse_csv(bytes: &[u8], m: &ImportMapping, progress: &dyn Fn(u64)) -> Result<
             let mut tags: Vec<String> = tags_col.map(field).unwrap_or_default().split([';', ',']).map(str::to_owned).collect();
             tags.extend(add_tags.iter().cloned());
             row.tags = normalize_labels(&tags)?;
-            if let Some(c) = opt_col {
-                row.opted_in = Some(parse_bool(&field(c)).ok_or_else(|| format!("opt-in {:?} is not yes or no", field(c)))?);
+            // An empty consent cell says nothing: an existing contact keeps its consent.
+            if let Some(value) = opt_col.map(field).filter(|v| !v.is_empty()) {
+                row.opted_in = Some(parse_bool(&value).ok_or_else(|| format!("opt-in {value:?} is not yes or no"))?);
             }
             for (c, key, kind) in &attr_cols {
                 if let Some(v) = parse_attr(*kind, &field(*c)).map_err(|e| format!("{key}: {e}"))? {
@@ -377,9 +378,11 @@ pub async fn import_rejected(State(state): State<AppState>, user: AuthUser, Path
         .into_response())
 }
 
-type ContactRow = (i64, String, Option<String>, String, String, bool, Option<i64>, Option<i64>, Option<i64>, String);
+type ContactRow = (i64, String, Option<String>, String, String, i64, Option<i64>, Option<i64>, Option<i64>, String);
 
-const CONTACT_COLUMNS: &str = "id, wa_id, name, tags, attributes, opted_in, opted_out_at, last_inbound_at, last_outbound_at, numbers";
+// Booleans are read as integers: the Any driver cannot decode SQLite booleans.
+const CONTACT_COLUMNS: &str =
+    "id, wa_id, name, tags, attributes, CASE WHEN opted_in THEN 1 ELSE 0 END, opted_out_at, last_inbound_at, last_outbound_at, numbers";
 
 fn contact_from_row(r: ContactRow, replied: &HashMap<String, Vec<i64>>) -> (String, Option<String>, SegmentContact) {
     let (id, wa_id, name, tags, attributes, opted_in, opted_out_at, last_in, last_out, numbers) = r;
@@ -387,7 +390,7 @@ fn contact_from_row(r: ContactRow, replied: &HashMap<String, Vec<i64>>) -> (Stri
         id,
         tags: split_list(&tags),
         attributes: serde_json::from_str(&attributes).unwrap_or_default(),
-        opted_in: opted_in && opted_out_at.is_none(),
+        opted_in: opted_in != 0 && opted_out_at.is_none(),
         opted_out: opted_out_at.is_some(),
         last_inbound_at: last_in,
         last_outbound_at: last_out,

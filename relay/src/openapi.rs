@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::Json;
 use switchboard_shared::access::{Permission, Scope};
 use switchboard_shared::api::*;
+use switchboard_shared::broadcast::{Audience, BroadcastCounts, BroadcastSpec, FrequencyCap};
 use switchboard_shared::MessageStatus;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
@@ -42,6 +43,18 @@ fn bodies(method: &str, path: &str) -> (Option<&'static str>, Option<(&'static s
         ("POST", "/roles") | ("PUT", "/roles/{id}") => (Some("RoleRequest"), Some(("Role", false))),
         ("GET", "/audit") => (None, Some(("AuditEntry", true))),
         ("GET", "/supervisor") => (None, Some(("SupervisorView", false))),
+        ("GET", "/contacts") => (None, Some(("Contact", true))),
+        ("PATCH", "/contacts/{id}") => (Some("ContactChange"), None),
+        ("POST", "/contacts/import") | ("GET", "/contacts/import/{id}") => (None, Some(("ImportStatus", false))),
+        ("GET", "/segments") => (None, Some(("SavedSegment", true))),
+        ("POST", "/segments") => (Some("SegmentRequest"), Some(("SavedSegment", false))),
+        ("GET", "/settings/opt-out") => (None, Some(("OptOutSettings", false))),
+        ("PUT", "/settings/opt-out") => (Some("OptOutSettings"), Some(("OptOutSettings", false))),
+        ("GET", "/templates") | ("POST", "/templates/sync") => (None, Some(("Template", true))),
+        ("GET", "/broadcasts") => (None, Some(("Broadcast", true))),
+        ("POST", "/broadcasts") => (Some("BroadcastSpec"), Some(("Broadcast", false))),
+        ("GET", "/broadcasts/{id}") | ("POST", "/broadcasts/{id}/control") => (None, Some(("Broadcast", false))),
+        ("GET", "/broadcasts/{id}/recipients") => (None, Some(("Recipient", true))),
         _ => (None, None),
     }
 }
@@ -163,6 +176,22 @@ pub fn document(state: &AppState) -> OpenApi {
             schema::<ReplyRequest>(),
             schema::<Event>(),
             schema::<EventKind>(),
+            schema::<Contact>(),
+            schema::<ContactChange>(),
+            schema::<ImportMapping>(),
+            schema::<AttributeColumn>(),
+            schema::<AttributeKind>(),
+            schema::<ImportStatus>(),
+            schema::<SavedSegment>(),
+            schema::<SegmentRequest>(),
+            schema::<OptOutSettings>(),
+            schema::<Template>(),
+            schema::<Broadcast>(),
+            schema::<Recipient>(),
+            schema::<BroadcastSpec>(),
+            schema::<Audience>(),
+            schema::<FrequencyCap>(),
+            schema::<BroadcastCounts>(),
         ])
         .security_scheme(
             "session",

@@ -516,8 +516,9 @@ async fn record_one(tx: &mut AnyConnection, state: &AppState, o: &Outcome, now: 
             }
             state.metrics.sends.get_or_create(&vec![("outcome".to_owned(), "accepted".to_owned())]).inc();
         }
-        Err(CloudError::NoAnswer(reason)) => {
-            tracing::warn!("send {key} on {number_id}: {reason}; outcome unknown, reconciling");
+        Err(e @ (CloudError::NoAnswer(_) | CloudError::Decode { status: 200..=299, .. })) => {
+            // No answer, or a success we could not read: it may have been sent.
+            tracing::warn!("send {key} on {number_id}: {e}; outcome unknown, reconciling");
             sqlx::query("UPDATE outbox SET state = 'unknown', next_attempt_at = $1, updated_at = $2 WHERE id = $3")
                 .bind(now + RECONCILE_WINDOW_MS)
                 .bind(now)

@@ -80,6 +80,23 @@ fn expected(method: &Method, path: &str) -> Option<Expect> {
         ("GET", "/audit") => same([200, 200, 403, 200]),
         ("GET", "/supervisor") => same([200, 200, 403, 200]),
         ("GET", "/export/conversations") => same([200, 200, 403, 200]),
+        ("GET", "/contacts") | ("GET", "/contacts/export") | ("GET", "/segments") | ("GET", "/settings/opt-out") => {
+            same([200, 200, 403, 403])
+        }
+        ("PATCH", "/contacts/{id}") => Expect { in_scope: [204, 204, 403, 403], out_of_scope: [404, 404, 403, 403] },
+        // An empty file: the mapping names a column it does not have.
+        ("POST", "/contacts/import") => same([400, 400, 403, 403]),
+        ("GET", "/contacts/import/{id}") | ("GET", "/contacts/import/{id}/rejected") => same([404, 404, 403, 403]),
+        ("POST", "/segments") => same([201, 201, 403, 403]),
+        ("DELETE", "/segments/{id}") => same([204, 204, 403, 403]),
+        ("PUT", "/settings/opt-out") => same([200, 200, 403, 403]),
+        ("GET", "/templates") => same([200; 4]),
+        ("POST", "/templates/sync") | ("GET", "/broadcasts") => same([200, 200, 403, 403]),
+        ("POST", "/broadcasts") => Expect { in_scope: [201, 201, 403, 403], out_of_scope: [404, 404, 403, 403] },
+        ("GET", "/broadcasts/{id}")
+        | ("POST", "/broadcasts/{id}/control")
+        | ("GET", "/broadcasts/{id}/recipients")
+        | ("GET", "/broadcasts/{id}/export") => Expect { in_scope: [200, 200, 403, 403], out_of_scope: [404, 404, 403, 403] },
         _ => return None,
     })
 }
@@ -177,6 +194,44 @@ impl Fixture {
                     ))
                     .await;
                 (path.replace("{id}", &id.to_string()), Some(json!({"name": format!("Temp {}", unique()), "permissions": []})))
+            }
+            ("PATCH", "/contacts/{id}") => {
+                let id = self
+                    .sql(&format!(
+                        "INSERT INTO contacts (wa_id, name, created_at, updated_at, numbers) VALUES ('8526{:07}', 'Fixture', 0, 0, '{}') RETURNING id",
+                        unique().parse::<u64>().unwrap(),
+                        if in_scope { A } else { B }
+                    ))
+                    .await;
+                (path.replace("{id}", &id.to_string()), Some(json!({"tags": ["vip"]})))
+            }
+            ("POST", "/contacts/import") => (format!("{path}?mapping=%7B%22phone%22%3A%22phone%22%2C%22default_country%22%3A%22HK%22%7D"), None),
+            ("GET", "/contacts/import/{id}") | ("GET", "/contacts/import/{id}/rejected") => (path.replace("{id}", "999999"), None),
+            ("POST", "/segments") => (path, Some(json!({"name": format!("Segment {}", unique()), "expression": "tag vip and opted_in"}))),
+            ("DELETE", "/segments/{id}") => {
+                let id = self
+                    .sql(&format!("INSERT INTO segments (name, expression, created_by, created_at) VALUES ('Temp {}', 'tag x', NULL, 0) RETURNING id", unique()))
+                    .await;
+                (path.replace("{id}", &id.to_string()), None)
+            }
+            ("PUT", "/settings/opt-out") => (path, Some(json!({"keywords": ["STOP", "取消訂閱"], "confirmation": "Done. 已取消。"}))),
+            ("POST", "/broadcasts") => (
+                path,
+                Some(json!({"name": "Matrix", "numbers": [if in_scope { A } else { B }], "template": "hello_world", "language": "en_US",
+                            "audience": {"kind": "segment", "expression": "tag nobody"}, "send_at": 99_999_999_999_999_i64})),
+            ),
+            ("GET", "/broadcasts/{id}")
+            | ("POST", "/broadcasts/{id}/control")
+            | ("GET", "/broadcasts/{id}/recipients")
+            | ("GET", "/broadcasts/{id}/export") => {
+                let spec = json!({"name": "Fixture", "numbers": [if in_scope { A } else { B }], "template": "hello_world", "language": "en_US",
+                                  "audience": {"kind": "segment", "expression": "tag nobody"}});
+                let id = self
+                    .sql(&format!(
+                        "INSERT INTO broadcasts (name, spec, state, send_at, created_by, created_at) VALUES ('Fixture', '{spec}', 'scheduled', 99999999999999, NULL, 0) RETURNING id"
+                    ))
+                    .await;
+                (path.replace("{id}", &id.to_string()), Some(json!({"action": "pause"})))
             }
             _ => (path, None),
         }

@@ -23,6 +23,7 @@ pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/_sandbox/ledger", get(ledger))
         .route("/_sandbox/inbound", post(inbound))
+        .route("/_sandbox/faults", post(set_faults))
         .route("/{version}/{id}", get(get_object))
         .route("/{version}/{id}/messages", post(send_message))
         .route("/{version}/{id}/phone_numbers", get(list_phone_numbers))
@@ -283,6 +284,42 @@ async fn send_message(
             );
         }
     }
+    let n = state.sends_seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    let faults = state.faults.lock().expect("faults lock").clone();
+    if faults.throughput_storm_until.is_some_and(|until| now_ms() < until) {
+        state.count_refusal(codes::THROUGHPUT_REACHED);
+        return graph_error(StatusCode::BAD_REQUEST, codes::THROUGHPUT_REACHED, "Rate limit hit", "Cloud API message throughput has been reached.");
+    }
+    if faults.server_error_every.is_some_and(|every| every > 0 && n % every == 0) {
+        state.count_refusal(codes::UNKNOWN_ERROR);
+        return graph_error(StatusCode::INTERNAL_SERVER_ERROR, codes::UNKNOWN_ERROR, "Something went wrong", "Message failed to send due to an unknown error.");
+    }
+    if faults.undeliverable.contains(&to) {
+        state.count_refusal(codes::UNDELIVERABLE);
+        return graph_error(StatusCode::BAD_REQUEST, codes::UNDELIVERABLE, "Message undeliverable", "Unable to deliver message. The recipient is not on WhatsApp or cannot receive it.");
+    }
+    // The portfolio's messaging limit: unique users reached outside the service window in a
+    // moving 24 hours.
+    if request.body.is_template() {
+        let in_window = state.last_inbound.lock().expect("inbound lock").get(&(pn.clone(), to.clone())).is_some_and(|t| now_ms() - t < limits::CUSTOMER_SERVICE_WINDOW_MS);
+        if !in_window {
+            let limit = switchboard_shared::broadcast::tier_limit(&number.messaging_limit);
+            let mut window = state.tier_window.lock().expect("tier lock");
+            let now = now_ms();
+            window.retain(|_, at| now - *at < limits::CUSTOMER_SERVICE_WINDOW_MS);
+            if !window.contains_key(&to) && limit.is_some_and(|l| window.len() as u64 >= l) {
+                drop(window);
+                state.count_refusal(TIER_REACHED);
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    TIER_REACHED,
+                    "Spam Rate limit hit",
+                    "The business portfolio reached its messaging limit (unique users in a moving 24 hours).",
+                );
+            }
+            window.insert(to.clone(), now);
+        }
+    }
     if state.pair_rate.check_key(&(pn.clone(), to.clone())).is_err() {
         state.count_refusal(codes::PAIR_RATE);
         return graph_error(
@@ -326,7 +363,20 @@ async fn send_message(
             group_id: None,
         }],
     };
+    if faults.lost_answer_every.is_some_and(|every| every > 0 && n % every == 0) {
+        // Sent, but the answer is cut off on the way back.
+        return (StatusCode::OK, [(axum::http::header::CONTENT_TYPE, "application/json")], "{\"messaging_product\":\"whats").into_response();
+    }
     Json(response).into_response()
+}
+
+/// No documented code exists for an exhausted messaging limit (cloud-api.md §4.3); the sandbox
+/// answers with the spam rate limit code, which is what senders report seeing.
+const TIER_REACHED: i64 = 131048;
+
+async fn set_faults(AxState(state): AxState<Shared>, Json(faults): Json<crate::Faults>) -> Response {
+    *state.faults.lock().expect("faults lock") = faults;
+    Json(json!({"ok": true})).into_response()
 }
 
 async fn ledger(AxState(state): AxState<Shared>) -> Json<Vec<LedgerEntry>> {

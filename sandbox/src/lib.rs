@@ -95,6 +95,25 @@ impl Default for SandboxConfig {
     }
 }
 
+/// Faults on demand, for tests and benchmarks; counted over sends (`POST …/messages` with a
+/// message, not mark-as-read), starting at 1.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Faults {
+    /// Every nth send answers 500 with Meta's `131000` (nothing is sent).
+    #[serde(default)]
+    pub server_error_every: Option<u64>,
+    /// Every nth send is sent, but its answer is lost (the body is cut off): the sender cannot
+    /// know, and must reconcile from the status webhooks.
+    #[serde(default)]
+    pub lost_answer_every: Option<u64>,
+    /// Until this time (UTC ms) every send is refused with `130429`.
+    #[serde(default)]
+    pub throughput_storm_until: Option<i64>,
+    /// Recipients (digits) refused at once with `131026`.
+    #[serde(default)]
+    pub undeliverable: Vec<String>,
+}
+
 /// One accepted send, as the sandbox saw it. Tests read the ledger to prove what was sent.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LedgerEntry {
@@ -128,6 +147,11 @@ pub(crate) struct State {
     pub customers: Vec<Customer>,
     /// Counts of refusals by Meta error code, for tests and benchmarks.
     pub refusals: Mutex<HashMap<i64, u64>>,
+    pub faults: Mutex<Faults>,
+    /// Sends seen (for the every-nth faults).
+    pub sends_seen: AtomicU64,
+    /// The portfolio's moving 24-hour window: business-initiated recipient → when counted.
+    pub tier_window: Mutex<HashMap<String, i64>>,
 }
 
 impl State {
@@ -196,6 +220,11 @@ impl Sandbox {
         self.state.refusals.lock().expect("refusals lock").clone()
     }
 
+    /// Turns faults on (or off, with `Faults::default()`).
+    pub fn set_faults(&self, faults: Faults) {
+        *self.state.faults.lock().expect("faults lock") = faults;
+    }
+
     /// The simulated customers (name, number, language).
     pub fn customers(&self) -> &[Customer] {
         &self.state.customers
@@ -240,6 +269,9 @@ impl State {
             last_inbound: Mutex::new(HashMap::new()),
             customers,
             refusals: Mutex::new(HashMap::new()),
+            faults: Mutex::new(Faults::default()),
+            sends_seen: AtomicU64::new(0),
+            tier_window: Mutex::new(HashMap::new()),
             config,
         }
     }

@@ -45,6 +45,8 @@ pub fn rand_suffix() -> String {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    // `TEST_LOG=warn cargo test …` shows the relay's log.
+    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("TEST_LOG")).try_init();
     let dir = tempfile::tempdir().unwrap();
     let database_url = match backend {
         Backend::Sqlite => None,
