@@ -36,6 +36,11 @@ pub const TABLES: &[&str] = &[
     "events",
     "audit_log",
     "groups",
+    "settings",
+    "segments",
+    "templates",
+    "broadcasts",
+    "broadcast_recipients",
 ];
 
 const FORMAT: u32 = 1;

@@ -377,38 +377,46 @@ pub async fn freeze(state: &AppState, id: i64) -> Result<usize> {
     }
 
     for chunk in frozen.chunks(CHUNK) {
-        let mut q = sqlx::QueryBuilder::<sqlx::Any>::new("INSERT INTO broadcast_recipients (broadcast_id, contact, number_id, outbox_key, skipped, error_title, state) ");
-        q.push_values(chunk, |mut b, f| {
-            b.push_bind(id)
-                .push_bind(f.contact.clone())
-                .push_bind(f.number_id.clone())
-                .push_bind(f.payload.as_ref().map(|_| key(id, &f.contact)))
-                .push_bind(f.skipped.as_ref().map(|s| s.0))
-                .push_bind(f.skipped.as_ref().and_then(|s| s.1.clone()))
-                .push_bind(if f.skipped.is_some() { "skipped" } else { "queued" });
-        });
-        q.build().execute(&mut *tx).await?;
+        let sql = format!(
+            "INSERT INTO broadcast_recipients (broadcast_id, contact, number_id, outbox_key, skipped, error_title, state) VALUES {}",
+            crate::db::values_placeholders(chunk.len(), 7)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for f in chunk {
+            q = q
+                .bind(id)
+                .bind(f.contact.clone())
+                .bind(f.number_id.clone())
+                .bind(f.payload.as_ref().map(|_| key(id, &f.contact)))
+                .bind(f.skipped.as_ref().map(|s| s.0))
+                .bind(f.skipped.as_ref().and_then(|s| s.1.clone()))
+                .bind(if f.skipped.is_some() { "skipped" } else { "queued" });
+        }
+        q.execute(&mut *tx).await?;
         let sends: Vec<&Frozen> = chunk.iter().filter(|f| f.payload.is_some()).collect();
         if sends.is_empty() {
             continue;
         }
-        let mut q = sqlx::QueryBuilder::<sqlx::Any>::new(
-            "INSERT INTO outbox (idempotency_key, number_id, message_id, payload, state, attempts, next_attempt_at, created_at, updated_at, broadcast_id, recipient) ",
+        let sql = format!(
+            "INSERT INTO outbox (idempotency_key, number_id, message_id, payload, state, attempts, next_attempt_at, created_at, updated_at, broadcast_id, recipient) VALUES {}",
+            crate::db::values_placeholders(sends.len(), 11)
         );
-        q.push_values(sends, |mut b, f| {
-            b.push_bind(key(id, &f.contact))
-                .push_bind(f.number_id.clone())
-                .push_bind(None::<i64>)
-                .push_bind(f.payload.clone())
-                .push_bind("queued")
-                .push_bind(0_i64)
-                .push_bind(now)
-                .push_bind(now)
-                .push_bind(now)
-                .push_bind(id)
-                .push_bind(f.contact.clone());
-        });
-        q.build().execute(&mut *tx).await?;
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for f in sends {
+            q = q
+                .bind(key(id, &f.contact))
+                .bind(f.number_id.clone())
+                .bind(None::<i64>)
+                .bind(f.payload.clone())
+                .bind("queued")
+                .bind(0_i64)
+                .bind(now)
+                .bind(now)
+                .bind(now)
+                .bind(id)
+                .bind(f.contact.clone());
+        }
+        q.execute(&mut *tx).await?;
     }
     sqlx::query("UPDATE broadcasts SET audience = $1 WHERE id = $2").bind(frozen.len() as i64).bind(id).execute(&mut *tx).await?;
     tx.commit().await?;

@@ -255,7 +255,6 @@ async fn save_rows(state: &AppState, rows: &[(String, Row)]) -> Result<(u64, u64
     let now = now_ms();
     let (mut created, mut updated) = (0, 0);
     for chunk in rows.chunks(WRITE_CHUNK) {
-        let mut q = sqlx::QueryBuilder::<sqlx::Any>::new("INSERT INTO contacts (wa_id, name, tags, attributes, opted_in, created_at, updated_at) ");
         let mut merged: Vec<(String, Option<String>, String, String, bool)> = Vec::with_capacity(chunk.len());
         for (phone, row) in chunk {
             let mut row = row.clone();
@@ -276,17 +275,19 @@ async fn save_rows(state: &AppState, rows: &[(String, Row)]) -> Result<(u64, u64
             let attributes = serde_json::to_string(&row.attributes).map_err(anyhow::Error::from)?;
             merged.push((phone.clone(), row.name.clone(), row.tags.join(","), attributes, opted_in));
         }
-        q.push_values(&merged, |mut b, (phone, name, tags, attributes, opted_in)| {
-            b.push_bind(phone.clone()).push_bind(name.clone()).push_bind(tags.clone()).push_bind(attributes.clone()).push_bind(*opted_in).push_bind(now).push_bind(now);
-        });
-        // Consent only changes when the file has an opt-in column: CASE keeps the old value
-        // for rows that did not say.
+        // Consent only changes when the file has an opt-in value: otherwise the old one stays.
         let opt_sql = if chunk.iter().any(|(_, r)| r.opted_in.is_some()) { "excluded.opted_in" } else { "contacts.opted_in" };
-        q.push(format!(
-            " ON CONFLICT (wa_id) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), tags = excluded.tags, \
-             attributes = excluded.attributes, opted_in = {opt_sql}, updated_at = excluded.updated_at"
-        ));
-        q.build().execute(&mut *tx).await?;
+        let sql = format!(
+            "INSERT INTO contacts (wa_id, name, tags, attributes, opted_in, created_at, updated_at) VALUES {}
+             ON CONFLICT (wa_id) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), tags = excluded.tags,
+               attributes = excluded.attributes, opted_in = {opt_sql}, updated_at = excluded.updated_at",
+            crate::db::values_placeholders(merged.len(), 7)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (phone, name, tags, attributes, opted_in) in merged {
+            q = q.bind(phone).bind(name).bind(tags).bind(attributes).bind(opted_in).bind(now).bind(now);
+        }
+        q.execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok((created, updated))

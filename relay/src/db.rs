@@ -76,3 +76,16 @@ impl Db {
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
+
+/// `($1, $2, …), (…), …` for a multi-row INSERT of `rows` rows of `columns` values each, in the
+/// `$n` style both backends accept (sqlx's query builder writes `?` for the Any driver, which
+/// PostgreSQL refuses).
+pub fn values_placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
