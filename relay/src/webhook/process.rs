@@ -358,7 +358,14 @@ async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, out: &mu
             created_at: at,
         };
         let assigned_to = conversation.assigned_to;
-        let keyword = m.group_id.is_none() && m.kind == "text" && contacts::is_keyword(opt_out.get_or_insert(contacts::opt_out_settings(conn).await?), &message.body);
+        let mut keyword = false;
+        if m.group_id.is_none() && m.kind == "text" {
+            // Read once per change, and only when a 1:1 text could be a keyword.
+            if opt_out.is_none() {
+                opt_out = Some(contacts::opt_out_settings(conn).await?);
+            }
+            keyword = opt_out.as_ref().is_some_and(|s| contacts::is_keyword(s, &message.body));
+        }
         out.push(events::append(conn, &number_id, assigned_to, EventKind::Message { conversation: conversation.clone(), message }).await?);
         if keyword {
             opt_out_contact(conn, &conversation, &m.id, at, opt_out.as_ref().map(|s| s.confirmation.as_str()).unwrap_or_default(), out).await?;
