@@ -22,7 +22,7 @@ const CONCURRENCY: usize = 64;
 
 pub fn run(args: &[String]) -> Result<()> {
     let which = args.first().map(String::as_str).unwrap_or("all");
-    let known = ["all", "webhook_ingest"];
+    let known = ["all", "webhook_ingest", "broadcast"];
     if !known.contains(&which) {
         bail!("unknown benchmark {which:?}; known: {}", known[1..].join(", "));
     }
@@ -34,6 +34,16 @@ pub fn run(args: &[String]) -> Result<()> {
         print_table("webhook_ingest", &result);
         report["webhook_ingest"] = result;
     }
+    if which == "all" || which == "broadcast" {
+        // `cargo xtask bench broadcast one_number_80 …` runs only the named cases.
+        let only: Vec<String> = if which == "broadcast" { args[1..].to_vec() } else { Vec::new() };
+        let result = runtime.block_on(crate::broadcast::run(&only))?;
+        let mut merged = report.get("broadcast").cloned().unwrap_or_else(|| json!({}));
+        for (k, v) in result.as_object().into_iter().flatten() {
+            merged[k] = v.clone();
+        }
+        report["broadcast"] = merged;
+    }
     if let Some(bundle) = console_bundle()? {
         print_table("console_bundle", &bundle);
         report["console_bundle"] = bundle;
@@ -44,7 +54,7 @@ pub fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn print_table(name: &str, v: &Value) {
+pub(crate) fn print_table(name: &str, v: &Value) {
     println!("\n{name}");
     println!("{:-<60}", "");
     if let Some(map) = v.as_object() {

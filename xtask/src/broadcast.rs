@@ -1,0 +1,298 @@
+//! `cargo xtask bench broadcast`: broadcasts through the real relay binary (its own process, so
+//! its CPU time and memory are its own) to the sandbox in this process, which enforces each
+//! number's throughput and the pair rate and keeps the ledger that proves what was sent.
+//!
+//! Each case imports its contacts over the API, starts one broadcast and waits until the ledger
+//! holds a send for every recipient (and, for the restart case, until the relay reports the
+//! broadcast done). Ideal time is recipients ÷ (numbers × throughput).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+use switchboard_sandbox::{Sandbox, SandboxConfig, SandboxNumber};
+
+use crate::root;
+
+const KEY: &str = "4242424242424242424242424242424242424242424242424242424242424242";
+const ADMIN: &str = "bench-admin@example.com";
+const PASSWORD: &str = "bench-password-123";
+
+struct Case {
+    name: &'static str,
+    numbers: usize,
+    rate: u32,
+    recipients: usize,
+    kills: usize,
+}
+
+const CASES: [Case; 4] = [
+    Case { name: "one_number_80", numbers: 1, rate: 80, recipients: 10_000, kills: 0 },
+    Case { name: "one_number_1000", numbers: 1, rate: 1_000, recipients: 10_000, kills: 0 },
+    Case { name: "ten_numbers_1000", numbers: 10, rate: 1_000, recipients: 50_000, kills: 0 },
+    Case { name: "kill9_restarts", numbers: 1, rate: 1_000, recipients: 10_000, kills: 5 },
+];
+
+/// Runs the cases named in `only` (all when empty); returns the report's `broadcast` object.
+pub async fn run(only: &[String]) -> Result<Value> {
+    let binary = build_relay()?;
+    let mut out = serde_json::Map::new();
+    for case in CASES.iter().filter(|c| only.is_empty() || only.iter().any(|o| o == c.name)) {
+        eprintln!("bench broadcast: {} ({} recipients, {} × {}/s, {} restarts)", case.name, case.recipients, case.numbers, case.rate, case.kills);
+        let result = run_case(&binary, case).await.with_context(|| format!("case {}", case.name))?;
+        crate::bench::print_table(case.name, &result);
+        out.insert(case.name.to_owned(), result);
+    }
+    Ok(Value::Object(out))
+}
+
+fn build_relay() -> Result<PathBuf> {
+    crate::run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())).args([
+        "build", "--release", "--quiet", "-p", "switchboard-relay", "--bin", "switchboard",
+    ]))?;
+    Ok(root().join("target/release/switchboard"))
+}
+
+fn number_id(i: usize) -> String {
+    format!("1090000000000{i:02}")
+}
+
+/// The relay process and how to start it again on the same data and port.
+struct RelayProcess {
+    binary: PathBuf,
+    data: PathBuf,
+    port: u16,
+    sandbox_url: String,
+    child: Option<Child>,
+}
+
+impl RelayProcess {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.binary);
+        c.args(args)
+            .env("SWITCHBOARD_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("SWITCHBOARD_DATA_DIR", &self.data)
+            .env("SWITCHBOARD_GRAPH_BASE_URL", &self.sandbox_url)
+            .env("SWITCHBOARD_SECRET_KEY", KEY)
+            .env("SWITCHBOARD_APP_SECRET", "sandbox-app-secret")
+            .env("SWITCHBOARD_CONSOLE_DIR", self.data.join("dist"))
+            .env("SWITCHBOARD_LOG", "warn,sqlx=error")
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn admin(&self, args: &[&str]) -> Result<()> {
+        let output = self.command(args).stdout(Stdio::null()).output()?;
+        if !output.status.success() {
+            bail!("switchboard {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(())
+    }
+
+    async fn start(&mut self) -> Result<()> {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.data.join("relay.log"))?;
+        self.child = Some(self.command(&["serve"]).stdout(Stdio::null()).stderr(log).spawn()?);
+        let url = format!("http://127.0.0.1:{}/healthz", self.port);
+        for _ in 0..200 {
+            if reqwest::get(&url).await.is_ok_and(|r| r.status().is_success()) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("the relay did not start; see {}", self.data.join("relay.log").display())
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// `kill -9`: no chance to finish anything.
+    fn kill9(&mut self) -> Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        let _ = self.kill9();
+    }
+}
+
+/// CPU seconds (user + system) a process has used so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+/// Peak resident memory of a process, MB.
+fn peak_rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .map_or(0.0, |kb| (kb / 1024.0 * 10.0).round() / 10.0)
+}
+
+async fn sign_in(http: &reqwest::Client, base: &str) -> Result<String> {
+    let r = http
+        .post(format!("{base}/api/v1/session"))
+        .header("x-requested-with", "switchboard")
+        .json(&json!({"email": ADMIN, "password": PASSWORD}))
+        .send()
+        .await?;
+    if !r.status().is_success() {
+        bail!("sign-in: {}", r.status());
+    }
+    Ok(r.headers().get("set-cookie").context("cookie")?.to_str()?.split(';').next().unwrap_or_default().to_owned())
+}
+
+async fn import_contacts(http: &reqwest::Client, base: &str, cookie: &str, n: usize) -> Result<()> {
+    let mut csv = String::with_capacity(n * 40);
+    csv.push_str("phone,name,ok\n");
+    for i in 0..n {
+        csv.push_str(&format!("+8525{:07},Customer {i},yes\n", 1_000_000 + i));
+    }
+    let mapping = json!({"phone": "phone", "name": "name", "opted_in": "ok", "add_tags": ["bench"], "default_country": "HK"}).to_string();
+    let r = http
+        .post(format!("{base}/api/v1/contacts/import"))
+        .query(&[("mapping", mapping)])
+        .header("cookie", cookie)
+        .header("x-requested-with", "switchboard")
+        .body(csv)
+        .send()
+        .await?;
+    let status: Value = r.json().await?;
+    let id = status["id"].as_i64().with_context(|| format!("import: {status}"))?;
+    loop {
+        let s: Value = http.get(format!("{base}/api/v1/contacts/import/{id}")).header("cookie", cookie).send().await?.json().await?;
+        if s["finished"] == true {
+            if s["created"].as_u64() != Some(n as u64) {
+                bail!("import: {s}");
+            }
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn run_case(binary: &Path, case: &Case) -> Result<Value> {
+    let dir = tempfile::tempdir()?;
+    let numbers: Vec<String> = (0..case.numbers).map(number_id).collect();
+    let sandbox = Sandbox::spawn(SandboxConfig {
+        numbers: numbers
+            .iter()
+            .map(|id| SandboxNumber {
+                throughput_per_sec: case.rate,
+                messaging_limit: "TIER_UNLIMITED".into(),
+                ..SandboxNumber::new(id, "209000000000001", "+1 555-0190", "Bench Shop")
+            })
+            .collect(),
+        undeliverable_suffix: None,
+        ..SandboxConfig::default()
+    })
+    .await?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut relay = RelayProcess { binary: binary.to_owned(), data: dir.path().to_owned(), port, sandbox_url: sandbox.url.clone(), child: None };
+    for id in &numbers {
+        relay.admin(&["number", "add", "--id", id, "--waba-id", "209000000000001", "--access-token", "sandbox-token", "--app-secret", "sandbox-app-secret"])?;
+    }
+    relay.admin(&["user", "add", "--email", ADMIN, "--password", PASSWORD, "--role", "Administrator", "--numbers", "all"])?;
+    relay.start().await?;
+    let base = format!("http://127.0.0.1:{port}");
+    sandbox.set_webhook_url(format!("{base}/webhooks/whatsapp"));
+    let http = reqwest::Client::new();
+    let cookie = sign_in(&http, &base).await?;
+    import_contacts(&http, &base, &cookie, case.recipients).await?;
+
+    let spec = json!({"name": case.name, "numbers": numbers, "template": "daily_pick", "language": "zh_TW",
+        "parameters": ["{name}", "今日精選"], "header_image_link": "https://example.com/pick.jpg",
+        "audience": {"kind": "segment", "expression": "tag bench"}});
+    let cpu_before = cpu_seconds(relay.pid());
+    let mut cpu_used = 0.0;
+    let mut peak = 0.0_f64;
+    let started = Instant::now();
+    let started_ms = switchboard_sandbox::now_ms();
+    let r = http.post(format!("{base}/api/v1/broadcasts")).header("cookie", &cookie).header("x-requested-with", "switchboard").json(&spec).send().await?;
+    let created: Value = r.json().await?;
+    let id = created["id"].as_i64().with_context(|| format!("broadcast: {created}"))?;
+    let prefix = format!("bc:{id}:");
+    let count = |sandbox: &Sandbox| sandbox.ledger().iter().filter(|e| e.biz_opaque_callback_data.as_deref().is_some_and(|k| k.starts_with(&prefix))).count();
+
+    // The restarts: kill -9 each time another sixth of the recipients has been sent.
+    let mut kills_done = 0;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let sent = count(&sandbox);
+        if kills_done < case.kills && sent >= case.recipients * (kills_done + 1) / (case.kills + 1) {
+            peak = peak.max(peak_rss_mb(relay.pid()));
+            cpu_used += cpu_seconds(relay.pid()) - cpu_before.min(cpu_seconds(relay.pid()));
+            relay.kill9()?;
+            kills_done += 1;
+            relay.start().await?;
+            continue;
+        }
+        if sent >= case.recipients && kills_done == case.kills {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("only {sent} of {} sent after 10 minutes", case.recipients);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // With restarts, wait until the relay has settled every send (unknown outcomes are
+    // reconciled from status webhooks first), so a late duplicate would show.
+    if case.kills > 0 {
+        loop {
+            let b: Value = http.get(format!("{base}/api/v1/broadcasts/{id}")).header("cookie", sign_in(&http, &base).await?).send().await?.json().await?;
+            if b["state"] == "done" {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("the broadcast did not finish: {b}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let ledger: Vec<_> = sandbox.ledger().into_iter().filter(|e| e.biz_opaque_callback_data.as_deref().is_some_and(|k| k.starts_with(&prefix))).collect();
+    let run_cpu = if case.kills > 0 { cpu_used + cpu_seconds(relay.pid()) } else { cpu_seconds(relay.pid()) - cpu_before };
+    peak = peak.max(peak_rss_mb(relay.pid()));
+    let mut per_key: HashMap<&str, usize> = HashMap::new();
+    for e in &ledger {
+        *per_key.entry(e.biz_opaque_callback_data.as_deref().unwrap_or_default()).or_default() += 1;
+    }
+    let duplicates: usize = per_key.values().map(|n| n - 1).sum();
+    let lost = case.recipients.saturating_sub(per_key.len());
+    let first = ledger.iter().map(|e| e.at_ms).min().unwrap_or(started_ms);
+    let last = ledger.iter().map(|e| e.at_ms).max().unwrap_or(started_ms);
+    let measured_s = (last - started_ms) as f64 / 1000.0;
+    let ideal_s = case.recipients as f64 / (case.numbers as f64 * f64::from(case.rate));
+    let sending_s = ((last - first) as f64 / 1000.0).max(0.001);
+    let round = |x: f64, p: f64| (x * p).round() / p;
+    let _ = started;
+    Ok(json!({
+        "recipients": case.recipients,
+        "numbers": case.numbers,
+        "throughput_per_number": case.rate,
+        "restarts": case.kills,
+        "ideal_s": round(ideal_s, 100.0),
+        "measured_s": round(measured_s, 100.0),
+        "ratio": round(measured_s / ideal_s, 1000.0),
+        "sends_per_sec": round(ledger.len() as f64 / sending_s, 1.0),
+        "freeze_to_first_send_s": round((first - started_ms) as f64 / 1000.0, 100.0),
+        "throughput_errors": sandbox.refusals().get(&130429).copied().unwrap_or(0),
+        "duplicates": duplicates,
+        "lost": lost,
+        "cpu_s_per_1000": round(run_cpu / (case.recipients as f64 / 1000.0), 1000.0),
+        "peak_rss_mb": peak,
+    }))
+}
