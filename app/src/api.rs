@@ -60,6 +60,12 @@ fn builder(method: &str, path: &str) -> RequestBuilder {
     })
 }
 
+/// A POST of plain text (a CSV file) with a JSON answer.
+pub async fn send_text<T: DeserializeOwned>(path: &str, body: String) -> Result<T, ApiError> {
+    let request = changing(Request::post(path)).header("content-type", "text/csv; charset=utf-8").body(body).map_err(|_| ApiError::Network)?;
+    read(request.send().await).await
+}
+
 /// A state-changing call with a JSON body and a JSON answer (POST, PUT, PATCH, DELETE).
 pub async fn send<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, body: &B) -> Result<T, ApiError> {
     let request = builder(method, path).json(body).map_err(|_| ApiError::Network)?;

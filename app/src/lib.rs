@@ -17,6 +17,8 @@ use components::shell::Shell;
 use i18n::I18n;
 use pages::agents::AgentsPage;
 use pages::audit::AuditPage;
+use pages::broadcasts::BroadcastsPage;
+use pages::contacts::ContactsPage;
 use pages::export::ExportPage;
 use pages::inbox::InboxPage;
 use pages::roles::RolesPage;
@@ -68,6 +70,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/roles") view=|| view! { <Guarded><RolesPage/></Guarded> } />
                 <Route path=path!("/audit") view=|| view! { <Guarded><AuditPage/></Guarded> } />
                 <Route path=path!("/export") view=|| view! { <Guarded><ExportPage/></Guarded> } />
+                <Route path=path!("/contacts") view=|| view! { <Guarded><ContactsPage/></Guarded> } />
+                <Route path=path!("/broadcasts") view=|| view! { <Guarded><BroadcastsPage/></Guarded> } />
                 <Route path=path!("/set-password") view=SetPasswordPage />
             </Routes>
         </Router>

@@ -45,6 +45,12 @@ pub fn Shell(children: Children) -> impl IntoView {
                         </Show>
                     </A>
                     <A href="/numbers">{move || i18n.t("nav.numbers")}</A>
+                    <Show when=move || can(Permission::ManageContacts)>
+                        <A href="/contacts">{move || i18n.t("nav.contacts")}</A>
+                    </Show>
+                    <Show when=move || can(Permission::Broadcast)>
+                        <A href="/broadcasts">{move || i18n.t("nav.broadcasts")}</A>
+                    </Show>
                     <Show when=move || can(Permission::ViewReports)>
                         <A href="/live">{move || i18n.t("nav.supervisor")}</A>
                     </Show>

@@ -2,6 +2,8 @@
 
 pub mod agents;
 pub mod audit;
+pub mod broadcasts;
+pub mod contacts;
 pub mod export;
 pub mod inbox;
 pub mod login;
