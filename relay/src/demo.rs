@@ -99,17 +99,43 @@ pub async fn start(mut config: Config, options: DemoOptions, admin_password: Opt
 const SURNAMES: &[&str] = &["陳", "林", "黃", "張", "李", "王", "吳", "劉", "蔡", "楊", "Chan", "Wong", "Lee", "Cheung", "Ho"];
 const GIVEN: &[&str] = &["美玲", "志明", "家豪", "雅婷", "小華", "Ka Yan", "Siu Ming", "Wing Sze", "Tai Man", "Mei Ling"];
 
+const DISTRICTS: &[&str] = &["Central 中環", "Mong Kok 旺角", "Sha Tin 沙田", "Tsuen Wan 荃灣", "Taipei 台北"];
+const FAVOURITES: &[&str] = &["菠蘿包 pineapple bun", "蛋撻 egg tart", "雞尾包 cocktail bun", "老婆餅 wife cake"];
+
+/// Contacts with tags, typed attributes, consent and the branch they talk to, so segments and
+/// broadcasts have something to work on.
 async fn seed_contacts(relay: &Relay, count: usize) -> anyhow::Result<()> {
     let now = now_ms();
+    let day = 86_400_000_i64;
+    let numbers: Vec<String> = demo_numbers().into_iter().map(|n| n.id).collect();
     let mut tx = relay.state.db.pool.begin().await?;
     for i in 0..count {
         let name = format!("{} {}", SURNAMES[i % SURNAMES.len()], GIVEN[(i / SURNAMES.len()) % GIVEN.len()]);
-        sqlx::query("INSERT INTO contacts (wa_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3) ON CONFLICT (wa_id) DO NOTHING")
-            .bind(format!("8526{:07}", 1_000_000 + i))
-            .bind(name)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        let mut tags = vec![["regular", "vip", "new", "regular", "gold"][i % 5]];
+        if i % 7 == 0 {
+            tags.push("wholesale");
+        }
+        let attributes = serde_json::json!({
+            "district": {"type": "text", "value": DISTRICTS[i % DISTRICTS.len()]},
+            "favourite": {"type": "text", "value": FAVOURITES[i % FAVOURITES.len()]},
+            "spend": {"type": "number", "value": ((i * 137) % 3000) as f64},
+            "last_purchase": {"type": "date", "value": (now / day - (i as i64 * 13) % 120) * day},
+            "member": {"type": "bool", "value": i % 3 != 0},
+        });
+        sqlx::query(
+            "INSERT INTO contacts (wa_id, name, created_at, updated_at, tags, attributes, opted_in, numbers, last_inbound_at)
+             VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8) ON CONFLICT (wa_id) DO NOTHING",
+        )
+        .bind(format!("8526{:07}", 1_000_000 + i))
+        .bind(name)
+        .bind(now)
+        .bind(tags.join(","))
+        .bind(attributes.to_string())
+        .bind(i % 5 != 4)
+        .bind(&numbers[i % numbers.len()])
+        .bind((i % 4 == 0).then(|| now - (i as i64 % 60) * day))
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(())
