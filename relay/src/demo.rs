@@ -104,7 +104,7 @@ const FAVOURITES: &[&str] = &["菠蘿包 pineapple bun", "蛋撻 egg tart", "雞
 
 /// Contacts with tags, typed attributes, consent and the branch they talk to, so segments and
 /// broadcasts have something to work on.
-async fn seed_contacts(relay: &Relay, count: usize) -> anyhow::Result<()> {
+pub async fn seed_contacts(relay: &Relay, count: usize) -> anyhow::Result<()> {
     let now = now_ms();
     let day = 86_400_000_i64;
     let numbers: Vec<String> = demo_numbers().into_iter().map(|n| n.id).collect();

@@ -22,7 +22,7 @@ const CONCURRENCY: usize = 64;
 
 pub fn run(args: &[String]) -> Result<()> {
     let which = args.first().map(String::as_str).unwrap_or("all");
-    let known = ["all", "webhook_ingest", "broadcast"];
+    let known = ["all", "webhook_ingest", "broadcast", "segment"];
     if !known.contains(&which) {
         bail!("unknown benchmark {which:?}; known: {}", known[1..].join(", "));
     }
@@ -43,6 +43,12 @@ pub fn run(args: &[String]) -> Result<()> {
             merged[k] = v.clone();
         }
         report["broadcast"] = merged;
+    }
+    if which == "all" || which == "segment" {
+        let result = runtime.block_on(crate::segment::run())?;
+        print_table("segment", &result);
+        report["segment_100k_ms"] = result["segment_100k_ms"].clone();
+        report["segment"] = result;
     }
     if let Some(bundle) = console_bundle()? {
         print_table("console_bundle", &bundle);
