@@ -296,7 +296,7 @@ fn Composer(on_created: Callback<i64>, resend: Option<i64>) -> impl IntoView {
                 <Show when=move || error.with(Option::is_some)>
                     <p class="error" role="alert" id="broadcast-error">{move || error.get()}</p>
                 </Show>
-                <button type="submit" id="broadcast-submit" disabled=move || busy.get()>
+                <button type="submit" class="primary" id="broadcast-submit" disabled=move || busy.get()>
                     {move || if busy.get() { i18n.t("common.saving") } else if when.get().is_empty() { i18n.t("broadcast.send_now") } else { i18n.t("broadcast.schedule") }}
                 </button>
             </form>

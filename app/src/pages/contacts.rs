@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use switchboard_shared::api::{AttributeColumn, AttributeKind, Contact, ImportMapping, ImportStatus, OptOutSettings, SavedSegment, SegmentRequest};
-use switchboard_shared::segment::{Segment, SegmentContact};
+use switchboard_shared::segment::Segment;
 
 use crate::api;
 use crate::components::format_time;
@@ -250,7 +250,7 @@ fn ImportCard(on_imported: Callback<()>) -> impl IntoView {
                             } />
                         </div>
                     </fieldset>
-                    <button type="button" id="start-import" on:click=start disabled=move || busy.get()>
+                    <button type="button" class="primary" id="start-import" on:click=start disabled=move || busy.get()>
                         {move || if busy.get() { i18n.t("contacts.importing") } else { i18n.t("contacts.start_import") }}
                     </button>
                 </Show>
@@ -310,8 +310,6 @@ fn SegmentCard(contacts: RwSignal<Vec<Contact>>, loaded: RwSignal<bool>) -> impl
             }
         });
     });
-    // The segment fields, kept apart so each count walks plain data.
-    let fields = Memo::new(move |_| contacts.with(|list| list.iter().map(|c| c.fields.clone()).collect::<Vec<SegmentContact>>()));
     // (matching indices, how long counting took, or the error with its pointer)
     let evaluation = Memo::new(move |_| {
         let text = expression.get();
@@ -322,7 +320,7 @@ fn SegmentCard(contacts: RwSignal<Vec<Contact>>, loaded: RwSignal<bool>) -> impl
             Ok(segment) => {
                 let now = js_sys::Date::now() as i64;
                 let started = now_ms();
-                let matched = fields.with(|f| segment.count(f, now));
+                let matched = contacts.with(|list| list.iter().filter(|c| segment.matches(&c.fields, now)).count());
                 Ok((Some(matched), now_ms() - started))
             }
             Err(e) => Err((e.message.clone(), e.pointer(&text))),
@@ -331,11 +329,13 @@ fn SegmentCard(contacts: RwSignal<Vec<Contact>>, loaded: RwSignal<bool>) -> impl
     let total = move || contacts.with(Vec::len);
     let shown = Memo::new(move |_| {
         let text = expression.get();
-        let segment = Segment::parse(&text).ok();
+        // No expression: everyone; a malformed one: nobody (its error is shown instead).
+        let segment = if text.trim().is_empty() { Some(Segment::Everyone) } else { Segment::parse(&text).ok() };
         let now = js_sys::Date::now() as i64;
-        contacts.with(|list| {
-            list.iter().filter(|c| segment.as_ref().is_none_or(|s| s.matches(&c.fields, now))).take(50).cloned().collect::<Vec<_>>()
-        })
+        match segment {
+            Some(segment) => contacts.with(|list| list.iter().filter(|c| segment.matches(&c.fields, now)).take(50).cloned().collect::<Vec<_>>()),
+            None => Vec::new(),
+        }
     });
     let save = move |_| {
         let request = SegmentRequest { name: segment_name.get_untracked(), expression: expression.get_untracked() };
@@ -402,7 +402,7 @@ fn SegmentCard(contacts: RwSignal<Vec<Contact>>, loaded: RwSignal<bool>) -> impl
             <Show when=move || loaded.get() && total() == 0>
                 <p class="empty">{move || i18n.t("contacts.empty")}</p>
             </Show>
-            <Show when=move || { total() > 0 }>
+            <Show when=move || { total() > 0 && evaluation.with(Result::is_ok) }>
                 <div class="table-wrap">
                     <table class="grid" id="contacts">
                         <thead><tr>
