@@ -72,7 +72,8 @@ pub async fn failed(conn: &mut AnyConnection, key: &str, code: Option<i64>, titl
     Ok(())
 }
 
-/// A status webhook for a broadcast send: it proves acceptance and moves the status forward.
+/// A status webhook for a broadcast send: it proves acceptance and moves the status forward,
+/// in one statement (this runs for every status of every broadcast).
 pub async fn apply_status(
     conn: &mut AnyConnection,
     key: &str,
@@ -81,14 +82,16 @@ pub async fn apply_status(
     at: i64,
     error: Option<&(Option<i64>, String)>,
 ) -> Result<()> {
-    accepted(conn, key, Some(wamid), at).await?;
     let delivered = status.rank() >= MessageStatus::Delivered.rank() && status != MessageStatus::Failed;
     sqlx::query(
-        "UPDATE broadcast_recipients SET status = $1, status_rank = $2,
+        "UPDATE broadcast_recipients SET state = 'accepted', wamid = COALESCE(wamid, $8), accepted_at = COALESCE(accepted_at, $4),
+           status = CASE WHEN status_rank < $2 THEN $1 ELSE status END,
+           error_code = CASE WHEN status_rank < $2 THEN COALESCE($5, error_code) ELSE error_code END,
+           error_title = CASE WHEN status_rank < $2 THEN COALESCE($6, error_title) ELSE error_title END,
            delivered_at = CASE WHEN $3 THEN COALESCE(delivered_at, $4) ELSE delivered_at END,
            read_at = CASE WHEN $1 = 'read' THEN COALESCE(read_at, $4) ELSE read_at END,
-           error_code = COALESCE($5, error_code), error_title = COALESCE($6, error_title)
-         WHERE outbox_key = $7 AND status_rank < $2",
+           status_rank = CASE WHEN status_rank < $2 THEN $2 ELSE status_rank END
+         WHERE outbox_key = $7",
     )
     .bind(status.as_str())
     .bind(status.rank())
@@ -97,6 +100,7 @@ pub async fn apply_status(
     .bind(error.and_then(|e| e.0))
     .bind(error.map(|e| e.1.clone()))
     .bind(key)
+    .bind(wamid)
     .execute(&mut *conn)
     .await?;
     Ok(())

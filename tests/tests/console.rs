@@ -230,3 +230,62 @@ async fn an_administrator_adds_an_agent_who_sets_a_password_sees_only_their_numb
     admin.close().await.unwrap();
     mei.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_imports_contacts_counts_a_segment_and_follows_a_broadcast_until_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = start_demo(dir.path()).await;
+    let driver = Driver::start().await.unwrap();
+    let c = driver.browser(1280, 900).await.unwrap();
+    let base = demo.relay.url();
+    c.goto(&format!("{base}/login")).await.unwrap();
+    sign_in(&c, ADMIN_EMAIL, PASSWORD).await.unwrap();
+    wait_for(&c, "#sign-out").await.unwrap();
+
+    // Import a CSV: two good rows (one written without the country code) and one bad.
+    c.goto(&format!("{base}/contacts")).await.unwrap();
+    wait_for(&c, "#segment-count").await.unwrap();
+    let csv = dir.path().join("customers.csv");
+    std::fs::write(&csv, "Phone,Name,District\n9876 5432,何美玲,Central\n+852 6123 9876,Lee Ka Yan,Sha Tin\n12345,Nobody,\n").unwrap();
+    c.find(Locator::Css("#import-contacts summary")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("#import-file")).await.unwrap().send_keys(csv.to_str().unwrap()).await.unwrap();
+    wait_for_text(&c, "#map-phone option", "Phone").await.unwrap();
+    wait_for(&c, "#map-add-tags").await.unwrap().send_keys("e2e").await.unwrap();
+    c.find(Locator::Css("#start-import")).await.unwrap().click().await.unwrap();
+    let result = wait_for_text(&c, "#import-result", "2 new").await.unwrap();
+    assert!(result.contains("1 not imported"), "{result}");
+    wait_for(&c, "#rejected-link").await.unwrap();
+    screenshot(&c, "contacts-imported").await.unwrap();
+
+    // A segment is counted in the browser as it is typed; a malformed one points at the spot.
+    let field = wait_for(&c, "#segment-expression").await.unwrap();
+    field.send_keys("tag e2e").await.unwrap();
+    wait_for(&c, "#segment-count[data-count='2']").await.unwrap();
+    field.send_keys(" and (").await.unwrap();
+    let error = wait_for_text(&c, "#segment-error", "^").await.unwrap();
+    assert!(error.contains("tag e2e and ("), "{error}");
+
+    // A broadcast to them: composed in the console, sent once each, followed until read.
+    c.goto(&format!("{base}/broadcasts")).await.unwrap();
+    wait_for(&c, "#new-broadcast summary").await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("#broadcast-name")).await.unwrap().send_keys("Today's pick").await.unwrap();
+    let number = &demo::demo_numbers()[0];
+    wait_for(&c, &format!("input[value='{}']", number.id)).await.unwrap().click().await.unwrap();
+    wait_for(&c, "#broadcast-template option[value='order_update|en_US']").await.unwrap().click().await.unwrap();
+    let params = c.find_all(Locator::Css("input.param")).await.unwrap();
+    assert_eq!(params.len(), 2, "order_update takes two values");
+    params[0].send_keys("{name}").await.unwrap();
+    params[1].send_keys("#{district}").await.unwrap();
+    wait_for_text(&c, "#template-preview", "Hi {name}, your order #{district} is on its way.").await.unwrap();
+    c.find(Locator::Css("#broadcast-segment")).await.unwrap().send_keys("tag e2e").await.unwrap();
+    c.find(Locator::Css("#broadcast-submit")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, "#broadcast-report .pill", "Finished").await.unwrap();
+    wait_for_text(&c, "#r-audience", "2").await.unwrap();
+    wait_for_text(&c, ".funnel-row[data-key='broadcast.read'] .funnel-value", "2 · 100%").await.unwrap();
+    screenshot(&c, "broadcast-report").await.unwrap();
+    let sends: Vec<_> = demo.sandbox.ledger().into_iter().filter(|e| e.kind == "template").collect();
+    assert_eq!(sends.len(), 2, "{sends:?}");
+    let mut to: Vec<_> = sends.iter().map(|e| e.to.clone()).collect();
+    to.sort();
+    assert_eq!(to, vec!["85261239876", "85298765432"]);
+}

@@ -60,7 +60,11 @@ pub fn BroadcastsPage() -> impl IntoView {
     // Live while anything runs: every two seconds.
     let handle = set_interval_with_handle(
         move || {
-            if list.with_untracked(|l| l.iter().any(|b| b.state != "done" && b.state != "cancelled")) {
+            // Statuses and replies keep coming after the last send: keep following a broadcast
+            // for ten minutes after it finished.
+            let now = js_sys::Date::now() as i64;
+            let live = |b: &Broadcast| (b.state != "done" && b.state != "cancelled") || b.completed_at.is_some_and(|t| now - t < 600_000);
+            if list.with_untracked(|l| l.iter().any(live)) {
                 refresh();
             }
         },

@@ -408,7 +408,8 @@ async fn apply_status(conn: &mut AnyConnection, number_id: &str, s: &StatusUpdat
         // A send whose HTTP answer we never saw is settled by its status: it was sent.
         crate::outbox::settle_from_status(conn, key, &s.id).await?;
         if key.starts_with(crate::broadcasts::KEY_PREFIX) {
-            crate::broadcasts::apply_status(conn, key, &s.id, status, at, error.as_ref()).await?;
+            // A broadcast send has no message in a conversation: its recipient row is its record.
+            return crate::broadcasts::apply_status(conn, key, &s.id, status, at, error.as_ref()).await;
         }
     }
     advance(conn, number_id, &s.id, status, error.map(|e| e.1), out).await
