@@ -35,14 +35,36 @@ pub struct Session {
     pub checked: RwSignal<bool>,
 }
 
-#[component]
-pub fn App() -> impl IntoView {
+/// Which of the console's two bundles is running. The inbox and administration pages are one
+/// bundle; contacts and broadcasts are another, loaded when opened, so neither download grows
+/// with the other's pages. Links between them are full page loads.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Bundle {
+    Main,
+    Lists,
+}
+
+impl Bundle {
+    /// The bundle that serves a path.
+    pub fn of(path: &str) -> Bundle {
+        if path.starts_with("/contacts") || path.starts_with("/broadcasts") {
+            Bundle::Lists
+        } else {
+            Bundle::Main
+        }
+    }
+}
+
+/// What both bundles set up: language, session and the live inbox (the shell shows its unread
+/// count and connection).
+fn provide_contexts(bundle: Bundle) {
     let i18n = I18n::new();
     let session = Session { me: RwSignal::new(None), checked: RwSignal::new(false) };
     let inbox = Inbox::new();
     provide_context(i18n);
     provide_context(session);
     provide_context(inbox);
+    provide_context(bundle);
     leptos::task::spawn_local(async move {
         if let Ok(me) = api::get::<Me>("/api/v1/me").await {
             session.me.set(Some(me));
@@ -57,6 +79,19 @@ pub fn App() -> impl IntoView {
             leptos::task::spawn_local(inbox.start());
         }
     });
+}
+
+/// Sends the browser to a page of the other bundle.
+fn load_page(path: &str) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().set_href(path);
+    }
+}
+
+/// The main bundle: sign-in, inbox, numbers, live view and administration.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_contexts(Bundle::Main);
     view! {
         <Router>
             <Routes fallback=|| view! { <Redirect path="/inbox"/> }>
@@ -70,9 +105,24 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/roles") view=|| view! { <Guarded><RolesPage/></Guarded> } />
                 <Route path=path!("/audit") view=|| view! { <Guarded><AuditPage/></Guarded> } />
                 <Route path=path!("/export") view=|| view! { <Guarded><ExportPage/></Guarded> } />
+                <Route path=path!("/set-password") view=SetPasswordPage />
+                <Route path=path!("/contacts") view=|| { load_page("/contacts"); } />
+                <Route path=path!("/broadcasts") view=|| { load_page("/broadcasts"); } />
+            </Routes>
+        </Router>
+    }
+}
+
+/// The contacts and broadcasts bundle.
+#[component]
+pub fn ListsApp() -> impl IntoView {
+    provide_contexts(Bundle::Lists);
+    view! {
+        <Router>
+            <Routes fallback=|| { load_page("/inbox"); }>
                 <Route path=path!("/contacts") view=|| view! { <Guarded><ContactsPage/></Guarded> } />
                 <Route path=path!("/broadcasts") view=|| view! { <Guarded><BroadcastsPage/></Guarded> } />
-                <Route path=path!("/set-password") view=SetPasswordPage />
+                <Route path=path!("/login") view=|| { load_page("/login"); } />
             </Routes>
         </Router>
     }

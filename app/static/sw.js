@@ -2,7 +2,8 @@
 // API or the event stream: those always go to the network. The build replaces __BUILD_ID__, so
 // each release gets a fresh cache and old ones are dropped.
 const CACHE = 'switchboard-__BUILD_ID__';
-const SHELL = ['/', '/index.html', '/boot.js', '/app.js', '/app_bg.wasm', '/style/main.css', '/manifest.webmanifest', '/icons/192.png'];
+const SHELL = ['/', '/index.html', '/boot.js', '/app.js', '/app_bg.wasm', '/lists.html', '/boot-lists.js', '/lists.js', '/lists_bg.wasm',
+  '/style/main.css', '/manifest.webmanifest', '/icons/192.png'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
@@ -22,7 +23,8 @@ self.addEventListener('fetch', (event) => {
   if (request.method !== 'GET' || url.origin !== self.location.origin) return;
   if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/webhooks/') || url.pathname === '/metrics' || url.pathname === '/healthz') return;
   if (request.mode === 'navigate') {
-    event.respondWith(fetch(request).catch(() => caches.match('/index.html')));
+    const page = url.pathname.startsWith('/contacts') || url.pathname.startsWith('/broadcasts') ? '/lists.html' : '/index.html';
+    event.respondWith(fetch(request).catch(() => caches.match(page)));
     return;
   }
   event.respondWith(caches.match(request).then((hit) => hit || fetch(request)));

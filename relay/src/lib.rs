@@ -113,6 +113,8 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let console = &state.config.console_dir;
     let static_files = ServeDir::new(console).fallback(ServeFile::new(console.join("index.html")));
+    // Contacts and broadcasts are the console's second bundle.
+    let lists = ServeFile::new(console.join("lists.html"));
     let (api, _) = routes::api(&state);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -120,6 +122,8 @@ pub fn app(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::serve))
         .route("/webhooks/whatsapp", get(webhook::verify).post(webhook::receive))
         .nest("/api/v1", api)
+        .route_service("/contacts", lists.clone())
+        .route_service("/broadcasts", lists)
         .fallback_service(static_files)
         .layer(axum::middleware::from_fn(security::csrf))
         .layer(axum::middleware::from_fn(security::headers))

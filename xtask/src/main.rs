@@ -70,31 +70,41 @@ fn dist() -> Result<PathBuf> {
     let wasm_opt = tools::ensure_wasm_opt()?;
     let root = root();
     let dist = root.join("dist");
-    run(cargo().args(["build", "-p", "switchboard-app", "--bin", "switchboard-app", "--target", "wasm32-unknown-unknown", "--profile", "console"]))?;
+    // Two bundles: the inbox and administration (`app`), contacts and broadcasts (`lists`).
+    run(cargo().args([
+        "build", "-p", "switchboard-app", "--bin", "switchboard-app", "--bin", "switchboard-lists", "--target", "wasm32-unknown-unknown", "--profile", "console",
+    ]))?;
     if dist.exists() {
         std::fs::remove_dir_all(&dist)?;
     }
     std::fs::create_dir_all(dist.join("style"))?;
-    let wasm = root.join("target/wasm32-unknown-unknown/console/switchboard-app.wasm");
-    run(Command::new(&wasm_bindgen)
-        .args(["--target", "web", "--no-typescript", "--out-name", "app", "--out-dir"])
-        .arg(&dist)
-        .arg(&wasm))?;
+    for (bin, name) in [("switchboard-app", "app"), ("switchboard-lists", "lists")] {
+        let wasm = root.join(format!("target/wasm32-unknown-unknown/console/{bin}.wasm"));
+        run(Command::new(&wasm_bindgen).args(["--target", "web", "--no-typescript", "--out-name", name, "--out-dir"]).arg(&dist).arg(&wasm))?;
+        let bg = dist.join(format!("{name}_bg.wasm"));
+        run(Command::new(&wasm_opt)
+            .args(["-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext", "--enable-reference-types", "--enable-multivalue", "-o"])
+            .arg(&bg)
+            .arg(&bg))?;
+    }
     let bg = dist.join("app_bg.wasm");
-    run(Command::new(&wasm_opt)
-        .args(["-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext", "--enable-reference-types", "--enable-multivalue", "-o"])
-        .arg(&bg)
-        .arg(&bg))?;
     copy_dir(&root.join("app/static"), &dist)?;
     std::fs::copy(root.join("style/main.css"), dist.join("style/main.css"))?;
     // A fresh cache name per build, so the service worker drops the old shell.
     let wasm_bytes = std::fs::read(&bg)?;
     let js_bytes = std::fs::read(dist.join("app.js"))?;
-    let build_id = format!("{:016x}", fnv1a(&[wasm_bytes.as_slice(), js_bytes.as_slice()]));
+    let lists_bytes = std::fs::read(dist.join("lists_bg.wasm"))?;
+    let build_id = format!("{:016x}", fnv1a(&[wasm_bytes.as_slice(), js_bytes.as_slice(), lists_bytes.as_slice()]));
     let sw = std::fs::read_to_string(dist.join("sw.js"))?.replace("__BUILD_ID__", &build_id);
     std::fs::write(dist.join("sw.js"), sw)?;
     let gz = gzip_len(&wasm_bytes)?;
-    eprintln!("xtask: console built into dist/ — app_bg.wasm {} KB, {} KB gzipped", wasm_bytes.len() / 1024, gz / 1024);
+    eprintln!(
+        "xtask: console built into dist/ — app_bg.wasm {} KB, {} KB gzipped; lists_bg.wasm {} KB, {} KB gzipped",
+        wasm_bytes.len() / 1024,
+        gz / 1024,
+        lists_bytes.len() / 1024,
+        gzip_len(&lists_bytes)? / 1024
+    );
     Ok(dist)
 }
 

@@ -9,7 +9,7 @@ use switchboard_shared::access::Permission;
 use crate::api;
 use crate::i18n::use_i18n;
 use crate::store::{use_inbox, Connection};
-use crate::Session;
+use crate::{Bundle, Session};
 
 #[component]
 pub fn Shell(children: Children) -> impl IntoView {
@@ -38,31 +38,30 @@ pub fn Shell(children: Children) -> impl IntoView {
             <header class="topbar">
                 <span class="brand">{move || i18n.t("app.name")}</span>
                 <nav class="nav">
-                    <A href="/inbox">
-                        {move || i18n.t("nav.inbox")}
+                    <NavLink href="/inbox" label="nav.inbox">
                         <Show when=move || { unread() > 0 }>
                             <span class="badge" id="unread-total">{unread}</span>
                         </Show>
-                    </A>
-                    <A href="/numbers">{move || i18n.t("nav.numbers")}</A>
+                    </NavLink>
+                    <NavLink href="/numbers" label="nav.numbers" />
                     <Show when=move || can(Permission::ManageContacts)>
-                        <A href="/contacts">{move || i18n.t("nav.contacts")}</A>
+                        <NavLink href="/contacts" label="nav.contacts" />
                     </Show>
                     <Show when=move || can(Permission::Broadcast)>
-                        <A href="/broadcasts">{move || i18n.t("nav.broadcasts")}</A>
+                        <NavLink href="/broadcasts" label="nav.broadcasts" />
                     </Show>
                     <Show when=move || can(Permission::ViewReports)>
-                        <A href="/live">{move || i18n.t("nav.supervisor")}</A>
+                        <NavLink href="/live" label="nav.supervisor" />
                     </Show>
                     <Show when=move || can(Permission::ManageAgents)>
-                        <A href="/agents">{move || i18n.t("nav.agents")}</A>
-                        <A href="/roles">{move || i18n.t("nav.roles")}</A>
+                        <NavLink href="/agents" label="nav.agents" />
+                        <NavLink href="/roles" label="nav.roles" />
                     </Show>
                     <Show when=move || can(Permission::ViewReports)>
-                        <A href="/audit">{move || i18n.t("nav.audit")}</A>
+                        <NavLink href="/audit" label="nav.audit" />
                     </Show>
                     <Show when=move || can(Permission::ExportConversations)>
-                        <A href="/export">{move || i18n.t("nav.export")}</A>
+                        <NavLink href="/export" label="nav.export" />
                     </Show>
                 </nav>
                 <span class="conn" data-state=move || connection().0 title=move || connection().1>
@@ -76,5 +75,19 @@ pub fn Shell(children: Children) -> impl IntoView {
             </header>
             <main class="content">{children()}</main>
         </div>
+    }
+}
+
+/// A navigation link: inside this bundle the router handles it; a page of the other bundle is a
+/// full page load (`rel="external"`).
+#[component]
+fn NavLink(href: &'static str, label: &'static str, #[prop(optional)] children: Option<Children>) -> impl IntoView {
+    let i18n = use_i18n();
+    let here = expect_context::<Bundle>();
+    let inner = view! { {move || i18n.t(label)} {children.map(|c| c())} };
+    if Bundle::of(href) == here {
+        view! { <A href=href>{inner}</A> }.into_any()
+    } else {
+        view! { <a href=href rel="external">{inner}</a> }.into_any()
     }
 }

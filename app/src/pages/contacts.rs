@@ -153,7 +153,7 @@ fn ImportCard(on_imported: Callback<()>) -> impl IntoView {
                     let id = s.id;
                     status.set(Some(s));
                     loop {
-                        gloo_timers_sleep(400).await;
+                        sleep_ms(400).await;
                         match api::get::<ImportStatus>(&format!("/api/v1/contacts/import/{id}")).await {
                             Ok(s) => {
                                 let done = s.finished;
@@ -285,7 +285,8 @@ fn ImportCard(on_imported: Callback<()>) -> impl IntoView {
     }
 }
 
-async fn gloo_timers_sleep(ms: i32) {
+/// Waits `ms` milliseconds (a browser timer).
+pub async fn sleep_ms(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(w) = web_sys::window() {
             let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
