@@ -40,6 +40,9 @@ use crate::{audit, contacts, AppState};
 pub const KEY_PREFIX: &str = "bc:";
 /// Rows per INSERT when freezing an audience.
 const CHUNK: usize = 300;
+/// Sends queued in the freeze's own transaction; the rest follow in chunks of `QUEUE_CHUNK`.
+const FIRST_CHUNK: i64 = 1_000;
+const QUEUE_CHUNK: i64 = 5_000;
 /// Largest uploaded list.
 const MAX_LIST: usize = 200_000;
 
@@ -227,14 +230,14 @@ async fn tick(state: &AppState) -> Result<()> {
         .fetch_all(&state.db.pool)
         .await?;
     for (id,) in due {
-        let started = std::time::Instant::now();
-        let n = freeze(state, id).await?;
-        tracing::info!("broadcast {id} started: {n} recipients frozen in {:?}", started.elapsed());
+        freeze(state, id).await?;
         state.lanes.wake_all();
     }
     sqlx::query(
         "UPDATE broadcasts SET state = 'done', completed_at = $1 WHERE state = 'running'
-           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.broadcast_id = broadcasts.id AND o.state IN ('queued', 'inflight', 'unknown'))",
+           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.broadcast_id = broadcasts.id AND o.state IN ('queued', 'inflight', 'unknown'))
+           AND NOT EXISTS (SELECT 1 FROM broadcast_recipients r WHERE r.broadcast_id = broadcasts.id AND r.state = 'queued'
+                             AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.idempotency_key = r.outbox_key))",
     )
     .bind(now_ms())
     .execute(&state.db.pool)
@@ -277,7 +280,9 @@ pub async fn freeze(state: &AppState, id: i64) -> Result<usize> {
     }
     let (spec,): (String,) = sqlx::query_as("SELECT spec FROM broadcasts WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
     let spec: BroadcastSpec = serde_json::from_str(&spec).map_err(anyhow::Error::from)?;
+    let clock = std::time::Instant::now();
     let all = contacts::load_all(&mut tx).await?;
+    let loaded = clock.elapsed();
     let by_phone: HashMap<&str, usize> = all.iter().enumerate().map(|(i, (p, _, _))| (p.as_str(), i)).collect();
     let marketing = spec.category.eq_ignore_ascii_case("MARKETING");
 
@@ -380,10 +385,11 @@ pub async fn freeze(state: &AppState, id: i64) -> Result<usize> {
         frozen.push(f);
     }
 
+    let built = clock.elapsed();
     for chunk in frozen.chunks(CHUNK) {
         let sql = format!(
-            "INSERT INTO broadcast_recipients (broadcast_id, contact, number_id, outbox_key, skipped, error_title, state) VALUES {}",
-            crate::db::values_placeholders(chunk.len(), 7)
+            "INSERT INTO broadcast_recipients (broadcast_id, contact, number_id, outbox_key, skipped, error_title, state, payload) VALUES {}",
+            crate::db::values_placeholders(chunk.len(), 8)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for f in chunk {
@@ -394,37 +400,76 @@ pub async fn freeze(state: &AppState, id: i64) -> Result<usize> {
                 .bind(f.payload.as_ref().map(|_| key(id, &f.contact)))
                 .bind(f.skipped.as_ref().map(|s| s.0))
                 .bind(f.skipped.as_ref().and_then(|s| s.1.clone()))
-                .bind(if f.skipped.is_some() { "skipped" } else { "queued" });
-        }
-        q.execute(&mut *tx).await?;
-        let sends: Vec<&Frozen> = chunk.iter().filter(|f| f.payload.is_some()).collect();
-        if sends.is_empty() {
-            continue;
-        }
-        let sql = format!(
-            "INSERT INTO outbox (idempotency_key, number_id, message_id, payload, state, attempts, next_attempt_at, created_at, updated_at, broadcast_id, recipient) VALUES {}",
-            crate::db::values_placeholders(sends.len(), 11)
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for f in sends {
-            q = q
-                .bind(key(id, &f.contact))
-                .bind(f.number_id.clone())
-                .bind(None::<i64>)
-                .bind(f.payload.clone())
-                .bind("queued")
-                .bind(0_i64)
-                .bind(now)
-                .bind(now)
-                .bind(now)
-                .bind(id)
-                .bind(f.contact.clone());
+                .bind(if f.skipped.is_some() { "skipped" } else { "queued" })
+                .bind(f.payload.clone());
         }
         q.execute(&mut *tx).await?;
     }
+    // The first sends go into the outbox with the freeze, so the lanes start at once; the rest
+    // follow in their own transactions right after.
+    let mut cursor = String::new();
+    queue_chunk(&mut tx, id, &mut cursor, FIRST_CHUNK).await?;
     sqlx::query("UPDATE broadcasts SET audience = $1 WHERE id = $2").bind(frozen.len() as i64).bind(id).execute(&mut *tx).await?;
+    let written = clock.elapsed();
     tx.commit().await?;
+    state.lanes.wake_all();
+    queue_rest(state, id, cursor).await?;
+    tracing::info!(
+        "broadcast {id}: {} recipients frozen — contacts loaded {loaded:?}, audience built {:?}, rows written {:?}, committed {:?}",
+        frozen.len(),
+        built - loaded,
+        written - built,
+        clock.elapsed() - written
+    );
     Ok(frozen.len())
+}
+
+/// Moves up to `limit` frozen recipients (after `cursor`, in contact order) into the outbox, while
+/// the broadcast is running or paused; advances the cursor. Returns how many.
+async fn queue_chunk(conn: &mut AnyConnection, id: i64, cursor: &mut String, limit: i64) -> Result<usize> {
+    let queued: Vec<(String,)> = sqlx::query_as(
+        "INSERT INTO outbox (idempotency_key, number_id, message_id, payload, state, attempts, next_attempt_at, created_at, updated_at, broadcast_id, recipient)
+         SELECT r.outbox_key, r.number_id, NULL, r.payload, 'queued', 0, $3, $3, $3, r.broadcast_id, r.contact
+         FROM broadcast_recipients r
+         WHERE r.broadcast_id = $1 AND r.contact > $2 AND r.state = 'queued' AND r.outbox_key IS NOT NULL
+           AND EXISTS (SELECT 1 FROM broadcasts b WHERE b.id = r.broadcast_id AND b.state IN ('running', 'paused'))
+           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.idempotency_key = r.outbox_key)
+         ORDER BY r.contact LIMIT $4
+         RETURNING recipient",
+    )
+    .bind(id)
+    .bind(cursor.as_str())
+    .bind(now_ms())
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    if let Some(last) = queued.iter().map(|(c,)| c).max() {
+        *cursor = last.clone();
+    }
+    Ok(queued.len())
+}
+
+/// Queues the rest of a frozen audience, a chunk per transaction. Also run at start, so a
+/// relay that died half-way finishes the job (the outbox key makes a second attempt harmless).
+pub async fn queue_rest(state: &AppState, id: i64, mut cursor: String) -> Result<()> {
+    loop {
+        let mut tx = state.db.pool.begin().await?;
+        let n = queue_chunk(&mut tx, id, &mut cursor, QUEUE_CHUNK).await?;
+        tx.commit().await?;
+        if n == 0 {
+            return Ok(());
+        }
+        state.lanes.wake_all();
+    }
+}
+
+/// At start: finish queueing every running or paused broadcast.
+pub async fn recover(state: &AppState) -> Result<()> {
+    let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM broadcasts WHERE state IN ('running', 'paused')").fetch_all(&state.db.pool).await?;
+    for (id,) in ids {
+        queue_rest(state, id, String::new()).await?;
+    }
+    Ok(())
 }
 
 type BroadcastRow = (i64, String, String, i64, i64, Option<i64>, Option<i64>, i64);
@@ -574,7 +619,8 @@ pub async fn control(State(state): State<AppState>, user: AuthUser, Path(id): Pa
             .await?;
         sqlx::query(
             "UPDATE broadcast_recipients SET state = 'cancelled' WHERE broadcast_id = $1 AND state = 'queued'
-               AND outbox_key IN (SELECT idempotency_key FROM outbox WHERE broadcast_id = $1 AND state = 'cancelled')",
+               AND (outbox_key IN (SELECT idempotency_key FROM outbox WHERE broadcast_id = $1 AND state = 'cancelled')
+                    OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.idempotency_key = broadcast_recipients.outbox_key))",
         )
         .bind(id)
         .execute(&mut *tx)

@@ -103,6 +103,7 @@ impl AppState {
         tokio::spawn(webhook::process::run(self.clone()));
         outbox::recover_after_restart(self).await?;
         outbox::start_lanes(self).await?;
+        broadcasts::recover(self).await?;
         tokio::spawn(broadcasts::scheduler(self.clone()));
         tokio::spawn(numbers::health_loop(self.clone()));
         Ok(())

@@ -22,6 +22,7 @@ on_both_backends!(
     pause_resume_and_cancel_hold_exactly_once,
     the_messaging_limit_holds_what_exceeds_it_visibly,
     a_live_reply_overtakes_a_running_broadcast,
+    a_relay_that_died_while_queueing_finishes_at_start_without_sending_twice,
 );
 
 const ADMIN: &str = "admin@example.com";
@@ -379,4 +380,26 @@ async fn a_live_reply_overtakes_a_running_broadcast(backend: Backend) {
     // most that batch and the sends already in flight.
     assert!(broadcast_before_reply <= sent_before + 40, "the reply waited behind {} broadcast sends", broadcast_before_reply - sent_before);
     assert!(broadcast_before_reply < 400, "the broadcast was still running");
+}
+
+async fn a_relay_that_died_while_queueing_finishes_at_start_without_sending_twice(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let cookie = admin(&app).await;
+    seed_contacts(&app, &cookie, 300).await;
+    let mut spec = daily_pick(&[NUMBER, NUMBER2], json!({"kind": "segment", "expression": "tag list"}));
+    spec["send_at"] = json!(switchboard_relay::db::now_ms() + 3_600_000);
+    let id = broadcast(&app, &cookie, spec).await;
+    // Start it by hand, then take back what was still waiting in the outbox: as if the relay
+    // had died after freezing the audience but before queueing all of it.
+    let state = &app.relay.state;
+    switchboard_relay::broadcasts::freeze(state, id).await.unwrap();
+    let removed = sqlx::query("DELETE FROM outbox WHERE broadcast_id = $1 AND state = 'queued'").bind(id).execute(&state.db.pool).await.unwrap().rows_affected();
+    assert!(removed > 100, "{removed}");
+    switchboard_relay::broadcasts::recover(state).await.unwrap();
+    state.lanes.wake_all();
+    let b = wait_done(&app, &cookie, id, 60).await;
+    assert_eq!(b["counts"]["accepted"], 300, "{b}");
+    let keys = ledger_keys(&app, id);
+    assert_eq!(keys.len(), 300);
+    assert!(keys.values().all(|&n| n == 1), "a recipient got two sends");
 }

@@ -79,7 +79,7 @@ impl RelayProcess {
             .env("SWITCHBOARD_SECRET_KEY", KEY)
             .env("SWITCHBOARD_APP_SECRET", "sandbox-app-secret")
             .env("SWITCHBOARD_CONSOLE_DIR", self.data.join("dist"))
-            .env("SWITCHBOARD_LOG", "warn,sqlx=error")
+            .env("SWITCHBOARD_LOG", "warn,sqlx=error,switchboard_relay::broadcasts=info")
             .stdin(Stdio::null());
         c
     }
@@ -278,6 +278,9 @@ async fn run_case(binary: &Path, case: &Case) -> Result<Value> {
     let ideal_s = case.recipients as f64 / (case.numbers as f64 * f64::from(case.rate));
     let sending_s = ((last - first) as f64 / 1000.0).max(0.001);
     let round = |x: f64, p: f64| (x * p).round() / p;
+    // How the freeze spent its time, from the relay's log.
+    let log = std::fs::read_to_string(dir.path().join("relay.log")).unwrap_or_default();
+    let freeze = log.lines().find(|l| l.contains("recipients frozen")).and_then(|l| l.split("frozen — ").nth(1)).unwrap_or_default().to_owned();
     let _ = started;
     Ok(json!({
         "recipients": case.recipients,
@@ -289,6 +292,7 @@ async fn run_case(binary: &Path, case: &Case) -> Result<Value> {
         "ratio": round(measured_s / ideal_s, 1000.0),
         "sends_per_sec": round(ledger.len() as f64 / sending_s, 1.0),
         "freeze_to_first_send_s": round((first - started_ms) as f64 / 1000.0, 100.0),
+        "freeze": freeze,
         "throughput_errors": sandbox.refusals().get(&130429).copied().unwrap_or(0),
         "duplicates": duplicates,
         "lost": lost,

@@ -58,7 +58,7 @@ CREATE TABLE broadcasts (
 CREATE INDEX broadcasts_due ON broadcasts (state, send_at);
 
 -- The frozen audience: one row per contact, made once when the broadcast starts. The outbox
--- key is `b<broadcast>:<contact>`, so nothing can queue a second send to the same person.
+-- key is `bc:<broadcast>:<contact>`, so nothing can queue a second send to the same person.
 CREATE TABLE broadcast_recipients (
     broadcast_id  BIGINT NOT NULL REFERENCES broadcasts(id),
     contact       TEXT NOT NULL,                     -- wa_id
@@ -75,6 +75,7 @@ CREATE TABLE broadcast_recipients (
     delivered_at  BIGINT,
     read_at       BIGINT,
     replied_at    BIGINT,
+    payload       TEXT,                              -- the Cloud API request, until it is queued
     PRIMARY KEY (broadcast_id, contact)
 );
 CREATE UNIQUE INDEX broadcast_recipients_key ON broadcast_recipients (outbox_key);
@@ -85,4 +86,3 @@ CREATE INDEX broadcast_recipients_contact ON broadcast_recipients (contact, numb
 ALTER TABLE outbox ADD COLUMN broadcast_id BIGINT;
 ALTER TABLE outbox ADD COLUMN recipient TEXT;
 CREATE INDEX outbox_broadcast ON outbox (broadcast_id, state);
-CREATE INDEX outbox_tier ON outbox (recipient, updated_at);
