@@ -94,7 +94,8 @@ impl RelayProcess {
 
     async fn start(&mut self) -> Result<()> {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.data.join("relay.log"))?;
-        self.child = Some(self.command(&["serve"]).stdout(Stdio::null()).stderr(log).spawn()?);
+        // The relay logs to standard output.
+        self.child = Some(self.command(&["serve"]).stdout(log.try_clone()?).stderr(log).spawn()?);
         let url = format!("http://127.0.0.1:{}/healthz", self.port);
         for _ in 0..200 {
             if reqwest::get(&url).await.is_ok_and(|r| r.status().is_success()) {
