@@ -27,22 +27,8 @@ on_both_backends!(
 
 const ADMIN: &str = "admin@example.com";
 
-/// An administrator's session. The second number is moved to the first one's app secret: the
-/// sandbox signs every webhook with one secret, and these tests need the status webhooks of
-/// both numbers.
+/// An administrator's session.
 async fn admin(app: &TestApp) -> String {
-    switchboard_relay::numbers::upsert(
-        &app.relay.state,
-        &switchboard_relay::numbers::NewNumber {
-            id: NUMBER2.into(),
-            waba_id: "200000000000001".into(),
-            access_token: "sandbox-token".into(),
-            app_secret: SECRET.into(),
-            verify_token: String::new(),
-        },
-    )
-    .await
-    .unwrap();
     auth::upsert_user(&app.relay.state, ADMIN, "Admin", PASSWORD, "Administrator", &Scope::All).await.unwrap();
     app.login_as(ADMIN, PASSWORD).await
 }

@@ -34,6 +34,10 @@ pub struct SandboxNumber {
     pub messaging_limit: String,
     /// Messages per second before `130429`.
     pub throughput_per_sec: u32,
+    /// The secret of the Meta app this number belongs to, when it is not the sandbox's own:
+    /// its webhooks are signed with it and sent in POSTs of their own, as Meta does per app.
+    #[serde(default)]
+    pub app_secret: Option<String>,
 }
 
 impl SandboxNumber {
@@ -47,6 +51,7 @@ impl SandboxNumber {
             quality_rating: "GREEN".into(),
             messaging_limit: "TIER_2K".into(),
             throughput_per_sec: limits::DEFAULT_THROUGHPUT_PER_SEC,
+            app_secret: None,
         }
     }
 }

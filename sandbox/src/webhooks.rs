@@ -65,12 +65,17 @@ pub(crate) async fn deliver(state: Arc<State>) {
         };
         // Let a few more updates pile up so one POST carries several, as Meta's do.
         tokio::time::sleep(state.config.webhook_batch_window).await;
-        let batch: Vec<Update> = {
+        // One POST carries the updates of one app: the leading run that shares a signing secret.
+        let secret_of = |u: &Update| {
+            state.numbers.get(&u.phone_number_id).and_then(|n| n.app_secret.clone()).unwrap_or_else(|| state.config.app_secret.clone())
+        };
+        let (batch, secret): (Vec<Update>, String) = {
             let q = state.outgoing.lock().expect("outgoing lock");
-            q.iter().take(limits::MAX_UPDATES_PER_WEBHOOK).cloned().collect()
+            let secret = q.first().map(secret_of).unwrap_or_default();
+            (q.iter().take(limits::MAX_UPDATES_PER_WEBHOOK).take_while(|u| secret_of(u) == secret).cloned().collect(), secret)
         };
         let body = serde_json::to_vec(&envelope(&state, &batch)).expect("envelope serialises");
-        let sig = signature::sign(state.config.app_secret.as_bytes(), &body);
+        let sig = signature::sign(secret.as_bytes(), &body);
         let result = client
             .post(&url)
             .header("content-type", "application/json")

@@ -89,6 +89,11 @@ fn dist() -> Result<PathBuf> {
     }
     let bg = dist.join("app_bg.wasm");
     copy_dir(&root.join("app/static"), &dist)?;
+    // The second bundle's page and loader are the first's, pointing at `lists.js`.
+    let page = std::fs::read_to_string(dist.join("index.html"))?;
+    std::fs::write(dist.join("lists.html"), page.replace("/app.js", "/lists.js").replace("/boot.js", "/boot-lists.js"))?;
+    let boot = std::fs::read_to_string(dist.join("boot.js"))?;
+    std::fs::write(dist.join("boot-lists.js"), boot.replace("/app.js", "/lists.js"))?;
     std::fs::copy(root.join("style/main.css"), dist.join("style/main.css"))?;
     // A fresh cache name per build, so the service worker drops the old shell.
     let wasm_bytes = std::fs::read(&bg)?;

@@ -55,7 +55,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     let sandbox = Sandbox::spawn(SandboxConfig {
         numbers: vec![
             SandboxNumber::new(NUMBER, "200000000000001", "+1 555-0100", "Test Shop"),
-            SandboxNumber::new(NUMBER2, "200000000000001", "+1 555-0200", "Second Shop"),
+            SandboxNumber { app_secret: Some(SECRET2.into()), ..SandboxNumber::new(NUMBER2, "200000000000001", "+1 555-0200", "Second Shop") },
         ],
         app_secret: SECRET.into(),
         sent_after: Duration::from_millis(20),
