@@ -354,7 +354,7 @@ async fn claim(state: &AppState, number_id: &str, lane: &Arc<Lane>) -> Result<Op
     }
     let tier = switchboard_shared::broadcast::tier_limit(&messaging_limit);
     let clock = governor::clock::DefaultClock::default();
-    let mut admitted = Vec::with_capacity(rows.len());
+    let mut admitted: Vec<Row> = Vec::with_capacity(rows.len());
     let mut deferred: Vec<(i64, i64, Option<&str>)> = Vec::new();
     for row in rows {
         let to = row.5.clone().or_else(|| recipient_of(&row.3));
@@ -387,14 +387,20 @@ async fn claim(state: &AppState, number_id: &str, lane: &Arc<Lane>) -> Result<Op
         return Ok(None);
     }
     let ids: Vec<String> = admitted.iter().map(|r| r.0.to_string()).collect();
-    // The ids are integers we just read, not outside input.
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE outbox SET state = 'inflight', attempts = attempts + 1, updated_at = $1 WHERE id IN ({}) AND state = 'queued'",
+    // The ids are integers we just read, not outside input. Only the rows this update moved are
+    // ours to send: one cancelled (or claimed elsewhere) since the read stays unsent.
+    let moved: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE outbox SET state = 'inflight', attempts = attempts + 1, updated_at = $1 WHERE id IN ({}) AND state = 'queued' RETURNING id",
         ids.join(",")
     )))
     .bind(now)
-    .execute(&state.db.pool)
+    .fetch_all(&state.db.pool)
     .await?;
+    let moved: std::collections::HashSet<i64> = moved.into_iter().map(|(id,)| id).collect();
+    admitted.retain(|r| moved.contains(&r.0));
+    if admitted.is_empty() {
+        return Ok(None);
+    }
     let token = SecretString::from(crate::numbers::secret_key(state)?.open(&sealed)?);
     Ok(Some(Batch { token, rows: admitted }))
 }
