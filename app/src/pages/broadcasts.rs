@@ -90,7 +90,7 @@ pub fn BroadcastsPage() -> impl IntoView {
     view! {
         <section class="page">
             <h1>{move || i18n.t("broadcast.title")}</h1>
-            <Composer on_created=on_created resend=None />
+            <Composer on_created=on_created />
             <Show when=move || error.with(Option::is_some)>
                 <p class="error" role="alert">{move || error.get()}</p>
             </Show>
@@ -125,7 +125,7 @@ pub fn BroadcastsPage() -> impl IntoView {
 }
 
 #[component]
-fn Composer(on_created: Callback<i64>, resend: Option<i64>) -> impl IntoView {
+fn Composer(on_created: Callback<i64>) -> impl IntoView {
     let i18n = use_i18n();
     let inbox = use_inbox();
     let templates = LocalResource::new(|| api::get::<Vec<Template>>("/api/v1/templates"));
@@ -175,9 +175,8 @@ fn Composer(on_created: Callback<i64>, resend: Option<i64>) -> impl IntoView {
             error.set(Some(i18n.t("broadcast.need_template")));
             return;
         };
-        let audience = match (resend, audience_kind.get_untracked().as_str()) {
-            (Some(id), _) => Audience::Resend { broadcast_id: id },
-            (None, "list") => Audience::List { phones: phones.get_untracked().split(['\n', ',', ';']).map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect() },
+        let audience = match audience_kind.get_untracked().as_str() {
+            "list" => Audience::List { phones: phones.get_untracked().split(['\n', ',', ';']).map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect() },
             _ => Audience::Segment { expression: expression.get_untracked() },
         };
         let spec = BroadcastSpec {
@@ -203,8 +202,8 @@ fn Composer(on_created: Callback<i64>, resend: Option<i64>) -> impl IntoView {
         });
     };
     view! {
-        <details class="card form-card" id="new-broadcast" open=resend.is_some()>
-            <summary><h2>{move || if resend.is_some() { i18n.t("broadcast.send_again") } else { i18n.t("broadcast.new") }}</h2></summary>
+        <details class="card form-card" id="new-broadcast">
+            <summary><h2>{move || i18n.t("broadcast.new")}</h2></summary>
             <form class="stack" on:submit=submit>
                 <label class="field">
                     <span>{move || i18n.t("broadcast.name")}</span>
@@ -266,26 +265,24 @@ fn Composer(on_created: Callback<i64>, resend: Option<i64>) -> impl IntoView {
                         <p>{text}</p>
                     </div>
                 })}
-                {(resend.is_none()).then(|| view! {
-                    <fieldset class="field">
-                        <legend>{move || i18n.t("broadcast.audience")}</legend>
-                        <div class="checks">
-                            <label class="check"><input type="radio" name="audience" value="segment" prop:checked=move || audience_kind.get() == "segment" on:change=move |_| audience_kind.set("segment".into()) />{move || i18n.t("broadcast.by_segment")}</label>
-                            <label class="check"><input type="radio" name="audience" value="list" prop:checked=move || audience_kind.get() == "list" on:change=move |_| audience_kind.set("list".into()) />{move || i18n.t("broadcast.by_list")}</label>
+                <fieldset class="field">
+                    <legend>{move || i18n.t("broadcast.audience")}</legend>
+                    <div class="checks">
+                        <label class="check"><input type="radio" name="audience" value="segment" prop:checked=move || audience_kind.get() == "segment" on:change=move |_| audience_kind.set("segment".into()) />{move || i18n.t("broadcast.by_segment")}</label>
+                        <label class="check"><input type="radio" name="audience" value="list" prop:checked=move || audience_kind.get() == "list" on:change=move |_| audience_kind.set("list".into()) />{move || i18n.t("broadcast.by_list")}</label>
+                    </div>
+                    <Show when=move || audience_kind.get() == "segment" fallback=move || view! {
+                        <textarea id="broadcast-phones" rows="4" placeholder="+852 9123 4567" prop:value=phones on:input=move |ev| phones.set(event_target_value(&ev))></textarea>
+                    }>
+                        <div class="chips">
+                            {move || segments.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|s| {
+                                let e = s.expression.clone();
+                                view! { <button type="button" class="chip" on:click=move |_| expression.set(e.clone())>{s.name.clone()}</button> }
+                            }).collect_view()}
                         </div>
-                        <Show when=move || audience_kind.get() == "segment" fallback=move || view! {
-                            <textarea id="broadcast-phones" rows="4" placeholder="+852 9123 4567" prop:value=phones on:input=move |ev| phones.set(event_target_value(&ev))></textarea>
-                        }>
-                            <div class="chips">
-                                {move || segments.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|s| {
-                                    let e = s.expression.clone();
-                                    view! { <button type="button" class="chip" on:click=move |_| expression.set(e.clone())>{s.name.clone()}</button> }
-                                }).collect_view()}
-                            </div>
-                            <input id="broadcast-segment" placeholder="tag vip and opted_in" prop:value=expression on:input=move |ev| expression.set(event_target_value(&ev)) />
-                        </Show>
-                    </fieldset>
-                })}
+                        <input id="broadcast-segment" placeholder="tag vip and opted_in" prop:value=expression on:input=move |ev| expression.set(event_target_value(&ev)) />
+                    </Show>
+                </fieldset>
                 <div class="form-grid">
                     <label class="field">
                         <span>{move || i18n.t("broadcast.when")}</span>
