@@ -75,37 +75,53 @@ pub async fn failed(conn: &mut AnyConnection, key: &str, code: Option<i64>, titl
     Ok(())
 }
 
-/// A status webhook for a broadcast send: it proves acceptance and moves the status forward,
-/// in one statement (this runs for every status of every broadcast).
-pub async fn apply_status(
-    conn: &mut AnyConnection,
-    key: &str,
-    wamid: &str,
-    status: MessageStatus,
-    at: i64,
-    error: Option<&(Option<i64>, String)>,
-) -> Result<()> {
-    let delivered = status.rank() >= MessageStatus::Delivered.rank() && status != MessageStatus::Failed;
-    sqlx::query(
-        "UPDATE broadcast_recipients SET state = 'accepted', wamid = COALESCE(wamid, $8), accepted_at = COALESCE(accepted_at, $4),
-           status = CASE WHEN status_rank < $2 THEN $1 ELSE status END,
-           error_code = CASE WHEN status_rank < $2 THEN COALESCE($5, error_code) ELSE error_code END,
-           error_title = CASE WHEN status_rank < $2 THEN COALESCE($6, error_title) ELSE error_title END,
-           delivered_at = CASE WHEN $3 THEN COALESCE(delivered_at, $4) ELSE delivered_at END,
-           read_at = CASE WHEN $1 = 'read' THEN COALESCE(read_at, $4) ELSE read_at END,
-           status_rank = CASE WHEN status_rank < $2 THEN $2 ELSE status_rank END
-         WHERE outbox_key = $7",
-    )
-    .bind(status.as_str())
-    .bind(status.rank())
-    .bind(delivered)
-    .bind(at)
-    .bind(error.and_then(|e| e.0))
-    .bind(error.map(|e| e.1.clone()))
-    .bind(key)
-    .bind(wamid)
-    .execute(&mut *conn)
-    .await?;
+/// What a batch of status webhooks says of one recipient's send.
+pub struct Progress {
+    pub key: String,
+    pub wamid: String,
+    /// The furthest status seen, and its error.
+    pub status: MessageStatus,
+    pub error: Option<(Option<i64>, String)>,
+    /// When the first status was seen (it proves acceptance), and the first delivered and read.
+    pub first_at: i64,
+    pub delivered_at: Option<i64>,
+    pub read_at: Option<i64>,
+}
+
+/// Recipients per statement: 9 parameters each.
+const PROGRESS_CHUNK: usize = 500;
+
+/// Status webhooks for broadcast sends prove acceptance and move each recipient forward (never
+/// back): one statement per 500 recipients, since this runs for every status of every send.
+pub async fn apply_statuses(conn: &mut AnyConnection, progress: &[Progress]) -> Result<()> {
+    for chunk in progress.chunks(PROGRESS_CHUNK) {
+        let sql = format!(
+            "UPDATE broadcast_recipients SET state = 'accepted', wamid = COALESCE(broadcast_recipients.wamid, v.column2),
+               accepted_at = COALESCE(accepted_at, v.column5),
+               status = CASE WHEN status_rank < v.column4 THEN v.column3 ELSE status END,
+               error_code = CASE WHEN status_rank < v.column4 THEN COALESCE(v.column8, error_code) ELSE error_code END,
+               error_title = CASE WHEN status_rank < v.column4 THEN COALESCE(v.column9, error_title) ELSE error_title END,
+               delivered_at = COALESCE(delivered_at, v.column6),
+               read_at = COALESCE(read_at, v.column7),
+               status_rank = CASE WHEN status_rank < v.column4 THEN v.column4 ELSE status_rank END
+             FROM (VALUES {}) AS v WHERE broadcast_recipients.outbox_key = v.column1",
+            crate::db::values_placeholders(chunk.len(), 9)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for p in chunk {
+            q = q
+                .bind(&p.key)
+                .bind(&p.wamid)
+                .bind(p.status.as_str())
+                .bind(p.status.rank())
+                .bind(p.first_at)
+                .bind(p.delivered_at)
+                .bind(p.read_at)
+                .bind(p.error.as_ref().and_then(|e| e.0))
+                .bind(p.error.as_ref().map(|e| e.1.clone()));
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

@@ -81,11 +81,22 @@ pub fn now_ms() -> i64 {
 /// `$n` style both backends accept (sqlx's query builder writes `?` for the Any driver, which
 /// PostgreSQL refuses).
 pub fn values_placeholders(rows: usize, columns: usize) -> String {
+    values_placeholders_after(0, rows, columns)
+}
+
+/// [`values_placeholders`] numbered after the statement's first `offset` parameters.
+pub fn values_placeholders_after(offset: usize, rows: usize, columns: usize) -> String {
     (0..rows)
         .map(|r| {
-            let row: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
+            let row: Vec<String> = (1..=columns).map(|c| format!("${}", offset + r * columns + c)).collect();
             format!("({})", row.join(", "))
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `$n, $n+1, …` for an `IN (…)` list of `count` values after the statement's first `offset`
+/// parameters.
+pub fn list_placeholders_after(offset: usize, count: usize) -> String {
+    (1..=count).map(|i| format!("${}", offset + i)).collect::<Vec<_>>().join(", ")
 }

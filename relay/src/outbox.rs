@@ -66,17 +66,32 @@ pub async fn enqueue(conn: &mut AnyConnection, key: &str, number_id: &str, messa
 
 /// Settles an `unknown` or `inflight` row from a status webhook that carried its key.
 pub async fn settle_from_status(conn: &mut AnyConnection, key: &str, wamid: &str) -> Result<()> {
-    let row: Option<(Option<i64>,)> = sqlx::query_as(
-        "UPDATE outbox SET state = 'sent', wamid = $1, updated_at = $2
-         WHERE idempotency_key = $3 AND state IN ('unknown', 'inflight') RETURNING message_id",
-    )
-    .bind(wamid)
-    .bind(now_ms())
-    .bind(key)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some((Some(message_id),)) = row {
-        sqlx::query("UPDATE messages SET wamid = $1 WHERE id = $2 AND wamid IS NULL").bind(wamid).bind(message_id).execute(&mut *conn).await?;
+    settle_from_statuses(conn, &[(key, wamid)]).await
+}
+
+/// Keys per statement when settling: 2 parameters each.
+const SETTLE_CHUNK: usize = 1_000;
+
+/// [`settle_from_status`] for many (key, wamid) pairs, each key once: one statement per
+/// thousand, which is what a batch of status webhooks needs (nearly always settling nothing).
+pub async fn settle_from_statuses(conn: &mut AnyConnection, pairs: &[(&str, &str)]) -> Result<()> {
+    let now = now_ms();
+    for chunk in pairs.chunks(SETTLE_CHUNK) {
+        let sql = format!(
+            "UPDATE outbox SET state = 'sent', wamid = v.column2, updated_at = $1 FROM (VALUES {}) AS v
+             WHERE outbox.idempotency_key = v.column1 AND outbox.state IN ('unknown', 'inflight') RETURNING outbox.message_id, outbox.wamid",
+            crate::db::values_placeholders_after(1, chunk.len(), 2)
+        );
+        let mut q = sqlx::query_as::<_, (Option<i64>, Option<String>)>(sqlx::AssertSqlSafe(sql)).bind(now);
+        for (key, wamid) in chunk {
+            q = q.bind(*key).bind(*wamid);
+        }
+        let settled = q.fetch_all(&mut *conn).await?;
+        for (message_id, wamid) in settled {
+            if let (Some(message_id), Some(wamid)) = (message_id, wamid) {
+                sqlx::query("UPDATE messages SET wamid = $1 WHERE id = $2 AND wamid IS NULL").bind(wamid).bind(message_id).execute(&mut *conn).await?;
+            }
+        }
     }
     Ok(())
 }
@@ -510,12 +525,68 @@ async fn run_recorder(state: AppState, mut rx: mpsc::UnboundedReceiver<Outcome>)
 async fn record(state: &AppState, batch: &[Outcome]) -> Result<()> {
     let now = now_ms();
     let mut out: Vec<Event> = Vec::new();
+    // Accepted sends with no conversation message (broadcasts: nearly all of a busy day's) are
+    // written set-based; the rest one by one, with their events.
+    let (accepted, others): (Vec<&Outcome>, Vec<&Outcome>) =
+        batch.iter().partition(|o| o.row.2.is_none() && matches!(o.result, Ok(Some(_))));
     let mut tx = state.db.pool.begin().await?;
-    for o in batch {
+    record_accepted(&mut tx, &accepted, now).await?;
+    for o in others {
         record_one(&mut tx, state, o, now, &mut out).await?;
     }
     tx.commit().await?;
+    if !accepted.is_empty() {
+        state.metrics.sends.get_or_create(&vec![("outcome".to_owned(), "accepted".to_owned())]).inc_by(accepted.len() as u64);
+    }
     state.events.publish(out);
+    Ok(())
+}
+
+/// Rows per statement when recording accepted sends.
+const RECORD_CHUNK: usize = 500;
+
+/// Accepted sends without a conversation message: the outbox rows, their broadcast recipients
+/// and their contacts' last outbound time, three statements per 500 sends.
+async fn record_accepted(tx: &mut AnyConnection, accepted: &[&Outcome], now: i64) -> Result<()> {
+    for chunk in accepted.chunks(RECORD_CHUNK) {
+        let wamid = |o: &Outcome| o.result.as_ref().ok().cloned().flatten();
+        let sql = format!(
+            "UPDATE outbox SET state = 'sent', wamid = v.column2, updated_at = $1 FROM (VALUES {}) AS v WHERE outbox.id = v.column1",
+            crate::db::values_placeholders_after(1, chunk.len(), 2)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+        for o in chunk {
+            q = q.bind(o.row.0).bind(wamid(o));
+        }
+        q.execute(&mut *tx).await?;
+
+        let broadcast: Vec<&&Outcome> = chunk.iter().filter(|o| o.row.6.is_some()).collect();
+        if !broadcast.is_empty() {
+            let sql = format!(
+                "UPDATE broadcast_recipients SET state = 'accepted', wamid = COALESCE(broadcast_recipients.wamid, v.column2),
+                   accepted_at = COALESCE(accepted_at, $1)
+                 FROM (VALUES {}) AS v WHERE broadcast_recipients.outbox_key = v.column1 AND broadcast_recipients.state <> 'accepted'",
+                crate::db::values_placeholders_after(1, broadcast.len(), 2)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+            for o in broadcast {
+                q = q.bind(&o.row.1).bind(wamid(o));
+            }
+            q.execute(&mut *tx).await?;
+        }
+
+        let mut recipients: Vec<&str> = chunk.iter().filter_map(|o| o.row.5.as_deref()).collect();
+        recipients.sort_unstable();
+        recipients.dedup();
+        if !recipients.is_empty() {
+            let sql = format!("UPDATE contacts SET last_outbound_at = $1 WHERE wa_id IN ({})", crate::db::list_placeholders_after(1, recipients.len()));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+            for r in recipients {
+                q = q.bind(r);
+            }
+            q.execute(&mut *tx).await?;
+        }
+    }
     Ok(())
 }
 

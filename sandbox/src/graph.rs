@@ -302,13 +302,9 @@ async fn send_message(
     // moving 24 hours.
     if request.body.is_template() {
         let in_window = state.last_inbound.lock().expect("inbound lock").get(&(pn.clone(), to.clone())).is_some_and(|t| now_ms() - t < limits::CUSTOMER_SERVICE_WINDOW_MS);
-        if !in_window {
-            let limit = switchboard_shared::broadcast::tier_limit(&number.messaging_limit);
-            let mut window = state.tier_window.lock().expect("tier lock");
-            let now = now_ms();
-            window.retain(|_, at| now - *at < limits::CUSTOMER_SERVICE_WINDOW_MS);
-            if !window.contains_key(&to) && limit.is_some_and(|l| window.len() as u64 >= l) {
-                drop(window);
+        let limit = switchboard_shared::broadcast::tier_limit(&number.messaging_limit);
+        if let (false, Some(limit)) = (in_window, limit) {
+            if !state.tier_window.lock().expect("tier lock").admit(&to, now_ms(), limit) {
                 state.count_refusal(TIER_REACHED);
                 return graph_error(
                     StatusCode::BAD_REQUEST,
@@ -317,7 +313,6 @@ async fn send_message(
                     "The business portfolio reached its messaging limit (unique users in a moving 24 hours).",
                 );
             }
-            window.insert(to.clone(), now);
         }
     }
     if state.pair_rate.check_key(&(pn.clone(), to.clone())).is_err() {

@@ -132,6 +132,34 @@ pub struct LedgerEntry {
     pub at_ms: i64,
 }
 
+/// Unique recipients in a moving 24 hours, oldest first, so expiring is amortised O(1) per send.
+#[derive(Default)]
+pub(crate) struct TierWindow {
+    order: std::collections::VecDeque<(i64, String)>,
+    members: HashMap<String, i64>,
+}
+
+impl TierWindow {
+    /// Counts `to` at `now` unless that would take the window past `limit`; says whether it did.
+    pub fn admit(&mut self, to: &str, now: i64, limit: u64) -> bool {
+        while let Some((at, who)) = self.order.front() {
+            if now - *at < limits::CUSTOMER_SERVICE_WINDOW_MS {
+                break;
+            }
+            if self.members.get(who) == Some(at) {
+                self.members.remove(who);
+            }
+            self.order.pop_front();
+        }
+        if !self.members.contains_key(to) && self.members.len() as u64 >= limit {
+            return false;
+        }
+        self.members.insert(to.to_owned(), now);
+        self.order.push_back((now, to.to_owned()));
+        true
+    }
+}
+
 type Limiter = governor::DefaultDirectRateLimiter;
 type KeyedLimiter = governor::DefaultKeyedRateLimiter<(String, String)>;
 
@@ -155,8 +183,8 @@ pub(crate) struct State {
     pub faults: Mutex<Faults>,
     /// Sends seen (for the every-nth faults).
     pub sends_seen: AtomicU64,
-    /// The portfolio's moving 24-hour window: business-initiated recipient → when counted.
-    pub tier_window: Mutex<HashMap<String, i64>>,
+    /// The portfolio's moving 24-hour window of business-initiated recipients.
+    pub tier_window: Mutex<TierWindow>,
 }
 
 impl State {
@@ -213,6 +241,11 @@ impl Sandbox {
     /// Every accepted send so far, in order.
     pub fn ledger(&self) -> Vec<LedgerEntry> {
         self.state.ledger.lock().expect("ledger lock").clone()
+    }
+
+    /// How many sends the ledger holds (cheap enough to poll while thousands go out a second).
+    pub fn ledger_len(&self) -> usize {
+        self.state.ledger.lock().expect("ledger lock").len()
     }
 
     /// How many webhook POSTs were answered 200.
@@ -276,7 +309,7 @@ impl State {
             refusals: Mutex::new(HashMap::new()),
             faults: Mutex::new(Faults::default()),
             sends_seen: AtomicU64::new(0),
-            tier_window: Mutex::new(HashMap::new()),
+            tier_window: Mutex::new(TierWindow::default()),
             config,
         }
     }

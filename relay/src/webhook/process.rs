@@ -4,7 +4,7 @@
 //! Idempotent: a message is stored once per wamid and a status once per (wamid, status), so
 //! Meta's retries and duplicates change nothing. Statuses only move a message forward.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use sqlx::AnyConnection;
@@ -66,9 +66,11 @@ pub async fn process_pending(state: &AppState) -> Result<usize> {
     }
     let mut tx = state.db.pool.begin().await?;
     let mut new_events = Vec::new();
+    let mut statuses = Statuses::default();
     for (id, body) in &rows {
-        apply_body(&mut tx, *id, body, &mut new_events).await?;
+        apply_body(&mut tx, *id, body, &mut statuses, &mut new_events).await?;
     }
+    apply_statuses(&mut tx, statuses, &mut new_events).await?;
     let ids: Vec<String> = rows.iter().map(|(id, _)| id.to_string()).collect();
     // The ids are integers we just read, not outside input.
     sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE webhook_inbox SET processed = TRUE WHERE id IN ({})", ids.join(","))))
@@ -95,9 +97,19 @@ async fn dead_letter(conn: &mut AnyConnection, inbox_id: i64, reason: String, bo
     Ok(())
 }
 
-/// Applies one stored body. A body (or a change inside it) that cannot be understood goes to
-/// the dead-letter table; the rest of the body is still applied.
-pub async fn apply_body(conn: &mut AnyConnection, inbox_id: i64, body: &[u8], out: &mut Vec<Event>) -> Result<()> {
+/// What the bodies of a batch leave to be applied together, set-based: their statuses (three
+/// per send, the bulk of a busy installation's webhooks) and the numbers they came for.
+#[derive(Default)]
+pub struct Statuses {
+    heard_from: BTreeSet<String>,
+    /// (number, status), in arrival order.
+    updates: Vec<(String, StatusUpdate)>,
+}
+
+/// Applies one stored body: its messages now, its statuses into `statuses` for
+/// [`apply_statuses`]. A body (or a change inside it) that cannot be understood goes to the
+/// dead-letter table; the rest of the body is still applied.
+pub async fn apply_body(conn: &mut AnyConnection, inbox_id: i64, body: &[u8], statuses: &mut Statuses, out: &mut Vec<Event>) -> Result<()> {
     let envelope: WebhookEnvelope = match serde_json::from_slice(body) {
         Ok(e) => e,
         Err(e) => return dead_letter(conn, inbox_id, format!("not a webhook envelope: {e}"), body, out).await,
@@ -110,7 +122,7 @@ pub async fn apply_body(conn: &mut AnyConnection, inbox_id: i64, body: &[u8], ou
         for change in &entry.changes {
             if change.field == "messages" {
                 match change.messages_value() {
-                    Ok(value) => apply_messages(conn, value, out).await?,
+                    Ok(value) => apply_messages(conn, value, statuses, out).await?,
                     Err(e) => {
                         let part = serde_json::to_vec(&change.value).unwrap_or_default();
                         dead_letter(conn, inbox_id, format!("unreadable messages change: {e}"), &part, out).await?;
@@ -239,10 +251,10 @@ pub async fn load_conversation(conn: &mut AnyConnection, id: i64) -> Result<Opti
     Ok(row.map(conversation_from_row))
 }
 
-async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, out: &mut Vec<Event>) -> Result<()> {
+async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, statuses: &mut Statuses, out: &mut Vec<Event>) -> Result<()> {
     let number_id = value.metadata.phone_number_id.clone().unwrap_or_default();
     let now = now_ms();
-    sqlx::query("UPDATE numbers SET last_webhook_at = $1 WHERE id = $2").bind(now).bind(&number_id).execute(&mut *conn).await?;
+    statuses.heard_from.insert(number_id.clone());
     let names: HashMap<&str, &str> = value
         .contacts
         .iter()
@@ -372,47 +384,134 @@ async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, out: &mu
         }
     }
 
-    for s in &value.statuses {
-        apply_status(conn, &number_id, s, out).await?;
-    }
     for e in &value.errors {
         tracing::warn!("system error from Meta on {number_id}: {:?} {:?}", e.code, e.title);
+    }
+    statuses.updates.extend(value.statuses.into_iter().map(|s| (number_id.clone(), s)));
+    Ok(())
+}
+
+/// Statuses per statement: 6 parameters each, well inside both backends' limits.
+const STATUS_CHUNK: usize = 500;
+
+/// One status, read.
+struct StatusRow {
+    number_id: String,
+    wamid: String,
+    status: MessageStatus,
+    at: i64,
+    key: Option<String>,
+    error: Option<(Option<i64>, String)>,
+}
+
+/// Applies a batch's statuses in a handful of statements whatever their number: stores each
+/// (wamid, status) once, settles sends whose answer was lost, moves broadcast recipients
+/// forward, and advances conversation messages (which also makes their events).
+pub async fn apply_statuses(conn: &mut AnyConnection, statuses: Statuses, out: &mut Vec<Event>) -> Result<()> {
+    let now = now_ms();
+    if !statuses.heard_from.is_empty() {
+        let numbers: Vec<&String> = statuses.heard_from.iter().collect();
+        let sql = format!("UPDATE numbers SET last_webhook_at = $1 WHERE id IN ({})", crate::db::list_placeholders_after(1, numbers.len()));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+        for n in numbers {
+            q = q.bind(n);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    let mut once = HashSet::new();
+    let mut rows: Vec<StatusRow> = Vec::with_capacity(statuses.updates.len());
+    for (number_id, s) in statuses.updates {
+        let Some(status) = MessageStatus::parse(&s.status) else {
+            tracing::debug!("ignoring unknown status {:?} for {}", s.status, s.id);
+            continue;
+        };
+        if !once.insert((s.id.clone(), status)) {
+            continue;
+        }
+        let error = error_text(&s.errors);
+        let at = s.timestamp.map_or(now, |t| t * 1000);
+        rows.push(StatusRow { number_id, wamid: s.id, status, at, key: s.biz_opaque_callback_data, error });
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    // Stored once per (wamid, status): only what is new goes on.
+    let mut new: HashSet<(String, String)> = HashSet::with_capacity(rows.len());
+    for chunk in rows.chunks(STATUS_CHUNK) {
+        let sql = format!(
+            "INSERT INTO message_statuses (wamid, status, at, callback_data, error_code, error_title) VALUES {}
+             ON CONFLICT (wamid, status) DO NOTHING RETURNING wamid, status",
+            crate::db::values_placeholders(chunk.len(), 6)
+        );
+        let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
+        for r in chunk {
+            q = q
+                .bind(&r.wamid)
+                .bind(r.status.as_str())
+                .bind(r.at)
+                .bind(&r.key)
+                .bind(r.error.as_ref().and_then(|e| e.0))
+                .bind(r.error.as_ref().map(|e| e.1.clone()));
+        }
+        new.extend(q.fetch_all(&mut *conn).await?);
+    }
+    rows.retain(|r| new.contains(&(r.wamid.clone(), r.status.as_str().to_owned())));
+
+    // A send whose HTTP answer we never saw is settled by its status: it was sent.
+    let mut settle: Vec<(&str, &str)> = Vec::new();
+    let mut keys = HashSet::new();
+    for r in &rows {
+        if let Some(key) = r.key.as_deref().filter(|k| keys.insert(*k)) {
+            settle.push((key, &r.wamid));
+        }
+    }
+    crate::outbox::settle_from_statuses(conn, &settle).await?;
+
+    // A broadcast send has no message in a conversation: its recipient row is its record.
+    let (broadcast, conversation): (Vec<StatusRow>, Vec<StatusRow>) =
+        rows.into_iter().partition(|r| r.key.as_deref().is_some_and(|k| k.starts_with(crate::broadcasts::KEY_PREFIX)));
+    crate::broadcasts::apply_statuses(conn, &broadcast_progress(&broadcast)).await?;
+    for r in conversation {
+        advance(conn, &r.number_id, &r.wamid, r.status, r.error.map(|e| e.1), out).await?;
     }
     Ok(())
 }
 
-async fn apply_status(conn: &mut AnyConnection, number_id: &str, s: &StatusUpdate, out: &mut Vec<Event>) -> Result<()> {
-    let Some(status) = MessageStatus::parse(&s.status) else {
-        tracing::debug!("ignoring unknown status {:?} for {}", s.status, s.id);
-        return Ok(());
-    };
-    let at = s.timestamp.map_or_else(now_ms, |t| t * 1000);
-    let error = error_text(&s.errors);
-    let inserted = sqlx::query(
-        "INSERT INTO message_statuses (wamid, status, at, callback_data, error_code, error_title) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (wamid, status) DO NOTHING",
-    )
-    .bind(&s.id)
-    .bind(status.as_str())
-    .bind(at)
-    .bind(&s.biz_opaque_callback_data)
-    .bind(error.as_ref().and_then(|e| e.0))
-    .bind(error.as_ref().map(|e| e.1.clone()))
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
-        return Ok(());
-    }
-    if let Some(key) = &s.biz_opaque_callback_data {
-        // A send whose HTTP answer we never saw is settled by its status: it was sent.
-        crate::outbox::settle_from_status(conn, key, &s.id).await?;
-        if key.starts_with(crate::broadcasts::KEY_PREFIX) {
-            // A broadcast send has no message in a conversation: its recipient row is its record.
-            return crate::broadcasts::apply_status(conn, key, &s.id, status, at, error.as_ref()).await;
+/// Folds a batch's statuses for broadcast sends into one change per recipient: the furthest
+/// status (with its error), and the first time each milestone was seen.
+fn broadcast_progress(rows: &[StatusRow]) -> Vec<crate::broadcasts::Progress> {
+    let mut by_key: HashMap<&str, crate::broadcasts::Progress> = HashMap::new();
+    let mut order: Vec<&str> = Vec::new();
+    for r in rows {
+        let Some(key) = r.key.as_deref() else { continue };
+        let delivered = r.status.rank() >= MessageStatus::Delivered.rank() && r.status != MessageStatus::Failed;
+        let read = r.status == MessageStatus::Read;
+        let p = by_key.entry(key).or_insert_with(|| {
+            order.push(key);
+            crate::broadcasts::Progress {
+                key: key.to_owned(),
+                wamid: r.wamid.clone(),
+                status: r.status,
+                first_at: r.at,
+                delivered_at: None,
+                read_at: None,
+                error: r.error.clone(),
+            }
+        });
+        if r.status.rank() > p.status.rank() {
+            p.status = r.status;
+            p.error = r.error.clone();
+        }
+        p.first_at = p.first_at.min(r.at);
+        let earliest = |old: Option<i64>| Some(old.map_or(r.at, |t| t.min(r.at)));
+        if delivered {
+            p.delivered_at = earliest(p.delivered_at);
+        }
+        if read {
+            p.read_at = earliest(p.read_at);
         }
     }
-    advance(conn, number_id, &s.id, status, error.map(|e| e.1), out).await
+    order.into_iter().filter_map(|k| by_key.remove(k)).collect()
 }
 
 /// Moves a message forward to `status` if that is progress, and records the event.
