@@ -107,7 +107,7 @@ pub async fn apply_statuses(conn: &mut AnyConnection, progress: &[Progress]) -> 
              FROM (VALUES {}) AS v WHERE broadcast_recipients.outbox_key = v.column1",
             crate::db::values_placeholders(chunk.len(), 9)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&conn, sql)));
         for p in chunk {
             q = q
                 .bind(&p.key)
@@ -407,7 +407,7 @@ pub async fn freeze(state: &AppState, id: i64) -> Result<usize> {
             "INSERT INTO broadcast_recipients (broadcast_id, contact, number_id, outbox_key, skipped, error_title, state, payload) VALUES {}",
             crate::db::values_placeholders(chunk.len(), 8)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&*tx, sql)));
         for f in chunk {
             q = q
                 .bind(id)

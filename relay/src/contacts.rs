@@ -283,7 +283,7 @@ async fn save_rows(state: &AppState, rows: &[(String, Row)]) -> Result<(u64, u64
                attributes = excluded.attributes, opted_in = {opt_sql}, updated_at = excluded.updated_at",
             crate::db::values_placeholders(merged.len(), 7)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&*tx, sql)));
         for (phone, name, tags, attributes, opted_in) in merged {
             q = q.bind(phone).bind(name).bind(tags).bind(attributes).bind(opted_in).bind(now).bind(now);
         }

@@ -100,3 +100,55 @@ pub fn values_placeholders_after(offset: usize, rows: usize, columns: usize) -> 
 pub fn list_placeholders_after(offset: usize, count: usize) -> String {
     (1..=count).map(|i| format!("${}", offset + i)).collect::<Vec<_>>().join(", ")
 }
+
+/// A bulk statement for the connection's backend. PostgreSQL takes `$n` as written; SQLite gets
+/// anonymous `?`. sqlx binds each named SQLite parameter by asking SQLite for its name, which
+/// SQLite answers with a linear scan, so a statement with thousands of `$n` (a multi-row
+/// `VALUES`) costs time quadratic in its size: at ten thousand sends a second that was most of
+/// the relay's CPU. The `$n` must appear once each, in order, as the statements built with
+/// [`values_placeholders`] and [`list_placeholders_after`] do; the SQL must hold no `$` of its
+/// own (these statements are ours, never outside text).
+pub fn for_backend(conn: &sqlx::AnyConnection, sql: String) -> String {
+    if conn.backend_name() != <sqlx::Sqlite as sqlx::Database>::NAME {
+        return sql;
+    }
+    positional(&sql)
+}
+
+fn positional(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    let mut expected = 1;
+    while let Some(c) = chars.next() {
+        if c != '$' || !chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push(c);
+            continue;
+        }
+        let mut n = 0_usize;
+        while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+            n = n * 10 + d as usize;
+            chars.next();
+        }
+        assert_eq!(n, expected, "bulk statement parameters must be numbered in order: {sql}");
+        expected += 1;
+        out.push('?');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbered_parameters_become_positional_in_order() {
+        let sql = format!("UPDATE t SET a = $1 FROM (VALUES {}) AS v WHERE b IN ({})", super::values_placeholders_after(1, 2, 2), super::list_placeholders_after(5, 2));
+        assert_eq!(sql, "UPDATE t SET a = $1 FROM (VALUES ($2, $3), ($4, $5)) AS v WHERE b IN ($6, $7)");
+        assert_eq!(super::positional(&sql), "UPDATE t SET a = ? FROM (VALUES (?, ?), (?, ?)) AS v WHERE b IN (?, ?)");
+        assert_eq!(super::positional("SELECT '$' || x"), "SELECT '$' || x");
+    }
+
+    #[test]
+    #[should_panic(expected = "in order")]
+    fn parameters_out_of_order_are_refused() {
+        super::positional("SELECT $2, $1");
+    }
+}

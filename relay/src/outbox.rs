@@ -82,7 +82,7 @@ pub async fn settle_from_statuses(conn: &mut AnyConnection, pairs: &[(&str, &str
              WHERE outbox.idempotency_key = v.column1 AND outbox.state IN ('unknown', 'inflight') RETURNING outbox.message_id, outbox.wamid",
             crate::db::values_placeholders_after(1, chunk.len(), 2)
         );
-        let mut q = sqlx::query_as::<_, (Option<i64>, Option<String>)>(sqlx::AssertSqlSafe(sql)).bind(now);
+        let mut q = sqlx::query_as::<_, (Option<i64>, Option<String>)>(sqlx::AssertSqlSafe(crate::db::for_backend(&conn, sql))).bind(now);
         for (key, wamid) in chunk {
             q = q.bind(*key).bind(*wamid);
         }
@@ -554,7 +554,7 @@ async fn record_accepted(tx: &mut AnyConnection, accepted: &[&Outcome], now: i64
             "UPDATE outbox SET state = 'sent', wamid = v.column2, updated_at = $1 FROM (VALUES {}) AS v WHERE outbox.id = v.column1",
             crate::db::values_placeholders_after(1, chunk.len(), 2)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&tx, sql))).bind(now);
         for o in chunk {
             q = q.bind(o.row.0).bind(wamid(o));
         }
@@ -568,7 +568,7 @@ async fn record_accepted(tx: &mut AnyConnection, accepted: &[&Outcome], now: i64
                  FROM (VALUES {}) AS v WHERE broadcast_recipients.outbox_key = v.column1 AND broadcast_recipients.state <> 'accepted'",
                 crate::db::values_placeholders_after(1, broadcast.len(), 2)
             );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&tx, sql))).bind(now);
             for o in broadcast {
                 q = q.bind(&o.row.1).bind(wamid(o));
             }
@@ -580,7 +580,7 @@ async fn record_accepted(tx: &mut AnyConnection, accepted: &[&Outcome], now: i64
         recipients.dedup();
         if !recipients.is_empty() {
             let sql = format!("UPDATE contacts SET last_outbound_at = $1 WHERE wa_id IN ({})", crate::db::list_placeholders_after(1, recipients.len()));
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&tx, sql))).bind(now);
             for r in recipients {
                 q = q.bind(r);
             }
