@@ -104,6 +104,20 @@ impl CloudClient {
         self.post_messages(phone_number_id, token, body).await
     }
 
+    /// Sends a message whose request is already JSON (the outbox's stored body, spliced with its
+    /// key): no parsing and re-serialising on the way out.
+    pub async fn send_json(&self, phone_number_id: &str, token: &SecretString, body: String) -> Result<SendResponse, CloudError> {
+        let request = self
+            .http
+            .post(self.url(&format!("{phone_number_id}/messages")))
+            .bearer_auth(token.expose_secret())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await;
+        Self::read(request).await
+    }
+
     /// `GET /{phone-number-id}`: display number, name, quality, throughput, messaging limit.
     pub async fn phone_number(&self, phone_number_id: &str, token: &SecretString) -> Result<PhoneNumberInfo, CloudError> {
         let fields = "id,display_phone_number,verified_name,quality_rating,code_verification_status,platform_type,throughput,status,whatsapp_business_manager_messaging_limit";

@@ -481,19 +481,42 @@ struct Outcome {
     result: Result<Option<String>, CloudError>,
 }
 
+/// A stored payload read without building it: the body stays the JSON text it was stored as.
+#[derive(Deserialize)]
+struct StoredPayload<'a> {
+    kind: &'a str,
+    #[serde(borrow, default)]
+    body: Option<&'a serde_json::value::RawValue>,
+    #[serde(default)]
+    wamid: Option<String>,
+}
+
+/// A request body (a JSON object) with `biz_opaque_callback_data` added, by splicing the text.
+fn with_callback_data(body: &str, key: &str) -> Option<String> {
+    let rest = body.trim_start().strip_prefix('{')?.trim_start();
+    let key = serde_json::to_string(key).ok()?;
+    Some(if rest.starts_with('}') {
+        format!("{{\"biz_opaque_callback_data\":{key}}}")
+    } else {
+        format!("{{\"biz_opaque_callback_data\":{key},{rest}")
+    })
+}
+
 /// The request itself: no database work, so lanes never wait for the disk.
 async fn attempt(state: &AppState, number_id: &str, token: &SecretString, row: Row) -> Outcome {
-    let result = match serde_json::from_str::<Payload>(&row.3) {
-        Ok(Payload::Send { mut body }) => {
-            body["biz_opaque_callback_data"] = Value::String(row.1.clone());
-            state.cloud.send(number_id, token, &body).await.map(|r| r.messages.first().map(|m| m.id.clone()))
-        }
-        Ok(Payload::MarkRead { wamid }) => state
+    let unreadable = |e: String| Err(CloudError::Decode { status: 0, message: format!("unreadable outbox payload: {e}") });
+    let result = match serde_json::from_str::<StoredPayload>(&row.3) {
+        Ok(StoredPayload { kind: "send", body: Some(body), .. }) => match with_callback_data(body.get(), &row.1) {
+            Some(request) => state.cloud.send_json(number_id, token, request).await.map(|r| r.messages.first().map(|m| m.id.clone())),
+            None => unreadable("the body is not a JSON object".into()),
+        },
+        Ok(StoredPayload { kind: "mark_read", wamid: Some(wamid), .. }) => state
             .cloud
             .post_messages::<_, SuccessResponse>(number_id, token, &MarkReadRequest::new(wamid))
             .await
             .map(|_| None),
-        Err(e) => Err(CloudError::Decode { status: 0, message: format!("unreadable outbox payload: {e}") }),
+        Ok(other) => unreadable(format!("kind {:?} without its fields", other.kind)),
+        Err(e) => unreadable(e.to_string()),
     };
     Outcome { number_id: number_id.to_owned(), row, result }
 }
@@ -710,5 +733,25 @@ pub fn check_text(text: &str) -> Result<(), String> {
         Err(format!("The message has {n} characters; WhatsApp allows {}.", limits::MAX_TEXT_BODY_CHARS))
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{with_callback_data, Payload};
+
+    #[test]
+    fn the_key_is_spliced_into_the_stored_body_as_json() {
+        let payload = Payload::Send { body: serde_json::json!({"messaging_product": "whatsapp", "to": "85251234567", "text": {"body": "hi \"there\""}}) };
+        let stored = serde_json::to_string(&payload).unwrap();
+        let read: super::StoredPayload = serde_json::from_str(&stored).unwrap();
+        let request = with_callback_data(read.body.unwrap().get(), "bc:1:\"odd\"").unwrap();
+        let value: serde_json::Value = serde_json::from_str(&request).unwrap();
+        assert_eq!(value["biz_opaque_callback_data"], "bc:1:\"odd\"");
+        assert_eq!(value["text"]["body"], "hi \"there\"");
+        assert_eq!(value["to"], "85251234567");
+        let empty: serde_json::Value = serde_json::from_str(&with_callback_data(" { } ", "k").unwrap()).unwrap();
+        assert_eq!(empty, serde_json::json!({"biz_opaque_callback_data": "k"}));
+        assert!(with_callback_data("[1]", "k").is_none());
     }
 }

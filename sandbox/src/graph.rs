@@ -128,8 +128,13 @@ async fn list_phone_numbers(
     Json(GraphList { data, paging: Some(json!({"cursors": {"before": "BEFORE", "after": "AFTER"}})) }).into_response()
 }
 
-/// The templates every sandbox WABA has.
-pub(crate) fn templates() -> Vec<TemplateInfo> {
+/// The templates every sandbox WABA has (built once).
+pub(crate) fn templates() -> &'static [TemplateInfo] {
+    static TEMPLATES: std::sync::OnceLock<Vec<TemplateInfo>> = std::sync::OnceLock::new();
+    TEMPLATES.get_or_init(all_templates)
+}
+
+fn all_templates() -> Vec<TemplateInfo> {
     let body = |text: &str| json!({"type": "BODY", "text": text});
     vec![
         TemplateInfo {
@@ -179,7 +184,7 @@ async fn list_templates(
     if !state.numbers.values().any(|n| n.waba_id == waba) {
         return unknown_object(&waba);
     }
-    Json(GraphList { data: templates(), paging: Some(json!({"cursors": {"before": "BEFORE", "after": "AFTER"}})) })
+    Json(GraphList { data: templates().to_vec(), paging: Some(json!({"cursors": {"before": "BEFORE", "after": "AFTER"}})) })
         .into_response()
 }
 
@@ -214,8 +219,15 @@ async fn send_message(
     let Some(number) = state.numbers.get(&pn) else {
         return unknown_object(&pn);
     };
-    let Ok(value) = serde_json::from_slice::<Value>(&body) else {
-        return graph_error(StatusCode::BAD_REQUEST, codes::INVALID_PARAMETER, "Invalid parameter", "The body is not JSON.");
+    // Parsed once: a send is read straight into its request; only what is not one (a
+    // mark-as-read, or a mistake) is looked at as plain JSON.
+    let parsed = serde_json::from_slice::<SendRequest>(&body);
+    let other = match &parsed {
+        Ok(_) => None,
+        Err(_) => match serde_json::from_slice::<Value>(&body) {
+            Ok(value) => Some(value),
+            Err(_) => return graph_error(StatusCode::BAD_REQUEST, codes::INVALID_PARAMETER, "Invalid parameter", "The body is not JSON."),
+        },
     };
     // Throughput counts every call on the number, mark-as-read included.
     if state.throughput[&number.id].check().is_err() {
@@ -227,14 +239,14 @@ async fn send_message(
             "Cloud API message throughput has been reached.",
         );
     }
-    if value.get("status").and_then(Value::as_str) == Some("read") {
+    if let Some(value) = other.filter(|v| v.get("status").and_then(Value::as_str) == Some("read")) {
         return if value.get("message_id").and_then(Value::as_str).is_some() {
             Json(json!({"success": true})).into_response()
         } else {
             graph_error(StatusCode::BAD_REQUEST, 131008, "Required parameter is missing", "message_id is required.")
         };
     }
-    let request: SendRequest = match serde_json::from_value(value) {
+    let request: SendRequest = match parsed {
         Ok(r) => r,
         Err(e) => {
             return graph_error(StatusCode::BAD_REQUEST, codes::INVALID_PARAMETER, "Invalid parameter", &e.to_string())
@@ -253,7 +265,7 @@ async fn send_message(
         }
     }
     if let OutboundBody::Template { template } = &request.body {
-        let known = templates().into_iter().find(|t| {
+        let known = templates().iter().find(|t| {
             t.name == template.name && t.language.as_deref() == Some(template.language.code.as_str()) && t.status.as_deref() == Some("APPROVED")
         });
         let Some(known) = known else {
@@ -345,7 +357,14 @@ async fn send_message(
             at_ms: now_ms(),
         });
     }
-    tokio::spawn(webhooks::progress_statuses(state.clone(), number.clone(), to.clone(), wamid.clone(), request.clone()));
+    let accepted = webhooks::Accepted {
+        number: number.clone(),
+        to: to.clone(),
+        wamid: wamid.clone(),
+        callback_data: request.biz_opaque_callback_data.clone(),
+        template: request.body.is_template(),
+    };
+    tokio::spawn(webhooks::progress_statuses(state.clone(), accepted));
     if let (Some(after), OutboundBody::Text { text }) = (state.config.answer_after, &request.body) {
         tokio::spawn(customers::answer(state.clone(), pn.clone(), to.clone(), text.body.clone(), after));
     }
