@@ -330,13 +330,24 @@ const ROW_COLUMNS: &str = "id, idempotency_key, message_id, payload, attempts, r
 /// Claims due rows — live sends first, then running broadcasts' — checked against the pair
 /// rate and the messaging limit, and marks them in flight; `None` when there is nothing to send
 /// now.
+///
+/// One transaction on one connection: the claim waits for the database once, not once per
+/// statement behind every other writer (with ten busy lanes that wait was what held each lane
+/// below its rate), and its writes share one commit.
 async fn claim(state: &AppState, number_id: &str, lane: &Arc<Lane>) -> Result<Option<Batch>> {
-    reconcile_unknown(state, number_id).await?;
+    let mut tx = state.db.pool.begin().await?;
+    let batch = claim_in(state, &mut tx, number_id, lane).await?;
+    tx.commit().await?;
+    Ok(batch)
+}
+
+async fn claim_in(state: &AppState, conn: &mut AnyConnection, number_id: &str, lane: &Arc<Lane>) -> Result<Option<Batch>> {
+    reconcile_unknown(state, conn, number_id).await?;
     // A disabled or removed number sends nothing; its queue waits for it to come back.
     let Some((sealed, portfolio, messaging_limit)): Option<(String, String, String)> =
         sqlx::query_as("SELECT access_token, portfolio, messaging_limit FROM numbers WHERE id = $1 AND disabled = FALSE")
             .bind(number_id)
-            .fetch_optional(&state.db.pool)
+            .fetch_optional(&mut *conn)
             .await?
     else {
         return Ok(None);
@@ -349,7 +360,7 @@ async fn claim(state: &AppState, number_id: &str, lane: &Arc<Lane>) -> Result<Op
     .bind(number_id)
     .bind(now)
     .bind(lane.claim)
-    .fetch_all(&state.db.pool)
+    .fetch_all(&mut *conn)
     .await?;
     if (rows.len() as i64) < lane.claim {
         let more: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -360,7 +371,7 @@ async fn claim(state: &AppState, number_id: &str, lane: &Arc<Lane>) -> Result<Op
         .bind(number_id)
         .bind(now)
         .bind(lane.claim - rows.len() as i64)
-        .fetch_all(&state.db.pool)
+        .fetch_all(&mut *conn)
         .await?;
         rows.extend(more);
     }
@@ -394,7 +405,7 @@ async fn claim(state: &AppState, number_id: &str, lane: &Arc<Lane>) -> Result<Op
             .bind(why)
             .bind(now)
             .bind(id)
-            .execute(&state.db.pool)
+            .execute(&mut *conn)
             .await?;
     }
     if admitted.is_empty() {
@@ -409,7 +420,7 @@ async fn claim(state: &AppState, number_id: &str, lane: &Arc<Lane>) -> Result<Op
         ids.join(",")
     )))
     .bind(now)
-    .fetch_all(&state.db.pool)
+    .fetch_all(&mut *conn)
     .await?;
     let moved: std::collections::HashSet<i64> = moved.into_iter().map(|(id,)| id).collect();
     admitted.retain(|r| moved.contains(&r.0));
@@ -431,29 +442,28 @@ fn recipient_of(payload: &str) -> Option<String> {
 /// Unknown rows past their window: settled if a status arrived meanwhile, else queued again.
 /// Nothing is requeued while stored webhooks wait to be processed: the status that settles a
 /// row may be among them.
-async fn reconcile_unknown(state: &AppState, number_id: &str) -> Result<()> {
+async fn reconcile_unknown(state: &AppState, conn: &mut AnyConnection, number_id: &str) -> Result<()> {
     let due: Vec<(i64, String)> = sqlx::query_as(
         "SELECT id, idempotency_key FROM outbox WHERE number_id = $1 AND state = 'unknown' AND next_attempt_at <= $2",
     )
     .bind(number_id)
     .bind(now_ms())
-    .fetch_all(&state.db.pool)
+    .fetch_all(&mut *conn)
     .await?;
     if due.is_empty() || state.ingest.pending() > 0 {
         return Ok(());
     }
-    let (backlog,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhook_inbox WHERE processed = FALSE").fetch_one(&state.db.pool).await?;
+    let (backlog,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhook_inbox WHERE processed = FALSE").fetch_one(&mut *conn).await?;
     if backlog > 0 {
         return Ok(());
     }
     for (id, key) in due {
         let seen: Option<(String,)> = sqlx::query_as("SELECT wamid FROM message_statuses WHERE callback_data = $1 LIMIT 1")
             .bind(&key)
-            .fetch_optional(&state.db.pool)
+            .fetch_optional(&mut *conn)
             .await?;
-        let mut conn = state.db.pool.acquire().await?;
         match seen {
-            Some((wamid,)) => settle_from_status(&mut conn, &key, &wamid).await?,
+            Some((wamid,)) => settle_from_status(conn, &key, &wamid).await?,
             None => {
                 sqlx::query("UPDATE outbox SET state = 'queued', updated_at = $1 WHERE id = $2 AND state = 'unknown'")
                     .bind(now_ms())
