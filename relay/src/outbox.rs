@@ -537,7 +537,7 @@ async fn attempt(state: &AppState, number_id: &str, token: &SecretString, row: R
 async fn run_recorder(state: AppState, mut rx: mpsc::UnboundedReceiver<Outcome>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
-        while batch.len() < 1_000 {
+        while batch.len() < RECORD_BATCH {
             match rx.try_recv() {
                 Ok(o) => batch.push(o),
                 Err(_) => break,
@@ -575,6 +575,8 @@ async fn record(state: &AppState, batch: &[Outcome]) -> Result<()> {
     Ok(())
 }
 
+/// Outcomes per transaction: short, so a lane's claim never waits long behind it.
+const RECORD_BATCH: usize = 1_000;
 /// Rows per statement when recording accepted sends.
 const RECORD_CHUNK: usize = 500;
 
