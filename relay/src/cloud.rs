@@ -94,16 +94,6 @@ impl CloudClient {
         Self::read(request).await
     }
 
-    /// Sends a message; the answer carries the wamid.
-    pub async fn send(
-        &self,
-        phone_number_id: &str,
-        token: &SecretString,
-        body: &serde_json::Value,
-    ) -> Result<SendResponse, CloudError> {
-        self.post_messages(phone_number_id, token, body).await
-    }
-
     /// Sends a message whose request is already JSON (the outbox's stored body, spliced with its
     /// key): no parsing and re-serialising on the way out.
     pub async fn send_json(&self, phone_number_id: &str, token: &SecretString, body: String) -> Result<SendResponse, CloudError> {
