@@ -125,8 +125,14 @@ pub async fn apply_statuses(conn: &mut AnyConnection, progress: &[Progress]) -> 
     Ok(())
 }
 
-/// Checks a request against what is connected and synced; returns the template's category.
-async fn validate(conn: &mut AnyConnection, user: &AuthUser, spec: &BroadcastSpec) -> Result<String> {
+/// What a checked request adds to itself: the template's category and when each number starts.
+struct Checked {
+    category: String,
+    starts: BTreeMap<String, i64>,
+}
+
+/// Checks a request against what is connected and synced.
+async fn validate(conn: &mut AnyConnection, user: &AuthUser, spec: &BroadcastSpec) -> Result<Checked> {
     let bad = |code: &'static str, m: String| AppError::bad_request(code, m);
     if spec.name.trim().is_empty() || spec.name.chars().count() > 120 {
         return Err(bad("invalid_name", "a broadcast needs a name of 1 to 120 characters".into()));
@@ -135,12 +141,15 @@ async fn validate(conn: &mut AnyConnection, user: &AuthUser, spec: &BroadcastSpe
         return Err(bad("no_numbers", "choose at least one number to send from".into()));
     }
     let mut category = String::new();
+    let mut zones: Vec<(String, String)> = Vec::with_capacity(spec.numbers.len());
     for n in &spec.numbers {
         if !user.covers(n) {
             return Err(AppError::NotFound);
         }
-        let row: Option<(String, i64)> = sqlx::query_as("SELECT waba_id, CASE WHEN disabled THEN 1 ELSE 0 END FROM numbers WHERE id = $1").bind(n).fetch_optional(&mut *conn).await?;
-        let Some((waba, disabled)) = row else { return Err(bad("unknown_number", format!("number {n} is not connected"))) };
+        let row: Option<(String, i64, String)> =
+            sqlx::query_as("SELECT waba_id, CASE WHEN disabled THEN 1 ELSE 0 END, time_zone FROM numbers WHERE id = $1").bind(n).fetch_optional(&mut *conn).await?;
+        let Some((waba, disabled, zone)) = row else { return Err(bad("unknown_number", format!("number {n} is not connected"))) };
+        zones.push((n.clone(), zone));
         if disabled != 0 {
             return Err(bad("number_disabled", format!("number {n} is paused; resume it first")));
         }
@@ -193,12 +202,45 @@ async fn validate(conn: &mut AnyConnection, user: &AuthUser, spec: &BroadcastSpe
             return Err(bad("frequency_cap", "a frequency cap is at least 1 message in 1 to 365 days".into()));
         }
     }
-    if let Some(at) = spec.send_at {
-        if at < now_ms() - 60_000 {
-            return Err(bad("send_at", "the start time is in the past".into()));
+    let starts = starts(spec, &zones, now_ms())?;
+    Ok(Checked { category, starts })
+}
+
+/// A start this long ago still counts as "now" (the time it took to fill in the form).
+const START_GRACE_MS: i64 = 60_000;
+
+/// When each number's lane starts, for a broadcast scheduled at a wall-clock time (`send_local`):
+/// that time in each number's own time zone. Empty for one that starts at an instant
+/// (`send_at`, or now): then every lane starts with the broadcast. A start in the past is
+/// refused, naming the number and its time zone.
+fn starts(spec: &BroadcastSpec, zones: &[(String, String)], now: i64) -> Result<BTreeMap<String, i64>> {
+    let bad = |m: String| AppError::bad_request("send_at", m);
+    let mut starts = BTreeMap::new();
+    match (&spec.send_local, spec.send_at) {
+        (Some(_), Some(_)) => return Err(bad("give the start as send_at or as send_local, not both".into())),
+        (Some(local), None) => {
+            let wall: jiff::civil::DateTime = local
+                .trim()
+                .parse()
+                .map_err(|_| bad(format!("{local:?} is not a date and time such as 2026-12-01T09:00")))?;
+            for (number, zone) in zones {
+                let tz = jiff::tz::TimeZone::get(zone).map_err(|_| bad(format!("number {number} has an unknown time zone {zone:?}")))?;
+                let at = wall.to_zoned(tz).map_err(|e| bad(format!("{local} in {zone}: {e}")))?.timestamp().as_millisecond();
+                if at < now - START_GRACE_MS {
+                    return Err(bad(format!("{local} has already passed in {zone}, number {number}'s time zone")));
+                }
+                starts.insert(number.clone(), at.max(now));
+            }
         }
+        (None, Some(at)) if at < now - START_GRACE_MS => return Err(bad("the start time is in the past".into())),
+        (None, _) => {}
     }
-    Ok(category)
+    Ok(starts)
+}
+
+/// The numbers whose lanes start after `now`, and when.
+fn later_starts(spec: &BroadcastSpec, now: i64) -> Vec<(String, i64)> {
+    spec.starts.iter().filter(|(_, at)| **at > now).map(|(n, at)| (n.clone(), *at)).collect()
 }
 
 /// `POST /api/v1/broadcasts`: schedules a broadcast (now, or at `send_at`).
@@ -206,9 +248,12 @@ pub async fn create(State(state): State<AppState>, user: AuthUser, body: axum::b
     user.require(Permission::Broadcast)?;
     let mut spec: BroadcastSpec = parse_json(&body)?;
     let mut tx = state.db.pool.begin().await?;
-    spec.category = validate(&mut tx, &user, &spec).await?;
+    let checked = validate(&mut tx, &user, &spec).await?;
+    spec.category = checked.category;
+    spec.starts = checked.starts;
     let now = now_ms();
-    let send_at = spec.send_at.unwrap_or(now);
+    // The broadcast starts (freezes its audience) when its first number does.
+    let send_at = spec.starts.values().copied().min().or(spec.send_at).unwrap_or(now);
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO broadcasts (name, spec, state, send_at, created_by, created_at) VALUES ($1, $2, 'scheduled', $3, $4, $5) RETURNING id",
     )
@@ -424,12 +469,13 @@ pub async fn freeze(state: &AppState, id: i64) -> Result<usize> {
     // The first sends go into the outbox with the freeze, so the lanes start at once; the rest
     // follow in their own transactions right after.
     let mut cursor = String::new();
-    queue_chunk(&mut tx, id, &mut cursor, FIRST_CHUNK).await?;
+    let later = later_starts(&spec, now);
+    queue_chunk(&mut tx, id, &mut cursor, FIRST_CHUNK, &later).await?;
     sqlx::query("UPDATE broadcasts SET audience = $1 WHERE id = $2").bind(frozen.len() as i64).bind(id).execute(&mut *tx).await?;
     let written = clock.elapsed();
     tx.commit().await?;
     state.lanes.wake_all();
-    queue_rest(state, id, cursor).await?;
+    queue_rest(state, id, cursor, &later).await?;
     tracing::info!(
         "broadcast {id}: {} recipients frozen — contacts loaded {loaded:?}, audience built {:?}, rows written {:?}, committed {:?}",
         frozen.len(),
@@ -441,8 +487,9 @@ pub async fn freeze(state: &AppState, id: i64) -> Result<usize> {
 }
 
 /// Moves up to `limit` frozen recipients (after `cursor`, in contact order) into the outbox, while
-/// the broadcast is running or paused; advances the cursor. Returns how many.
-async fn queue_chunk(conn: &mut AnyConnection, id: i64, cursor: &mut String, limit: i64) -> Result<usize> {
+/// the broadcast is running or paused; advances the cursor. Returns how many. Rows of a number
+/// in `later` wait (in the same transaction, so no lane sees them earlier) until its start.
+async fn queue_chunk(conn: &mut AnyConnection, id: i64, cursor: &mut String, limit: i64, later: &[(String, i64)]) -> Result<usize> {
     let queued: Vec<(String,)> = sqlx::query_as(
         "INSERT INTO outbox (idempotency_key, number_id, message_id, payload, state, attempts, next_attempt_at, created_at, updated_at, broadcast_id, recipient)
          SELECT r.outbox_key, r.number_id, NULL, r.payload, 'queued', 0, $3, $3, $3, r.broadcast_id, r.contact
@@ -461,16 +508,26 @@ async fn queue_chunk(conn: &mut AnyConnection, id: i64, cursor: &mut String, lim
     .await?;
     if let Some(last) = queued.iter().map(|(c,)| c).max() {
         *cursor = last.clone();
+        for (number, at) in later {
+            sqlx::query(
+                "UPDATE outbox SET next_attempt_at = $1 WHERE broadcast_id = $2 AND number_id = $3 AND state = 'queued' AND next_attempt_at < $1",
+            )
+            .bind(at)
+            .bind(id)
+            .bind(number)
+            .execute(&mut *conn)
+            .await?;
+        }
     }
     Ok(queued.len())
 }
 
 /// Queues the rest of a frozen audience, a chunk per transaction. Also run at start, so a
 /// relay that died half-way finishes the job (the outbox key makes a second attempt harmless).
-pub async fn queue_rest(state: &AppState, id: i64, mut cursor: String) -> Result<()> {
+pub async fn queue_rest(state: &AppState, id: i64, mut cursor: String, later: &[(String, i64)]) -> Result<()> {
     loop {
         let mut tx = state.db.pool.begin().await?;
-        let n = queue_chunk(&mut tx, id, &mut cursor, QUEUE_CHUNK).await?;
+        let n = queue_chunk(&mut tx, id, &mut cursor, QUEUE_CHUNK, later).await?;
         tx.commit().await?;
         if n == 0 {
             return Ok(());
@@ -481,9 +538,11 @@ pub async fn queue_rest(state: &AppState, id: i64, mut cursor: String) -> Result
 
 /// At start: finish queueing every running or paused broadcast.
 pub async fn recover(state: &AppState) -> Result<()> {
-    let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM broadcasts WHERE state IN ('running', 'paused')").fetch_all(&state.db.pool).await?;
-    for (id,) in ids {
-        queue_rest(state, id, String::new()).await?;
+    let running: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, spec FROM broadcasts WHERE state IN ('running', 'paused')").fetch_all(&state.db.pool).await?;
+    for (id, spec) in running {
+        let spec: BroadcastSpec = serde_json::from_str(&spec).map_err(anyhow::Error::from)?;
+        queue_rest(state, id, String::new(), &later_starts(&spec, now_ms())).await?;
     }
     Ok(())
 }

@@ -75,6 +75,7 @@ pub async fn start(mut config: Config, options: DemoOptions, admin_password: Opt
                 access_token: token.clone(),
                 app_secret: secret.clone(),
                 verify_token: "switchboard-demo".into(),
+                time_zone: Some("Asia/Taipei".into()),
             },
         )
         .await?;

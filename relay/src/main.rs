@@ -66,6 +66,10 @@ enum NumberCommand {
         /// The token you enter in Meta's webhook settings.
         #[arg(long, default_value = "")]
         verify_token: String,
+        /// The IANA time zone the number's business runs in (Asia/Taipei); scheduled broadcasts
+        /// start at their wall-clock time here. UTC for a new number if not given.
+        #[arg(long)]
+        time_zone: Option<String>,
         #[command(flatten)]
         config: ConfigArgs,
     },
@@ -126,9 +130,10 @@ async fn main() -> anyhow::Result<()> {
             AppState::new(args.resolve()?).await?;
             println!("database is up to date");
         }
-        Command::Number { command: NumberCommand::Add { id, waba_id, access_token, app_secret, verify_token, config } } => {
+        Command::Number { command: NumberCommand::Add { id, waba_id, access_token, app_secret, verify_token, time_zone, config } } => {
+            let time_zone = time_zone.map(|z| switchboard_relay::numbers::check_time_zone(&z)).transpose().map_err(|e| anyhow::anyhow!("{e}"))?;
             let state = AppState::new(config.resolve()?).await?;
-            let number = switchboard_relay::numbers::NewNumber { id: id.clone(), waba_id, access_token, app_secret, verify_token };
+            let number = switchboard_relay::numbers::NewNumber { id: id.clone(), waba_id, access_token, app_secret, verify_token, time_zone };
             switchboard_relay::numbers::upsert(&state, &number).await?;
             println!("number {id} is connected");
         }

@@ -25,6 +25,17 @@ pub struct NewNumber {
     pub access_token: String,
     pub app_secret: String,
     pub verify_token: String,
+    /// IANA time zone; a new number without one is in UTC, a known one keeps its own.
+    pub time_zone: Option<String>,
+}
+
+/// An IANA time zone name checked against the time zone database, in its canonical spelling.
+pub fn check_time_zone(name: &str) -> Result<String> {
+    let name = name.trim();
+    let tz = jiff::tz::TimeZone::get(name).map_err(|_| {
+        AppError::bad_request("invalid_time_zone", format!("{name:?} is not a time zone: use a name such as Asia/Taipei or Europe/London"))
+    })?;
+    Ok(tz.iana_name().unwrap_or(name).to_owned())
 }
 
 /// The configured key, or a clear error for commands run without one.
@@ -43,9 +54,9 @@ pub async fn upsert(state: &AppState, n: &NewNumber) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("WhatsApp did not accept phone number id {} with this access token: {e}", n.id))?;
     sqlx::query(
-        "INSERT INTO numbers (id, waba_id, access_token, app_secret, verify_token, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO numbers (id, waba_id, access_token, app_secret, verify_token, created_at, time_zone) VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, 'UTC'))
          ON CONFLICT (id) DO UPDATE SET waba_id = excluded.waba_id, access_token = excluded.access_token,
-           app_secret = excluded.app_secret, verify_token = excluded.verify_token",
+           app_secret = excluded.app_secret, verify_token = excluded.verify_token, time_zone = COALESCE($8, numbers.time_zone)",
     )
     .bind(&n.id)
     .bind(&n.waba_id)
@@ -53,6 +64,8 @@ pub async fn upsert(state: &AppState, n: &NewNumber) -> anyhow::Result<()> {
     .bind(key.seal(&n.app_secret))
     .bind(&n.verify_token)
     .bind(now_ms())
+    .bind(&n.time_zone)
+    .bind(&n.time_zone)
     .execute(&state.db.pool)
     .await?;
     reload_app_secrets(state).await?;
@@ -176,7 +189,7 @@ pub async fn health_loop(state: AppState) {
     }
 }
 
-type NumberRow = (String, String, String, String, String, String, i64, i64, Option<String>, Option<i64>, i64, i64);
+type NumberRow = (String, String, String, String, String, String, i64, i64, Option<String>, Option<i64>, i64, i64, String);
 
 /// `GET /api/v1/numbers`: the numbers in the user's scope.
 pub async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<Vec<Number>>> {
@@ -188,14 +201,14 @@ async fn load_numbers<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(db: E, co
         "SELECT n.id, n.waba_id, n.display_phone_number, n.verified_name, n.quality_rating, n.messaging_limit,
                 n.throughput_per_sec, CASE WHEN n.connected THEN 1 ELSE 0 END, n.problem, n.last_webhook_at,
                 CAST(COALESCE((SELECT SUM(c.unread) FROM conversations c WHERE c.number_id = n.id), 0) AS BIGINT),
-                CASE WHEN n.disabled THEN 1 ELSE 0 END
+                CASE WHEN n.disabled THEN 1 ELSE 0 END, n.time_zone
          FROM numbers n WHERE {condition} ORDER BY n.display_phone_number, n.id"
     )))
     .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, waba_id, display, name, quality, limit, throughput, connected, problem, last_webhook_at, unread, disabled)| {
+        .map(|(id, waba_id, display, name, quality, limit, throughput, connected, problem, last_webhook_at, unread, disabled, time_zone)| {
             Number {
                 id,
                 waba_id,
@@ -209,6 +222,7 @@ async fn load_numbers<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(db: E, co
                 unread,
                 last_webhook_at,
                 disabled: disabled != 0,
+                time_zone,
             }
         })
         .collect())
@@ -242,6 +256,7 @@ pub async fn connect(State(state): State<AppState>, user: AuthUser, body: axum::
         access_token: request.access_token.trim().to_owned(),
         app_secret: request.app_secret.trim().to_owned(),
         verify_token: request.verify_token.trim().to_owned(),
+        time_zone: request.time_zone.as_deref().map(check_time_zone).transpose()?,
     };
     if !user.covers(&n.id) {
         return Err(AppError::Forbidden("That number is outside the numbers you manage.".into()));
@@ -266,7 +281,8 @@ pub async fn connect(State(state): State<AppState>, user: AuthUser, body: axum::
     Ok((StatusCode::CREATED, Json(number)))
 }
 
-/// `PATCH /api/v1/numbers/{id}`: disable (stop sending; webhooks are still kept) or enable.
+/// `PATCH /api/v1/numbers/{id}`: disable (stop sending; webhooks are still kept) or enable,
+/// and set the time zone.
 pub async fn update(
     State(state): State<AppState>,
     user: AuthUser,
@@ -274,19 +290,33 @@ pub async fn update(
     body: axum::body::Bytes,
 ) -> Result<Json<Number>> {
     user.require(Permission::ManageNumbers)?;
-    let change: NumberChange = serde_json::from_slice(&body)
-        .map_err(|e| AppError::bad_request("invalid_body", format!("expected {{\"disabled\": true|false}}: {e}")))?;
+    let change: NumberChange = serde_json::from_slice(&body).map_err(|e| {
+        AppError::bad_request("invalid_body", format!("expected {{\"disabled\": true|false, \"time_zone\": \"Asia/Taipei\"}}: {e}"))
+    })?;
+    let time_zone = change.time_zone.as_deref().map(check_time_zone).transpose()?;
+    if change.disabled.is_none() && time_zone.is_none() {
+        return Err(AppError::bad_request("invalid_body", "nothing to change: give \"disabled\" or \"time_zone\""));
+    }
     let before = one_number(&state, &id).await?;
     if !user.covers(&before.id) {
         return Err(AppError::NotFound);
     }
-    let mut tx = state.db.pool.begin().await?;
-    sqlx::query("UPDATE numbers SET disabled = $1 WHERE id = $2").bind(change.disabled).bind(&before.id).execute(&mut *tx).await?;
-    let action = if change.disabled { "number.disable" } else { "number.enable" };
     let mut after = before.clone();
-    after.disabled = change.disabled;
-    crate::audit::record(&mut tx, &user, action, &format!("number:{}", before.id), Some(serde_json::json!(before)), Some(serde_json::json!(after)))
-        .await?;
+    let mut tx = state.db.pool.begin().await?;
+    if let Some(disabled) = change.disabled {
+        sqlx::query("UPDATE numbers SET disabled = $1 WHERE id = $2").bind(disabled).bind(&before.id).execute(&mut *tx).await?;
+        after.disabled = disabled;
+        let action = if disabled { "number.disable" } else { "number.enable" };
+        crate::audit::record(&mut tx, &user, action, &format!("number:{}", before.id), Some(serde_json::json!(before)), Some(serde_json::json!(after)))
+            .await?;
+    }
+    if let Some(zone) = time_zone {
+        sqlx::query("UPDATE numbers SET time_zone = $1 WHERE id = $2").bind(&zone).bind(&before.id).execute(&mut *tx).await?;
+        let was = after.clone();
+        after.time_zone = zone;
+        crate::audit::record(&mut tx, &user, "number.time_zone", &format!("number:{}", before.id), Some(serde_json::json!(was)), Some(serde_json::json!(after)))
+            .await?;
+    }
     tx.commit().await?;
     state.lanes.wake(&after.id);
     Ok(Json(one_number(&state, &id).await?))

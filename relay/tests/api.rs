@@ -338,6 +338,7 @@ async fn connecting_a_number_with_a_bad_token_or_id_saves_nothing() {
         access_token: "wrong".into(),
         app_secret: "s".into(),
         verify_token: String::new(),
+        time_zone: None,
     };
     let err = numbers::upsert(&app.relay.state, &bad_token).await.unwrap_err();
     assert!(err.to_string().contains("190"), "{err}");

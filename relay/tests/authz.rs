@@ -262,6 +262,7 @@ async fn connect(relay: &Relay, id: &str) {
             access_token: "sandbox-token".into(),
             app_secret: SECRET.into(),
             verify_token: String::new(),
+            time_zone: None,
         },
     )
     .await

@@ -24,6 +24,7 @@ on_both_backends!(
     a_live_reply_overtakes_a_running_broadcast,
     a_relay_that_died_while_queueing_finishes_at_start_without_sending_twice,
     a_throughput_storm_is_waited_out_and_every_recipient_still_gets_one_send,
+    a_wall_clock_start_begins_each_number_at_that_time_in_its_own_time_zone,
 );
 
 const ADMIN: &str = "admin@example.com";
@@ -410,4 +411,88 @@ async fn a_relay_that_died_while_queueing_finishes_at_start_without_sending_twic
     let keys = ledger_keys(&app, id);
     assert_eq!(keys.len(), 300);
     assert!(keys.values().all(|&n| n == 1), "a recipient got two sends");
+}
+
+/// The wall-clock time `secs` from now in `zone`, as the composer sends it.
+fn wall_clock_in(zone: &str, secs: i64) -> String {
+    let tz = jiff::tz::TimeZone::get(zone).unwrap();
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(secs);
+    at.to_zoned(tz).datetime().strftime("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+async fn a_wall_clock_start_begins_each_number_at_that_time_in_its_own_time_zone(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let cookie = admin(&app).await;
+    seed_contacts(&app, &cookie, 40).await;
+
+    // A number's time zone: an unknown one is refused and changes nothing.
+    let r = app.call(Method::PATCH, &cookie, &format!("/api/v1/numbers/{NUMBER}"), Some(&json!({"time_zone": "Mars/Olympus"}))).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("Mars/Olympus"));
+    let numbers = app.get_json(&cookie, "/api/v1/numbers").await;
+    assert!(numbers.as_array().unwrap().iter().all(|n| n["time_zone"] == "UTC"), "{numbers}");
+    for (number, zone) in [(NUMBER, "Asia/Tokyo"), (NUMBER2, "Asia/Taipei")] {
+        let r = app.call(Method::PATCH, &cookie, &format!("/api/v1/numbers/{number}"), Some(&json!({"time_zone": zone}))).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.json::<Value>().await.unwrap()["time_zone"], zone);
+    }
+    let audit = app.get_json(&cookie, "/api/v1/audit?action=number.time_zone").await;
+    assert!(audit.to_string().contains("Asia/Taipei"), "{audit}");
+
+    // Refused, naming what is wrong: not a time, already past where a number is, two starts.
+    let mut spec = daily_pick(&[NUMBER, NUMBER2], json!({"kind": "segment", "expression": "tag list"}));
+    for (local, send_at, says) in [
+        (json!("tomorrow 9am"), json!(null), "not a date and time"),
+        (json!(wall_clock_in("Asia/Tokyo", -3_900)), json!(null), "already passed in Asia/Tokyo"),
+        (json!(wall_clock_in("Asia/Tokyo", 60)), json!(switchboard_relay::db::now_ms() + 60_000), "not both"),
+    ] {
+        spec["send_local"] = local;
+        spec["send_at"] = send_at;
+        let r = app.post_api(&cookie, "/api/v1/broadcasts", &spec).await;
+        assert_eq!(r.status(), 400);
+        let body = r.text().await.unwrap();
+        assert!(body.contains(says), "{body}");
+    }
+    assert_eq!(app.get_json(&cookie, "/api/v1/broadcasts").await.as_array().unwrap().len(), 0);
+
+    // Two seconds from now in Tokyo is an hour later in Taipei (an hour behind).
+    spec["send_local"] = json!(wall_clock_in("Asia/Tokyo", 2));
+    spec["send_at"] = json!(null);
+    let id = broadcast(&app, &cookie, spec).await;
+    let b = app.get_json(&cookie, &format!("/api/v1/broadcasts/{id}")).await;
+    let tokyo = b["spec"]["starts"][NUMBER].as_i64().unwrap();
+    let taipei = b["spec"]["starts"][NUMBER2].as_i64().unwrap();
+    assert_eq!(taipei - tokyo, 3_600_000, "{b}");
+    assert_eq!(b["send_at"].as_i64(), Some(tokyo), "the broadcast starts with its first number");
+    assert_eq!(b["state"], "scheduled");
+
+    // Tokyo's share goes out; Taipei's waits, visibly, with nothing sent.
+    eventually("the broadcast starts with Tokyo", || async {
+        app.get_json(&cookie, &format!("/api/v1/broadcasts/{id}")).await["state"] == "running"
+    })
+    .await;
+    let recipients = app.get_json(&cookie, &format!("/api/v1/broadcasts/{id}/recipients?limit=100")).await;
+    let share = |n: &str| recipients.as_array().unwrap().iter().filter(|r| r["number_id"] == n).count() as u64;
+    let (from_tokyo, from_taipei) = (share(NUMBER), share(NUMBER2));
+    assert_eq!(from_tokyo + from_taipei, 40);
+    assert!(from_tokyo > 0 && from_taipei > 0, "{recipients}");
+    eventually("Tokyo's share is accepted", || async {
+        app.get_json(&cookie, &format!("/api/v1/broadcasts/{id}")).await["counts"]["accepted"].as_u64() == Some(from_tokyo)
+    })
+    .await;
+    let first = app.sandbox.ledger().iter().filter(|e| e.biz_opaque_callback_data.as_deref().is_some_and(|k| k.starts_with(&format!("bc:{id}:")))).map(|e| e.at_ms).min().unwrap();
+    assert!(first >= tokyo - 50, "sent {} ms before its start", tokyo - first);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let b = app.get_json(&cookie, &format!("/api/v1/broadcasts/{id}")).await;
+    assert_eq!(b["state"], "running");
+    assert_eq!(b["counts"]["accepted"].as_u64(), Some(from_tokyo), "{b}");
+    assert_eq!(b["counts"]["waiting"].as_u64(), Some(from_taipei), "{b}");
+    assert!(!app.sandbox.ledger().iter().any(|e| e.phone_number_id == NUMBER2), "Taipei sent before its own start");
+    let (waiting_until,): (i64,) = sqlx::query_as("SELECT MIN(next_attempt_at) FROM outbox WHERE broadcast_id = $1 AND number_id = $2")
+        .bind(id)
+        .bind(NUMBER2)
+        .fetch_one(&app.relay.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(waiting_until, taipei);
 }

@@ -209,6 +209,14 @@ pub struct Number {
     /// Disabled numbers send nothing; their webhooks are still kept.
     #[serde(default)]
     pub disabled: bool,
+    /// The IANA time zone the number's business runs in (`Asia/Taipei`): a broadcast
+    /// scheduled at a wall-clock time starts at that time here.
+    #[serde(default = "utc")]
+    pub time_zone: String,
+}
+
+fn utc() -> String {
+    "UTC".to_owned()
 }
 
 /// `POST /api/v1/numbers`: connect a number (checked against the Graph API before saving).
@@ -221,13 +229,21 @@ pub struct ConnectNumberRequest {
     pub app_secret: String,
     #[serde(default)]
     pub verify_token: String,
+    /// IANA time zone (`Asia/Taipei`); UTC if none is given for a new number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// `PATCH /api/v1/numbers/{id}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NumberChange {
-    pub disabled: bool,
+    /// Stop (or resume) sending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+    /// A new IANA time zone (`Asia/Taipei`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// Who sent a message.

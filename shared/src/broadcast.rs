@@ -29,9 +29,18 @@ pub struct BroadcastSpec {
     #[serde(default)]
     pub header_image_link: Option<String>,
     pub audience: Audience,
-    /// When to start, UTC milliseconds; `None` for now.
+    /// When to start, UTC milliseconds; `None` for now (unless `send_local` is given).
     #[serde(default)]
     pub send_at: Option<i64>,
+    /// When to start as a wall-clock time (`2026-12-01T09:00`), in each sending number's own
+    /// time zone: every number's lane starts when that time comes where the number is. Takes
+    /// the place of `send_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_local: Option<String>,
+    /// Filled in by the relay for `send_local`: when each number's lane starts (UTC
+    /// milliseconds).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub starts: BTreeMap<String, i64>,
     /// At most `max` marketing messages per contact in `days` days; the rest are skipped.
     #[serde(default)]
     pub frequency_cap: Option<FrequencyCap>,

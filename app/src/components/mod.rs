@@ -23,3 +23,36 @@ pub fn format_time(ms: i64, lang_tag: &str) -> String {
         date.to_locale_date_string(lang_tag, &options).into()
     }
 }
+
+/// A date and time as it reads on a wall clock in `zone` (an IANA name), in the user's language.
+pub fn format_time_in(ms: i64, lang_tag: &str, zone: &str) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    let options = js_sys::Object::new();
+    for (k, v) in [("timeZone", zone), ("month", "short"), ("day", "numeric"), ("hour", "2-digit"), ("minute", "2-digit")] {
+        let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
+    }
+    date.to_locale_string(lang_tag, &options).into()
+}
+
+/// The browser's own time zone (`Asia/Taipei`), if it says.
+pub fn browser_time_zone() -> Option<String> {
+    let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
+    js_sys::Reflect::get(&format.resolved_options(), &"timeZone".into()).ok()?.as_string()
+}
+
+/// Every time zone the browser knows, for pickers; at least UTC and the browser's own.
+pub fn time_zones() -> Vec<String> {
+    use wasm_bindgen::JsCast;
+    let intl = js_sys::Reflect::get(&js_sys::global(), &"Intl".into()).ok();
+    let listed = intl.as_ref().and_then(|intl| {
+        let f = js_sys::Reflect::get(intl, &"supportedValuesOf".into()).ok()?.dyn_into::<js_sys::Function>().ok()?;
+        let all = f.call1(intl, &"timeZone".into()).ok()?.dyn_into::<js_sys::Array>().ok()?;
+        Some(all.iter().filter_map(|z| z.as_string()).collect::<Vec<String>>())
+    });
+    let mut zones = listed.unwrap_or_default();
+    zones.extend(browser_time_zone());
+    zones.push("UTC".to_owned());
+    zones.sort();
+    zones.dedup();
+    zones
+}

@@ -7,19 +7,10 @@ use switchboard_shared::api::{Broadcast, Recipient, SavedSegment, Template};
 use switchboard_shared::broadcast::{self as b, Audience, BroadcastSpec, FrequencyCap};
 
 use crate::api;
-use crate::components::format_time;
+use crate::components::{format_time, format_time_in};
 use crate::components::scope::number_label;
 use crate::i18n::{use_i18n, I18n};
 use crate::store::use_inbox;
-
-/// A local `YYYY-MM-DDTHH:MM` from a datetime field as UTC milliseconds (browser's time zone).
-fn local_datetime(value: &str) -> Option<i64> {
-    if value.is_empty() {
-        return None;
-    }
-    let ms = js_sys::Date::parse(value);
-    (!ms.is_nan()).then_some(ms as i64)
-}
 
 fn percent(part: u64, whole: u64) -> f64 {
     if whole == 0 {
@@ -188,7 +179,9 @@ fn Composer(on_created: Callback<i64>) -> impl IntoView {
             parameters: parameters.get_untracked(),
             header_image_link: needs_image().then(|| image.get_untracked()),
             audience,
-            send_at: local_datetime(&when.get_untracked()),
+            send_at: None,
+            send_local: Some(when.get_untracked()).filter(|w| !w.is_empty()),
+            starts: Default::default(),
             frequency_cap: cap_on.get_untracked().then(|| FrequencyCap { max: cap_max.get_untracked(), days: cap_days.get_untracked() }),
         };
         busy.set(true);
@@ -287,7 +280,13 @@ fn Composer(on_created: Callback<i64>) -> impl IntoView {
                     <label class="field">
                         <span>{move || i18n.t("broadcast.when")}</span>
                         <input id="broadcast-when" type="datetime-local" prop:value=when on:input=move |ev| when.set(event_target_value(&ev)) />
-                        <span class="muted small">{move || i18n.t("broadcast.when_note")}</span>
+                        <span class="muted small" id="broadcast-when-note">{move || {
+                            let ids = numbers.get();
+                            let zones: std::collections::BTreeSet<String> =
+                                inbox.numbers.with(|l| l.iter().filter(|n| ids.contains(&n.id)).map(|n| n.time_zone.clone()).collect());
+                            let zones = zones.into_iter().collect::<Vec<_>>().join(", ");
+                            i18n.t("broadcast.when_note").replace("{zones}", if zones.is_empty() { "—" } else { &zones })
+                        }}</span>
                     </label>
                     <div class="field">
                         <label class="check"><input type="checkbox" id="cap-on" prop:checked=cap_on on:change=move |ev| cap_on.set(event_target_checked(&ev)) />{move || i18n.t("broadcast.cap")}</label>
@@ -352,6 +351,8 @@ fn Report(broadcast: Broadcast, on_change: Callback<()>, on_created: Callback<i6
         s.name = again_name.clone();
         s.audience = Audience::Resend { broadcast_id: id };
         s.send_at = None;
+        s.send_local = None;
+        s.starts.clear();
         leptos::task::spawn_local(async move {
             match api::post::<_, Broadcast>("/api/v1/broadcasts", &s).await {
                 Ok(created) => on_created.run(created.id),
@@ -367,9 +368,19 @@ fn Report(broadcast: Broadcast, on_change: Callback<()>, on_created: Callback<i6
                 <span class="pill" data-state=state.clone()>{let s = state.clone(); move || state_label(i18n, &s)}</span>
             </div>
             <p class="muted">
-                {move || i18n.t("broadcast.meta").replace("{template}", &bc.spec.template).replace("{when}", &format_time(bc.send_at, lang()))}
+                {let (template, send_at) = (bc.spec.template.clone(), bc.send_at);
+                move || i18n.t("broadcast.meta").replace("{template}", &template).replace("{when}", &format_time(send_at, lang()))}
                 " · "
-                {bc.spec.numbers.iter().map(|n| inbox.numbers.with(|l| l.iter().find(|x| &x.id == n).map(number_label)).unwrap_or_else(|| n.clone())).collect::<Vec<_>>().join(", ")}
+                {let spec = bc.spec.clone();
+                move || spec.numbers.iter().map(|n| {
+                    let number = inbox.numbers.with(|l| l.iter().find(|x| &x.id == n).cloned());
+                    let label = number.as_ref().map(number_label).unwrap_or_else(|| n.clone());
+                    // Scheduled at a wall-clock time: each number's start where it is.
+                    match (&spec.send_local, spec.starts.get(n), number) {
+                        (Some(_), Some(at), Some(number)) => format!("{label} {} ({})", format_time_in(*at, lang(), &number.time_zone), number.time_zone),
+                        _ => label,
+                    }
+                }).collect::<Vec<_>>().join(", ")}
             </p>
             <div class="tiles">
                 <div class="tile"><span class="muted">{move || i18n.t("broadcast.audience")}</span><strong id="r-audience">{c.audience}</strong></div>

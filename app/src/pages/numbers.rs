@@ -9,7 +9,7 @@ use switchboard_shared::api::{ConnectNumberRequest, NumberChange};
 
 use crate::api;
 use crate::Session;
-use crate::components::format_time;
+use crate::components::{browser_time_zone, format_time, time_zones};
 use crate::i18n::use_i18n;
 use crate::store::use_inbox;
 
@@ -103,12 +103,40 @@ fn NumberCard(number: Number) -> impl IntoView {
         move |disabled: bool| {
             let path = format!("/api/v1/numbers/{number_id}");
             leptos::task::spawn_local(async move {
-                match api::send::<_, Number>("PATCH", &path, &NumberChange { disabled }).await {
+                match api::send::<_, Number>("PATCH", &path, &NumberChange { disabled: Some(disabled), time_zone: None }).await {
                     Ok(_) => reload.update(|n| *n += 1),
                     Err(e) => error.set(Some(e.text(i18n))),
                 }
             });
         }
+    };
+    let set_zone = {
+        let number_id = number_id.clone();
+        move |zone: String| {
+            let path = format!("/api/v1/numbers/{number_id}");
+            leptos::task::spawn_local(async move {
+                match api::send::<_, Number>("PATCH", &path, &NumberChange { disabled: None, time_zone: Some(zone) }).await {
+                    Ok(_) => reload.update(|n| *n += 1),
+                    Err(e) => error.set(Some(e.text(i18n))),
+                }
+            });
+        }
+    };
+    let zone = number.time_zone.clone();
+    let zone_view = if manage {
+        let current = zone.clone();
+        let mut zones = time_zones();
+        if !zones.contains(&current) {
+            zones.insert(0, current.clone());
+        }
+        view! {
+            <select class="time-zone" aria-label=move || i18n.t("numbers.time_zone")
+                on:change=move |ev| set_zone(event_target_value(&ev))>
+                {zones.into_iter().map(|z| { let selected = z == current; view! { <option value=z.clone() selected=selected>{z.clone()}</option> } }).collect_view()}
+            </select>
+        }.into_any()
+    } else {
+        view! { <span>{zone.clone()}</span> }.into_any()
     };
     let remove = move |_| {
         let ok = web_sys::window().and_then(|w| w.confirm_with_message(&i18n.t("numbers.confirm_remove")).ok()).unwrap_or(false);
@@ -145,6 +173,8 @@ fn NumberCard(number: Number) -> impl IntoView {
                 <dd>{throughput} " " {move || i18n.t("numbers.per_second")}</dd>
                 <dt>{move || i18n.t("numbers.last_webhook")}</dt>
                 <dd>{move || last.map_or_else(|| i18n.t("numbers.never"), |t| format_time(t, i18n.lang.get().tag()))}</dd>
+                <dt title=move || i18n.t("numbers.time_zone_help")>{move || i18n.t("numbers.time_zone")}</dt>
+                <dd>{zone_view}</dd>
             </dl>
             <p class=if connected { "state ok" } else { "state bad" }>
                 {move || if connected { i18n.t("numbers.connected") } else { i18n.t("numbers.disconnected") }}
@@ -184,6 +214,9 @@ fn ConnectNumber(reload: RwSignal<u32>) -> impl IntoView {
         ("verify_token", "numbers.verify_token", "text"),
     ];
     let values: Vec<RwSignal<String>> = fields.iter().map(|_| RwSignal::new(String::new())).collect();
+    let zones = time_zones();
+    let own_zone = browser_time_zone().unwrap_or_else(|| "UTC".to_owned());
+    let zone = RwSignal::new(own_zone.clone());
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let done = RwSignal::new(false);
@@ -202,6 +235,7 @@ fn ConnectNumber(reload: RwSignal<u32>) -> impl IntoView {
             access_token: v[2].get_untracked(),
             app_secret: v[3].get_untracked(),
             verify_token: v[4].get_untracked(),
+            time_zone: Some(zone.get_untracked()),
         };
         let v = v.clone();
         leptos::task::spawn_local(async move {
@@ -230,6 +264,13 @@ fn ConnectNumber(reload: RwSignal<u32>) -> impl IntoView {
                             prop:value=value on:input=move |ev| value.set(event_target_value(&ev)) />
                     </label>
                 }).collect_view()}
+                <label class="field">
+                    <span>{move || i18n.t("numbers.time_zone")}</span>
+                    <select id="number-time_zone" on:change=move |ev| zone.set(event_target_value(&ev))>
+                        {zones.into_iter().map(|z| { let selected = z == own_zone; view! { <option value=z.clone() selected=selected>{z.clone()}</option> } }).collect_view()}
+                    </select>
+                    <span class="muted small">{move || i18n.t("numbers.time_zone_help")}</span>
+                </label>
                 <Show when=move || error.get().is_some()>
                     <p class="error" role="alert" id="connect-error">{move || error.get()}</p>
                 </Show>

@@ -88,6 +88,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
             access_token: "sandbox-token".into(),
             app_secret: SECRET.into(),
             verify_token: String::new(),
+            time_zone: None,
         },
     )
     .await
@@ -101,6 +102,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
             access_token: "sandbox-token".into(),
             app_secret: SECRET2.into(),
             verify_token: String::new(),
+            time_zone: None,
         },
     )
     .await
