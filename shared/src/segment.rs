@@ -460,9 +460,14 @@ impl Parser {
                             _ => return self.err("expected a value: a number, a date (2026-01-31), yes/no or \"text\""),
                         };
                         self.pos += 1;
-                        if op == Cmp::Contains && !matches!(value, Value::Text(_)) {
-                            return Err(ParseError { at: self.toks[self.pos - 1].0, message: "contains needs text".into() });
-                        }
+                        let value = match (op, value) {
+                            // Folded once here, not once per contact.
+                            (Cmp::Contains, Value::Text(t)) => Value::Text(t.to_lowercase()),
+                            (Cmp::Contains, _) => {
+                                return Err(ParseError { at: self.toks[self.pos - 1].0, message: "contains needs text".into() })
+                            }
+                            (_, value) => value,
+                        };
                         Ok(Segment::Compare(w, op, value))
                     }
                 }
@@ -518,13 +523,16 @@ impl Segment {
                 None => *op == Cmp::Ne,
             },
             Segment::Recent { field, within, ms } => {
-                let at = match field.to_ascii_lowercase().as_str() {
-                    "last_inbound" | "last_message" => c.last_inbound_at,
-                    "last_outbound" => c.last_outbound_at,
-                    _ => match c.attributes.get(field) {
+                let named = |n: &str| field.eq_ignore_ascii_case(n);
+                let at = if named("last_inbound") || named("last_message") {
+                    c.last_inbound_at
+                } else if named("last_outbound") {
+                    c.last_outbound_at
+                } else {
+                    match c.attributes.get(field) {
                         Some(AttrValue::Date(d)) => Some(*d),
                         _ => None,
-                    },
+                    }
                 };
                 match at {
                     Some(at) if *within => now - at <= *ms && at <= now + DAY_MS,
@@ -560,10 +568,30 @@ fn ordering<T: PartialOrd>(a: T, op: Cmp, b: T) -> bool {
     }
 }
 
+/// Whether `text` contains `needle` (already lowercase) in any case, without allocating: this
+/// runs for every contact as the admin types.
+///
+/// An ASCII needle is compared byte by byte, whatever the text's script: bytes of other
+/// characters never equal ASCII ones, and the only characters that lowercase into ASCII (the
+/// Kelvin sign and the dotted capital I, led by bytes E2 and C4) send the text the slow way.
+/// Otherwise the text is lowered a character at a time from each starting point.
+fn contains_folded(text: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    if needle.is_ascii() && !text.bytes().any(|b| b == 0xE2 || b == 0xC4) {
+        return text.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()));
+    }
+    text.char_indices().any(|(i, _)| {
+        let mut folded = text[i..].chars().flat_map(char::to_lowercase);
+        needle.chars().all(|n| folded.next() == Some(n))
+    })
+}
+
 fn compare(actual: &AttrValue, op: Cmp, value: &Value) -> bool {
     match (actual, value) {
         (AttrValue::Text(a), Value::Text(b)) => match op {
-            Cmp::Contains => a.to_lowercase().contains(&b.to_lowercase()),
+            Cmp::Contains => contains_folded(a, b),
             Cmp::Eq => a.eq_ignore_ascii_case(b) || a == b,
             Cmp::Ne => !(a.eq_ignore_ascii_case(b) || a == b),
             _ => ordering(a.as_str(), op, b.as_str()),
@@ -612,6 +640,23 @@ mod tests {
             numbers: vec!["106540352242922".into()],
             replied_broadcasts: vec![12],
         }
+    }
+
+    #[test]
+    fn contains_ignores_case_in_any_script() {
+        let mut c = contact();
+        c.attributes.insert("district".into(), AttrValue::Text("旺角 Mong Kok Étoile".into()));
+        c.attributes.insert("unit".into(), AttrValue::Text("300 \u{212A} 旺".into()));
+        let has = |expr: &str| Segment::parse(expr).unwrap().matches(&c, NOW);
+        for expr in ["district contains \"mong kok\"", "district contains MONG", "district contains 旺角", "district contains étoile", "district contains \"\""] {
+            assert!(has(expr), "{expr}");
+        }
+        for expr in ["district contains \"mongkok\"", "district contains 太子", "city contains \"kong hong\""] {
+            assert!(!has(expr), "{expr}");
+        }
+        // Characters that lowercase into ASCII (here the Kelvin sign) match as their lowercase.
+        assert!(has("unit contains \"0 k\""));
+        assert!(has("city contains \"ONG K\""));
     }
 
     fn yes(expr: &str) -> bool {
