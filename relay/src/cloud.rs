@@ -43,9 +43,10 @@ pub struct CloudClient {
 }
 
 impl CloudClient {
-    pub fn new(base_url: &str, version: &str) -> anyhow::Result<Self> {
+    /// `timeout` bounds a whole request: past it, a send's outcome is unknown.
+    pub fn new(base_url: &str, version: &str, timeout: Duration) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
+            .timeout(timeout)
             .connect_timeout(Duration::from_secs(5))
             .pool_max_idle_per_host(256)
             .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))

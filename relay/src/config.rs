@@ -28,6 +28,11 @@ pub struct ConfigArgs {
     /// Graph API version [default: v25.0].
     #[arg(long, env = "SWITCHBOARD_GRAPH_API_VERSION")]
     pub graph_api_version: Option<String>,
+    /// Seconds a Graph API request may take before its outcome counts as unknown (a send is
+    /// then settled from its status webhook, or sent again after the reconcile window)
+    /// [default: 20].
+    #[arg(long, env = "SWITCHBOARD_GRAPH_TIMEOUT_SECS")]
+    pub graph_timeout_secs: Option<u64>,
     /// Token Meta's webhook verification handshake must present.
     #[arg(long, env = "SWITCHBOARD_VERIFY_TOKEN")]
     pub verify_token: Option<String>,
@@ -61,6 +66,7 @@ struct FileConfig {
     database_url: Option<String>,
     graph_base_url: Option<String>,
     graph_api_version: Option<String>,
+    graph_timeout_secs: Option<u64>,
     verify_token: Option<String>,
     app_secret: Option<String>,
     console_dir: Option<PathBuf>,
@@ -77,6 +83,7 @@ pub struct Config {
     pub database_url: String,
     pub graph_base_url: String,
     pub graph_api_version: String,
+    pub graph_timeout: std::time::Duration,
     pub verify_token: Option<String>,
     pub app_secret: Option<secrecy::SecretString>,
     pub console_dir: PathBuf,
@@ -96,6 +103,7 @@ impl std::fmt::Debug for Config {
             .field("database", &if self.database_url.starts_with("postgres") { "postgres" } else { "sqlite" })
             .field("graph_base_url", &self.graph_base_url)
             .field("graph_api_version", &self.graph_api_version)
+            .field("graph_timeout", &self.graph_timeout)
             .field("console_dir", &self.console_dir)
             .field("cors_origins", &self.cors_origins)
             .finish_non_exhaustive()
@@ -126,6 +134,7 @@ impl ConfigArgs {
                 .or(file.graph_base_url)
                 .unwrap_or_else(|| "https://graph.facebook.com".into()),
             graph_api_version: self.graph_api_version.or(file.graph_api_version).unwrap_or_else(|| "v25.0".into()),
+            graph_timeout: std::time::Duration::from_secs(self.graph_timeout_secs.or(file.graph_timeout_secs).unwrap_or(20).clamp(1, 600)),
             verify_token: self.verify_token.or(file.verify_token),
             app_secret: self.app_secret.or(file.app_secret).map(Into::into),
             console_dir: self.console_dir.or(file.console_dir).unwrap_or_else(|| PathBuf::from("dist")),

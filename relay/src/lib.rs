@@ -76,7 +76,7 @@ impl AppState {
             std::fs::create_dir_all(&config.data_dir)?;
         }
         let db = Db::connect(&config.database_url).await?;
-        let cloud = cloud::CloudClient::new(&config.graph_base_url, &config.graph_api_version)?;
+        let cloud = cloud::CloudClient::new(&config.graph_base_url, &config.graph_api_version, config.graph_timeout)?;
         let processor_bell = Arc::new(Notify::new());
         let ingest = webhook::ingest::Ingest::spawn(db.clone(), processor_bell.clone());
         let state = AppState(Arc::new(Inner {

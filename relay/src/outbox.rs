@@ -658,6 +658,12 @@ async fn record_one(tx: &mut AnyConnection, state: &AppState, o: &Outcome, now: 
             }
             state.metrics.sends.get_or_create(&vec![("outcome".to_owned(), "accepted".to_owned())]).inc();
         }
+        // A failed request whose send a status webhook has meanwhile proven (the row is no
+        // longer in flight: Meta answered too late, or not at all) stays sent.
+        Err(e) if !still_in_flight(tx, *id).await? => {
+            tracing::warn!("send {key} on {number_id}: {e}; already settled by its status webhook");
+            state.metrics.sends.get_or_create(&vec![("outcome".to_owned(), "settled_by_status".to_owned())]).inc();
+        }
         Err(e @ (CloudError::NoAnswer(_) | CloudError::Decode { status: 200..=299, .. })) => {
             // No answer, or a success we could not read: it may have been sent.
             tracing::warn!("send {key} on {number_id}: {e}; outcome unknown, reconciling");
@@ -734,6 +740,13 @@ async fn record_one(tx: &mut AnyConnection, state: &AppState, o: &Outcome, now: 
         }
     }
     Ok(())
+}
+
+/// Whether a row is still waiting for its request's outcome (a status webhook may have settled
+/// it first).
+async fn still_in_flight(tx: &mut AnyConnection, id: i64) -> Result<bool> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT state FROM outbox WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+    Ok(row.is_some_and(|(state,)| state == "inflight"))
 }
 
 /// Sends beyond Meta's text limit are refused before they reach the outbox.

@@ -25,6 +25,7 @@ on_both_backends!(
     a_relay_that_died_while_queueing_finishes_at_start_without_sending_twice,
     a_throughput_storm_is_waited_out_and_every_recipient_still_gets_one_send,
     a_wall_clock_start_begins_each_number_at_that_time_in_its_own_time_zone,
+    sends_answered_after_the_timeout_are_settled_by_their_statuses_and_never_sent_twice,
 );
 
 const ADMIN: &str = "admin@example.com";
@@ -495,4 +496,37 @@ async fn a_wall_clock_start_begins_each_number_at_that_time_in_its_own_time_zone
         .await
         .unwrap();
     assert_eq!(waiting_until, taipei);
+}
+
+async fn sends_answered_after_the_timeout_are_settled_by_their_statuses_and_never_sent_twice(backend: Backend) {
+    // The relay gives up on a request after a second; every 4th send is answered after 2.5 s.
+    let app = spawn_app_with(backend, |c| c.graph_timeout_secs = Some(1)).await;
+    let cookie = admin(&app).await;
+    seed_contacts(&app, &cookie, 40).await;
+    app.sandbox.set_faults(Faults { slow_answer_every: Some(4), slow_answer_ms: 2_500, ..Faults::default() });
+    let started = std::time::Instant::now();
+    let id = broadcast(&app, &cookie, daily_pick(&[NUMBER], json!({"kind": "segment", "expression": "tag list"}))).await;
+    // Settled by the status webhooks that came first, not after the 30 s reconcile window.
+    let b = wait_done(&app, &cookie, id, 20).await;
+    app.sandbox.set_faults(Faults::default());
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(b["counts"]["accepted"], 40, "{b}");
+    // Only the number the sandbox never delivers to (ending 0000) fails, after acceptance.
+    assert_eq!(b["counts"]["failed_by_code"], json!({"131026": 1}), "{b}");
+    let keys = ledger_keys(&app, id);
+    assert_eq!(keys.len(), 40);
+    assert!(keys.values().all(|&n| n == 1), "a recipient got two sends: {:?}", keys.iter().filter(|(_, &n)| n > 1).collect::<Vec<_>>());
+    // The timeouts did happen, and each was found already settled.
+    // The slow answers may still be on their way when the broadcast is done.
+    eventually("the relay gave up on every slow answer", || async {
+        let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        metrics.lines().find(|l| l.contains("outcome=\"settled_by_status\"")).and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok()) == Some(10)
+    })
+    .await;
+    let (sent,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE broadcast_id = $1 AND state = 'sent'")
+        .bind(id)
+        .fetch_one(&app.relay.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(sent, 40);
 }

@@ -377,6 +377,11 @@ async fn send_message(
             group_id: None,
         }],
     };
+    if faults.slow_answer_every.is_some_and(|every| every > 0 && n % every == 0) {
+        // Sent (ledger and statuses are already on their way), answered late: a caller that
+        // timed out has dropped the connection by then.
+        tokio::time::sleep(std::time::Duration::from_millis(faults.slow_answer_ms)).await;
+    }
     if faults.lost_answer_every.is_some_and(|every| every > 0 && n % every == 0) {
         // Sent, but the answer is cut off on the way back.
         return (StatusCode::OK, [(axum::http::header::CONTENT_TYPE, "application/json")], "{\"messaging_product\":\"whats").into_response();

@@ -111,6 +111,12 @@ pub struct Faults {
     /// know, and must reconcile from the status webhooks.
     #[serde(default)]
     pub lost_answer_every: Option<u64>,
+    /// Every nth send is sent, but its answer comes only after `slow_answer_ms`: a sender
+    /// that gives up first has timed out on a message that went out.
+    #[serde(default)]
+    pub slow_answer_every: Option<u64>,
+    #[serde(default)]
+    pub slow_answer_ms: u64,
     /// Until this time (UTC ms) every send is refused with `130429`.
     #[serde(default)]
     pub throughput_storm_until: Option<i64>,

@@ -45,6 +45,11 @@ pub fn rand_suffix() -> String {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// [`spawn_app`] with settings changed first.
+pub async fn spawn_app_with(backend: Backend, change: impl FnOnce(&mut ConfigArgs)) -> TestApp {
     // `TEST_LOG=warn cargo test …` shows the relay's log.
     let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("TEST_LOG")).try_init();
     let dir = tempfile::tempdir().unwrap();
@@ -66,7 +71,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     })
     .await
     .unwrap();
-    let config = ConfigArgs {
+    let mut config = ConfigArgs {
         listen: Some("127.0.0.1:0".parse().unwrap()),
         data_dir: Some(dir.path().to_owned()),
         database_url,
@@ -76,9 +81,9 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         console_dir: Some(dir.path().join("dist")),
         secret_key: Some(TEST_KEY.into()),
         ..Default::default()
-    }
-    .resolve()
-    .unwrap();
+    };
+    change(&mut config);
+    let config = config.resolve().unwrap();
     let relay = Relay::start(config).await.unwrap();
     numbers::upsert(
         &relay.state,
