@@ -331,6 +331,7 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("broadcast.schedule", "Schedule", "預約傳送"),
     ("broadcast.progress_line", "{done} of {total} handled", "已處理 {done} / {total}"),
     ("broadcast.meta", "Template {template} · starts {when}", "範本 {template} · 開始時間 {when}"),
+    ("broadcast.starts", "Starts {when}", "{when} 開始"),
     ("broadcast.skipped", "Skipped", "略過"),
     ("broadcast.waiting", "Waiting to send", "等待傳送"),
     ("broadcast.opted_out", "Opted out after", "其後取消訂閱"),

@@ -34,6 +34,11 @@ pub fn format_time_in(ms: i64, lang_tag: &str, zone: &str) -> String {
     date.to_locale_string(lang_tag, &options).into()
 }
 
+/// A date and time in the browser's time zone, in the user's language.
+pub fn format_date_time(ms: i64, lang_tag: &str) -> String {
+    format_time_in(ms, lang_tag, &browser_time_zone().unwrap_or_else(|| "UTC".to_owned()))
+}
+
 /// The browser's own time zone (`Asia/Taipei`), if it says.
 pub fn browser_time_zone() -> Option<String> {
     let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());

@@ -7,7 +7,7 @@ use switchboard_shared::api::{Broadcast, Recipient, SavedSegment, Template};
 use switchboard_shared::broadcast::{self as b, Audience, BroadcastSpec, FrequencyCap};
 
 use crate::api;
-use crate::components::{format_time, format_time_in};
+use crate::components::{format_date_time, format_time, format_time_in};
 use crate::components::scope::number_label;
 use crate::i18n::{use_i18n, I18n};
 use crate::store::use_inbox;
@@ -104,7 +104,15 @@ pub fn BroadcastsPage() -> impl IntoView {
                             <div class="progress small"><span style:width=format!("{progress}%")></span></div>
                             <div class="row-bottom muted">
                                 <span>{move || i18n.t("broadcast.progress_line").replace("{done}", &done.to_string()).replace("{total}", &bc.counts.audience.to_string())}</span>
-                                <span>{move || format_time(bc.created_at, i18n.lang.get().tag())}</span>
+                                // Scheduled: when it starts; otherwise when it was made.
+                                {let (scheduled, at) = (bc.state == "scheduled", if bc.state == "scheduled" { bc.send_at } else { bc.created_at });
+                                move || {
+                                    if scheduled {
+                                        i18n.t("broadcast.starts").replace("{when}", &format_date_time(at, i18n.lang.get().tag()))
+                                    } else {
+                                        format_time(at, i18n.lang.get().tag())
+                                    }
+                                }}
                             </div>
                         </button>
                     }
@@ -369,7 +377,7 @@ fn Report(broadcast: Broadcast, on_change: Callback<()>, on_created: Callback<i6
             </div>
             <p class="muted">
                 {let (template, send_at) = (bc.spec.template.clone(), bc.send_at);
-                move || i18n.t("broadcast.meta").replace("{template}", &template).replace("{when}", &format_time(send_at, lang()))}
+                move || i18n.t("broadcast.meta").replace("{template}", &template).replace("{when}", &format_date_time(send_at, lang()))}
                 " · "
                 {let spec = bc.spec.clone();
                 move || spec.numbers.iter().map(|n| {
