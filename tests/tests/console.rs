@@ -267,12 +267,29 @@ async fn an_administrator_imports_contacts_counts_a_segment_and_follows_a_broadc
     let error = wait_for_text(&c, "#segment-error", "^").await.unwrap();
     assert!(error.contains("tag e2e and ("), "{error}");
 
+    // The first number's business is in Tokyo: set on its card, kept by the relay, and named
+    // beside the composer's start time.
+    let number = &demo::demo_numbers()[0];
+    c.goto(&format!("{base}/numbers")).await.unwrap();
+    wait_for(&c, &format!(".number[data-number='{}'] select.time-zone option[value='Asia/Tokyo']", number.id)).await.unwrap().click().await.unwrap();
+    let kept = format!(".number[data-number='{}'] select.time-zone option[value='Asia/Tokyo']:checked", number.id);
+    let mut saved = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        c.goto(&format!("{base}/numbers")).await.unwrap();
+        if wait_for(&c, ".number select.time-zone").await.is_ok() && c.find(Locator::Css(&kept)).await.is_ok() {
+            saved = true;
+            break;
+        }
+    }
+    assert!(saved, "the time zone was not saved");
+
     // A broadcast to them: composed in the console, sent once each, followed until read.
     c.goto(&format!("{base}/broadcasts")).await.unwrap();
     wait_for(&c, "#new-broadcast summary").await.unwrap().click().await.unwrap();
     c.find(Locator::Css("#broadcast-name")).await.unwrap().send_keys("Today's pick").await.unwrap();
-    let number = &demo::demo_numbers()[0];
     wait_for(&c, &format!("input[value='{}']", number.id)).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, "#broadcast-when-note", "Asia/Tokyo").await.unwrap();
     wait_for(&c, "#broadcast-template option[value='order_update|en_US']").await.unwrap().click().await.unwrap();
     let params = c.find_all(Locator::Css("input.param")).await.unwrap();
     assert_eq!(params.len(), 2, "order_update takes two values");
