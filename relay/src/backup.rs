@@ -41,6 +41,7 @@ pub const TABLES: &[&str] = &[
     "templates",
     "broadcasts",
     "broadcast_recipients",
+    "contact_imports",
 ];
 
 const FORMAT: u32 = 1;

@@ -1,8 +1,10 @@
 //! Contacts as a marketing list: CSV import (column mapping, E.164, merging, rejected rows,
 //! progress), tags, consent, the opt-out keywords, saved segments and export.
 //!
-//! An import parses the whole file first, then writes every accepted row in one transaction:
-//! either all of them are saved or, if the database refuses, none, and the job says why.
+//! An accepted import is stored (file and mapping) before the answer, so it is never lost: one
+//! that a stopped relay left unfinished runs again at start. It parses the whole file first,
+//! then writes every accepted row and marks itself finished in one transaction: either all of
+//! them are saved or, if the database refuses, none, and the job says why.
 //! Rows that cannot be imported are never dropped silently: each is in the rejected-rows CSV
 //! with its line number and reason.
 
@@ -33,24 +35,23 @@ pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 /// Rows per INSERT statement when saving an import.
 const WRITE_CHUNK: usize = 400;
 
-/// Imports running or finished since the relay started, by id.
+/// Rows read so far by the imports running now (the rest of an import's state is stored).
 #[derive(Default)]
 pub struct Imports {
-    jobs: Mutex<HashMap<i64, ImportJob>>,
-    next: std::sync::atomic::AtomicI64,
-}
-
-struct ImportJob {
-    owner: i64,
-    status: ImportStatus,
-    rejected_csv: Vec<u8>,
+    rows_read: Mutex<HashMap<i64, u64>>,
 }
 
 impl Imports {
-    fn update(&self, id: i64, f: impl FnOnce(&mut ImportJob)) {
-        if let Some(job) = self.jobs.lock().expect("imports lock").get_mut(&id) {
-            f(job);
-        }
+    fn set_read(&self, id: i64, rows: u64) {
+        self.rows_read.lock().expect("imports lock").insert(id, rows);
+    }
+
+    fn read_so_far(&self, id: i64) -> u64 {
+        self.rows_read.lock().expect("imports lock").get(&id).copied().unwrap_or(0)
+    }
+
+    fn forget(&self, id: i64) {
+        self.rows_read.lock().expect("imports lock").remove(&id);
     }
 }
 
@@ -246,10 +247,9 @@ fn split_list(s: &str) -> Vec<String> {
     s.split(',').filter(|t| !t.is_empty()).map(str::to_owned).collect()
 }
 
-/// Saves parsed rows, merging into existing contacts, in one transaction. Returns (created,
-/// updated).
-async fn save_rows(state: &AppState, rows: &[(String, Row)]) -> Result<(u64, u64)> {
-    let mut tx = state.db.pool.begin().await?;
+/// Saves parsed rows, merging into existing contacts, inside the caller's transaction. Returns
+/// (created, updated).
+async fn save_rows(tx: &mut AnyConnection, rows: &[(String, Row)]) -> Result<(u64, u64)> {
     let existing: Vec<(String, String, String)> = sqlx::query_as("SELECT wa_id, tags, attributes FROM contacts").fetch_all(&mut *tx).await?;
     let existing: HashMap<String, (String, String)> = existing.into_iter().map(|(w, t, a)| (w, (t, a))).collect();
     let now = now_ms();
@@ -289,7 +289,6 @@ async fn save_rows(state: &AppState, rows: &[(String, Row)]) -> Result<(u64, u64
         }
         q.execute(&mut *tx).await?;
     }
-    tx.commit().await?;
     Ok((created, updated))
 }
 
@@ -318,63 +317,130 @@ pub async fn import(State(state): State<AppState>, user: AuthUser, Query(q): Que
             return Err(AppError::bad_request("invalid_mapping", format!("{:?} is not a country code (like HK or TW)", mapping.default_country)));
         }
     }
-    let mut conn = state.db.pool.acquire().await?;
-    let after = json!({"bytes": bytes.len(), "mapping": mapping});
-    audit::record(&mut conn, &user, "contacts.import", "contacts", None, Some(after)).await?;
-    drop(conn);
-    let id = state.imports.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-    let status = ImportStatus { id, ..ImportStatus::default() };
-    state.imports.jobs.lock().expect("imports lock").insert(id, ImportJob { owner: user.id, status: status.clone(), rejected_csv: Vec::new() });
-    let task_state = state.clone();
-    tokio::spawn(async move {
-        let s = task_state.clone();
-        let parsed = tokio::task::spawn_blocking(move || {
-            parse_csv(&bytes, &mapping, &|done| s.imports.update(id, |j| j.status.done = done))
-        })
-        .await;
-        let parsed = match parsed {
-            Ok(Ok(p)) => p,
-            Ok(Err(message)) => return task_state.imports.update(id, |j| finish_with_error(j, message)),
-            Err(e) => return task_state.imports.update(id, |j| finish_with_error(j, e.to_string())),
-        };
-        task_state.imports.update(id, |j| {
-            j.status.total = parsed.total;
-            j.status.done = parsed.total;
-            j.status.rejected = parsed.rejected.len() as u64;
-            j.rejected_csv = rejected_csv(&parsed.rejected);
-        });
-        let result = save_rows(&task_state, &parsed.rows).await;
-        task_state.imports.update(id, |j| match result {
-            Ok((created, updated)) => {
-                j.status.created = created;
-                j.status.merged = updated + parsed.merged_in_file;
-                j.status.finished = true;
-            }
-            Err(e) => finish_with_error(j, format!("nothing was saved: {e}")),
-        });
-    });
-    Ok((StatusCode::ACCEPTED, Json(status)))
+    // Stored with its audit entry before the answer: from here on the import cannot be lost.
+    let mut tx = state.db.pool.begin().await?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO contact_imports (owner, mapping, body, status, finished, created_at) VALUES ($1, $2, $3, $4, FALSE, $5) RETURNING id",
+    )
+    .bind(user.id)
+    .bind(serde_json::to_string(&mapping).map_err(anyhow::Error::from)?)
+    .bind(bytes.to_vec())
+    .bind(serde_json::to_string(&ImportStatus::default()).map_err(anyhow::Error::from)?)
+    .bind(now_ms())
+    .fetch_one(&mut *tx)
+    .await?;
+    let after = json!({"id": id, "bytes": bytes.len(), "mapping": mapping});
+    audit::record(&mut tx, &user, "contacts.import", "contacts", None, Some(after)).await?;
+    tx.commit().await?;
+    tokio::spawn(run_import(state.clone(), id, mapping, bytes.to_vec()));
+    Ok((StatusCode::ACCEPTED, Json(ImportStatus { id, ..ImportStatus::default() })))
 }
 
-fn finish_with_error(job: &mut ImportJob, message: String) {
-    job.status.error = Some(message);
-    job.status.finished = true;
+/// Reads an import's file and saves its rows; the rows and the finished status are one
+/// transaction, so a relay that stops before the commit simply runs the import again.
+async fn run_import(state: AppState, id: i64, mapping: ImportMapping, bytes: Vec<u8>) {
+    state.imports.set_read(id, 0);
+    let s = state.clone();
+    let parsed = tokio::task::spawn_blocking(move || parse_csv(&bytes, &mapping, &|done| s.imports.set_read(id, done))).await;
+    let mut status = ImportStatus { id, finished: true, ..ImportStatus::default() };
+    let outcome = match parsed {
+        Ok(Ok(parsed)) => {
+            status.total = parsed.total;
+            status.done = parsed.total;
+            status.rejected = parsed.rejected.len() as u64;
+            let rejected = rejected_csv(&parsed.rejected);
+            let saved = async {
+                let mut tx = state.db.pool.begin().await?;
+                let (created, updated) = save_rows(&mut tx, &parsed.rows).await?;
+                status.created = created;
+                status.merged = updated + parsed.merged_in_file;
+                finish_import(&mut tx, id, &status, &rejected).await?;
+                tx.commit().await?;
+                Ok::<_, AppError>(())
+            }
+            .await;
+            saved.map_err(|e| (format!("nothing was saved: {e}"), rejected))
+        }
+        Ok(Err(message)) => Err((message, Vec::new())),
+        Err(e) => Err((e.to_string(), Vec::new())),
+    };
+    if let Err((message, rejected)) = outcome {
+        // Nothing was saved (the transaction rolled back): no contact counts as created.
+        status = ImportStatus { id, finished: true, error: Some(message), created: 0, merged: 0, ..status };
+        // Recorded until it is: a failure to record is retried, never dropped.
+        loop {
+            let recorded = async {
+                let mut tx = state.db.pool.begin().await?;
+                finish_import(&mut tx, id, &status, &rejected).await?;
+                tx.commit().await?;
+                Ok::<_, AppError>(())
+            }
+            .await;
+            match recorded {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::error!("recording the failure of import {id}: {e}");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+    state.imports.forget(id);
+}
+
+async fn finish_import(tx: &mut AnyConnection, id: i64, status: &ImportStatus, rejected: &[u8]) -> Result<()> {
+    sqlx::query("UPDATE contact_imports SET status = $1, rejected_csv = $2, finished = TRUE, body = NULL WHERE id = $3")
+        .bind(serde_json::to_string(status).map_err(anyhow::Error::from)?)
+        .bind(rejected.to_vec())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// At start: runs again every import a stopped relay left unfinished.
+pub async fn resume_imports(state: &AppState) -> Result<()> {
+    let unfinished: Vec<(i64, String, Option<Vec<u8>>)> =
+        sqlx::query_as("SELECT id, mapping, body FROM contact_imports WHERE finished = FALSE ORDER BY id").fetch_all(&state.db.pool).await?;
+    for (id, mapping, body) in unfinished {
+        let mapping: ImportMapping = serde_json::from_str(&mapping).map_err(anyhow::Error::from)?;
+        tracing::warn!("import {id} was not finished when the relay stopped; running it again");
+        tokio::spawn(run_import(state.clone(), id, mapping, body.unwrap_or_default()));
+    }
+    Ok(())
+}
+
+/// An import of `user`'s as stored, with the progress of one still running.
+async fn stored_import(state: &AppState, user: &AuthUser, id: i64) -> Result<ImportStatus> {
+    let row: Option<(i64, String, i64)> =
+        sqlx::query_as("SELECT owner, status, CASE WHEN finished THEN 1 ELSE 0 END FROM contact_imports WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    let (_, status, finished) = row.filter(|(owner, _, _)| *owner == user.id).ok_or(AppError::NotFound)?;
+    let mut status: ImportStatus = serde_json::from_str(&status).map_err(anyhow::Error::from)?;
+    status.id = id;
+    if finished == 0 {
+        // Running (or about to run again): its progress is only in memory.
+        status.finished = false;
+        status.done = state.imports.read_so_far(id);
+    }
+    Ok(status)
 }
 
 /// `GET /api/v1/contacts/import/{id}`: progress and outcome.
 pub async fn import_status(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<Json<ImportStatus>> {
-    let jobs = state.imports.jobs.lock().expect("imports lock");
-    let job = jobs.get(&id).filter(|j| j.owner == user.id).ok_or(AppError::NotFound)?;
-    Ok(Json(job.status.clone()))
+    Ok(Json(stored_import(&state, &user, id).await?))
 }
 
-/// `GET /api/v1/contacts/import/{id}/rejected.csv`: every row not imported, with the reason.
+/// `GET /api/v1/contacts/import/{id}/rejected`: every row not imported, with the reason.
 pub async fn import_rejected(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<Response> {
-    let jobs = state.imports.jobs.lock().expect("imports lock");
-    let job = jobs.get(&id).filter(|j| j.owner == user.id).ok_or(AppError::NotFound)?;
+    stored_import(&state, &user, id).await?;
+    let (rejected,): (Option<Vec<u8>>,) =
+        sqlx::query_as("SELECT rejected_csv FROM contact_imports WHERE id = $1").bind(id).fetch_one(&state.db.pool).await?;
     Ok((
         [(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"rejected-rows.csv\"")],
-        job.rejected_csv.clone(),
+        rejected.unwrap_or_default(),
     )
         .into_response())
 }

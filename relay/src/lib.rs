@@ -104,6 +104,7 @@ impl AppState {
         outbox::recover_after_restart(self).await?;
         outbox::start_lanes(self).await?;
         broadcasts::recover(self).await?;
+        contacts::resume_imports(self).await?;
         tokio::spawn(broadcasts::scheduler(self.clone()));
         tokio::spawn(numbers::health_loop(self.clone()));
         Ok(())

@@ -26,6 +26,7 @@ on_both_backends!(
     a_throughput_storm_is_waited_out_and_every_recipient_still_gets_one_send,
     a_wall_clock_start_begins_each_number_at_that_time_in_its_own_time_zone,
     sends_answered_after_the_timeout_are_settled_by_their_statuses_and_never_sent_twice,
+    an_import_a_stopped_relay_left_unfinished_is_finished_at_start,
 );
 
 const ADMIN: &str = "admin@example.com";
@@ -529,4 +530,52 @@ async fn sends_answered_after_the_timeout_are_settled_by_their_statuses_and_neve
         .await
         .unwrap();
     assert_eq!(sent, 40);
+}
+
+async fn an_import_a_stopped_relay_left_unfinished_is_finished_at_start(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let cookie = admin(&app).await;
+    let pool = &app.relay.state.db.pool;
+    // As the relay leaves an import it had accepted (stored, answered 202) when it stops before
+    // saving the rows.
+    let (owner,): (i64,) = sqlx::query_as("SELECT id FROM users WHERE email = $1").bind(ADMIN).fetch_one(pool).await.unwrap();
+    let mapping = json!({"phone": "phone", "name": "name", "opted_in": "ok", "add_tags": ["resumed"], "default_country": "HK"});
+    let csv = "phone,name,ok\n6123 4567,Chan Tai Man,yes\n+852 9876 5432,Lee Ka Yan,no\nnot a phone,Nobody,yes\n";
+    let status = json!({"id": 0, "total": 0, "done": 0, "finished": false, "created": 0, "merged": 0, "rejected": 0, "error": null});
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO contact_imports (owner, mapping, body, status, finished, created_at) VALUES ($1, $2, $3, $4, FALSE, 0) RETURNING id",
+    )
+    .bind(owner)
+    .bind(mapping.to_string())
+    .bind(csv.as_bytes().to_vec())
+    .bind(status.to_string())
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let waiting = app.get_json(&cookie, &format!("/api/v1/contacts/import/{id}")).await;
+    assert_eq!(waiting["finished"], false, "{waiting}");
+
+    switchboard_relay::contacts::resume_imports(&app.relay.state).await.unwrap();
+    let mut done = Value::Null;
+    for _ in 0..100 {
+        done = app.get_json(&cookie, &format!("/api/v1/contacts/import/{id}")).await;
+        if done["finished"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!((done["finished"].clone(), done["created"].clone(), done["rejected"].clone(), done["error"].clone()), (json!(true), json!(2), json!(1), json!(null)), "{done}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM contacts WHERE tags LIKE '%resumed%'").await, 2);
+    let r = app.http.get(app.url(&format!("/api/v1/contacts/import/{id}/rejected"))).header("cookie", &cookie).send().await.unwrap();
+    assert!(r.text().await.unwrap().contains("not a phone"));
+    // The file is not kept once its rows are saved; running the resume again changes nothing.
+    let (body,): (Option<Vec<u8>>,) = sqlx::query_as("SELECT body FROM contact_imports WHERE id = $1").bind(id).fetch_one(pool).await.unwrap();
+    assert!(body.is_none());
+    switchboard_relay::contacts::resume_imports(&app.relay.state).await.unwrap();
+    assert_eq!(app.count("SELECT COUNT(*) FROM contacts").await, 2);
+    // Another user cannot follow it.
+    auth::upsert_user(&app.relay.state, "other@example.com", "Other", PASSWORD, "Administrator", &Scope::All).await.unwrap();
+    let other = app.login_as("other@example.com", PASSWORD).await;
+    let r = app.call(Method::GET, &other, &format!("/api/v1/contacts/import/{id}"), None).await;
+    assert_eq!(r.status(), 404);
 }
