@@ -52,15 +52,28 @@ pub fn key(broadcast_id: i64, contact: &str) -> String {
 
 /// A send was accepted (200 and a wamid).
 pub async fn accepted(conn: &mut AnyConnection, key: &str, wamid: Option<&str>, at: i64) -> Result<()> {
-    sqlx::query(
-        "UPDATE broadcast_recipients SET state = 'accepted', wamid = COALESCE(wamid, $1), accepted_at = COALESCE(accepted_at, $2)
-         WHERE outbox_key = $3 AND state <> 'accepted'",
-    )
-    .bind(wamid)
-    .bind(at)
-    .bind(key)
-    .execute(&mut *conn)
-    .await?;
+    accepted_many(conn, &[(key, wamid)], at).await
+}
+
+/// Keys per statement when recording acceptances: 2 parameters each.
+const ACCEPTED_CHUNK: usize = 500;
+
+/// [`accepted`] for many (key, wamid) pairs: one statement per 500, which is what the recorder
+/// needs for a busy broadcast's outcomes.
+pub async fn accepted_many(conn: &mut AnyConnection, sends: &[(&str, Option<&str>)], at: i64) -> Result<()> {
+    for chunk in sends.chunks(ACCEPTED_CHUNK) {
+        let sql = format!(
+            "UPDATE broadcast_recipients SET state = 'accepted', wamid = COALESCE(broadcast_recipients.wamid, v.column2),
+               accepted_at = COALESCE(accepted_at, $1)
+             FROM (VALUES {}) AS v WHERE broadcast_recipients.outbox_key = v.column1 AND broadcast_recipients.state <> 'accepted'",
+            crate::db::values_placeholders_after(1, chunk.len(), 2)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&conn, sql))).bind(at);
+        for (key, wamid) in chunk {
+            q = q.bind(*key).bind(*wamid);
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -551,24 +564,34 @@ type BroadcastRow = (i64, String, String, i64, i64, Option<i64>, Option<i64>, i6
 
 /// A broadcast with its report.
 pub async fn load(state: &AppState, id: i64) -> Result<Option<Broadcast>> {
-    let row: Option<BroadcastRow> = sqlx::query_as(
-        "SELECT id, spec, state, send_at, created_at, started_at, completed_at, audience FROM broadcasts WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&state.db.pool)
+    Ok(load_many(state, &format!("id = {id}")).await?.pop())
+}
+
+/// The broadcasts `condition` selects (trusted SQL: ids and limits we wrote), newest first,
+/// with their reports: five statements whatever their number.
+async fn load_many(state: &AppState, condition: &str) -> Result<Vec<Broadcast>> {
+    let rows: Vec<BroadcastRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, spec, state, send_at, created_at, started_at, completed_at, audience FROM broadcasts WHERE {condition} ORDER BY id DESC"
+    )))
+    .fetch_all(&state.db.pool)
     .await?;
-    let Some((id, spec, st, send_at, created_at, started_at, completed_at, audience)) = row else { return Ok(None) };
-    let mut counts = BroadcastCounts { audience: audience as u64, ..Default::default() };
-    let groups: Vec<(String, Option<String>, Option<String>, Option<i64>, i64, i64)> = sqlx::query_as(
-        "SELECT state, skipped, status, error_code, COUNT(*),
-                SUM(CASE WHEN replied_at IS NOT NULL AND replied_at - COALESCE(delivered_at, accepted_at) <= $2 THEN 1 ELSE 0 END)
-         FROM broadcast_recipients WHERE broadcast_id = $1 GROUP BY state, skipped, status, error_code",
-    )
-    .bind(id)
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The ids are integers we just read, not outside input.
+    let ids = rows.iter().map(|r| r.0.to_string()).collect::<Vec<_>>().join(",");
+    let mut counts: HashMap<i64, BroadcastCounts> =
+        rows.iter().map(|r| (r.0, BroadcastCounts { audience: r.7 as u64, ..Default::default() })).collect();
+    let groups: Vec<(i64, String, Option<String>, Option<String>, Option<i64>, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT broadcast_id, state, skipped, status, error_code, COUNT(*),
+                SUM(CASE WHEN replied_at IS NOT NULL AND replied_at - COALESCE(delivered_at, accepted_at) <= $1 THEN 1 ELSE 0 END)
+         FROM broadcast_recipients WHERE broadcast_id IN ({ids}) GROUP BY broadcast_id, state, skipped, status, error_code"
+    )))
     .bind(switchboard_shared::limits::CUSTOMER_SERVICE_WINDOW_MS)
     .fetch_all(&state.db.pool)
     .await?;
-    for (st, skipped, status, code, n, replied) in groups {
+    for (id, st, skipped, status, code, n, replied) in groups {
+        let Some(counts) = counts.get_mut(&id) else { continue };
         let n = n as u64;
         counts.replied += replied as u64;
         let status = status.as_deref().and_then(MessageStatus::parse);
@@ -597,42 +620,62 @@ pub async fn load(state: &AppState, id: i64) -> Result<Option<Broadcast>> {
             }
         }
     }
-    let (waiting_for_limit, opens): (i64, Option<i64>) = sqlx::query_as(
-        "SELECT COUNT(*), MIN(next_attempt_at) FROM outbox WHERE broadcast_id = $1 AND state = 'queued' AND error_title = $2 AND next_attempt_at > $3",
-    )
-    .bind(id)
+    let limits: Vec<(Option<i64>, i64, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT broadcast_id, COUNT(*), MIN(next_attempt_at) FROM outbox
+         WHERE broadcast_id IN ({ids}) AND state = 'queued' AND error_title = $1 AND next_attempt_at > $2 GROUP BY broadcast_id"
+    )))
     .bind(LIMIT_WAIT)
     .bind(now_ms())
-    .fetch_one(&state.db.pool)
-    .await?;
-    counts.waiting_for_limit = waiting_for_limit as u64;
-    let (opted_out,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM broadcast_recipients r JOIN contacts c ON c.wa_id = r.contact
-         WHERE r.broadcast_id = $1 AND r.accepted_at IS NOT NULL AND c.opted_out_at >= r.accepted_at AND c.opted_out_at - r.accepted_at <= $2",
-    )
-    .bind(id)
-    .bind(switchboard_shared::limits::CUSTOMER_SERVICE_WINDOW_MS)
-    .fetch_one(&state.db.pool)
-    .await?;
-    counts.opted_out = opted_out as u64;
-    let by_number: Vec<(Option<String>, i64)> = sqlx::query_as(
-        "SELECT number_id, COUNT(*) FROM broadcast_recipients WHERE broadcast_id = $1 AND accepted_at IS NOT NULL GROUP BY number_id",
-    )
-    .bind(id)
     .fetch_all(&state.db.pool)
     .await?;
-    Ok(Some(Broadcast {
-        id,
-        spec: serde_json::from_str(&spec).map_err(anyhow::Error::from)?,
-        state: st,
-        send_at,
-        created_at,
-        started_at,
-        completed_at,
-        counts,
-        accepted_by_number: by_number.into_iter().map(|(n, c)| (n.unwrap_or_default(), c as u64)).collect(),
-        limit_window_opens_at: if waiting_for_limit > 0 { opens } else { None },
-    }))
+    let mut opens_at: HashMap<i64, i64> = HashMap::new();
+    for (id, waiting, opens) in limits {
+        if let (Some(id), Some(opens)) = (id, opens) {
+            if let Some(c) = counts.get_mut(&id) {
+                c.waiting_for_limit = waiting as u64;
+                opens_at.insert(id, opens);
+            }
+        }
+    }
+    let opted_out: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT r.broadcast_id, COUNT(*) FROM broadcast_recipients r JOIN contacts c ON c.wa_id = r.contact
+         WHERE r.broadcast_id IN ({ids}) AND r.accepted_at IS NOT NULL AND c.opted_out_at >= r.accepted_at AND c.opted_out_at - r.accepted_at <= $1
+         GROUP BY r.broadcast_id"
+    )))
+    .bind(switchboard_shared::limits::CUSTOMER_SERVICE_WINDOW_MS)
+    .fetch_all(&state.db.pool)
+    .await?;
+    for (id, n) in opted_out {
+        if let Some(c) = counts.get_mut(&id) {
+            c.opted_out = n as u64;
+        }
+    }
+    let by_number: Vec<(i64, Option<String>, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT broadcast_id, number_id, COUNT(*) FROM broadcast_recipients
+         WHERE broadcast_id IN ({ids}) AND accepted_at IS NOT NULL GROUP BY broadcast_id, number_id"
+    )))
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut accepted_by_number: HashMap<i64, BTreeMap<String, u64>> = HashMap::new();
+    for (id, number, n) in by_number {
+        accepted_by_number.entry(id).or_default().insert(number.unwrap_or_default(), n as u64);
+    }
+    rows.into_iter()
+        .map(|(id, spec, st, send_at, created_at, started_at, completed_at, _)| {
+            Ok(Broadcast {
+                id,
+                spec: serde_json::from_str(&spec).map_err(anyhow::Error::from)?,
+                state: st,
+                send_at,
+                created_at,
+                started_at,
+                completed_at,
+                counts: counts.remove(&id).unwrap_or_default(),
+                accepted_by_number: accepted_by_number.remove(&id).unwrap_or_default(),
+                limit_window_opens_at: opens_at.get(&id).copied(),
+            })
+        })
+        .collect()
 }
 
 /// A user sees a broadcast if every number it sends from is theirs.
@@ -640,16 +683,13 @@ fn may_see(user: &AuthUser, b: &Broadcast) -> bool {
     b.spec.numbers.iter().all(|n| user.covers(n))
 }
 
+/// Broadcasts the list shows: the newest 200.
+const LIST_SIZE: i64 = 200;
+
 /// `GET /api/v1/broadcasts`: newest first, with their reports.
 pub async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<Vec<Broadcast>>> {
-    let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM broadcasts ORDER BY id DESC LIMIT 200").fetch_all(&state.db.pool).await?;
-    let mut out = Vec::new();
-    for (id,) in ids {
-        if let Some(b) = load(&state, id).await?.filter(|b| may_see(&user, b)) {
-            out.push(b);
-        }
-    }
-    Ok(Json(out))
+    let all = load_many(&state, &format!("id IN (SELECT id FROM broadcasts ORDER BY id DESC LIMIT {LIST_SIZE})")).await?;
+    Ok(Json(all.into_iter().filter(|b| may_see(&user, b)).collect()))
 }
 
 async fn visible(state: &AppState, user: &AuthUser, id: i64) -> Result<Broadcast> {

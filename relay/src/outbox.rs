@@ -607,20 +607,12 @@ async fn record_accepted(tx: &mut AnyConnection, accepted: &[&Outcome], now: i64
         }
         q.execute(&mut *tx).await?;
 
-        let broadcast: Vec<&&Outcome> = chunk.iter().filter(|o| o.row.6.is_some()).collect();
-        if !broadcast.is_empty() {
-            let sql = format!(
-                "UPDATE broadcast_recipients SET state = 'accepted', wamid = COALESCE(broadcast_recipients.wamid, v.column2),
-                   accepted_at = COALESCE(accepted_at, $1)
-                 FROM (VALUES {}) AS v WHERE broadcast_recipients.outbox_key = v.column1 AND broadcast_recipients.state <> 'accepted'",
-                crate::db::values_placeholders_after(1, broadcast.len(), 2)
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&tx, sql))).bind(now);
-            for o in broadcast {
-                q = q.bind(&o.row.1).bind(wamid(o));
-            }
-            q.execute(&mut *tx).await?;
-        }
+        let broadcast: Vec<(&str, Option<&str>)> = chunk
+            .iter()
+            .filter(|o| o.row.6.is_some())
+            .map(|o| (o.row.1.as_str(), o.result.as_ref().ok().and_then(Option::as_deref)))
+            .collect();
+        crate::broadcasts::accepted_many(tx, &broadcast, now).await?;
 
         let mut recipients: Vec<&str> = chunk.iter().filter_map(|o| o.row.5.as_deref()).collect();
         recipients.sort_unstable();

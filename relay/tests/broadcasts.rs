@@ -275,6 +275,14 @@ async fn broadcast_reaches_each_recipient_once_through_faults_and_reports_every_
     let id3 = broadcast(&app, &cookie, daily_pick(&[NUMBER], json!({"kind": "resend", "broadcast_id": id}))).await;
     let b3 = wait_done(&app, &cookie, id3, 30).await;
     assert_eq!(b3["counts"]["audience"], 0, "{b3}");
+    // The list carries each broadcast's own report, newest first.
+    let list = app.get_json(&cookie, "/api/v1/broadcasts").await;
+    let listed: Vec<i64> = list.as_array().unwrap().iter().map(|b| b["id"].as_i64().unwrap()).collect();
+    assert_eq!(listed, vec![id3, id2, id]);
+    for b in list.as_array().unwrap() {
+        let one = app.get_json(&cookie, &format!("/api/v1/broadcasts/{}", b["id"])).await;
+        assert_eq!((&b["counts"], &b["accepted_by_number"]), (&one["counts"], &one["accepted_by_number"]), "{b}");
+    }
 }
 
 async fn pause_resume_and_cancel_hold_exactly_once(backend: Backend) {

@@ -67,11 +67,11 @@ pub async fn process_pending(state: &AppState) -> Result<usize> {
     }
     let mut tx = state.db.pool.begin().await?;
     let mut new_events = Vec::new();
-    let mut statuses = Statuses::default();
+    let mut deferred = Deferred::default();
     for (id, body) in &rows {
-        apply_body(&mut tx, *id, body, &mut statuses, &mut new_events).await?;
+        apply_body(&mut tx, *id, body, &mut deferred, &mut new_events).await?;
     }
-    apply_statuses(&mut tx, statuses, &mut new_events).await?;
+    apply_deferred(&mut tx, deferred, &mut new_events).await?;
     let ids: Vec<String> = rows.iter().map(|(id, _)| id.to_string()).collect();
     // The ids are integers we just read, not outside input.
     sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE webhook_inbox SET processed = TRUE WHERE id IN ({})", ids.join(","))))
@@ -98,19 +98,19 @@ async fn dead_letter(conn: &mut AnyConnection, inbox_id: i64, reason: String, bo
     Ok(())
 }
 
-/// What the bodies of a batch leave to be applied together, set-based: their statuses (three
-/// per send, the bulk of a busy installation's webhooks) and the numbers they came for.
+/// What the bodies of a batch leave to be applied together, set-based: the numbers they came
+/// for and their statuses (three per send, the bulk of a busy installation's webhooks).
 #[derive(Default)]
-pub struct Statuses {
+pub struct Deferred {
     heard_from: BTreeSet<String>,
     /// (number, status), in arrival order.
-    updates: Vec<(String, StatusUpdate)>,
+    statuses: Vec<(String, StatusUpdate)>,
 }
 
-/// Applies one stored body: its messages now, its statuses into `statuses` for
-/// [`apply_statuses`]. A body (or a change inside it) that cannot be understood goes to the
+/// Applies one stored body: its messages now, the rest into `deferred` for
+/// [`apply_deferred`]. A body (or a change inside it) that cannot be understood goes to the
 /// dead-letter table; the rest of the body is still applied.
-pub async fn apply_body(conn: &mut AnyConnection, inbox_id: i64, body: &[u8], statuses: &mut Statuses, out: &mut Vec<Event>) -> Result<()> {
+pub async fn apply_body(conn: &mut AnyConnection, inbox_id: i64, body: &[u8], deferred: &mut Deferred, out: &mut Vec<Event>) -> Result<()> {
     let envelope: WebhookEnvelope = match serde_json::from_slice(body) {
         Ok(e) => e,
         Err(e) => return dead_letter(conn, inbox_id, format!("not a webhook envelope: {e}"), body, out).await,
@@ -123,7 +123,7 @@ pub async fn apply_body(conn: &mut AnyConnection, inbox_id: i64, body: &[u8], st
         for change in &entry.changes {
             if change.field == "messages" {
                 match change.messages_value() {
-                    Ok(value) => apply_messages(conn, value, statuses, out).await?,
+                    Ok(value) => apply_messages(conn, value, deferred, out).await?,
                     Err(e) => {
                         let part = serde_json::to_vec(&change.value).unwrap_or_default();
                         dead_letter(conn, inbox_id, format!("unreadable messages change: {e}"), &part, out).await?;
@@ -252,10 +252,10 @@ pub async fn load_conversation(conn: &mut AnyConnection, id: i64) -> Result<Opti
     Ok(row.map(conversation_from_row))
 }
 
-async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, statuses: &mut Statuses, out: &mut Vec<Event>) -> Result<()> {
+async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, deferred: &mut Deferred, out: &mut Vec<Event>) -> Result<()> {
     let number_id = value.metadata.phone_number_id.clone().unwrap_or_default();
     let now = now_ms();
-    statuses.heard_from.insert(number_id.clone());
+    deferred.heard_from.insert(number_id.clone());
     let names: HashMap<&str, &str> = value
         .contacts
         .iter()
@@ -388,7 +388,7 @@ async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, statuses
     for e in &value.errors {
         tracing::warn!("system error from Meta on {number_id}: {:?} {:?}", e.code, e.title);
     }
-    statuses.updates.extend(value.statuses.into_iter().map(|s| (number_id.clone(), s)));
+    deferred.statuses.extend(value.statuses.into_iter().map(|s| (number_id.clone(), s)));
     Ok(())
 }
 
@@ -405,13 +405,17 @@ struct StatusRow {
     error: Option<(Option<i64>, String)>,
 }
 
-/// Applies a batch's statuses in a handful of statements whatever their number: stores each
-/// (wamid, status) once, settles sends whose answer was lost, moves broadcast recipients
-/// forward, and advances conversation messages (which also makes their events).
-pub async fn apply_statuses(conn: &mut AnyConnection, statuses: Statuses, out: &mut Vec<Event>) -> Result<()> {
+/// Applies what a batch's bodies deferred: marks the numbers heard from, then the statuses.
+pub async fn apply_deferred(conn: &mut AnyConnection, deferred: Deferred, out: &mut Vec<Event>) -> Result<()> {
+    mark_heard_from(conn, &deferred.heard_from).await?;
+    apply_statuses(conn, deferred.statuses, out).await
+}
+
+/// When Meta last sent a webhook for each number.
+async fn mark_heard_from(conn: &mut AnyConnection, heard_from: &BTreeSet<String>) -> Result<()> {
     let now = now_ms();
-    if !statuses.heard_from.is_empty() {
-        let numbers: Vec<&String> = statuses.heard_from.iter().collect();
+    if !heard_from.is_empty() {
+        let numbers: Vec<&String> = heard_from.iter().collect();
         let sql = format!("UPDATE numbers SET last_webhook_at = $1 WHERE id IN ({})", crate::db::list_placeholders_after(1, numbers.len()));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&conn, sql))).bind(now);
         for n in numbers {
@@ -419,9 +423,17 @@ pub async fn apply_statuses(conn: &mut AnyConnection, statuses: Statuses, out: &
         }
         q.execute(&mut *conn).await?;
     }
+    Ok(())
+}
+
+/// Applies a batch's statuses in a handful of statements whatever their number: stores each
+/// (wamid, status) once, settles sends whose answer was lost, moves broadcast recipients
+/// forward, and advances conversation messages (which also makes their events).
+async fn apply_statuses(conn: &mut AnyConnection, statuses: Vec<(String, StatusUpdate)>, out: &mut Vec<Event>) -> Result<()> {
+    let now = now_ms();
     let mut once = HashSet::new();
-    let mut rows: Vec<StatusRow> = Vec::with_capacity(statuses.updates.len());
-    for (number_id, s) in statuses.updates {
+    let mut rows: Vec<StatusRow> = Vec::with_capacity(statuses.len());
+    for (number_id, s) in statuses {
         let Some(status) = MessageStatus::parse(&s.status) else {
             tracing::debug!("ignoring unknown status {:?} for {}", s.status, s.id);
             continue;
