@@ -303,6 +303,13 @@ async fn an_administrator_imports_contacts_counts_a_segment_and_follows_a_broadc
     wait_for_text(&c, "#r-skipped", "0").await.unwrap();
     wait_for_text(&c, ".funnel-row[data-key='broadcast.read'] .funnel-value", "2 · 100%").await.unwrap();
     screenshot(&c, "broadcast-report").await.unwrap();
+    // Every template with its review status (only approved ones were offered), synced again
+    // on demand.
+    wait_for(&c, "#templates summary").await.unwrap().click().await.unwrap();
+    wait_for(&c, "#sync-templates").await.unwrap().click().await.unwrap();
+    wait_for(&c, "#template-list tr[data-template='spring_sale|en_US'] [data-status='PENDING']").await.unwrap();
+    wait_for(&c, "#template-list tr[data-template='order_update|en_US'] [data-status='APPROVED']").await.unwrap();
+    wait_for_text(&c, "#sync-templates", "Sync").await.unwrap();
     let sends: Vec<_> = demo.sandbox.ledger().into_iter().filter(|e| e.kind == "template").collect();
     assert_eq!(sends.len(), 2, "{sends:?}");
     let mut to: Vec<_> = sends.iter().map(|e| e.to.clone()).collect();

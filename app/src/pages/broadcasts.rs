@@ -35,6 +35,8 @@ pub fn BroadcastsPage() -> impl IntoView {
     let loaded = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let selected = RwSignal::new(None::<i64>);
+    // Bumped after a sync, so the composer lists what was just fetched.
+    let templates_synced = RwSignal::new(0u32);
     let refresh = move || {
         leptos::task::spawn_local(async move {
             match api::get::<Vec<Broadcast>>("/api/v1/broadcasts").await {
@@ -81,7 +83,8 @@ pub fn BroadcastsPage() -> impl IntoView {
     view! {
         <section class="page">
             <h1>{move || i18n.t("broadcast.title")}</h1>
-            <Composer on_created=on_created />
+            <Composer on_created=on_created templates_synced=templates_synced />
+            <TemplatesCard synced=templates_synced />
             <Show when=move || error.with(Option::is_some)>
                 <p class="error" role="alert">{move || error.get()}</p>
             </Show>
@@ -124,10 +127,13 @@ pub fn BroadcastsPage() -> impl IntoView {
 }
 
 #[component]
-fn Composer(on_created: Callback<i64>) -> impl IntoView {
+fn Composer(on_created: Callback<i64>, templates_synced: RwSignal<u32>) -> impl IntoView {
     let i18n = use_i18n();
     let inbox = use_inbox();
-    let templates = LocalResource::new(|| api::get::<Vec<Template>>("/api/v1/templates"));
+    let templates = LocalResource::new(move || {
+        templates_synced.track();
+        api::get::<Vec<Template>>("/api/v1/templates")
+    });
     let segments = LocalResource::new(|| api::get::<Vec<SavedSegment>>("/api/v1/segments"));
     let name = RwSignal::new(String::new());
     let numbers = RwSignal::new(Vec::<String>::new());
@@ -143,8 +149,16 @@ fn Composer(on_created: Callback<i64>) -> impl IntoView {
     let cap_days = RwSignal::new(30u32);
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
+    // Each approved template once, though several accounts may have it.
     let approved = move || {
-        templates.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().filter(|t| t.status == "APPROVED").collect::<Vec<_>>()
+        let mut seen = std::collections::HashSet::new();
+        templates
+            .get()
+            .and_then(|r| r.ok())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|t| t.status == "APPROVED" && seen.insert((t.name.clone(), t.language.clone())))
+            .collect::<Vec<_>>()
     };
     let chosen = move || {
         let key = template.get();
@@ -315,6 +329,99 @@ fn Composer(on_created: Callback<i64>) -> impl IntoView {
                     {move || if busy.get() { i18n.t("common.saving") } else if when.get().is_empty() { i18n.t("broadcast.send_now") } else { i18n.t("broadcast.schedule") }}
                 </button>
             </form>
+        </details>
+    }
+}
+
+/// Every template of the accounts behind the user's numbers, with its review status, and a way
+/// to fetch them from WhatsApp again now.
+#[component]
+fn TemplatesCard(synced: RwSignal<u32>) -> impl IntoView {
+    let i18n = use_i18n();
+    let inbox = use_inbox();
+    // Which numbers send with an account's templates, as people know them.
+    let used_by = move |waba: &str| {
+        inbox.numbers.with_untracked(|l| l.iter().filter(|n| n.waba_id == waba).map(|n| n.verified_name.clone()).collect::<Vec<_>>().join(", "))
+    };
+    let templates = LocalResource::new(move || {
+        synced.track();
+        api::get::<Vec<Template>>("/api/v1/templates")
+    });
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let sync = move |_| {
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match api::post::<_, Vec<Template>>("/api/v1/templates/sync", &serde_json::json!({})).await {
+                Ok(_) => synced.update(|n| *n += 1),
+                Err(e) => error.set(Some(e.text(i18n))),
+            }
+            busy.set(false);
+        });
+    };
+    let status_class = |status: &str| match status {
+        "APPROVED" => "pill ok",
+        "PENDING" | "IN_APPEAL" => "pill warn",
+        "REJECTED" | "DISABLED" | "PAUSED" => "pill bad",
+        _ => "pill",
+    };
+    view! {
+        <details class="card form-card" id="templates">
+            <summary><h2>{move || i18n.t("templates.title")}</h2></summary>
+            <div class="stack">
+                <div class="row-actions">
+                    <button type="button" id="sync-templates" class="secondary" disabled=busy on:click=sync>
+                        {move || if busy.get() { i18n.t("templates.syncing") } else { i18n.t("templates.sync") }}
+                    </button>
+                    <span class="muted small">{move || i18n.t("templates.note")}</span>
+                </div>
+                <Show when=move || error.with(Option::is_some)>
+                    <p class="error" role="alert">{move || error.get()}</p>
+                </Show>
+                <Suspense fallback=move || view! { <p class="muted">{i18n.t("common.loading")}</p> }>
+                    {move || Suspend::new(async move {
+                        match templates.await {
+                            Ok(list) if list.is_empty() => view! { <p class="empty">{i18n.t("templates.empty")}</p> }.into_any(),
+                            Ok(list) => {
+                                let synced_at = list.iter().map(|t| t.synced_at).max().unwrap_or(0);
+                                view! {
+                                    <p class="muted small" id="templates-synced">{i18n.t("templates.synced").replace("{when}", &format_date_time(synced_at, i18n.lang.get_untracked().tag()))}</p>
+                                    <div class="table-wrap">
+                                        <table class="grid" id="template-list">
+                                            <thead><tr>
+                                                <th>{i18n.t("templates.name")}</th>
+                                                <th>{i18n.t("templates.category")}</th>
+                                                <th>{i18n.t("templates.status")}</th>
+                                                <th>{i18n.t("templates.body")}</th>
+                                            </tr></thead>
+                                            <tbody>
+                                                {list.into_iter().map(|t| {
+                                                    let status = i18n.lookup(&format!("templates.status.{}", t.status)).unwrap_or_else(|| t.status.clone());
+                                                    let body = b::body_text(&t.components).unwrap_or_default().to_owned();
+                                                    let category = i18n.lookup(&format!("templates.category.{}", t.category)).unwrap_or_else(|| t.category.clone());
+                                                    view! {
+                                                        <tr data-template=format!("{}|{}", t.name, t.language)>
+                                                            <td data-label=i18n.t("templates.name")>
+                                                                <strong>{t.name.clone()}</strong>" "<span class="muted small">{t.language.clone()}</span>
+                                                                <div class="muted small">{used_by(&t.waba_id)}</div>
+                                                            </td>
+                                                            <td data-label=i18n.t("templates.category")>{category}</td>
+                                                            <td data-label=i18n.t("templates.status")><span class=status_class(&t.status) data-status=t.status.clone()>{status}</span></td>
+                                                            <td data-label=i18n.t("templates.body") class="template-body">{body}</td>
+                                                        </tr>
+                                                    }
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                    </div>
+                                }.into_any()
+                            }
+                            Err(e) => view! { <p class="error" role="alert">{e.text(i18n)}</p> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </div>
         </details>
     }
 }
