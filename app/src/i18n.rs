@@ -332,6 +332,7 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("broadcast.progress_line", "{done} of {total} handled", "已處理 {done} / {total}"),
     ("broadcast.meta", "Template {template} · starts {when}", "範本 {template} · 開始時間 {when}"),
     ("broadcast.starts", "Starts {when}", "{when} 開始"),
+    ("broadcast.paused_low_quality", "Paused automatically: WhatsApp rated the quality of {number} as low. Check the number in WhatsApp Manager before you resume.", "已自動暫停：WhatsApp 將 {number} 的品質評為「低」。請先在 WhatsApp 管理工具檢查此號碼，再恢復傳送。"),
     ("templates.title", "Message templates", "訊息範本"),
     ("templates.sync", "Sync from WhatsApp", "從 WhatsApp 同步"),
     ("templates.syncing", "Syncing…", "同步中…"),

@@ -22,6 +22,8 @@ pub enum Actor<'a> {
     Cli,
     /// Someone using a one-time set-password link (the user it belongs to).
     Link(i64),
+    /// The relay itself (e.g. pausing broadcasts when a number's quality falls).
+    System,
 }
 
 impl<'a> From<&'a AuthUser> for Actor<'a> {
@@ -43,6 +45,7 @@ pub async fn record(
         Actor::User(u) => (Some(u.id), u.email.as_str()),
         Actor::Cli => (None, "cli"),
         Actor::Link(id) => (Some(id), "link"),
+        Actor::System => (None, "system"),
     };
     sqlx::query("INSERT INTO audit_log (at, actor_id, actor, action, target, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7)")
         .bind(now_ms())

@@ -560,7 +560,7 @@ pub async fn recover(state: &AppState) -> Result<()> {
     Ok(())
 }
 
-type BroadcastRow = (i64, String, String, i64, i64, Option<i64>, Option<i64>, i64);
+type BroadcastRow = (i64, String, String, i64, i64, Option<i64>, Option<i64>, i64, Option<String>);
 
 /// A broadcast with its report.
 pub async fn load(state: &AppState, id: i64) -> Result<Option<Broadcast>> {
@@ -571,7 +571,7 @@ pub async fn load(state: &AppState, id: i64) -> Result<Option<Broadcast>> {
 /// with their reports: five statements whatever their number.
 async fn load_many(state: &AppState, condition: &str) -> Result<Vec<Broadcast>> {
     let rows: Vec<BroadcastRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT id, spec, state, send_at, created_at, started_at, completed_at, audience FROM broadcasts WHERE {condition} ORDER BY id DESC"
+        "SELECT id, spec, state, send_at, created_at, started_at, completed_at, audience, paused_reason FROM broadcasts WHERE {condition} ORDER BY id DESC"
     )))
     .fetch_all(&state.db.pool)
     .await?;
@@ -661,7 +661,7 @@ async fn load_many(state: &AppState, condition: &str) -> Result<Vec<Broadcast>> 
         accepted_by_number.entry(id).or_default().insert(number.unwrap_or_default(), n as u64);
     }
     rows.into_iter()
-        .map(|(id, spec, st, send_at, created_at, started_at, completed_at, _)| {
+        .map(|(id, spec, st, send_at, created_at, started_at, completed_at, _, paused_reason)| {
             Ok(Broadcast {
                 id,
                 spec: serde_json::from_str(&spec).map_err(anyhow::Error::from)?,
@@ -670,6 +670,7 @@ async fn load_many(state: &AppState, condition: &str) -> Result<Vec<Broadcast>> 
                 created_at,
                 started_at,
                 completed_at,
+                paused_reason,
                 counts: counts.remove(&id).unwrap_or_default(),
                 accepted_by_number: accepted_by_number.remove(&id).unwrap_or_default(),
                 limit_window_opens_at: opens_at.get(&id).copied(),
@@ -724,7 +725,7 @@ pub async fn control(State(state): State<AppState>, user: AuthUser, Path(id): Pa
     let mut tx = state.db.pool.begin().await?;
     // A paused broadcast that never started resumes into the schedule, not into sending.
     let target = if to == "running" && before.started_at.is_none() { "scheduled" } else { to };
-    sqlx::query("UPDATE broadcasts SET state = $1 WHERE id = $2").bind(target).bind(id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE broadcasts SET state = $1, paused_reason = NULL WHERE id = $2").bind(target).bind(id).execute(&mut *tx).await?;
     if to == "cancelled" {
         let now = now_ms();
         sqlx::query("UPDATE outbox SET state = 'cancelled', updated_at = $1 WHERE broadcast_id = $2 AND state = 'queued'")
@@ -747,6 +748,36 @@ pub async fn control(State(state): State<AppState>, user: AuthUser, Path(id): Pa
     state.lanes.wake_all();
     state.broadcast_bell.notify_one();
     Ok(Json(visible(&state, &user, id).await?))
+}
+
+/// What `paused_reason` says when a number's quality fell to RED.
+pub const LOW_QUALITY: &str = "low_quality";
+
+/// The quality kill switch: pauses every running or scheduled broadcast that sends through
+/// `number_id`, saying why, so a number Meta rates RED stops sending marketing at once instead
+/// of being restricted. Only people resume them. Returns the broadcasts paused.
+pub async fn pause_for_low_quality(conn: &mut AnyConnection, number_id: &str) -> Result<Vec<i64>> {
+    let active: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, spec FROM broadcasts WHERE state IN ('running', 'scheduled')").fetch_all(&mut *conn).await?;
+    let reason = format!("{LOW_QUALITY}:{number_id}");
+    let mut paused = Vec::new();
+    for (id, spec) in active {
+        let spec: BroadcastSpec = serde_json::from_str(&spec).map_err(anyhow::Error::from)?;
+        if !spec.numbers.iter().any(|n| n == number_id) {
+            continue;
+        }
+        let (before,): (String,) = sqlx::query_as("SELECT state FROM broadcasts WHERE id = $1").bind(id).fetch_one(&mut *conn).await?;
+        sqlx::query("UPDATE broadcasts SET state = 'paused', paused_reason = $1 WHERE id = $2 AND state IN ('running', 'scheduled')")
+            .bind(&reason)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        audit::record(conn, audit::Actor::System, "broadcast.pause", &format!("broadcast {id}"), Some(json!({"state": before})), Some(json!({"state": "paused", "reason": reason})))
+            .await?;
+        tracing::warn!("broadcast {id} paused: number {number_id}'s quality rating fell to RED");
+        paused.push(id);
+    }
+    Ok(paused)
 }
 
 #[derive(Debug, Deserialize)]

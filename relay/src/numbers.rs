@@ -140,18 +140,28 @@ pub async fn check_health(state: &AppState, id: &str, token: &SecretString) -> a
                 Some("HIGH") => switchboard_shared::limits::HIGH_THROUGHPUT_PER_SEC,
                 _ => switchboard_shared::limits::DEFAULT_THROUGHPUT_PER_SEC,
             };
+            let quality = info.quality_rating.unwrap_or_else(|| "UNKNOWN".into());
+            let mut tx = state.db.pool.begin().await?;
+            let before: Option<(String,)> = sqlx::query_as("SELECT quality_rating FROM numbers WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
             sqlx::query(
                 "UPDATE numbers SET display_phone_number = $1, verified_name = $2, quality_rating = $3, messaging_limit = $4,
                    throughput_per_sec = $5, connected = TRUE, problem = NULL WHERE id = $6",
             )
             .bind(info.display_phone_number.unwrap_or_default())
             .bind(info.verified_name.unwrap_or_default())
-            .bind(info.quality_rating.unwrap_or_else(|| "UNKNOWN".into()))
+            .bind(&quality)
             .bind(info.whatsapp_business_manager_messaging_limit.unwrap_or_default())
             .bind(throughput as i64)
             .bind(id)
-            .execute(&state.db.pool)
+            .execute(&mut *tx)
             .await?;
+            // Falling to RED stops its broadcasts; staying RED does not pause again what
+            // someone chose to resume.
+            if quality == "RED" && before.is_some_and(|(b,)| b != "RED") {
+                crate::broadcasts::pause_for_low_quality(&mut tx, id).await?;
+            }
+            tx.commit().await?;
+            state.broadcast_bell.notify_one();
         }
         Err(e) => {
             tracing::warn!("health check of {id} failed: {e}");
@@ -165,22 +175,25 @@ pub async fn check_health(state: &AppState, id: &str, token: &SecretString) -> a
     Ok(())
 }
 
+/// Checks one number's health now (Meta said its quality or limit changed).
+pub async fn recheck(state: &AppState, id: &str) {
+    let sealed: Option<(String,)> = sqlx::query_as("SELECT access_token FROM numbers WHERE id = $1").bind(id).fetch_optional(&state.db.pool).await.unwrap_or_default();
+    let Some((sealed,)) = sealed else { return };
+    let token = match secret_key(state).and_then(|k| k.open(&sealed)) {
+        Ok(t) => SecretString::from(t),
+        Err(e) => return tracing::error!("cannot read the access token of {id}: {e:#}"),
+    };
+    if let Err(e) = check_health(state, id, &token).await {
+        tracing::error!("recording health of {id}: {e}");
+    }
+}
+
 /// Checks every number's health every five minutes.
 pub async fn health_loop(state: AppState) {
     loop {
-        let numbers: Vec<(String, String)> =
-            sqlx::query_as("SELECT id, access_token FROM numbers").fetch_all(&state.db.pool).await.unwrap_or_default();
-        for (id, sealed) in numbers {
-            let token = match secret_key(&state).and_then(|k| k.open(&sealed)) {
-                Ok(t) => SecretString::from(t),
-                Err(e) => {
-                    tracing::error!("cannot read the access token of {id}: {e:#}");
-                    continue;
-                }
-            };
-            if let Err(e) = check_health(&state, &id, &token).await {
-                tracing::error!("recording health of {id}: {e}");
-            }
+        let numbers: Vec<(String,)> = sqlx::query_as("SELECT id FROM numbers").fetch_all(&state.db.pool).await.unwrap_or_default();
+        for (id,) in numbers {
+            recheck(&state, &id).await;
         }
         if let Err(e) = crate::templates::sync_all(&state).await {
             tracing::warn!("template sync: {e}");

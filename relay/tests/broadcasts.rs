@@ -27,6 +27,7 @@ on_both_backends!(
     a_wall_clock_start_begins_each_number_at_that_time_in_its_own_time_zone,
     sends_answered_after_the_timeout_are_settled_by_their_statuses_and_never_sent_twice,
     an_import_a_stopped_relay_left_unfinished_is_finished_at_start,
+    a_number_falling_to_red_quality_pauses_its_broadcasts_until_someone_resumes,
 );
 
 const ADMIN: &str = "admin@example.com";
@@ -586,4 +587,47 @@ async fn an_import_a_stopped_relay_left_unfinished_is_finished_at_start(backend:
     let other = app.login_as("other@example.com", PASSWORD).await;
     let r = app.call(Method::GET, &other, &format!("/api/v1/contacts/import/{id}"), None).await;
     assert_eq!(r.status(), 404);
+}
+
+async fn a_number_falling_to_red_quality_pauses_its_broadcasts_until_someone_resumes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let cookie = admin(&app).await;
+    seed_contacts(&app, &cookie, 300).await;
+    // One broadcast through the number that will fall (80/s: about 4 s), one through the other.
+    let id = broadcast(&app, &cookie, daily_pick(&[NUMBER], json!({"kind": "segment", "expression": "tag list"}))).await;
+    let mut later = daily_pick(&[NUMBER2], json!({"kind": "segment", "expression": "tag list"}));
+    later["send_at"] = json!(switchboard_relay::db::now_ms() + 3_600_000);
+    let other = broadcast(&app, &cookie, later).await;
+    eventually("sending has begun", || async { ledger_keys(&app, id).len() >= 20 }).await;
+
+    // Meta rates the number RED and says so in a webhook: its broadcast stops, saying why.
+    app.sandbox.set_quality(NUMBER, "RED");
+    eventually("the broadcast is paused", || async { app.get_json(&cookie, &format!("/api/v1/broadcasts/{id}")).await["state"] == "paused" }).await;
+    let b = app.get_json(&cookie, &format!("/api/v1/broadcasts/{id}")).await;
+    assert_eq!(b["paused_reason"], format!("low_quality:{NUMBER}"), "{b}");
+    // What was already claimed drains; then nothing more goes out.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let drained = ledger_keys(&app, id).len();
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert_eq!(ledger_keys(&app, id).len(), drained, "sending went on after the pause");
+    assert!(drained < 300, "the broadcast had finished before the pause");
+    let numbers = app.get_json(&cookie, "/api/v1/numbers").await;
+    let quality = |n: &str| numbers.as_array().unwrap().iter().find(|x| x["id"] == n).unwrap()["quality_rating"].clone();
+    assert_eq!(quality(NUMBER), "RED", "{numbers}");
+    // Only broadcasts through that number are paused; the pause is in the audit log.
+    assert_eq!(app.get_json(&cookie, &format!("/api/v1/broadcasts/{other}")).await["state"], "scheduled");
+    let audit = app.get_json(&cookie, "/api/v1/audit?action=broadcast.pause").await.to_string();
+    assert!(audit.contains("system") && audit.contains("low_quality"), "{audit}");
+
+    // A person resumes it while the number is still RED: later health checks do not pause it
+    // again, and every recipient still gets exactly one send.
+    let r = app.post_api(&cookie, &format!("/api/v1/broadcasts/{id}/control"), &json!({"action": "resume"})).await;
+    assert_eq!(r.status(), 200);
+    switchboard_relay::numbers::recheck(&app.relay.state, NUMBER).await;
+    let b = wait_done(&app, &cookie, id, 30).await;
+    assert_eq!(b["paused_reason"], Value::Null, "{b}");
+    assert_eq!(b["counts"]["accepted"], 300, "{b}");
+    let keys = ledger_keys(&app, id);
+    assert_eq!(keys.len(), 300);
+    assert!(keys.values().all(|&n| n == 1), "a recipient got two sends");
 }

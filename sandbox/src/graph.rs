@@ -77,12 +77,13 @@ fn unknown_object(id: &str) -> Response {
     )
 }
 
-fn number_info(n: &crate::SandboxNumber) -> PhoneNumberInfo {
+fn number_info(state: &crate::State, n: &crate::SandboxNumber) -> PhoneNumberInfo {
+    let quality = state.quality.lock().expect("quality lock").get(&n.id).cloned().unwrap_or_else(|| n.quality_rating.clone());
     PhoneNumberInfo {
         id: n.id.clone(),
         display_phone_number: Some(n.display_phone_number.clone()),
         verified_name: Some(n.verified_name.clone()),
-        quality_rating: Some(n.quality_rating.clone()),
+        quality_rating: Some(quality),
         code_verification_status: Some("VERIFIED".into()),
         platform_type: Some("CLOUD_API".into()),
         throughput: Some(Throughput {
@@ -103,7 +104,7 @@ async fn get_object(
         return r;
     }
     match state.numbers.get(&id) {
-        Some(n) => Json(number_info(n)).into_response(),
+        Some(n) => Json(number_info(&state, n)).into_response(),
         None if state.numbers.values().any(|n| n.waba_id == id) => {
             Json(json!({"id": id, "name": "Sandbox WABA", "currency": "USD", "timezone_id": "1"})).into_response()
         }
@@ -120,7 +121,7 @@ async fn list_phone_numbers(
     if let Err(r) = check_version(&version).and_then(|_| check_token(&state, &headers, &q)) {
         return r;
     }
-    let mut data: Vec<PhoneNumberInfo> = state.numbers.values().filter(|n| n.waba_id == waba).map(number_info).collect();
+    let mut data: Vec<PhoneNumberInfo> = state.numbers.values().filter(|n| n.waba_id == waba).map(|n| number_info(&state, n)).collect();
     if data.is_empty() {
         return unknown_object(&waba);
     }

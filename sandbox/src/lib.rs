@@ -191,6 +191,8 @@ pub(crate) struct State {
     pub sends_seen: AtomicU64,
     /// The portfolio's moving 24-hour window of business-initiated recipients.
     pub tier_window: Mutex<TierWindow>,
+    /// Quality ratings Meta has changed since start (phone-number id → GREEN | YELLOW | RED).
+    pub quality: Mutex<HashMap<String, String>>,
 }
 
 impl State {
@@ -279,6 +281,23 @@ impl Sandbox {
         customers::write_in(&self.state, phone_number_id, from, name, text)
     }
 
+    /// Meta rates a number's quality anew (GREEN, YELLOW or RED): the number's `quality_rating`
+    /// says so from now on, and a `phone_number_quality_update` webhook reports it (`FLAGGED`
+    /// when it falls to RED, `UNFLAGGED` when it recovers).
+    pub fn set_quality(&self, phone_number_id: &str, rating: &str) {
+        let Some(number) = self.state.numbers.get(phone_number_id) else { return };
+        let before = self.state.quality.lock().expect("quality lock").insert(phone_number_id.to_owned(), rating.to_owned());
+        let before = before.unwrap_or_else(|| number.quality_rating.clone());
+        let event = match (before.as_str(), rating) {
+            (b, "RED") if b != "RED" => "FLAGGED",
+            ("RED", r) if r != "RED" => "UNFLAGGED",
+            _ => return,
+        };
+        let digits: String = number.display_phone_number.chars().filter(char::is_ascii_digit).collect();
+        let value = serde_json::json!({"display_phone_number": digits, "event": event, "current_limit": number.messaging_limit});
+        webhooks::push(&self.state, webhooks::Update::raw(phone_number_id, "phone_number_quality_update", value));
+    }
+
     /// Queues a raw `value` for a change on a number, as Meta would send it (tests of unusual
     /// payloads).
     pub fn push_raw_change(&self, phone_number_id: &str, field: &str, value: Value) {
@@ -316,6 +335,7 @@ impl State {
             faults: Mutex::new(Faults::default()),
             sends_seen: AtomicU64::new(0),
             tier_window: Mutex::new(TierWindow::default()),
+            quality: Mutex::new(HashMap::new()),
             config,
         }
     }

@@ -518,6 +518,9 @@ pub struct Broadcast {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,
+    /// Why it was paused, when the relay paused it: `low_quality:<phone-number id>`.
+    #[serde(default)]
+    pub paused_reason: Option<String>,
     pub counts: crate::broadcast::BroadcastCounts,
     /// Accepted per number (throughput observed is this over the running time).
     pub accepted_by_number: std::collections::BTreeMap<String, u64>,

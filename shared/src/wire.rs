@@ -67,6 +67,11 @@ impl Change {
         GroupsValue::deserialize(&self.value)
     }
 
+    /// The typed value of a `phone_number_quality_update` change.
+    pub fn quality_value(&self) -> Result<QualityUpdate, serde_json::Error> {
+        QualityUpdate::deserialize(&self.value)
+    }
+
     /// Whether this change is one of the four group fields.
     pub fn is_group_field(&self) -> bool {
         self.field.starts_with("group_")
@@ -80,6 +85,19 @@ pub struct Metadata {
     pub display_phone_number: Option<String>,
     #[serde(default, deserialize_with = "string_or_int")]
     pub phone_number_id: Option<String>,
+}
+
+/// The value of a `phone_number_quality_update` change: Meta re-rated a number. `FLAGGED` means
+/// its quality fell to RED (its messaging limit drops if it stays there); `UNFLAGGED`,
+/// `UPGRADE`, `DOWNGRADE` and `THROUGHPUT_UPGRADE` follow.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct QualityUpdate {
+    #[serde(default, deserialize_with = "string_or_int")]
+    pub display_phone_number: Option<String>,
+    #[serde(default)]
+    pub event: String,
+    #[serde(default)]
+    pub current_limit: Option<String>,
 }
 
 /// The value of a `messages` change: inbound messages, statuses of our sends, system errors.

@@ -497,6 +497,10 @@ fn Report(broadcast: Broadcast, on_change: Callback<()>, on_created: Callback<i6
                     }
                 }).collect::<Vec<_>>().join(", ")}
             </p>
+            {bc.paused_reason.as_deref().and_then(|r| r.strip_prefix("low_quality:")).map(|number| {
+                let label = inbox.numbers.with_untracked(|l| l.iter().find(|n| n.id == number).map(number_label)).unwrap_or_else(|| number.to_owned());
+                view! { <p class="warn-text" id="paused-reason" role="status">{move || i18n.t("broadcast.paused_low_quality").replace("{number}", &label)}</p> }
+            })}
             <div class="tiles">
                 <div class="tile"><span class="muted">{move || i18n.t("broadcast.audience")}</span><strong id="r-audience">{c.audience}</strong></div>
                 <div class="tile"><span class="muted">{move || i18n.t("broadcast.skipped")}</span><strong id="r-skipped">{c.skipped_total()}</strong></div>

@@ -10,7 +10,7 @@ use std::time::Duration;
 use sqlx::AnyConnection;
 use switchboard_shared::api::{Conversation, Direction, Event, EventKind, Message};
 use crate::outbox::Payload;
-use switchboard_shared::wire::{OutboundBody, SendRequest, GroupsValue, MessagesValue, StatusUpdate, WebhookEnvelope, WebhookError};
+use switchboard_shared::wire::{OutboundBody, SendRequest, GroupsValue, MessagesValue, QualityUpdate, StatusUpdate, WebhookEnvelope, WebhookError};
 use switchboard_shared::MessageStatus;
 
 use crate::db::now_ms;
@@ -71,6 +71,7 @@ pub async fn process_pending(state: &AppState) -> Result<usize> {
     for (id, body) in &rows {
         apply_body(&mut tx, *id, body, &mut deferred, &mut new_events).await?;
     }
+    let recheck = std::mem::take(&mut deferred.recheck);
     apply_deferred(&mut tx, deferred, &mut new_events).await?;
     let ids: Vec<String> = rows.iter().map(|(id, _)| id.to_string()).collect();
     // The ids are integers we just read, not outside input.
@@ -78,6 +79,15 @@ pub async fn process_pending(state: &AppState) -> Result<usize> {
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    if !recheck.is_empty() {
+        state.broadcast_bell.notify_one();
+        let state = state.clone();
+        tokio::spawn(async move {
+            for id in recheck {
+                crate::numbers::recheck(&state, &id).await;
+            }
+        });
+    }
     state.metrics.events.inc_by(new_events.len() as u64);
     state.events.publish(new_events);
     Ok(rows.len())
@@ -103,6 +113,8 @@ async fn dead_letter(conn: &mut AnyConnection, inbox_id: i64, reason: String, bo
 #[derive(Default)]
 pub struct Deferred {
     heard_from: BTreeSet<String>,
+    /// Numbers whose health to fetch again once the batch is committed.
+    recheck: BTreeSet<String>,
     /// (number, status), in arrival order.
     statuses: Vec<(String, StatusUpdate)>,
 }
@@ -129,6 +141,14 @@ pub async fn apply_body(conn: &mut AnyConnection, inbox_id: i64, body: &[u8], de
                         dead_letter(conn, inbox_id, format!("unreadable messages change: {e}"), &part, out).await?;
                     }
                 }
+            } else if change.field == "phone_number_quality_update" {
+                match change.quality_value() {
+                    Ok(value) => apply_quality(conn, value, deferred).await?,
+                    Err(e) => {
+                        let part = serde_json::to_vec(&change.value).unwrap_or_default();
+                        dead_letter(conn, inbox_id, format!("unreadable quality update: {e}"), &part, out).await?;
+                    }
+                }
             } else if change.is_group_field() {
                 match change.groups_value() {
                     Ok(value) => apply_groups(conn, value, out).await?,
@@ -142,6 +162,29 @@ pub async fn apply_body(conn: &mut AnyConnection, inbox_id: i64, body: &[u8], de
             }
         }
     }
+    Ok(())
+}
+
+/// Meta re-rated a number (known by its display number only). Falling to RED pauses its
+/// broadcasts at once, in this transaction; whatever the event, the number's rating and limit
+/// are fetched again after the commit.
+async fn apply_quality(conn: &mut AnyConnection, value: QualityUpdate, deferred: &mut Deferred) -> Result<()> {
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    let wanted = digits(value.display_phone_number.as_deref().unwrap_or_default());
+    let numbers: Vec<(String, String)> = sqlx::query_as("SELECT id, display_phone_number FROM numbers").fetch_all(&mut *conn).await?;
+    let Some((id, _)) = numbers.into_iter().find(|(_, display)| !wanted.is_empty() && digits(display) == wanted) else {
+        tracing::warn!("quality update {:?} for an unknown number {wanted}", value.event);
+        return Ok(());
+    };
+    tracing::warn!("number {id}: quality update {:?}", value.event);
+    if value.event.eq_ignore_ascii_case("FLAGGED") {
+        let (before,): (String,) = sqlx::query_as("SELECT quality_rating FROM numbers WHERE id = $1").bind(&id).fetch_one(&mut *conn).await?;
+        sqlx::query("UPDATE numbers SET quality_rating = 'RED' WHERE id = $1").bind(&id).execute(&mut *conn).await?;
+        if before != "RED" {
+            crate::broadcasts::pause_for_low_quality(conn, &id).await?;
+        }
+    }
+    deferred.recheck.insert(id);
     Ok(())
 }
 
