@@ -161,7 +161,6 @@ pub async fn check_health(state: &AppState, id: &str, token: &SecretString) -> a
                 crate::broadcasts::pause_for_low_quality(&mut tx, id).await?;
             }
             tx.commit().await?;
-            state.broadcast_bell.notify_one();
         }
         Err(e) => {
             tracing::warn!("health check of {id} failed: {e}");

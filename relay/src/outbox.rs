@@ -112,9 +112,8 @@ impl Lane {
     /// `until_ready` waits on a timer thread of its own, whose wake-ups cost more than the
     /// sends themselves at thousands a second.
     async fn paced(&self) {
-        let clock = governor::clock::DefaultClock::default();
         while let Err(not_until) = self.limiter.check() {
-            tokio::time::sleep(not_until.wait_time_from(governor::clock::Clock::now(&clock))).await;
+            tokio::time::sleep(not_until.wait_time_from(governor::clock::Clock::now(self.limiter.clock()))).await;
         }
     }
 }
@@ -391,14 +390,13 @@ async fn claim_in(state: &AppState, conn: &mut AnyConnection, number_id: &str, l
         return Ok(None);
     }
     let tier = switchboard_shared::broadcast::tier_limit(&messaging_limit);
-    let clock = governor::clock::DefaultClock::default();
     let mut admitted: Vec<Row> = Vec::with_capacity(rows.len());
     let mut deferred: Vec<(i64, i64, Option<&str>)> = Vec::new();
     for row in rows {
         let to = row.5.clone().or_else(|| recipient_of(&row.3));
         if let Some(to) = &to {
             if let Err(not_until) = lane.pair.check_key(to) {
-                let wait = not_until.wait_time_from(governor::clock::Clock::now(&clock));
+                let wait = not_until.wait_time_from(governor::clock::Clock::now(lane.pair.clock()));
                 deferred.push((row.0, now + wait.as_millis() as i64 + 1, None));
                 continue;
             }

@@ -80,7 +80,6 @@ pub async fn process_pending(state: &AppState) -> Result<usize> {
         .await?;
     tx.commit().await?;
     if !recheck.is_empty() {
-        state.broadcast_bell.notify_one();
         let state = state.clone();
         tokio::spawn(async move {
             for id in recheck {
