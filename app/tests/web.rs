@@ -58,6 +58,7 @@ fn conversation(id: i64, at: i64) -> Conversation {
         last_inbound_at: Some(at),
         assigned_to: None,
         labels: Vec::new(),
+        is_group: false,
     }
 }
 

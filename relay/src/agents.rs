@@ -9,14 +9,14 @@ use axum::http::StatusCode;
 use axum::Json;
 use rand::RngCore;
 use serde_json::json;
-use switchboard_shared::access::{Permission, Scope};
+use switchboard_shared::access::Scope;
 use switchboard_shared::api::{Agent, AgentChange, CreatedAgent, EventKind, NewAgentsRequest, SetPasswordRequest};
 
 use crate::access::{self, AuthUser};
 use crate::audit;
 use crate::auth::{hash_password, token_hash};
 use crate::db::now_ms;
-use crate::error::{AppError, Result};
+use crate::error::{ApiJson, AppError, Result};
 use crate::{conversation_columns, events, AppState};
 
 /// How long a set-password link stays valid.
@@ -66,8 +66,7 @@ pub async fn load_agent(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Agent
 }
 
 /// `GET /api/v1/agents`
-pub async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<Vec<Agent>>> {
-    user.require(Permission::ManageAgents)?;
+pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<Agent>>> {
     let mut conn = state.db.pool.acquire().await?;
     let rows: Vec<AgentRow> =
         sqlx::query_as(sqlx::AssertSqlSafe(format!("{AGENT_SELECT} ORDER BY disabled, LOWER(name), id"))).fetch_all(&mut *conn).await?;
@@ -171,12 +170,8 @@ fn link(token: &str) -> String {
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
-    body: axum::body::Bytes,
+    ApiJson(request): ApiJson<NewAgentsRequest>,
 ) -> Result<(StatusCode, Json<Vec<CreatedAgent>>)> {
-    user.require(Permission::ManageAgents)?;
-    let request: NewAgentsRequest = serde_json::from_slice(&body).map_err(|e| {
-        AppError::bad_request("invalid_body", format!("expected {{\"emails\", \"role\", \"scope\", \"assigned_only\"}}: {e}"))
-    })?;
     let invitees = parse_invitees(&request.emails).map_err(|m| AppError::bad_request("invalid_emails", m))?;
     let mut tx = state.db.pool.begin().await?;
     let role = access::canonical_role(&mut tx, &request.role)
@@ -229,12 +224,8 @@ pub async fn update(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<i64>,
-    body: axum::body::Bytes,
+    ApiJson(change): ApiJson<AgentChange>,
 ) -> Result<Json<Agent>> {
-    user.require(Permission::ManageAgents)?;
-    let change: AgentChange = serde_json::from_slice(&body).map_err(|e| {
-        AppError::bad_request("invalid_body", format!("expected any of name, role, scope, assigned_only, disabled: {e}"))
-    })?;
     if id == user.id && (change.disabled == Some(true) || change.role.is_some()) {
         return Err(AppError::Conflict("You cannot disable yourself or change your own role.".into()));
     }
@@ -296,7 +287,7 @@ pub async fn requeue_conversations_of(
     .await?;
     let mut out = Vec::new();
     for row in rows {
-        let conversation = crate::webhook::process::conversation_from_row(row);
+        let conversation = crate::conversations::store::conversation_from_row(row);
         let number_id = conversation.number_id.clone();
         out.push(events::append(conn, &number_id, None, EventKind::Assignment { conversation }).await?);
     }
@@ -306,7 +297,6 @@ pub async fn requeue_conversations_of(
 /// `POST /api/v1/agents/{id}/password-link`: a new one-time link; the old password stops
 /// working and their sessions end.
 pub async fn reset_password(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<Json<CreatedAgent>> {
-    user.require(Permission::ManageAgents)?;
     let mut tx = state.db.pool.begin().await?;
     let agent = load_agent(&mut tx, id).await?;
     let (token, hash) = new_token();
@@ -327,9 +317,7 @@ pub async fn reset_password(State(state): State<AppState>, user: AuthUser, Path(
 }
 
 /// `POST /api/v1/password`: sets a password with a one-time token (no session needed).
-pub async fn set_password(State(state): State<AppState>, body: axum::body::Bytes) -> Result<StatusCode> {
-    let request: SetPasswordRequest = serde_json::from_slice(&body)
-        .map_err(|e| AppError::bad_request("invalid_body", format!("expected {{\"token\", \"password\"}}: {e}")))?;
+pub async fn set_password(State(state): State<AppState>, ApiJson(request): ApiJson<SetPasswordRequest>) -> Result<StatusCode> {
     if request.password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(AppError::bad_request(
             "weak_password",

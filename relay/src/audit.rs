@@ -5,7 +5,7 @@ use axum::extract::{Query, State};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
-use switchboard_shared::access::Permission;
+use switchboard_shared::access::{is_meta_id, mask_phones_in, Permission, Scope};
 use switchboard_shared::api::AuditEntry;
 
 use crate::access::AuthUser;
@@ -32,10 +32,25 @@ impl<'a> From<&'a AuthUser> for Actor<'a> {
     }
 }
 
-/// Appends one entry.
+/// Appends one workspace-wide entry (roles, agents, settings, imports): only readers whose
+/// scope is every number see it.
 pub async fn record(
     conn: &mut sqlx::AnyConnection,
     actor: impl Into<Actor<'_>>,
+    action: &str,
+    target: &str,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> Result<()> {
+    record_on(conn, actor, &[], action, target, before, after).await
+}
+
+/// Appends one entry about something on these business numbers: a reader limited to some
+/// numbers sees it when every one of them is theirs.
+pub async fn record_on(
+    conn: &mut sqlx::AnyConnection,
+    actor: impl Into<Actor<'_>>,
+    numbers: &[&str],
     action: &str,
     target: &str,
     before: Option<Value>,
@@ -47,7 +62,7 @@ pub async fn record(
         Actor::Link(id) => (Some(id), "link"),
         Actor::System => (None, "system"),
     };
-    sqlx::query("INSERT INTO audit_log (at, actor_id, actor, action, target, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+    sqlx::query("INSERT INTO audit_log (at, actor_id, actor, action, target, before, after, numbers) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(now_ms())
         .bind(actor_id)
         .bind(actor)
@@ -55,9 +70,27 @@ pub async fn record(
         .bind(target)
         .bind(before.map(|v| v.to_string()))
         .bind(after.map(|v| v.to_string()))
+        .bind(numbers_column(numbers))
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// The `numbers` column: `,A,B,` (each id between commas), or NULL for a workspace-wide entry.
+fn numbers_column(numbers: &[&str]) -> Option<String> {
+    (!numbers.is_empty()).then(|| format!(",{},", numbers.join(",")))
+}
+
+/// A SQL condition keeping the entries a reader limited to `ids` may see: those on numbers, all
+/// of them in `ids`. Removing each of the reader's ids from the `,A,B,` list must leave `,`.
+/// Ids are digits only ([`is_meta_id`]), so they are inlined.
+fn within_numbers_sql(ids: &std::collections::BTreeSet<String>) -> String {
+    let ids: Vec<&String> = ids.iter().filter(|id| is_meta_id(id)).collect();
+    if ids.is_empty() {
+        return "1 = 0".to_owned();
+    }
+    let stripped = ids.iter().fold("numbers".to_owned(), |inner, id| format!("REPLACE({inner}, ',{id},', ',')"));
+    format!("numbers IS NOT NULL AND {stripped} = ','")
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -76,8 +109,10 @@ pub struct AuditQuery {
 
 /// `GET /api/v1/audit`: newest first, filtered and searched.
 pub async fn list(State(state): State<AppState>, user: AuthUser, Query(q): Query<AuditQuery>) -> Result<Json<Vec<AuditEntry>>> {
-    user.require(Permission::ViewReports)?;
-    let mut conditions = vec!["1 = 1".to_owned()];
+    let mut conditions = vec![match &user.scope {
+        Scope::All => "1 = 1".to_owned(),
+        Scope::Numbers(ids) => within_numbers_sql(ids),
+    }];
     let mut binds: Vec<String> = Vec::new();
     let mut push = |conditions: &mut Vec<String>, sql: &str, value: String| {
         binds.push(value);
@@ -124,6 +159,14 @@ pub async fn list(State(state): State<AppState>, user: AuthUser, Query(q): Query
         query = query.bind(b);
     }
     let rows = query.fetch_all(&state.db.pool).await?;
+    let masked = !user.can(Permission::SeeFullPhoneNumbers);
+    let present = |json: Option<String>| {
+        let mut value: Option<Value> = json.and_then(|s| serde_json::from_str(&s).ok());
+        if let (true, Some(v)) = (masked, value.as_mut()) {
+            mask_phones_in(v);
+        }
+        value
+    };
     Ok(Json(
         rows.into_iter()
             .map(|(id, at, actor_id, actor, action, target, before, after)| AuditEntry {
@@ -133,8 +176,8 @@ pub async fn list(State(state): State<AppState>, user: AuthUser, Query(q): Query
                 actor,
                 action,
                 target,
-                before: before.and_then(|s| serde_json::from_str(&s).ok()),
-                after: after.and_then(|s| serde_json::from_str(&s).ok()),
+                before: present(before),
+                after: present(after),
             })
             .collect(),
     ))

@@ -15,7 +15,7 @@ use switchboard_shared::access::Scope;
 use switchboard_shared::api::LoginRequest;
 
 use crate::db::now_ms;
-use crate::error::{AppError, Result};
+use crate::error::{ApiJson, AppError, Result};
 use crate::AppState;
 
 /// Failed sign-ins for one email before it is locked for a while.
@@ -130,9 +130,7 @@ fn cookie(state: &AppState, value: &str, max_age_secs: u64) -> String {
 }
 
 /// `POST /api/v1/session`: signs in and sets the session cookie.
-pub async fn login(State(state): State<AppState>, body: axum::body::Bytes) -> Result<Response> {
-    let request: LoginRequest = serde_json::from_slice(&body)
-        .map_err(|e| AppError::bad_request("invalid_body", format!("expected {{\"email\", \"password\"}}: {e}")))?;
+pub async fn login(State(state): State<AppState>, ApiJson(request): ApiJson<LoginRequest>) -> Result<Response> {
     let email = request.email.trim().to_lowercase();
     if let Some(wait_ms) = state.sign_in_guard.locked_for(&email, now_ms()) {
         state.metrics.logins.get_or_create(&vec![("result".to_owned(), "locked".to_owned())]).inc();

@@ -23,16 +23,17 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::AnyConnection;
-use switchboard_shared::access::{mask_phone, Permission};
-use switchboard_shared::api::{Broadcast, Recipient};
-use switchboard_shared::broadcast::{self as spec_fns, skip, Audience, BroadcastCounts, BroadcastSpec, ContactValues};
+use switchboard_shared::access::{mask_phone, Permission, Scope};
+use switchboard_shared::api::{Broadcast, ControlRequest, Recipient};
+use switchboard_shared::broadcast::{self as spec_fns, skip, Audience, BroadcastCounts, BroadcastSpec, BroadcastState, ContactValues};
 use switchboard_shared::limits::{classify_error, ErrorClass};
 use switchboard_shared::wire::{OutboundBody, SendRequest, TemplateLanguage, TemplateSend};
+use switchboard_shared::segment::SegmentContact;
 use switchboard_shared::MessageStatus;
 
 use crate::access::AuthUser;
 use crate::db::now_ms;
-use crate::error::{parse_json, AppError, Result};
+use crate::error::{ApiJson, AppError, Result};
 use crate::outbox::{Payload, LIMIT_WAIT};
 use crate::{audit, contacts, AppState};
 
@@ -204,8 +205,11 @@ async fn validate(conn: &mut AnyConnection, user: &AuthUser, spec: &BroadcastSpe
         }
         Audience::List { .. } => {}
         Audience::Resend { broadcast_id } => {
-            let known: Option<(i64,)> = sqlx::query_as("SELECT id FROM broadcasts WHERE id = $1").bind(broadcast_id).fetch_optional(&mut *conn).await?;
-            if known.is_none() {
+            // Only a broadcast the user may see: its recipients are theirs to reach again.
+            let source: Option<(String,)> =
+                sqlx::query_as("SELECT spec FROM broadcasts WHERE id = $1").bind(broadcast_id).fetch_optional(&mut *conn).await?;
+            let numbers = source.and_then(|(s,)| serde_json::from_str::<BroadcastSpec>(&s).ok()).map(|s| s.numbers);
+            if !numbers.is_some_and(|numbers| numbers.iter().all(|n| user.covers(n))) {
                 return Err(bad("audience", format!("there is no broadcast {broadcast_id}")));
             }
         }
@@ -257,13 +261,15 @@ fn later_starts(spec: &BroadcastSpec, now: i64) -> Vec<(String, i64)> {
 }
 
 /// `POST /api/v1/broadcasts`: schedules a broadcast (now, or at `send_at`).
-pub async fn create(State(state): State<AppState>, user: AuthUser, body: axum::body::Bytes) -> Result<(StatusCode, Json<Broadcast>)> {
-    user.require(Permission::Broadcast)?;
-    let mut spec: BroadcastSpec = parse_json(&body)?;
+pub async fn create(State(state): State<AppState>, user: AuthUser, ApiJson(mut spec): ApiJson<BroadcastSpec>) -> Result<(StatusCode, Json<Broadcast>)> {
     let mut tx = state.db.pool.begin().await?;
     let checked = validate(&mut tx, &user, &spec).await?;
     spec.category = checked.category;
     spec.starts = checked.starts;
+    spec.creator_numbers = match &user.scope {
+        Scope::All => None,
+        Scope::Numbers(ids) => Some(ids.clone()),
+    };
     let now = now_ms();
     // The broadcast starts (freezes its audience) when its first number does.
     let send_at = spec.starts.values().copied().min().or(spec.send_at).unwrap_or(now);
@@ -277,7 +283,8 @@ pub async fn create(State(state): State<AppState>, user: AuthUser, body: axum::b
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
-    audit::record(&mut tx, &user, "broadcast.create", &format!("broadcast {id}"), None, Some(serde_json::to_value(&spec).map_err(anyhow::Error::from)?)).await?;
+    let numbers: Vec<&str> = spec.numbers.iter().map(String::as_str).collect();
+    audit::record_on(&mut tx, &user, &numbers, "broadcast.create", &format!("broadcast {id}"), None, Some(serde_json::to_value(&spec).map_err(anyhow::Error::from)?)).await?;
     tx.commit().await?;
     state.broadcast_bell.notify_one();
     let b = load(&state, id).await?.ok_or(AppError::NotFound)?;
@@ -365,7 +372,10 @@ pub async fn freeze(state: &AppState, id: i64) -> Result<usize> {
     match &spec.audience {
         Audience::Segment { expression } => {
             let segment = contacts::check_expression(expression)?;
-            audience.extend(all.iter().enumerate().filter(|(_, (_, _, c))| segment.matches(c, now)).map(|(i, _)| Ok(i)));
+            let seen_by_creator = |c: &SegmentContact| spec.creator_numbers.as_ref().is_none_or(|ids| c.numbers.iter().any(|n| ids.contains(n)));
+            audience.extend(
+                all.iter().enumerate().filter(|(_, (_, _, c))| seen_by_creator(c) && segment.matches(c, now)).map(|(i, _)| Ok(i)),
+            );
         }
         Audience::List { phones } => {
             let mut seen = HashSet::new();
@@ -665,7 +675,7 @@ async fn load_many(state: &AppState, condition: &str) -> Result<Vec<Broadcast>> 
             Ok(Broadcast {
                 id,
                 spec: serde_json::from_str(&spec).map_err(anyhow::Error::from)?,
-                state: st,
+                state: BroadcastState::parse(&st).ok_or_else(|| anyhow::anyhow!("broadcast {id} has an unknown state {st:?}"))?,
                 send_at,
                 created_at,
                 started_at,
@@ -702,31 +712,21 @@ pub async fn get(State(state): State<AppState>, user: AuthUser, Path(id): Path<i
     Ok(Json(visible(&state, &user, id).await?))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ControlRequest {
-    /// pause | resume | cancel
-    action: String,
-}
-
 /// `POST /api/v1/broadcasts/{id}/control`: pause, resume or cancel.
-pub async fn control(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>, body: axum::body::Bytes) -> Result<Json<Broadcast>> {
-    user.require(Permission::Broadcast)?;
-    let request: ControlRequest = parse_json(&body)?;
+pub async fn control(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    ApiJson(ControlRequest { action }): ApiJson<ControlRequest>,
+) -> Result<Json<Broadcast>> {
     let before = visible(&state, &user, id).await?;
-    let (from, to): (&[&str], &str) = match request.action.as_str() {
-        "pause" => (&["running", "scheduled"], "paused"),
-        "resume" => (&["paused"], "running"),
-        "cancel" => (&["running", "paused", "scheduled"], "cancelled"),
-        other => return Err(AppError::bad_request("invalid_action", format!("{other:?}: the actions are pause, resume and cancel"))),
-    };
-    if !from.contains(&before.state.as_str()) {
-        return Err(AppError::Conflict(format!("the broadcast is {}; it cannot be {}d now", before.state, request.action.trim_end_matches('e'))));
+    if !action.from().contains(&before.state) {
+        return Err(AppError::Conflict(format!("the broadcast is {}; it cannot be {} now", before.state.as_str(), action.done())));
     }
     let mut tx = state.db.pool.begin().await?;
-    // A paused broadcast that never started resumes into the schedule, not into sending.
-    let target = if to == "running" && before.started_at.is_none() { "scheduled" } else { to };
-    sqlx::query("UPDATE broadcasts SET state = $1, paused_reason = NULL WHERE id = $2").bind(target).bind(id).execute(&mut *tx).await?;
-    if to == "cancelled" {
+    let target = action.to(before.started_at.is_some());
+    sqlx::query("UPDATE broadcasts SET state = $1, paused_reason = NULL WHERE id = $2").bind(target.as_str()).bind(id).execute(&mut *tx).await?;
+    if target == BroadcastState::Cancelled {
         let now = now_ms();
         sqlx::query("UPDATE outbox SET state = 'cancelled', updated_at = $1 WHERE broadcast_id = $2 AND state = 'queued'")
             .bind(now)
@@ -743,7 +743,8 @@ pub async fn control(State(state): State<AppState>, user: AuthUser, Path(id): Pa
         .await?;
         sqlx::query("UPDATE broadcasts SET completed_at = $1 WHERE id = $2").bind(now).bind(id).execute(&mut *tx).await?;
     }
-    audit::record(&mut tx, &user, &format!("broadcast.{}", request.action), &format!("broadcast {id}"), Some(json!({"state": before.state})), Some(json!({"state": target}))).await?;
+    let numbers: Vec<&str> = before.spec.numbers.iter().map(String::as_str).collect();
+    audit::record_on(&mut tx, &user, &numbers, &format!("broadcast.{}", action.as_str()), &format!("broadcast {id}"), Some(json!({"state": before.state})), Some(json!({"state": target}))).await?;
     tx.commit().await?;
     state.lanes.wake_all();
     state.broadcast_bell.notify_one();
@@ -772,7 +773,8 @@ pub async fn pause_for_low_quality(conn: &mut AnyConnection, number_id: &str) ->
             .bind(id)
             .execute(&mut *conn)
             .await?;
-        audit::record(conn, audit::Actor::System, "broadcast.pause", &format!("broadcast {id}"), Some(json!({"state": before})), Some(json!({"state": "paused", "reason": reason})))
+        let numbers: Vec<&str> = spec.numbers.iter().map(String::as_str).collect();
+        audit::record_on(conn, audit::Actor::System, &numbers, "broadcast.pause", &format!("broadcast {id}"), Some(json!({"state": before})), Some(json!({"state": "paused", "reason": reason})))
             .await?;
         tracing::warn!("broadcast {id} paused: number {number_id}'s quality rating fell to RED");
         paused.push(id);
@@ -845,7 +847,7 @@ pub async fn recipients(State(state): State<AppState>, user: AuthUser, Path(id):
 
 /// `GET /api/v1/broadcasts/{id}/export`: every recipient and outcome as CSV.
 pub async fn export(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<Response> {
-    visible(&state, &user, id).await?;
+    let broadcast = visible(&state, &user, id).await?;
     let rows: Vec<RecipientRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{RECIPIENT_SQL} ORDER BY r.contact"))).bind(id).fetch_all(&state.db.pool).await?;
     let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     w.write_record(["phone", "name", "number", "state", "skipped", "status", "error_code", "error_title", "accepted_at", "delivered_at", "read_at", "replied_at"])
@@ -870,7 +872,8 @@ pub async fn export(State(state): State<AppState>, user: AuthUser, Path(id): Pat
         .map_err(anyhow::Error::from)?;
     }
     let mut conn = state.db.pool.acquire().await?;
-    audit::record(&mut conn, &user, "broadcast.export", &format!("broadcast {id}"), None, None).await?;
+    let numbers: Vec<&str> = broadcast.spec.numbers.iter().map(String::as_str).collect();
+    audit::record_on(&mut conn, &user, &numbers, "broadcast.export", &format!("broadcast {id}"), None, None).await?;
     let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
     let name = format!("attachment; filename=\"broadcast-{id}.csv\"");
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, name)], bytes).into_response())

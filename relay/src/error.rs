@@ -63,6 +63,39 @@ impl IntoResponse for AppError {
 }
 
 /// Parses a JSON request body into its type; a bad body is a 400 that says what is wrong.
-pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
     serde_json::from_slice(body).map_err(|e| AppError::bad_request("invalid_body", format!("the request body is not what this call takes: {e}")))
+}
+
+/// A JSON request body, parsed into its type: the one extractor every handler takes its body
+/// with, so a bad body always gets our error shape (400 `invalid_body`, saying what is wrong)
+/// and changes nothing. Unlike axum's `Json`, it does not insist on a content type.
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self> {
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|e| AppError::bad_request("invalid_body", format!("the request body could not be read: {}", e.body_text())))?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Whether a database error is a unique constraint refusing a second row.
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+impl AppError {
+    /// A unique violation as 409 with `message`; any other database error as it is. Inserts
+    /// rely on the constraint instead of looking first, which races.
+    pub fn conflict_if_unique(e: sqlx::Error, message: impl FnOnce() -> String) -> AppError {
+        if is_unique_violation(&e) {
+            AppError::Conflict(message())
+        } else {
+            AppError::Database(e)
+        }
+    }
 }

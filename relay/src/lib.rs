@@ -15,6 +15,7 @@ pub mod config;
 pub mod contacts;
 pub mod conversations;
 pub mod db;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
 pub mod events;

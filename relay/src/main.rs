@@ -2,7 +2,7 @@
 
 use switchboard_shared::access::Scope;
 use clap::{Parser, Subcommand};
-use switchboard_relay::{auth, demo, AppState, ConfigArgs, Relay};
+use switchboard_relay::{auth, AppState, ConfigArgs, Relay};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -17,6 +17,7 @@ enum Command {
     /// Run the relay.
     Serve(#[command(flatten)] ConfigArgs),
     /// Run the relay with a built-in sandbox standing in for Meta, demo numbers and traffic.
+    #[cfg(feature = "demo")]
     Demo(#[command(flatten)] ConfigArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(#[command(flatten)] ConfigArgs),
@@ -114,7 +115,9 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("Switchboard relay listening on {}", relay.url());
             tokio::signal::ctrl_c().await?;
         }
+        #[cfg(feature = "demo")]
         Command::Demo(args) => {
+            use switchboard_relay::demo;
             let password = std::env::var("SWITCHBOARD_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
             let demo = demo::start(args.resolve()?, demo::DemoOptions::default(), password).await?;
             println!();

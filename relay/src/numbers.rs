@@ -6,7 +6,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use secrecy::SecretString;
-use switchboard_shared::access::Permission;
 use switchboard_shared::api::{ConnectNumberRequest, Number, NumberChange};
 
 use anyhow::Context;
@@ -14,7 +13,7 @@ use anyhow::Context;
 use crate::access::AuthUser;
 use crate::secrets::SecretKey;
 use crate::db::now_ms;
-use crate::error::{AppError, Result};
+use crate::error::{ApiJson, AppError, Result};
 use crate::AppState;
 
 /// What it takes to connect a number.
@@ -254,14 +253,7 @@ async fn one_number(state: &AppState, id: &str) -> Result<Number> {
 }
 
 /// `POST /api/v1/numbers`: connect a number, checked against the Graph API before it is saved.
-pub async fn connect(State(state): State<AppState>, user: AuthUser, body: axum::body::Bytes) -> Result<(StatusCode, Json<Number>)> {
-    user.require(Permission::ManageNumbers)?;
-    let request: ConnectNumberRequest = serde_json::from_slice(&body).map_err(|e| {
-        AppError::bad_request(
-            "invalid_body",
-            format!("expected {{\"waba_id\", \"phone_number_id\", \"access_token\", \"app_secret\", \"verify_token\"}}: {e}"),
-        )
-    })?;
+pub async fn connect(State(state): State<AppState>, user: AuthUser, ApiJson(request): ApiJson<ConnectNumberRequest>) -> Result<(StatusCode, Json<Number>)> {
     let n = NewNumber {
         id: digits_only("phone-number id", &request.phone_number_id)?,
         waba_id: digits_only("WhatsApp Business Account id", &request.waba_id)?,
@@ -281,9 +273,10 @@ pub async fn connect(State(state): State<AppState>, user: AuthUser, body: axum::
     let number = one_number(&state, &n.id).await?;
     let mut conn = state.db.pool.acquire().await?;
     // Secrets never reach the log: the entry holds what the list shows.
-    crate::audit::record(
+    crate::audit::record_on(
         &mut conn,
         &user,
+        &[&n.id],
         if existed.is_some() { "number.update" } else { "number.connect" },
         &format!("number:{}", n.id),
         existed.map(|b| serde_json::json!(b)),
@@ -299,12 +292,8 @@ pub async fn update(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    ApiJson(change): ApiJson<NumberChange>,
 ) -> Result<Json<Number>> {
-    user.require(Permission::ManageNumbers)?;
-    let change: NumberChange = serde_json::from_slice(&body).map_err(|e| {
-        AppError::bad_request("invalid_body", format!("expected {{\"disabled\": true|false, \"time_zone\": \"Asia/Taipei\"}}: {e}"))
-    })?;
     let time_zone = change.time_zone.as_deref().map(check_time_zone).transpose()?;
     if change.disabled.is_none() && time_zone.is_none() {
         return Err(AppError::bad_request("invalid_body", "nothing to change: give \"disabled\" or \"time_zone\""));
@@ -319,14 +308,14 @@ pub async fn update(
         sqlx::query("UPDATE numbers SET disabled = $1 WHERE id = $2").bind(disabled).bind(&before.id).execute(&mut *tx).await?;
         after.disabled = disabled;
         let action = if disabled { "number.disable" } else { "number.enable" };
-        crate::audit::record(&mut tx, &user, action, &format!("number:{}", before.id), Some(serde_json::json!(before)), Some(serde_json::json!(after)))
+        crate::audit::record_on(&mut tx, &user, &[&before.id], action, &format!("number:{}", before.id), Some(serde_json::json!(before)), Some(serde_json::json!(after)))
             .await?;
     }
     if let Some(zone) = time_zone {
         sqlx::query("UPDATE numbers SET time_zone = $1 WHERE id = $2").bind(&zone).bind(&before.id).execute(&mut *tx).await?;
         let was = after.clone();
         after.time_zone = zone;
-        crate::audit::record(&mut tx, &user, "number.time_zone", &format!("number:{}", before.id), Some(serde_json::json!(was)), Some(serde_json::json!(after)))
+        crate::audit::record_on(&mut tx, &user, &[&before.id], "number.time_zone", &format!("number:{}", before.id), Some(serde_json::json!(was)), Some(serde_json::json!(after)))
             .await?;
     }
     tx.commit().await?;
@@ -337,14 +326,13 @@ pub async fn update(
 /// `DELETE /api/v1/numbers/{id}`: forget the number's credentials. Its conversations stay in
 /// the record; anything still queued for it waits, unsent, in case it is connected again.
 pub async fn remove(State(state): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<StatusCode> {
-    user.require(Permission::ManageNumbers)?;
     let before = one_number(&state, &id).await?;
     if !user.covers(&before.id) {
         return Err(AppError::NotFound);
     }
     let mut tx = state.db.pool.begin().await?;
     sqlx::query("DELETE FROM numbers WHERE id = $1").bind(&before.id).execute(&mut *tx).await?;
-    crate::audit::record(&mut tx, &user, "number.remove", &format!("number:{}", before.id), Some(serde_json::json!(before)), None)
+    crate::audit::record_on(&mut tx, &user, &[&before.id], "number.remove", &format!("number:{}", before.id), Some(serde_json::json!(before)), None)
         .await?;
     tx.commit().await?;
     reload_app_secrets(&state).await?;

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::Json;
 use switchboard_shared::access::{Permission, Scope};
 use switchboard_shared::api::*;
-use switchboard_shared::broadcast::{Audience, BroadcastCounts, BroadcastSpec, FrequencyCap};
+use switchboard_shared::broadcast::{Audience, BroadcastCounts, BroadcastSpec, BroadcastState, ControlAction, FrequencyCap};
 use switchboard_shared::MessageStatus;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
@@ -53,7 +53,8 @@ fn bodies(method: &str, path: &str) -> (Option<&'static str>, Option<(&'static s
         ("GET", "/templates") | ("POST", "/templates/sync") => (None, Some(("Template", true))),
         ("GET", "/broadcasts") => (None, Some(("Broadcast", true))),
         ("POST", "/broadcasts") => (Some("BroadcastSpec"), Some(("Broadcast", false))),
-        ("GET", "/broadcasts/{id}") | ("POST", "/broadcasts/{id}/control") => (None, Some(("Broadcast", false))),
+        ("GET", "/broadcasts/{id}") => (None, Some(("Broadcast", false))),
+        ("POST", "/broadcasts/{id}/control") => (Some("ControlRequest"), Some(("Broadcast", false))),
         ("GET", "/broadcasts/{id}/recipients") => (None, Some(("Recipient", true))),
         _ => (None, None),
     }
@@ -84,6 +85,10 @@ fn operation(spec: &RouteSpec) -> utoipa::openapi::path::Operation {
         Need::Public => "Open to anyone.".to_owned(),
         Need::SignedIn => "Any signed-in user; results are limited to their numbers.".to_owned(),
         Need::Permission(p) => format!("Needs the `{}` permission.", p.as_str()),
+        Need::Permissions(ps) => {
+            let names: Vec<String> = ps.iter().map(|p| format!("`{}`", p.as_str())).collect();
+            format!("Needs the {} permissions.", names.join(" and "))
+        }
     };
     let mut op = OperationBuilder::new().operation_id(Some(id)).summary(Some(spec.summary)).description(Some(needs)).tag(tag);
     if spec.path.contains("{id}") {
@@ -192,6 +197,9 @@ pub fn document(state: &AppState) -> OpenApi {
             schema::<Audience>(),
             schema::<FrequencyCap>(),
             schema::<BroadcastCounts>(),
+            schema::<BroadcastState>(),
+            schema::<ControlRequest>(),
+            schema::<ControlAction>(),
         ])
         .security_scheme(
             "session",

@@ -10,6 +10,7 @@ use axum::extract::{Query, State};
 use axum::Json;
 use serde::Deserialize;
 use switchboard_shared::api::{Load, SupervisorView};
+use switchboard_shared::access::Scope;
 use switchboard_shared::limits;
 
 use crate::access::AuthUser;
@@ -76,8 +77,16 @@ pub async fn supervisor(
     )))
     .fetch_all(&state.db.pool)
     .await?;
-    let agents: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, name FROM users WHERE disabled = FALSE ORDER BY LOWER(name), id").fetch_all(&state.db.pool).await?;
+    // A viewer limited to some numbers sees the colleagues who work on at least one of them.
+    let colleagues = match &user.scope {
+        Scope::All => "1 = 1".to_owned(),
+        Scope::Numbers(_) => format!("(all_numbers OR id IN (SELECT user_id FROM user_numbers WHERE {in_scope}))"),
+    };
+    let agents: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, name FROM users WHERE disabled = FALSE AND {colleagues} ORDER BY LOWER(name), id"
+    )))
+    .fetch_all(&state.db.pool)
+    .await?;
 
     let mut by_number: HashMap<String, Load> = numbers
         .iter()

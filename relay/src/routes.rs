@@ -23,6 +23,19 @@ pub enum Need {
     SignedIn,
     /// A signed-in user whose role grants this permission.
     Permission(Permission),
+    /// A signed-in user whose role grants every one of these (a broadcast sends templates).
+    Permissions(&'static [Permission]),
+}
+
+impl Need {
+    /// The permissions the route needs, none for public and signed-in routes.
+    pub fn permissions(&self) -> &[Permission] {
+        match self {
+            Need::Public | Need::SignedIn => &[],
+            Need::Permission(p) => std::slice::from_ref(p),
+            Need::Permissions(ps) => ps,
+        }
+    }
 }
 
 /// One declared route.
@@ -65,8 +78,8 @@ async fn enforce(State(state): State<AppState>, need: Need, request: Request, ne
         Ok(user) => user,
         Err(e) => return e.into_response(),
     };
-    if let Need::Permission(p) = need {
-        if let Err(e) = user.require(p) {
+    for p in need.permissions() {
+        if let Err(e) = user.require(*p) {
             return e.into_response();
         }
     }
@@ -121,7 +134,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .add(M::GET, "/templates", SignedIn, "Templates of the WABAs behind the user's numbers", templates::list)
         .add(M::POST, "/templates/sync", P(Broadcast), "Sync templates from WhatsApp now", templates::sync)
         .add(M::GET, "/broadcasts", P(Broadcast), "Broadcasts with their live reports", broadcasts::list)
-        .add(M::POST, "/broadcasts", P(Broadcast), "Schedule a broadcast (now or at a time)", broadcasts::create)
+        .add(M::POST, "/broadcasts", Need::Permissions(&[Broadcast, SendTemplates]), "Schedule a broadcast (now or at a time)", broadcasts::create)
         .add(M::GET, "/broadcasts/{id}", P(Broadcast), "A broadcast's live report", broadcasts::get)
         .add(M::POST, "/broadcasts/{id}/control", P(Broadcast), "Pause, resume or cancel a broadcast", broadcasts::control)
         .add(M::GET, "/broadcasts/{id}/recipients", P(Broadcast), "Per-recipient outcomes, filtered", broadcasts::recipients)

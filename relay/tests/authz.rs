@@ -2,13 +2,15 @@
 //! in and out of the user's scope (and signed out), each with its exact expected status. A
 //! route added to the relay without an entry here fails the test.
 
+mod common;
+
 use std::time::Duration;
 
 use axum::http::Method;
 use serde_json::{json, Value};
 use switchboard_relay::numbers::{self, NewNumber};
 use switchboard_relay::routes::{self, Need, RouteSpec};
-use switchboard_relay::{auth, ConfigArgs, Relay};
+use switchboard_relay::{auth, Backend, ConfigArgs, Relay};
 use switchboard_sandbox::{Sandbox, SandboxConfig, SandboxNumber};
 use switchboard_shared::access::BUILTIN_ROLES;
 use switchboard_shared::signature;
@@ -30,6 +32,7 @@ struct Fixture {
     conversation_a: i64,
     conversation_b: i64,
     _dir: tempfile::TempDir,
+    _database: Option<common::TestDatabase>,
 }
 
 /// The expected statuses for Administrator, Supervisor, Agent, Analyst (in `BUILTIN_ROLES`
@@ -115,14 +118,20 @@ impl Fixture {
 
     /// A session for a new user with this role and scope {A, C}; returns (user id, cookie).
     async fn user(&self, role: &str) -> (i64, String) {
-        let email = format!("{}-{}@example.com", role.to_lowercase(), unique());
+        self.user_on(role, &[A, C]).await
+    }
+
+    /// A session for a new user with this role on these numbers (every number when empty).
+    async fn user_on(&self, role: &str, numbers: &[&str]) -> (i64, String) {
+        let email = format!("{}-{}@example.com", role.to_lowercase().replace(' ', "-"), unique());
+        let all = if numbers.is_empty() { "TRUE" } else { "FALSE" };
         let id = self
             .sql(&format!(
                 "INSERT INTO users (email, name, password_hash, role, disabled, created_at, all_numbers) \
-                 VALUES ('{email}', '{role}', 'x', '{role}', FALSE, 0, FALSE) RETURNING id"
+                 VALUES ('{email}', '{role} {email}', 'x', '{role}', FALSE, 0, {all}) RETURNING id"
             ))
             .await;
-        for n in [A, C] {
+        for n in numbers {
             self.sql(&format!("INSERT INTO user_numbers (user_id, number_id) VALUES ({id}, '{n}') RETURNING user_id")).await;
         }
         let token = format!("token-{}", unique());
@@ -269,8 +278,54 @@ async fn connect(relay: &Relay, id: &str) {
     .unwrap();
 }
 
-async fn fixture() -> Fixture {
+/// A signed webhook: a customer writes "hi" to `number` just now, in `group` if given.
+async fn customer_writes(http: &reqwest::Client, relay: &Relay, number: &str, wamid: &str, group: Option<&str>) {
+    let mut message = json!({"from": "85291234567", "id": wamid, "type": "text", "text": {"body": "hi"},
+                             "timestamp": (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).to_string()});
+    if let Some(group) = group {
+        message["group_id"] = json!(group);
+    }
+    let body = serde_json::to_vec(&json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "200000000000011", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550111", "phone_number_id": number},
+            "contacts": [{"profile": {"name": "Mei"}, "wa_id": "85291234567"}],
+            "messages": [message]
+        }}]}]
+    }))
+    .unwrap();
+    let r = http
+        .post(format!("{}/webhooks/whatsapp", relay.url()))
+        .header("x-hub-signature-256", signature::sign(SECRET.as_bytes(), &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// The id of the conversation whose `column` is `value`, once the processor has made it.
+async fn conversation_with(relay: &Relay, column: &str, value: &str) -> i64 {
+    let sql = format!("SELECT id FROM conversations WHERE {column} = $1");
+    for _ in 0..200 {
+        let row: Option<(i64,)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(value).fetch_optional(&relay.state.db.pool).await.unwrap();
+        if let Some((id,)) = row {
+            return id;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no conversation with {column} = {value} appeared");
+}
+
+async fn fixture(backend: Backend) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
+    let database = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(common::fresh_postgres_url().await.expect("DATABASE_URL must point at PostgreSQL")),
+    };
+    let database_url = database.as_ref().map(|d| d.url.clone());
     let sandbox = Sandbox::spawn(SandboxConfig {
         numbers: [A, B, C].iter().map(|n| SandboxNumber::new(n, "200000000000011", "+1 555-0111", "Matrix Shop")).collect(),
         app_secret: SECRET.into(),
@@ -282,6 +337,7 @@ async fn fixture() -> Fixture {
     let config = ConfigArgs {
         listen: Some("127.0.0.1:0".parse().unwrap()),
         data_dir: Some(dir.path().to_owned()),
+        database_url,
         graph_base_url: Some(sandbox.url.clone()),
         console_dir: Some(dir.path().join("dist")),
         secret_key: Some(KEY.into()),
@@ -296,50 +352,27 @@ async fn fixture() -> Fixture {
     sandbox.set_webhook_url(format!("{}/webhooks/whatsapp", relay.url()));
     let http = reqwest::Client::new();
     // A customer writes to A and to B, just now (so replies are inside the 24-hour window).
-    for (number, wamid) in [(A, "wamid.AUTHZ.A"), (B, "wamid.AUTHZ.B")] {
-        let body = serde_json::to_vec(&json!({
-            "object": "whatsapp_business_account",
-            "entry": [{"id": "200000000000011", "changes": [{"field": "messages", "value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": "15550111", "phone_number_id": number},
-                "contacts": [{"profile": {"name": "Mei"}, "wa_id": "85291234567"}],
-                "messages": [{"from": "85291234567", "id": wamid, "type": "text", "text": {"body": "hi"},
-                              "timestamp": (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).to_string()}]
-            }}]}]
-        }))
-        .unwrap();
-        let r = http
-            .post(format!("{}/webhooks/whatsapp", relay.url()))
-            .header("x-hub-signature-256", signature::sign(SECRET.as_bytes(), &body))
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-    }
-    let pool = relay.state.db.pool.clone();
-    let find = |number: &'static str| {
-        let pool = pool.clone();
-        async move {
-            for _ in 0..200 {
-                let row: Option<(i64,)> =
-                    sqlx::query_as("SELECT id FROM conversations WHERE number_id = $1").bind(number).fetch_optional(&pool).await.unwrap();
-                if let Some((id,)) = row {
-                    return id;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            panic!("the conversation on {number} never appeared");
-        }
-    };
-    let conversation_a = find(A).await;
-    let conversation_b = find(B).await;
-    Fixture { relay, _sandbox: sandbox, http, conversation_a, conversation_b, _dir: dir }
+    customer_writes(&http, &relay, A, "wamid.AUTHZ.A", None).await;
+    customer_writes(&http, &relay, B, "wamid.AUTHZ.B", None).await;
+    let conversation_a = conversation_with(&relay, "number_id", A).await;
+    let conversation_b = conversation_with(&relay, "number_id", B).await;
+    Fixture { relay, _sandbox: sandbox, http, conversation_a, conversation_b, _dir: dir, _database: database }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_route_times_every_role_in_and_out_of_scope_gets_its_exact_status() {
-    let fx = fixture().await;
+on_both_backends!(
+    every_route_times_every_role_in_and_out_of_scope_gets_its_exact_status,
+    openapi_json_describes_every_declared_route_and_nothing_else,
+    a_scoped_reader_sees_only_audit_entries_on_their_numbers_with_phones_masked,
+    the_live_view_lists_only_colleagues_on_the_readers_numbers,
+    a_segment_broadcast_reaches_only_the_contacts_its_creator_sees,
+    send_again_refuses_a_broadcast_the_user_may_not_see,
+    a_broadcast_needs_the_send_templates_permission,
+    a_group_reply_needs_the_manage_groups_permission_and_goes_to_the_group,
+    every_route_with_a_json_body_refuses_a_bad_one_in_our_error_shape_and_changes_nothing,
+);
+
+async fn every_route_times_every_role_in_and_out_of_scope_gets_its_exact_status(backend: Backend) {
+    let fx = fixture(backend).await;
     let specs = routes::specs(&fx.relay.state);
     let missing: Vec<String> =
         specs.iter().filter(|s| expected(&s.method, s.path).is_none()).map(|s| format!("{} {}", s.method, s.path)).collect();
@@ -393,9 +426,8 @@ fn refs(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn openapi_json_describes_every_declared_route_and_nothing_else() {
-    let fx = fixture().await;
+async fn openapi_json_describes_every_declared_route_and_nothing_else(backend: Backend) {
+    let fx = fixture(backend).await;
     let doc: Value = fx.http.get(format!("{}/openapi.json", fx.relay.url())).send().await.unwrap().json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{}", doc["openapi"]);
     let specs = routes::specs(&fx.relay.state);
@@ -405,7 +437,7 @@ async fn openapi_json_describes_every_declared_route_and_nothing_else() {
         if !op.is_object() || !op["operationId"].is_string() {
             missing.push(format!("{} {}", spec.method, spec.path));
         }
-        if let Need::Permission(p) = spec.need {
+        for p in spec.need.permissions() {
             assert!(op["description"].as_str().unwrap_or_default().contains(p.as_str()), "{} {}", spec.method, spec.path);
         }
     }
@@ -420,4 +452,208 @@ async fn openapi_json_describes_every_declared_route_and_nothing_else() {
         let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected $ref {r}"));
         assert!(doc["components"]["schemas"][name].is_object(), "{r} is not defined");
     }
+}
+
+// Scope holes found on review: each case failed before its fix.
+
+impl Fixture {
+    async fn get(&self, cookie: &str, path: &str) -> Value {
+        let r = self.http.get(format!("{}/api/v1{path}", self.relay.url())).header("cookie", cookie).send().await.unwrap();
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().await.unwrap()
+    }
+
+    async fn post(&self, cookie: &str, path: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/v1{path}", self.relay.url()))
+            .header("cookie", cookie)
+            .header("x-requested-with", "switchboard")
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A broadcast row on `number`, scheduled far in the future (never starts).
+    async fn far_broadcast(&self, number: &str) -> i64 {
+        let spec = json!({"name": "Elsewhere", "numbers": [number], "template": "hello_world", "language": "en_US",
+                          "audience": {"kind": "segment", "expression": "tag nobody"}});
+        self.sql(&format!(
+            "INSERT INTO broadcasts (name, spec, state, send_at, created_by, created_at) VALUES ('Elsewhere', '{spec}', 'scheduled', 99999999999999, NULL, 0) RETURNING id"
+        ))
+        .await
+    }
+}
+
+fn hello(numbers: &[&str], audience: Value) -> Value {
+    json!({"name": "Scope", "numbers": numbers, "template": "hello_world", "language": "en_US", "audience": audience,
+           "send_at": 99_999_999_999_999_i64})
+}
+
+async fn a_scoped_reader_sees_only_audit_entries_on_their_numbers_with_phones_masked(backend: Backend) {
+    let fx = fixture(backend).await;
+    let (_, admin) = fx.user_on("Administrator", &[]).await;
+    for number in [A, B] {
+        let r = fx.post(&admin, "/broadcasts", &hello(&[number], json!({"kind": "list", "phones": ["+85291234567"]}))).await;
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    }
+    let r = fx.post(&admin, "/roles", &json!({"name": format!("Temp {}", unique()), "permissions": []})).await;
+    assert_eq!(r.status(), 201);
+
+    // An analyst on A and C (no "see full phone numbers").
+    let (_, analyst) = fx.user("Analyst").await;
+    let entries = fx.get(&analyst, "/audit").await;
+    let actions: Vec<&str> = entries.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["broadcast.create"], "only the broadcast on A: {entries}");
+    assert_eq!(entries[0]["after"]["numbers"], json!([A]));
+    assert_eq!(entries[0]["after"]["audience"]["phones"], json!(["852•••••567"]));
+    assert!(!entries.to_string().contains("91234567"), "{entries}");
+
+    // The administrator sees everything, phones in full.
+    let all = fx.get(&admin, "/audit").await;
+    let actions: Vec<&str> = all.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "broadcast.create").count(), 2, "{all}");
+    assert!(actions.contains(&"role.create"));
+    assert!(all.to_string().contains("+85291234567"));
+}
+
+async fn the_live_view_lists_only_colleagues_on_the_readers_numbers(backend: Backend) {
+    let fx = fixture(backend).await;
+    let (on_a, _) = fx.user_on("Agent", &[A]).await;
+    let (on_b, _) = fx.user_on("Agent", &[B]).await;
+    let (everywhere, _) = fx.user_on("Agent", &[]).await;
+    let (_, viewer) = fx.user("Analyst").await;
+    let view = fx.get(&viewer, "/supervisor").await;
+    let agents: Vec<String> = view["agents"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect();
+    assert!(agents.contains(&on_a.to_string()) && agents.contains(&everywhere.to_string()), "{agents:?}");
+    assert!(!agents.contains(&on_b.to_string()), "an agent on B only is not the viewer's colleague: {agents:?}");
+    let (_, admin) = fx.user_on("Administrator", &[]).await;
+    let all = fx.get(&admin, "/supervisor").await;
+    assert!(all["agents"].as_array().unwrap().iter().any(|a| a["id"] == json!(on_b.to_string())));
+}
+
+async fn a_segment_broadcast_reaches_only_the_contacts_its_creator_sees(backend: Backend) {
+    let fx = fixture(backend).await;
+    for (phone, number) in [("85261110001", A), ("85261110002", B), ("85261110003", C)] {
+        fx.sql(&format!(
+            "INSERT INTO contacts (wa_id, name, tags, created_at, updated_at, numbers) VALUES ('{phone}', 'Scoped', 'scopetest', 0, 0, '{number}') RETURNING id"
+        ))
+        .await;
+    }
+    let (_, supervisor) = fx.user("Supervisor").await;
+    // The console counts what the creator sees: two of the three.
+    let contacts = fx.get(&supervisor, "/contacts").await;
+    let tagged = contacts.as_array().unwrap().iter().filter(|c| c["tags"].to_string().contains("scopetest")).count();
+    assert_eq!(tagged, 2);
+    let mut spec = hello(&[A], json!({"kind": "segment", "expression": "tag scopetest"}));
+    spec["send_at"] = Value::Null;
+    let r = fx.post(&supervisor, "/broadcasts", &spec).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let mut frozen = Vec::new();
+    for _ in 0..200 {
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT contact FROM broadcast_recipients WHERE broadcast_id = $1 ORDER BY contact")
+            .bind(id)
+            .fetch_all(&fx.relay.state.db.pool)
+            .await
+            .unwrap();
+        if !rows.is_empty() {
+            frozen = rows.into_iter().map(|(c,)| c).collect();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(frozen, ["85261110001", "85261110003"], "the contact on B is not the creator's");
+}
+
+async fn send_again_refuses_a_broadcast_the_user_may_not_see(backend: Backend) {
+    let fx = fixture(backend).await;
+    let on_b = fx.far_broadcast(B).await;
+    let on_a = fx.far_broadcast(A).await;
+    let (_, supervisor) = fx.user("Supervisor").await;
+    let r = fx.post(&supervisor, "/broadcasts", &hello(&[A], json!({"kind": "resend", "broadcast_id": on_b}))).await;
+    assert_eq!(r.status(), 400);
+    let error: Value = r.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "audience");
+    assert_eq!(fx.sql("SELECT COUNT(*) FROM broadcasts WHERE name = 'Scope'").await, 0, "nothing was created");
+    let r = fx.post(&supervisor, "/broadcasts", &hello(&[A], json!({"kind": "resend", "broadcast_id": on_a}))).await;
+    assert_eq!(r.status(), 201, "one they see is fine");
+}
+
+async fn a_broadcast_needs_the_send_templates_permission(backend: Backend) {
+    let fx = fixture(backend).await;
+    let (_, admin) = fx.user_on("Administrator", &[]).await;
+    let role = format!("Broadcaster {}", unique());
+    let r = fx.post(&admin, "/roles", &json!({"name": role, "permissions": ["broadcast", "manage_contacts"]})).await;
+    assert_eq!(r.status(), 201);
+    let (_, broadcaster) = fx.user(&role).await;
+    let r = fx.post(&broadcaster, "/broadcasts", &hello(&[A], json!({"kind": "segment", "expression": "tag vip"}))).await;
+    assert_eq!(r.status(), 403);
+    let error: Value = r.json().await.unwrap();
+    assert!(error["error"]["message"].as_str().unwrap().contains("send_templates"), "{error}");
+    assert_eq!(fx.sql("SELECT COUNT(*) FROM broadcasts").await, 0);
+}
+
+async fn a_group_reply_needs_the_manage_groups_permission_and_goes_to_the_group(backend: Backend) {
+    let fx = fixture(backend).await;
+    let group = "120363025246125999";
+    customer_writes(&fx.http, &fx.relay, A, "wamid.AUTHZ.GROUP", Some(group)).await;
+    let conversation = conversation_with(&fx.relay, "contact", group).await;
+    let path = format!("/conversations/{conversation}/messages");
+    let (_, agent) = fx.user("Agent").await;
+    let r = fx.post(&agent, &path, &json!({"text": "to everyone"})).await;
+    assert_eq!(r.status(), 403, "an agent without manage_groups");
+    assert_eq!(fx.sql("SELECT COUNT(*) FROM outbox").await, 0, "nothing queued");
+    let (_, supervisor) = fx.user("Supervisor").await;
+    let r = fx.post(&supervisor, &path, &json!({"text": "to everyone"})).await;
+    assert_eq!(r.status(), 200);
+    let (payload,): (String,) = sqlx::query_as("SELECT payload FROM outbox WHERE idempotency_key LIKE 'reply-%'")
+        .fetch_one(&fx.relay.state.db.pool)
+        .await
+        .unwrap();
+    let payload: Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(payload["body"]["recipient_type"], "group", "{payload}");
+    assert_eq!(payload["body"]["to"], group);
+}
+
+async fn every_route_with_a_json_body_refuses_a_bad_one_in_our_error_shape_and_changes_nothing(backend: Backend) {
+    let fx = fixture(backend).await;
+    let (me, admin) = fx.user_on("Administrator", &[]).await;
+    let mut checked = 0;
+    for spec in routes::specs(&fx.relay.state) {
+        // The import takes a CSV file, not JSON; a new password link takes no body.
+        if !matches!(spec.method.as_str(), "POST" | "PUT" | "PATCH") || ["/contacts/import", "/agents/{id}/password-link"].contains(&spec.path) {
+            continue;
+        }
+        let (path, body) = fx.request(&spec, me, true).await;
+        if body.is_none() {
+            continue;
+        }
+        for bad in ["{not json", "[]", "{\"unexpected\": true, \"name\": 12}"] {
+            let audit_before = fx.sql("SELECT COUNT(*) FROM audit_log").await;
+            let r = fx
+                .http
+                .request(reqwest::Method::from_bytes(spec.method.as_str().as_bytes()).unwrap(), format!("{}/api/v1{path}", fx.relay.url()))
+                .header("cookie", &admin)
+                .header("x-requested-with", "switchboard")
+                .header("content-type", "application/json")
+                .body(bad)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let error: Value = r.json().await.unwrap_or(Value::Null);
+            // `{"unexpected": …}` may be a valid change for routes whose fields are all optional.
+            if status == 200 || status == 204 {
+                assert!(bad.contains("unexpected"), "{} {} took {bad:?}", spec.method, spec.path);
+                continue;
+            }
+            assert_eq!(status, 400, "{} {} with {bad:?}: {error}", spec.method, spec.path);
+            assert_eq!(error["error"]["code"], "invalid_body", "{} {} with {bad:?}: {error}", spec.method, spec.path);
+            assert!(!error["error"]["message"].as_str().unwrap_or_default().is_empty());
+            assert_eq!(fx.sql("SELECT COUNT(*) FROM audit_log").await, audit_before, "{} {}: a refused body changes nothing", spec.method, spec.path);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "only {checked} bad bodies were tried");
 }

@@ -18,12 +18,15 @@ fn body_of(path: &std::path::Path) -> String {
     text.split_once('\n').unwrap().1.to_owned()
 }
 
-async fn fresh_db(backend: Backend, dir: &std::path::Path) -> Db {
-    let url = match backend {
-        Backend::Sqlite => switchboard_relay::db::sqlite_url(dir),
-        Backend::Postgres => fresh_postgres_url().await.unwrap(),
+async fn fresh_db(backend: Backend, dir: &std::path::Path) -> (Db, Option<TestDatabase>) {
+    let (url, database) = match backend {
+        Backend::Sqlite => (switchboard_relay::db::sqlite_url(dir), None),
+        Backend::Postgres => {
+            let database = fresh_postgres_url().await.unwrap();
+            (database.url.clone(), Some(database))
+        }
     };
-    Db::connect(&url).await.unwrap()
+    (Db::connect(&url).await.unwrap(), database)
 }
 
 async fn a_backup_restored_into_an_empty_database_gives_back_the_same_data(backend: Backend) {
@@ -53,7 +56,7 @@ async fn a_backup_restored_into_an_empty_database_gives_back_the_same_data(backe
     for (i, target) in targets.into_iter().enumerate() {
         let target_dir = dir.path().join(format!("target{i}"));
         std::fs::create_dir_all(&target_dir).unwrap();
-        let restored = fresh_db(target, &target_dir).await;
+        let (restored, _restored_database) = fresh_db(target, &target_dir).await;
         assert_eq!(backup::restore(&restored, &first).await.unwrap().rows, summary.rows);
         let second = dir.path().join(format!("second{i}.jsonl"));
         backup::backup(&restored, &second).await.unwrap();
@@ -79,7 +82,7 @@ async fn a_backup_restored_into_an_empty_database_gives_back_the_same_data(backe
     std::fs::write(&cut, &text[..text.len() * 2 / 3]).unwrap();
     let empty_dir = dir.path().join("empty");
     std::fs::create_dir_all(&empty_dir).unwrap();
-    let empty = fresh_db(backend, &empty_dir).await;
+    let (empty, _empty_database) = fresh_db(backend, &empty_dir).await;
     assert!(backup::restore(&empty, &cut).await.is_err());
     let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(&empty.pool).await.unwrap();
     assert_eq!(users, 0, "a failed restore left rows behind");

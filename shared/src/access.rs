@@ -146,9 +146,56 @@ pub fn mask_phone(value: &str) -> String {
     format!("{}{}{}", &digits[..keep_start], "•".repeat(hidden), &digits[digits.len() - keep_end..])
 }
 
+/// Keys under which a recorded JSON value (an audit entry's before and after) holds customers'
+/// phone numbers.
+const PHONE_KEYS: [&str; 6] = ["phones", "phone", "contact", "wa_id", "from", "to"];
+
+/// Masks, in place, every phone number a JSON value holds under one of [`PHONE_KEYS`] (a string
+/// or a list of strings), at any depth: what the audit log shows someone who may not see
+/// phone numbers.
+pub fn mask_phones_in(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if PHONE_KEYS.contains(&key.as_str()) {
+                    match v {
+                        Value::String(s) => *s = mask_phone(s),
+                        Value::Array(items) => items.iter_mut().for_each(|item| {
+                            if let Value::String(s) = item {
+                                *s = mask_phone(s);
+                            }
+                        }),
+                        other => mask_phones_in(other),
+                    }
+                } else {
+                    mask_phones_in(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(mask_phones_in),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phones_inside_recorded_values_are_masked_by_key_at_any_depth() {
+        let mut v = serde_json::json!({
+            "numbers": ["106540352242922"],
+            "audience": {"kind": "list", "phones": ["85291234567", "+14155550123"]},
+            "contact": "85299998888",
+            "name": "85291234567 is not under a phone key"
+        });
+        mask_phones_in(&mut v);
+        assert_eq!(v["audience"]["phones"], serde_json::json!(["852•••••567", "141•••••123"]));
+        assert_eq!(v["contact"], "852•••••888");
+        assert_eq!(v["numbers"][0], "106540352242922", "business number ids stay");
+        assert_eq!(v["name"], "85291234567 is not under a phone key");
+    }
 
     #[test]
     fn every_permission_round_trips_by_name() {

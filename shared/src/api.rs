@@ -276,6 +276,10 @@ pub struct Conversation {
     /// Labels agents put on it.
     #[serde(default)]
     pub labels: Vec<String>,
+    /// A WhatsApp group's conversation: `contact` is the group id, and a reply goes to every
+    /// member.
+    #[serde(default)]
+    pub is_group: bool,
 }
 
 /// `PUT /api/v1/conversations/{id}/labels`: the conversation's whole set of labels.
@@ -512,8 +516,7 @@ pub struct Template {
 pub struct Broadcast {
     pub id: i64,
     pub spec: crate::broadcast::BroadcastSpec,
-    /// scheduled | running | paused | cancelled | done
-    pub state: String,
+    pub state: crate::broadcast::BroadcastState,
     pub send_at: i64,
     pub created_at: i64,
     pub started_at: Option<i64>,
@@ -526,6 +529,13 @@ pub struct Broadcast {
     pub accepted_by_number: std::collections::BTreeMap<String, u64>,
     /// When the messaging limit window next has room, if recipients wait for it.
     pub limit_window_opens_at: Option<i64>,
+}
+
+/// `POST /api/v1/broadcasts/{id}/control`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ControlRequest {
+    pub action: crate::broadcast::ControlAction,
 }
 
 /// One recipient's outcome.

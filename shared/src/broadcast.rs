@@ -44,6 +44,11 @@ pub struct BroadcastSpec {
     /// At most `max` marketing messages per contact in `days` days; the rest are skipped.
     #[serde(default)]
     pub frequency_cap: Option<FrequencyCap>,
+    /// Filled in by the relay from its creator: a segment matches only the contacts they see
+    /// (those who talk to one of these numbers), as the console counted it; `None` when their
+    /// scope is every number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator_numbers: Option<std::collections::BTreeSet<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +69,93 @@ pub enum Audience {
 pub struct FrequencyCap {
     pub max: u32,
     pub days: u32,
+}
+
+/// Where a broadcast is in its life, stored as the same text in `broadcasts.state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BroadcastState {
+    /// Waiting for its start time; its audience is not frozen yet.
+    Scheduled,
+    Running,
+    Paused,
+    Cancelled,
+    /// Every recipient has an outcome.
+    Done,
+}
+
+impl BroadcastState {
+    pub const ALL: [BroadcastState; 5] =
+        [BroadcastState::Scheduled, BroadcastState::Running, BroadcastState::Paused, BroadcastState::Cancelled, BroadcastState::Done];
+
+    /// The stored text.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            BroadcastState::Scheduled => "scheduled",
+            BroadcastState::Running => "running",
+            BroadcastState::Paused => "paused",
+            BroadcastState::Cancelled => "cancelled",
+            BroadcastState::Done => "done",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<BroadcastState> {
+        BroadcastState::ALL.into_iter().find(|state| state.as_str() == s)
+    }
+
+    /// Whether nothing more will be sent.
+    pub fn is_finished(self) -> bool {
+        matches!(self, BroadcastState::Cancelled | BroadcastState::Done)
+    }
+}
+
+/// What a person can do to a broadcast (`POST /api/v1/broadcasts/{id}/control`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ControlAction {
+    Pause,
+    Resume,
+    Cancel,
+}
+
+impl ControlAction {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ControlAction::Pause => "pause",
+            ControlAction::Resume => "resume",
+            ControlAction::Cancel => "cancel",
+        }
+    }
+
+    /// The action done, for messages ("it cannot be paused now").
+    pub const fn done(self) -> &'static str {
+        match self {
+            ControlAction::Pause => "paused",
+            ControlAction::Resume => "resumed",
+            ControlAction::Cancel => "cancelled",
+        }
+    }
+
+    /// The states it applies to.
+    pub const fn from(self) -> &'static [BroadcastState] {
+        match self {
+            ControlAction::Pause => &[BroadcastState::Running, BroadcastState::Scheduled],
+            ControlAction::Resume => &[BroadcastState::Paused],
+            ControlAction::Cancel => &[BroadcastState::Running, BroadcastState::Paused, BroadcastState::Scheduled],
+        }
+    }
+
+    /// The state it leads to; a paused broadcast that never started resumes into the schedule.
+    pub fn to(self, started: bool) -> BroadcastState {
+        match self {
+            ControlAction::Pause => BroadcastState::Paused,
+            ControlAction::Resume if started => BroadcastState::Running,
+            ControlAction::Resume => BroadcastState::Scheduled,
+            ControlAction::Cancel => BroadcastState::Cancelled,
+        }
+    }
 }
 
 /// Why a recipient in the frozen audience got nothing.
@@ -277,5 +369,30 @@ mod tests {
         assert_eq!(c.read_rate(), Some(0.5));
         assert_eq!(c.reply_rate(), Some(0.1));
         assert_eq!(c.failure_rate(), Some(10.0 / 90.0));
+    }
+}
+
+#[cfg(test)]
+mod state_tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip_as_their_stored_text() {
+        for state in BroadcastState::ALL {
+            assert_eq!(BroadcastState::parse(state.as_str()), Some(state));
+            assert_eq!(serde_json::to_value(state).unwrap(), serde_json::json!(state.as_str()));
+        }
+        assert_eq!(BroadcastState::parse("pausd"), None);
+    }
+
+    #[test]
+    fn control_actions_say_what_they_do_in_plain_words() {
+        assert_eq!(ControlAction::Pause.done(), "paused");
+        assert_eq!(ControlAction::Resume.done(), "resumed");
+        assert_eq!(ControlAction::Cancel.done(), "cancelled");
+        assert_eq!(ControlAction::Resume.to(false), BroadcastState::Scheduled);
+        assert_eq!(ControlAction::Resume.to(true), BroadcastState::Running);
+        assert!(!ControlAction::Resume.from().contains(&BroadcastState::Done));
+        assert_eq!(serde_json::from_str::<ControlAction>("\"cancel\"").unwrap(), ControlAction::Cancel);
     }
 }

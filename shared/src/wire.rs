@@ -420,6 +420,11 @@ impl SendRequest {
             body,
         }
     }
+
+    /// A send to a WhatsApp group (Groups API): `to` is the group id.
+    pub fn group(group_id: impl Into<String>, body: OutboundBody) -> Self {
+        SendRequest { recipient_type: Some("group".into()), ..SendRequest::individual(group_id, body) }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -148,13 +148,32 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 
 fn demo(args: &[String]) -> Result<()> {
     let dist = dist()?;
-    run(cargo().args(["build", "-p", "switchboard-relay", "--bin", "switchboard"]))?;
+    run(cargo().args(["build", "-p", "switchboard-relay", "--features", "demo", "--bin", "switchboard"]))?;
     let mut cmd = Command::new(root().join("target/debug/switchboard"));
     cmd.arg("demo").arg("--console-dir").arg(&dist).args(args);
     run(&mut cmd)
 }
 
+/// `switchboard serve` as built for production (no `demo` feature) must not contain the sandbox,
+/// a fake Graph API: its dependency tree is checked, without building it again.
+fn check_release_has_no_sandbox() -> Result<()> {
+    let out = cargo().args(["tree", "-p", "switchboard-relay", "-e", "normal", "--prefix", "none"]).current_dir(root()).output()?;
+    if !out.status.success() {
+        bail!("cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let tree = String::from_utf8_lossy(&out.stdout);
+    if !tree.lines().any(|l| l.starts_with("switchboard-shared")) {
+        bail!("cargo tree printed no dependency tree for switchboard-relay:\n{tree}");
+    }
+    if let Some(line) = tree.lines().find(|l| l.starts_with("switchboard-sandbox")) {
+        bail!("the relay built without `demo` links the sandbox ({line}): keep it behind the `demo` feature");
+    }
+    eprintln!("xtask: switchboard-relay without the demo feature has no sandbox in its dependency tree");
+    Ok(())
+}
+
 fn test() -> Result<()> {
+    check_release_has_no_sandbox()?;
     let dist = dist()?;
     let chromedriver = tools::ensure_chromium()?;
     // Unit, relay integration (both backends when DATABASE_URL is set) and end-to-end tests.

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use switchboard_shared::api::{Broadcast, Recipient, SavedSegment, Template};
-use switchboard_shared::broadcast::{self as b, Audience, BroadcastSpec, FrequencyCap};
+use switchboard_shared::broadcast::{self as b, Audience, BroadcastSpec, BroadcastState, FrequencyCap};
 
 use crate::api;
 use crate::components::{format_date_time, format_time, format_time_in};
@@ -56,7 +56,7 @@ pub fn BroadcastsPage() -> impl IntoView {
             // Statuses and replies keep coming after the last send: keep following a broadcast
             // for ten minutes after it finished.
             let now = js_sys::Date::now() as i64;
-            let live = |b: &Broadcast| (b.state != "done" && b.state != "cancelled") || b.completed_at.is_some_and(|t| now - t < 600_000);
+            let live = |b: &Broadcast| !b.state.is_finished() || b.completed_at.is_some_and(|t| now - t < 600_000);
             if list.with_untracked(|l| l.iter().any(live)) {
                 refresh();
             }
@@ -92,12 +92,12 @@ pub fn BroadcastsPage() -> impl IntoView {
                 <p class="empty">{move || i18n.t("broadcast.empty")}</p>
             </Show>
             <div class="broadcast-list" id="broadcasts">
-                <For each=move || list.get() key=|b| (b.id, b.state.clone(), b.counts.accepted, b.counts.delivered, b.counts.read, b.counts.failed) children=move |bc| {
+                <For each=move || list.get() key=|b| (b.id, b.state.as_str(), b.counts.accepted, b.counts.delivered, b.counts.read, b.counts.failed) children=move |bc| {
                     let id = bc.id;
                     let done = bc.counts.accepted + bc.counts.failed + bc.counts.skipped_total() + bc.counts.cancelled;
                     let progress = percent(done.min(bc.counts.audience), bc.counts.audience);
-                    let state = bc.state.clone();
-                    let shown_state = state.clone();
+                    let state = bc.state.as_str();
+                    let shown_state = state;
                     view! {
                         <button type="button" class="card broadcast-row" class:selected=move || selected.get() == Some(id) on:click=move |_| selected.set(Some(id))>
                             <div class="row-top">
@@ -108,7 +108,8 @@ pub fn BroadcastsPage() -> impl IntoView {
                             <div class="row-bottom muted">
                                 <span>{move || i18n.t("broadcast.progress_line").replace("{done}", &done.to_string()).replace("{total}", &bc.counts.audience.to_string())}</span>
                                 // Scheduled: when it starts; otherwise when it was made.
-                                {let (scheduled, at) = (bc.state == "scheduled", if bc.state == "scheduled" { bc.send_at } else { bc.created_at });
+                                {let scheduled = bc.state == BroadcastState::Scheduled;
+                                let at = if scheduled { bc.send_at } else { bc.created_at };
                                 move || {
                                     if scheduled {
                                         i18n.t("broadcast.starts").replace("{when}", &format_date_time(at, i18n.lang.get().tag()))
@@ -205,6 +206,7 @@ fn Composer(on_created: Callback<i64>, templates_synced: RwSignal<u32>) -> impl 
             send_local: Some(when.get_untracked()).filter(|w| !w.is_empty()),
             starts: Default::default(),
             frequency_cap: cap_on.get_untracked().then(|| FrequencyCap { max: cap_max.get_untracked(), days: cap_days.get_untracked() }),
+            creator_numbers: None,
         };
         busy.set(true);
         error.set(None);
@@ -455,7 +457,7 @@ fn Report(broadcast: Broadcast, on_change: Callback<()>, on_created: Callback<i6
         ("broadcast.replied", c.replied),
         ("broadcast.failed", c.failed),
     ];
-    let state = bc.state.clone();
+    let state = bc.state.as_str().to_owned();
     let running = state == "running" || state == "scheduled";
     let paused = state == "paused";
     let finished = state == "done" || state == "cancelled";

@@ -15,6 +15,8 @@ use switchboard_shared::MessageStatus;
 
 use crate::db::now_ms;
 use crate::error::Result;
+use crate::conversation_columns;
+use crate::conversations::store::{conversation_from_row, ConversationRow};
 use crate::{contacts, events, AppState};
 use switchboard_shared::limits;
 
@@ -256,44 +258,6 @@ fn error_text(errors: &[WebhookError]) -> Option<(Option<i64>, String)> {
     })
 }
 
-pub type ConversationRow = (i64, String, String, Option<String>, i64, String, String, i64, Option<i64>, Option<i64>, String);
-
-/// A conversation from its columns, read in `conversation_columns!()` order.
-pub fn conversation_from_row(row: ConversationRow) -> Conversation {
-    let (id, number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at, assigned_to, labels) =
-        row;
-    Conversation {
-        id,
-        number_id,
-        contact,
-        contact_name,
-        last_message_at,
-        last_preview,
-        last_direction: if last_direction == "outbound" { Direction::Outbound } else { Direction::Inbound },
-        unread,
-        last_inbound_at,
-        assigned_to,
-        labels: labels.split(',').filter(|l| !l.is_empty()).map(str::to_owned).collect(),
-    }
-}
-
-/// The columns of a conversation, in `ConversationRow` order (a macro so SQL stays `&'static str`).
-#[macro_export]
-macro_rules! conversation_columns {
-    () => {
-        "id, number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at, assigned_to, labels"
-    };
-}
-
-pub async fn load_conversation(conn: &mut AnyConnection, id: i64) -> Result<Option<Conversation>> {
-    let row: Option<ConversationRow> =
-        sqlx::query_as(concat!("SELECT ", conversation_columns!(), " FROM conversations WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    Ok(row.map(conversation_from_row))
-}
-
 async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, deferred: &mut Deferred, out: &mut Vec<Event>) -> Result<()> {
     let number_id = value.metadata.phone_number_id.clone().unwrap_or_default();
     let now = now_ms();
@@ -364,8 +328,8 @@ async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, deferred
             .await?;
         }
         let row: ConversationRow = sqlx::query_as(concat!(
-            "INSERT INTO conversations (number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at)
-             VALUES ($1, $2, $3, $4, $5, 'inbound', 1, $4)
+            "INSERT INTO conversations (number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at, is_group)
+             VALUES ($1, $2, $3, $4, $5, 'inbound', 1, $4, $6)
              ON CONFLICT (number_id, contact) DO UPDATE SET
                contact_name = COALESCE(excluded.contact_name, conversations.contact_name),
                last_preview = CASE WHEN excluded.last_message_at >= conversations.last_message_at THEN excluded.last_preview ELSE conversations.last_preview END,
@@ -384,6 +348,7 @@ async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, deferred
         })
         .bind(at)
         .bind(&preview)
+        .bind(m.group_id.is_some())
         .fetch_one(&mut *conn)
         .await?;
         let conversation = conversation_from_row(row);

@@ -11,9 +11,9 @@ use switchboard_shared::MessageStatus;
 
 use crate::access::AuthUser;
 use crate::db::now_ms;
-use crate::error::{AppError, Result};
+use crate::error::{ApiJson, AppError, Result};
 use crate::outbox::{self, Payload};
-use crate::webhook::process::{conversation_from_row, load_conversation, ConversationRow};
+use super::store::{conversation_from_row, load_conversation, ConversationRow};
 use crate::conversation_columns;
 use crate::{events, AppState};
 
@@ -90,14 +90,15 @@ pub async fn reply(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<i64>,
-    body: axum::body::Bytes,
+    ApiJson(request): ApiJson<ReplyRequest>,
 ) -> Result<Json<Message>> {
-    user.require(Permission::Reply)?;
-    let request: ReplyRequest =
-        serde_json::from_slice(&body).map_err(|e| AppError::bad_request("invalid_body", format!("expected {{\"text\"}}: {e}")))?;
     outbox::check_text(&request.text).map_err(|m| AppError::bad_request("invalid_text", m))?;
     let mut tx = state.db.pool.begin().await?;
     let conversation = visible_conversation(&mut tx, &user, id).await?;
+    if conversation.is_group {
+        // Speaking in a group speaks to every member: a group action.
+        user.require(Permission::ManageGroups)?;
+    }
     let now = now_ms();
     if !conversation.last_inbound_at.is_some_and(|t| now - t < limits::CUSTOMER_SERVICE_WINDOW_MS) {
         return Err(AppError::bad_request(
@@ -136,7 +137,12 @@ pub async fn reply(
     .fetch_one(&mut *tx)
     .await?;
     let conversation = conversation_from_row(row);
-    let send = SendRequest::individual(conversation.contact.clone(), OutboundBody::text(text.clone()));
+    let body = OutboundBody::text(text.clone());
+    let send = if conversation.is_group {
+        SendRequest::group(conversation.contact.clone(), body)
+    } else {
+        SendRequest::individual(conversation.contact.clone(), body)
+    };
     let payload = Payload::Send { body: serde_json::to_value(&send).map_err(anyhow::Error::from)? };
     outbox::enqueue(&mut tx, &format!("reply-{message_id}"), &conversation.number_id, Some(message_id), &payload).await?;
     if let Some((wamid,)) = last_inbound {
@@ -198,9 +204,10 @@ pub async fn delete_message(State(state): State<AppState>, user: AuthUser, Path(
         EventKind::MessageDeleted { conversation_id, message_id: id },
     )
     .await?;
-    crate::audit::record(
+    crate::audit::record_on(
         &mut tx,
         &user,
+        &[&conversation.number_id],
         "message.delete",
         &format!("message:{id}"),
         Some(serde_json::json!({"conversation_id": conversation_id, "direction": direction, "kind": kind,
@@ -218,10 +225,8 @@ pub async fn set_labels(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<i64>,
-    body: axum::body::Bytes,
+    ApiJson(request): ApiJson<LabelsRequest>,
 ) -> Result<Json<Conversation>> {
-    let request: LabelsRequest = serde_json::from_slice(&body)
-        .map_err(|e| AppError::bad_request("invalid_body", format!("expected {{\"labels\": [\"…\"]}}: {e}")))?;
     let labels = normalize_labels(&request.labels).map_err(|m| AppError::bad_request("invalid_label", m))?;
     let mut tx = state.db.pool.begin().await?;
     let before = visible_conversation(&mut tx, &user, id).await?;
@@ -235,9 +240,10 @@ pub async fn set_labels(
     let number_id = conversation.number_id.clone();
     let event =
         events::append(&mut tx, &number_id, conversation.assigned_to, EventKind::Conversation { conversation: conversation.clone() }).await?;
-    crate::audit::record(
+    crate::audit::record_on(
         &mut tx,
         &user,
+        &[&number_id],
         "conversation.labels",
         &format!("conversation:{id}"),
         Some(serde_json::json!({"labels": before.labels})),
@@ -257,11 +263,8 @@ pub async fn assign(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<i64>,
-    body: axum::body::Bytes,
+    ApiJson(request): ApiJson<AssignRequest>,
 ) -> Result<Json<Conversation>> {
-    user.require(Permission::Reply)?;
-    let request: AssignRequest = serde_json::from_slice(&body)
-        .map_err(|e| AppError::bad_request("invalid_body", format!("expected {{\"agent_id\": id or null}}: {e}")))?;
     let supervises = user.can(Permission::ManageAgents) || user.can(Permission::ViewReports);
     let mut tx = state.db.pool.begin().await?;
     let before = visible_conversation(&mut tx, &user, id).await?;
@@ -303,9 +306,10 @@ pub async fn assign(
     let conversation = conversation_from_row(row);
     let number_id = conversation.number_id.clone();
     let event = events::append(&mut tx, &number_id, conversation.assigned_to, EventKind::Assignment { conversation: conversation.clone() }).await?;
-    crate::audit::record(
+    crate::audit::record_on(
         &mut tx,
         &user,
+        &[&number_id],
         "conversation.assign",
         &format!("conversation:{id}"),
         Some(serde_json::json!({"assigned_to": before.assigned_to})),
