@@ -33,7 +33,9 @@ async fn refusal(response: Response) -> ApiError {
 async fn read<T: DeserializeOwned>(response: Result<Response, gloo_net::Error>) -> Result<T, ApiError> {
     let response = response.map_err(|_| ApiError::Network)?;
     match response.status() {
-        200..=299 => response.json::<T>().await.map_err(|e| ApiError::Refused { status: 200, code: "bad_response".into(), message: e.to_string() }),
+        200..=299 => {
+            response.json::<T>().await.map_err(|e| ApiError::Refused { status: 200, code: "bad_response".into(), message: e.to_string() })
+        }
         _ => Err(refusal(response).await),
     }
 }
@@ -62,7 +64,8 @@ fn builder(method: &str, path: &str) -> RequestBuilder {
 
 /// A POST of plain text (a CSV file) with a JSON answer.
 pub async fn send_text<T: DeserializeOwned>(path: &str, body: String) -> Result<T, ApiError> {
-    let request = changing(Request::post(path)).header("content-type", "text/csv; charset=utf-8").body(body).map_err(|_| ApiError::Network)?;
+    let request =
+        changing(Request::post(path)).header("content-type", "text/csv; charset=utf-8").body(body).map_err(|_| ApiError::Network)?;
     read(request.send().await).await
 }
 

@@ -424,9 +424,8 @@ impl I18n {
     /// Reads the remembered choice, else the browser's preference.
     pub fn new() -> I18n {
         let remembered = storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten()).and_then(|t| Lang::from_tag(&t));
-        let browser = web_sys::window()
-            .and_then(|w| w.navigator().language())
-            .map(|l| if l.starts_with("zh") { Lang::ZhHant } else { Lang::En });
+        let browser =
+            web_sys::window().and_then(|w| w.navigator().language()).map(|l| if l.starts_with("zh") { Lang::ZhHant } else { Lang::En });
         let i18n = I18n { lang: RwSignal::new(remembered.or(browser).unwrap_or(Lang::En)) };
         i18n.apply();
         i18n

@@ -21,11 +21,11 @@ use pages::broadcasts::BroadcastsPage;
 use pages::contacts::ContactsPage;
 use pages::export::ExportPage;
 use pages::inbox::InboxPage;
+use pages::login::LoginPage;
+use pages::numbers::NumbersPage;
 use pages::roles::RolesPage;
 use pages::set_password::SetPasswordPage;
 use pages::supervisor::SupervisorPage;
-use pages::login::LoginPage;
-use pages::numbers::NumbersPage;
 use store::Inbox;
 
 /// Who is signed in; `checked` is false until the relay has been asked.

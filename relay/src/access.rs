@@ -58,8 +58,7 @@ impl AuthUser {
     pub fn scope_sql(&self, number_column: &str, assigned_column: Option<&str>) -> String {
         let mut parts = Vec::new();
         if let Scope::Numbers(ids) = &self.scope {
-            let ids: Vec<String> =
-                ids.iter().filter(|id| is_meta_id(id)).map(|id| format!("'{id}'")).collect();
+            let ids: Vec<String> = ids.iter().filter(|id| is_meta_id(id)).map(|id| format!("'{id}'")).collect();
             if ids.is_empty() {
                 parts.push("1 = 0".to_owned());
             } else {
@@ -98,9 +97,7 @@ impl AuthUser {
         }
         let mut e = e.clone();
         match &mut e.kind {
-            EventKind::Message { conversation, .. }
-            | EventKind::Assignment { conversation }
-            | EventKind::Conversation { conversation } => {
+            EventKind::Message { conversation, .. } | EventKind::Assignment { conversation } | EventKind::Conversation { conversation } => {
                 *conversation = self.present_conversation(conversation.clone());
             }
             _ => {}
@@ -182,11 +179,7 @@ pub async fn save_scope(conn: &mut sqlx::AnyConnection, user_id: i64, scope: &Sc
             if !is_meta_id(id) {
                 return Err(AppError::bad_request("invalid_scope", format!("{id:?} is not a phone-number id")));
             }
-            sqlx::query("INSERT INTO user_numbers (user_id, number_id) VALUES ($1, $2)")
-                .bind(user_id)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query("INSERT INTO user_numbers (user_id, number_id) VALUES ($1, $2)").bind(user_id).bind(id).execute(&mut *conn).await?;
         }
     }
     Ok(())
@@ -221,10 +214,8 @@ pub async fn ensure_builtin_roles(state: &AppState) -> anyhow::Result<()> {
 
 /// The stored name of a role given in any case (`agent` → `Agent`), if it exists.
 pub async fn canonical_role(conn: &mut sqlx::AnyConnection, name: &str) -> Result<Option<String>> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT name FROM roles WHERE LOWER(name) = LOWER($1)")
-        .bind(name.trim())
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT name FROM roles WHERE LOWER(name) = LOWER($1)").bind(name.trim()).fetch_optional(&mut *conn).await?;
     Ok(row.map(|(n,)| n))
 }
 
@@ -259,7 +250,11 @@ fn check_role_request(request: RoleRequest) -> Result<RoleRequest> {
 }
 
 /// `POST /api/v1/roles`: a custom role.
-pub async fn create_role(State(state): State<AppState>, user: AuthUser, ApiJson(request): ApiJson<RoleRequest>) -> Result<(StatusCode, Json<Role>)> {
+pub async fn create_role(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(request): ApiJson<RoleRequest>,
+) -> Result<(StatusCode, Json<Role>)> {
     let request = check_role_request(request)?;
     let permissions: BTreeSet<Permission> = request.permissions.iter().copied().collect();
     let mut tx = state.db.pool.begin().await?;
@@ -283,10 +278,8 @@ pub async fn create_role(State(state): State<AppState>, user: AuthUser, ApiJson(
 }
 
 async fn load_role(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Role> {
-    let row: Option<RoleRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{ROLE_SELECT} WHERE r.id = $1")))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row: Option<RoleRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{ROLE_SELECT} WHERE r.id = $1"))).bind(id).fetch_optional(&mut *conn).await?;
     row.map(role_from).ok_or(AppError::NotFound)
 }
 
@@ -335,8 +328,7 @@ pub async fn delete_role(State(state): State<AppState>, user: AuthUser, Path(id)
     if before.builtin {
         return Err(AppError::Conflict(format!("{} is a built-in role and cannot be removed.", before.name)));
     }
-    let (holders,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = $1").bind(&before.name).fetch_one(&mut *tx).await?;
+    let (holders,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = $1").bind(&before.name).fetch_one(&mut *tx).await?;
     if holders > 0 {
         return Err(AppError::Conflict(format!("{holders} agents still hold {}; give them another role first.", before.name)));
     }

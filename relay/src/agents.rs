@@ -58,10 +58,8 @@ async fn agent_from(conn: &mut sqlx::AnyConnection, row: AgentRow) -> Result<Age
 }
 
 pub async fn load_agent(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Agent> {
-    let row: Option<AgentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{AGENT_SELECT} WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row: Option<AgentRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{AGENT_SELECT} WHERE id = $1"))).bind(id).fetch_optional(&mut *conn).await?;
     agent_from(conn, row.ok_or(AppError::NotFound)?).await
 }
 
@@ -274,17 +272,12 @@ pub async fn update(
 }
 
 /// Puts every conversation assigned to `agent` back in the queue; returns the events to publish.
-pub async fn requeue_conversations_of(
-    conn: &mut sqlx::AnyConnection,
-    agent: i64,
-) -> Result<Vec<switchboard_shared::api::Event>> {
-    let rows = sqlx::query_as(concat!(
-        "UPDATE conversations SET assigned_to = NULL WHERE assigned_to = $1 RETURNING ",
-        conversation_columns!()
-    ))
-    .bind(agent)
-    .fetch_all(&mut *conn)
-    .await?;
+pub async fn requeue_conversations_of(conn: &mut sqlx::AnyConnection, agent: i64) -> Result<Vec<switchboard_shared::api::Event>> {
+    let rows =
+        sqlx::query_as(concat!("UPDATE conversations SET assigned_to = NULL WHERE assigned_to = $1 RETURNING ", conversation_columns!()))
+            .bind(agent)
+            .fetch_all(&mut *conn)
+            .await?;
     let mut out = Vec::new();
     for row in rows {
         let conversation = crate::conversations::store::conversation_from_row(row);
@@ -300,15 +293,13 @@ pub async fn reset_password(State(state): State<AppState>, user: AuthUser, Path(
     let mut tx = state.db.pool.begin().await?;
     let agent = load_agent(&mut tx, id).await?;
     let (token, hash) = new_token();
-    sqlx::query(
-        "UPDATE users SET reset_token_hash = $1, reset_expires_at = $2, password_hash = $3, password_set = FALSE WHERE id = $4",
-    )
-    .bind(hash)
-    .bind(now_ms() + LINK_LIFETIME_MS)
-    .bind(NO_PASSWORD)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query("UPDATE users SET reset_token_hash = $1, reset_expires_at = $2, password_hash = $3, password_set = FALSE WHERE id = $4")
+        .bind(hash)
+        .bind(now_ms() + LINK_LIFETIME_MS)
+        .bind(NO_PASSWORD)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
     audit::record(&mut tx, &user, "agent.reset_password", &format!("agent:{id}"), None, None).await?;
     tx.commit().await?;
@@ -319,10 +310,7 @@ pub async fn reset_password(State(state): State<AppState>, user: AuthUser, Path(
 /// `POST /api/v1/password`: sets a password with a one-time token (no session needed).
 pub async fn set_password(State(state): State<AppState>, ApiJson(request): ApiJson<SetPasswordRequest>) -> Result<StatusCode> {
     if request.password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(AppError::bad_request(
-            "weak_password",
-            format!("Choose a password of at least {MIN_PASSWORD_CHARS} characters."),
-        ));
+        return Err(AppError::bad_request("weak_password", format!("Choose a password of at least {MIN_PASSWORD_CHARS} characters.")));
     }
     let hash = hash_password(&request.password)?;
     let mut tx = state.db.pool.begin().await?;
@@ -336,7 +324,10 @@ pub async fn set_password(State(state): State<AppState>, ApiJson(request): ApiJs
     .fetch_optional(&mut *tx)
     .await?;
     let Some((id,)) = row else {
-        return Err(AppError::bad_request("invalid_link", "This link has expired or was already used. Ask an administrator for a new one."));
+        return Err(AppError::bad_request(
+            "invalid_link",
+            "This link has expired or was already used. Ask an administrator for a new one.",
+        ));
     };
     audit::record(&mut tx, audit::Actor::Link(id), "agent.set_password", &format!("agent:{id}"), None, None).await?;
     tx.commit().await?;

@@ -62,17 +62,19 @@ pub async fn record_on(
         Actor::Link(id) => (Some(id), "link"),
         Actor::System => (None, "system"),
     };
-    sqlx::query("INSERT INTO audit_log (at, actor_id, actor, action, target, before, after, numbers) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-        .bind(now_ms())
-        .bind(actor_id)
-        .bind(actor)
-        .bind(action)
-        .bind(target)
-        .bind(before.map(|v| v.to_string()))
-        .bind(after.map(|v| v.to_string()))
-        .bind(numbers_column(numbers))
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor_id, actor, action, target, before, after, numbers) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(now_ms())
+    .bind(actor_id)
+    .bind(actor)
+    .bind(action)
+    .bind(target)
+    .bind(before.map(|v| v.to_string()))
+    .bind(after.map(|v| v.to_string()))
+    .bind(numbers_column(numbers))
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -136,10 +138,8 @@ pub async fn list(State(state): State<AppState>, user: AuthUser, Query(q): Query
     if let Some(actor) = q.actor.as_deref().filter(|a| !a.is_empty()) {
         push(&mut conditions, "LOWER(actor) = ?", actor.to_lowercase());
     }
-    let mut sql = format!(
-        "SELECT id, at, actor_id, actor, action, target, before, after FROM audit_log WHERE {}",
-        conditions.join(" AND ")
-    );
+    let mut sql =
+        format!("SELECT id, at, actor_id, actor, action, target, before, after FROM audit_log WHERE {}", conditions.join(" AND "));
     // Numbers are formatted, not bound: they are parsed i64s already.
     if let Some(from) = q.from {
         sql.push_str(&format!(" AND at >= {from}"));
@@ -152,9 +152,8 @@ pub async fn list(State(state): State<AppState>, user: AuthUser, Query(q): Query
     }
     let limit = q.limit.unwrap_or(200).clamp(1, 1000);
     sql.push_str(&format!(" ORDER BY id DESC LIMIT {limit}"));
-    let mut query = sqlx::query_as::<_, (i64, i64, Option<i64>, String, String, String, Option<String>, Option<String>)>(
-        sqlx::AssertSqlSafe(sql),
-    );
+    let mut query =
+        sqlx::query_as::<_, (i64, i64, Option<i64>, String, String, String, Option<String>, Option<String>)>(sqlx::AssertSqlSafe(sql));
     for b in binds {
         query = query.bind(b);
     }

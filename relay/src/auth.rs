@@ -61,10 +61,7 @@ pub const SESSION_COOKIE: &str = "sb_session";
 /// 2 iterations, 1 lane: OWASP's recommended minimum).
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| anyhow::anyhow!("hashing password: {e}"))
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {
@@ -140,9 +137,9 @@ pub async fn login(State(state): State<AppState>, ApiJson(request): ApiJson<Logi
         )));
     }
     let row: Option<(i64, String)> = sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1 AND disabled = FALSE")
-    .bind(&email)
-    .fetch_optional(&state.db.pool)
-    .await?;
+        .bind(&email)
+        .fetch_optional(&state.db.pool)
+        .await?;
     // Hash even for an unknown email, so timing does not tell which emails exist.
     let (hash, user) = match row {
         Some((id, hash)) => (hash, Some(id)),
@@ -192,7 +189,6 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result
     }
     Ok(([(SET_COOKIE, cookie(&state, "", 0))], axum::http::StatusCode::NO_CONTENT).into_response())
 }
-
 
 #[cfg(test)]
 mod tests {

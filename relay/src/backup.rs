@@ -84,7 +84,9 @@ pub struct Summary {
 
 async fn tables_in(db: &Db, conn: &mut AnyConnection) -> anyhow::Result<Vec<String>> {
     let sql = match db.backend {
-        Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations'",
+        Backend::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations'"
+        }
         Backend::Postgres => {
             "SELECT CAST(table_name AS TEXT) FROM information_schema.tables
              WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> '_sqlx_migrations'"
@@ -96,7 +98,9 @@ async fn tables_in(db: &Db, conn: &mut AnyConnection) -> anyhow::Result<Vec<Stri
 
 async fn columns_of(db: &Db, conn: &mut AnyConnection, table: &str) -> anyhow::Result<Vec<(String, Kind)>> {
     let rows: Vec<(String, String)> = match db.backend {
-        Backend::Sqlite => sqlx::query_as("SELECT name, type FROM pragma_table_info($1) ORDER BY cid").bind(table).fetch_all(&mut *conn).await?,
+        Backend::Sqlite => {
+            sqlx::query_as("SELECT name, type FROM pragma_table_info($1) ORDER BY cid").bind(table).fetch_all(&mut *conn).await?
+        }
         Backend::Postgres => {
             sqlx::query_as(
                 "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT) FROM information_schema.columns

@@ -27,8 +27,8 @@ use switchboard_shared::access::{mask_phone, Permission, Scope};
 use switchboard_shared::api::{Broadcast, ControlRequest, Recipient};
 use switchboard_shared::broadcast::{self as spec_fns, skip, Audience, BroadcastCounts, BroadcastSpec, BroadcastState, ContactValues};
 use switchboard_shared::limits::{classify_error, ErrorClass};
-use switchboard_shared::wire::{OutboundBody, SendRequest, TemplateLanguage, TemplateSend};
 use switchboard_shared::segment::SegmentContact;
+use switchboard_shared::wire::{OutboundBody, SendRequest, TemplateLanguage, TemplateSend};
 use switchboard_shared::MessageStatus;
 
 use crate::access::AuthUser;
@@ -80,12 +80,14 @@ pub async fn accepted_many(conn: &mut AnyConnection, sends: &[(&str, Option<&str
 
 /// Meta refused the send for good.
 pub async fn failed(conn: &mut AnyConnection, key: &str, code: Option<i64>, title: &str) -> Result<()> {
-    sqlx::query("UPDATE broadcast_recipients SET state = 'failed', error_code = $1, error_title = $2 WHERE outbox_key = $3 AND state = 'queued'")
-        .bind(code)
-        .bind(title)
-        .bind(key)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE broadcast_recipients SET state = 'failed', error_code = $1, error_title = $2 WHERE outbox_key = $3 AND state = 'queued'",
+    )
+    .bind(code)
+    .bind(title)
+    .bind(key)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -161,7 +163,10 @@ async fn validate(conn: &mut AnyConnection, user: &AuthUser, spec: &BroadcastSpe
             return Err(AppError::NotFound);
         }
         let row: Option<(String, i64, String)> =
-            sqlx::query_as("SELECT waba_id, CASE WHEN disabled THEN 1 ELSE 0 END, time_zone FROM numbers WHERE id = $1").bind(n).fetch_optional(&mut *conn).await?;
+            sqlx::query_as("SELECT waba_id, CASE WHEN disabled THEN 1 ELSE 0 END, time_zone FROM numbers WHERE id = $1")
+                .bind(n)
+                .fetch_optional(&mut *conn)
+                .await?;
         let Some((waba, disabled, zone)) = row else { return Err(bad("unknown_number", format!("number {n} is not connected"))) };
         zones.push((n.clone(), zone));
         if disabled != 0 {
@@ -175,10 +180,16 @@ async fn validate(conn: &mut AnyConnection, user: &AuthUser, spec: &BroadcastSpe
                 .fetch_optional(&mut *conn)
                 .await?;
         let Some((status, cat, components)) = t else {
-            return Err(bad("unknown_template", format!("template {} ({}) is not among number {n}'s templates; sync templates first", spec.template, spec.language)));
+            return Err(bad(
+                "unknown_template",
+                format!("template {} ({}) is not among number {n}'s templates; sync templates first", spec.template, spec.language),
+            ));
         };
         if status != "APPROVED" {
-            return Err(bad("template_not_approved", format!("template {} is {status}; only approved templates can be sent", spec.template)));
+            return Err(bad(
+                "template_not_approved",
+                format!("template {} is {status}; only approved templates can be sent", spec.template),
+            ));
         }
         let components: Vec<serde_json::Value> = serde_json::from_str(&components).unwrap_or_default();
         let wanted = spec_fns::body_text(&components).map_or(0, spec_fns::placeholders);
@@ -236,10 +247,8 @@ fn starts(spec: &BroadcastSpec, zones: &[(String, String)], now: i64) -> Result<
     match (&spec.send_local, spec.send_at) {
         (Some(_), Some(_)) => return Err(bad("give the start as send_at or as send_local, not both".into())),
         (Some(local), None) => {
-            let wall: jiff::civil::DateTime = local
-                .trim()
-                .parse()
-                .map_err(|_| bad(format!("{local:?} is not a date and time such as 2026-12-01T09:00")))?;
+            let wall: jiff::civil::DateTime =
+                local.trim().parse().map_err(|_| bad(format!("{local:?} is not a date and time such as 2026-12-01T09:00")))?;
             for (number, zone) in zones {
                 let tz = jiff::tz::TimeZone::get(zone).map_err(|_| bad(format!("number {number} has an unknown time zone {zone:?}")))?;
                 let at = wall.to_zoned(tz).map_err(|e| bad(format!("{local} in {zone}: {e}")))?.timestamp().as_millisecond();
@@ -261,7 +270,11 @@ fn later_starts(spec: &BroadcastSpec, now: i64) -> Vec<(String, i64)> {
 }
 
 /// `POST /api/v1/broadcasts`: schedules a broadcast (now, or at `send_at`).
-pub async fn create(State(state): State<AppState>, user: AuthUser, ApiJson(mut spec): ApiJson<BroadcastSpec>) -> Result<(StatusCode, Json<Broadcast>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(mut spec): ApiJson<BroadcastSpec>,
+) -> Result<(StatusCode, Json<Broadcast>)> {
     let mut tx = state.db.pool.begin().await?;
     let checked = validate(&mut tx, &user, &spec).await?;
     spec.category = checked.category;
@@ -284,7 +297,16 @@ pub async fn create(State(state): State<AppState>, user: AuthUser, ApiJson(mut s
     .fetch_one(&mut *tx)
     .await?;
     let numbers: Vec<&str> = spec.numbers.iter().map(String::as_str).collect();
-    audit::record_on(&mut tx, &user, &numbers, "broadcast.create", &format!("broadcast {id}"), None, Some(serde_json::to_value(&spec).map_err(anyhow::Error::from)?)).await?;
+    audit::record_on(
+        &mut tx,
+        &user,
+        &numbers,
+        "broadcast.create",
+        &format!("broadcast {id}"),
+        None,
+        Some(serde_json::to_value(&spec).map_err(anyhow::Error::from)?),
+    )
+    .await?;
     tx.commit().await?;
     state.broadcast_bell.notify_one();
     let b = load(&state, id).await?.ok_or(AppError::NotFound)?;
@@ -372,10 +394,10 @@ pub async fn freeze(state: &AppState, id: i64) -> Result<usize> {
     match &spec.audience {
         Audience::Segment { expression } => {
             let segment = contacts::check_expression(expression)?;
-            let seen_by_creator = |c: &SegmentContact| spec.creator_numbers.as_ref().is_none_or(|ids| c.numbers.iter().any(|n| ids.contains(n)));
-            audience.extend(
-                all.iter().enumerate().filter(|(_, (_, _, c))| seen_by_creator(c) && segment.matches(c, now)).map(|(i, _)| Ok(i)),
-            );
+            let seen_by_creator =
+                |c: &SegmentContact| spec.creator_numbers.as_ref().is_none_or(|ids| c.numbers.iter().any(|n| ids.contains(n)));
+            audience
+                .extend(all.iter().enumerate().filter(|(_, (_, _, c))| seen_by_creator(c) && segment.matches(c, now)).map(|(i, _)| Ok(i)));
         }
         Audience::List { phones } => {
             let mut seen = HashSet::new();
@@ -392,14 +414,15 @@ pub async fn freeze(state: &AppState, id: i64) -> Result<usize> {
             }
         }
         Audience::Resend { broadcast_id } => {
-            let rows: Vec<(String, String, Option<String>, Option<i64>)> =
-                sqlx::query_as("SELECT contact, state, status, error_code FROM broadcast_recipients WHERE broadcast_id = $1 ORDER BY contact")
-                    .bind(broadcast_id)
-                    .fetch_all(&mut *tx)
-                    .await?;
+            let rows: Vec<(String, String, Option<String>, Option<i64>)> = sqlx::query_as(
+                "SELECT contact, state, status, error_code FROM broadcast_recipients WHERE broadcast_id = $1 ORDER BY contact",
+            )
+            .bind(broadcast_id)
+            .fetch_all(&mut *tx)
+            .await?;
             for (contact, st, status, code) in rows {
-                let transient_failure = (st == "failed" || status.as_deref() == Some("failed"))
-                    && code.is_none_or(|c| classify_error(c) == ErrorClass::Retry);
+                let transient_failure =
+                    (st == "failed" || status.as_deref() == Some("failed")) && code.is_none_or(|c| classify_error(c) == ErrorClass::Retry);
                 let unread = st == "accepted" && status.as_deref() != Some("read") && status.as_deref() != Some("failed");
                 if transient_failure || unread {
                     audience.push(by_phone.get(contact.as_str()).copied().ok_or(contact));
@@ -421,9 +444,9 @@ pub async fn freeze(state: &AppState, id: i64) -> Result<usize> {
         .await?;
         let mut marketing_broadcast: HashMap<String, bool> = HashMap::new();
         for (contact, bspec, _) in rows {
-            let is_marketing = *marketing_broadcast
-                .entry(bspec.clone())
-                .or_insert_with(|| serde_json::from_str::<BroadcastSpec>(&bspec).is_ok_and(|s| s.category.eq_ignore_ascii_case("MARKETING")));
+            let is_marketing = *marketing_broadcast.entry(bspec.clone()).or_insert_with(|| {
+                serde_json::from_str::<BroadcastSpec>(&bspec).is_ok_and(|s| s.category.eq_ignore_ascii_case("MARKETING"))
+            });
             if is_marketing {
                 *recent.entry(contact).or_default() += 1;
             }
@@ -436,7 +459,12 @@ pub async fn freeze(state: &AppState, id: i64) -> Result<usize> {
         let (phone, name, c) = match member {
             Ok(i) => (all[i].0.clone(), all[i].1.as_deref(), Some(&all[i].2)),
             Err(p) if p.starts_with('!') => {
-                frozen.push(Frozen { contact: p[1..].to_owned(), number_id: None, skipped: Some((skip::INVALID_NUMBER, None)), payload: None });
+                frozen.push(Frozen {
+                    contact: p[1..].to_owned(),
+                    number_id: None,
+                    skipped: Some((skip::INVALID_NUMBER, None)),
+                    payload: None,
+                });
                 continue;
             }
             Err(p) => (p, None, None),
@@ -725,7 +753,11 @@ pub async fn control(
     }
     let mut tx = state.db.pool.begin().await?;
     let target = action.to(before.started_at.is_some());
-    sqlx::query("UPDATE broadcasts SET state = $1, paused_reason = NULL WHERE id = $2").bind(target.as_str()).bind(id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE broadcasts SET state = $1, paused_reason = NULL WHERE id = $2")
+        .bind(target.as_str())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     if target == BroadcastState::Cancelled {
         let now = now_ms();
         sqlx::query("UPDATE outbox SET state = 'cancelled', updated_at = $1 WHERE broadcast_id = $2 AND state = 'queued'")
@@ -744,7 +776,16 @@ pub async fn control(
         sqlx::query("UPDATE broadcasts SET completed_at = $1 WHERE id = $2").bind(now).bind(id).execute(&mut *tx).await?;
     }
     let numbers: Vec<&str> = before.spec.numbers.iter().map(String::as_str).collect();
-    audit::record_on(&mut tx, &user, &numbers, &format!("broadcast.{}", action.as_str()), &format!("broadcast {id}"), Some(json!({"state": before.state})), Some(json!({"state": target}))).await?;
+    audit::record_on(
+        &mut tx,
+        &user,
+        &numbers,
+        &format!("broadcast.{}", action.as_str()),
+        &format!("broadcast {id}"),
+        Some(json!({"state": before.state})),
+        Some(json!({"state": target})),
+    )
+    .await?;
     tx.commit().await?;
     state.lanes.wake_all();
     state.broadcast_bell.notify_one();
@@ -774,8 +815,16 @@ pub async fn pause_for_low_quality(conn: &mut AnyConnection, number_id: &str) ->
             .execute(&mut *conn)
             .await?;
         let numbers: Vec<&str> = spec.numbers.iter().map(String::as_str).collect();
-        audit::record_on(conn, audit::Actor::System, &numbers, "broadcast.pause", &format!("broadcast {id}"), Some(json!({"state": before})), Some(json!({"state": "paused", "reason": reason})))
-            .await?;
+        audit::record_on(
+            conn,
+            audit::Actor::System,
+            &numbers,
+            "broadcast.pause",
+            &format!("broadcast {id}"),
+            Some(json!({"state": before})),
+            Some(json!({"state": "paused", "reason": reason})),
+        )
+        .await?;
         tracing::warn!("broadcast {id} paused: number {number_id}'s quality rating fell to RED");
         paused.push(id);
     }
@@ -793,7 +842,20 @@ pub struct RecipientQuery {
     limit: Option<i64>,
 }
 
-type RecipientRow = (String, Option<String>, Option<String>, String, Option<String>, Option<String>, Option<i64>, Option<String>, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+type RecipientRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
 
 const RECIPIENT_SQL: &str = "SELECT r.contact, c.name, r.number_id, r.state, r.skipped, r.status, r.error_code, r.error_title,
         r.accepted_at, r.delivered_at, r.read_at, r.replied_at
@@ -833,7 +895,12 @@ fn recipient(user: &AuthUser, r: RecipientRow) -> Recipient {
 }
 
 /// `GET /api/v1/broadcasts/{id}/recipients`: the per-recipient drill-down.
-pub async fn recipients(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>, Query(q): Query<RecipientQuery>) -> Result<Json<Vec<Recipient>>> {
+pub async fn recipients(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    Query(q): Query<RecipientQuery>,
+) -> Result<Json<Vec<Recipient>>> {
     visible(&state, &user, id).await?;
     let sql = format!("{RECIPIENT_SQL}{} ORDER BY r.contact LIMIT $2 OFFSET $3", filter_sql(q.filter.as_deref())?);
     let rows: Vec<RecipientRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -848,10 +915,24 @@ pub async fn recipients(State(state): State<AppState>, user: AuthUser, Path(id):
 /// `GET /api/v1/broadcasts/{id}/export`: every recipient and outcome as CSV.
 pub async fn export(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<Response> {
     let broadcast = visible(&state, &user, id).await?;
-    let rows: Vec<RecipientRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{RECIPIENT_SQL} ORDER BY r.contact"))).bind(id).fetch_all(&state.db.pool).await?;
+    let rows: Vec<RecipientRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{RECIPIENT_SQL} ORDER BY r.contact"))).bind(id).fetch_all(&state.db.pool).await?;
     let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    w.write_record(["phone", "name", "number", "state", "skipped", "status", "error_code", "error_title", "accepted_at", "delivered_at", "read_at", "replied_at"])
-        .map_err(anyhow::Error::from)?;
+    w.write_record([
+        "phone",
+        "name",
+        "number",
+        "state",
+        "skipped",
+        "status",
+        "error_code",
+        "error_title",
+        "accepted_at",
+        "delivered_at",
+        "read_at",
+        "replied_at",
+    ])
+    .map_err(anyhow::Error::from)?;
     let time = |t: Option<i64>| t.map(crate::export::rfc3339).unwrap_or_default();
     for r in rows {
         let r = recipient(&user, r);

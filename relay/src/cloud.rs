@@ -59,13 +59,8 @@ impl CloudClient {
     }
 
     async fn read<T: DeserializeOwned>(result: reqwest::Result<reqwest::Response>) -> Result<T, CloudError> {
-        let response = result.map_err(|e| {
-            if e.is_connect() {
-                CloudError::Connect(e.to_string())
-            } else {
-                CloudError::NoAnswer(e.to_string())
-            }
-        })?;
+        let response =
+            result.map_err(|e| if e.is_connect() { CloudError::Connect(e.to_string()) } else { CloudError::NoAnswer(e.to_string()) })?;
         let status = response.status().as_u16();
         let bytes = response.bytes().await.map_err(|e| CloudError::NoAnswer(e.to_string()))?;
         if (200..300).contains(&status) {
@@ -85,13 +80,8 @@ impl CloudClient {
         token: &SecretString,
         body: &B,
     ) -> Result<T, CloudError> {
-        let request = self
-            .http
-            .post(self.url(&format!("{phone_number_id}/messages")))
-            .bearer_auth(token.expose_secret())
-            .json(body)
-            .send()
-            .await;
+        let request =
+            self.http.post(self.url(&format!("{phone_number_id}/messages"))).bearer_auth(token.expose_secret()).json(body).send().await;
         Self::read(request).await
     }
 
@@ -112,13 +102,7 @@ impl CloudClient {
     /// `GET /{phone-number-id}`: display number, name, quality, throughput, messaging limit.
     pub async fn phone_number(&self, phone_number_id: &str, token: &SecretString) -> Result<PhoneNumberInfo, CloudError> {
         let fields = "id,display_phone_number,verified_name,quality_rating,code_verification_status,platform_type,throughput,status,whatsapp_business_manager_messaging_limit";
-        let request = self
-            .http
-            .get(self.url(phone_number_id))
-            .query(&[("fields", fields)])
-            .bearer_auth(token.expose_secret())
-            .send()
-            .await;
+        let request = self.http.get(self.url(phone_number_id)).query(&[("fields", fields)]).bearer_auth(token.expose_secret()).send().await;
         Self::read(request).await
     }
 

@@ -123,16 +123,12 @@ impl ConfigArgs {
             (None, Some(path)) => Some(crate::secrets::SecretKey::from_file(&path)?),
             (None, None) => None,
         };
-        let database_url =
-            self.database_url.or(file.database_url).unwrap_or_else(|| crate::db::sqlite_url(&data_dir));
+        let database_url = self.database_url.or(file.database_url).unwrap_or_else(|| crate::db::sqlite_url(&data_dir));
         Ok(Config {
             listen: self.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid default")),
             data_dir,
             database_url,
-            graph_base_url: self
-                .graph_base_url
-                .or(file.graph_base_url)
-                .unwrap_or_else(|| "https://graph.facebook.com".into()),
+            graph_base_url: self.graph_base_url.or(file.graph_base_url).unwrap_or_else(|| "https://graph.facebook.com".into()),
             graph_api_version: self.graph_api_version.or(file.graph_api_version).unwrap_or_else(|| "v25.0".into()),
             graph_timeout: std::time::Duration::from_secs(self.graph_timeout_secs.or(file.graph_timeout_secs).unwrap_or(20).clamp(1, 600)),
             verify_token: self.verify_token.or(file.verify_token),
@@ -159,11 +155,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("relay.toml");
         std::fs::write(&path, "listen = \"127.0.0.1:9999\"\ngraph_api_version = \"v24.0\"\n").unwrap();
-        let args = ConfigArgs {
-            config: Some(path),
-            graph_api_version: Some("v26.0".into()),
-            ..Default::default()
-        };
+        let args = ConfigArgs { config: Some(path), graph_api_version: Some("v26.0".into()), ..Default::default() };
         let config = args.resolve().unwrap();
         assert_eq!(config.listen.port(), 9999);
         assert_eq!(config.graph_api_version, "v26.0");

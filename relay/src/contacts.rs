@@ -161,7 +161,13 @@ fn parse_csv(bytes: &[u8], m: &ImportMapping, progress: &dyn Fn(u64)) -> Result<
     let country: Option<phonenumber::country::Id> = if m.default_country.trim().is_empty() {
         None
     } else {
-        Some(m.default_country.trim().to_uppercase().parse().map_err(|_| format!("{:?} is not a country code (like HK or TW)", m.default_country))?)
+        Some(
+            m.default_country
+                .trim()
+                .to_uppercase()
+                .parse()
+                .map_err(|_| format!("{:?} is not a country code (like HK or TW)", m.default_country))?,
+        )
     };
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
@@ -250,7 +256,8 @@ fn split_list(s: &str) -> Vec<String> {
 /// Saves parsed rows, merging into existing contacts, inside the caller's transaction. Returns
 /// (created, updated).
 async fn save_rows(tx: &mut AnyConnection, rows: &[(String, Row)]) -> Result<(u64, u64)> {
-    let existing: Vec<(String, String, String)> = sqlx::query_as("SELECT wa_id, tags, attributes FROM contacts").fetch_all(&mut *tx).await?;
+    let existing: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT wa_id, tags, attributes FROM contacts").fetch_all(&mut *tx).await?;
     let existing: HashMap<String, (String, String)> = existing.into_iter().map(|(w, t, a)| (w, (t, a))).collect();
     let now = now_ms();
     let (mut created, mut updated) = (0, 0);
@@ -261,11 +268,8 @@ async fn save_rows(tx: &mut AnyConnection, rows: &[(String, Row)]) -> Result<(u6
             let mut opted_in = row.opted_in.unwrap_or(false);
             if let Some((tags, attributes)) = existing.get(phone) {
                 updated += 1;
-                let mut base = Row {
-                    tags: split_list(tags),
-                    attributes: serde_json::from_str(attributes).unwrap_or_default(),
-                    ..Row::default()
-                };
+                let mut base =
+                    Row { tags: split_list(tags), attributes: serde_json::from_str(attributes).unwrap_or_default(), ..Row::default() };
                 base.merge(row);
                 row = base;
                 opted_in = row.opted_in.unwrap_or(false);
@@ -300,9 +304,14 @@ pub struct ImportQuery {
 
 /// `POST /api/v1/contacts/import?mapping=…` with the CSV as the body: starts an import and
 /// answers at once with its id; `GET /api/v1/contacts/import/{id}` follows it.
-pub async fn import(State(state): State<AppState>, user: AuthUser, Query(q): Query<ImportQuery>, body: axum::body::Body) -> Result<(StatusCode, Json<ImportStatus>)> {
-    let mapping: ImportMapping =
-        serde_json::from_str(&q.mapping).map_err(|e| AppError::bad_request("invalid_mapping", format!("the column mapping is not valid: {e}")))?;
+pub async fn import(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<ImportQuery>,
+    body: axum::body::Body,
+) -> Result<(StatusCode, Json<ImportStatus>)> {
+    let mapping: ImportMapping = serde_json::from_str(&q.mapping)
+        .map_err(|e| AppError::bad_request("invalid_mapping", format!("the column mapping is not valid: {e}")))?;
     let bytes = axum::body::to_bytes(body, MAX_IMPORT_BYTES)
         .await
         .map_err(|_| AppError::bad_request("too_large", format!("the file is larger than {} MB", MAX_IMPORT_BYTES >> 20)))?;
@@ -310,10 +319,16 @@ pub async fn import(State(state): State<AppState>, user: AuthUser, Query(q): Que
     {
         let trimmed = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
         let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(trimmed);
-        let headers = reader.headers().map_err(|e| AppError::bad_request("invalid_csv", format!("the first line is not a CSV header: {e}")))?;
+        let headers =
+            reader.headers().map_err(|e| AppError::bad_request("invalid_csv", format!("the first line is not a CSV header: {e}")))?;
         check_mapping(&mapping, headers).map_err(|m| AppError::bad_request("invalid_mapping", m))?;
-        if !mapping.default_country.trim().is_empty() && mapping.default_country.trim().to_uppercase().parse::<phonenumber::country::Id>().is_err() {
-            return Err(AppError::bad_request("invalid_mapping", format!("{:?} is not a country code (like HK or TW)", mapping.default_country)));
+        if !mapping.default_country.trim().is_empty()
+            && mapping.default_country.trim().to_uppercase().parse::<phonenumber::country::Id>().is_err()
+        {
+            return Err(AppError::bad_request(
+                "invalid_mapping",
+                format!("{:?} is not a country code (like HK or TW)", mapping.default_country),
+            ));
         }
     }
     // Stored with its audit entry before the answer: from here on the import cannot be lost.
@@ -400,7 +415,9 @@ async fn finish_import(tx: &mut AnyConnection, id: i64, status: &ImportStatus, r
 /// At start: runs again every import a stopped relay left unfinished.
 pub async fn resume_imports(state: &AppState) -> Result<()> {
     let unfinished: Vec<(i64, String, Option<Vec<u8>>)> =
-        sqlx::query_as("SELECT id, mapping, body FROM contact_imports WHERE finished = FALSE ORDER BY id").fetch_all(&state.db.pool).await?;
+        sqlx::query_as("SELECT id, mapping, body FROM contact_imports WHERE finished = FALSE ORDER BY id")
+            .fetch_all(&state.db.pool)
+            .await?;
     for (id, mapping, body) in unfinished {
         let mapping: ImportMapping = serde_json::from_str(&mapping).map_err(anyhow::Error::from)?;
         tracing::warn!("import {id} was not finished when the relay stopped; running it again");
@@ -499,7 +516,12 @@ pub async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<
 }
 
 /// `PATCH /api/v1/contacts/{id}`: tags and consent.
-pub async fn update(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>, ApiJson(change): ApiJson<ContactChange>) -> Result<StatusCode> {
+pub async fn update(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    ApiJson(change): ApiJson<ContactChange>,
+) -> Result<StatusCode> {
     let mut tx = state.db.pool.begin().await?;
     let row: Option<ContactRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = $1")))
         .bind(id)
@@ -513,27 +535,45 @@ pub async fn update(State(state): State<AppState>, user: AuthUser, Path(id): Pat
     let now = now_ms();
     if let Some(tags) = &change.tags {
         let tags = normalize_labels(tags).map_err(|m| AppError::bad_request("invalid_tag", m))?;
-        sqlx::query("UPDATE contacts SET tags = $1, updated_at = $2 WHERE id = $3").bind(tags.join(",")).bind(now).bind(id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE contacts SET tags = $1, updated_at = $2 WHERE id = $3")
+            .bind(tags.join(","))
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
     }
     if let Some(opted_in) = change.opted_in {
-        sqlx::query("UPDATE contacts SET opted_in = $1, opted_out_at = CASE WHEN $1 THEN NULL ELSE opted_out_at END, updated_at = $2 WHERE id = $3")
-            .bind(opted_in)
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE contacts SET opted_in = $1, opted_out_at = CASE WHEN $1 THEN NULL ELSE opted_out_at END, updated_at = $2 WHERE id = $3",
+        )
+        .bind(opted_in)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     }
     if let Some(opted_out) = change.opted_out {
-        sqlx::query("UPDATE contacts SET opted_out_at = $1, opted_in = CASE WHEN $2 THEN FALSE ELSE opted_in END, updated_at = $3 WHERE id = $4")
-            .bind(opted_out.then_some(now))
-            .bind(opted_out)
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE contacts SET opted_out_at = $1, opted_in = CASE WHEN $2 THEN FALSE ELSE opted_in END, updated_at = $3 WHERE id = $4",
+        )
+        .bind(opted_out.then_some(now))
+        .bind(opted_out)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     }
     let numbers: Vec<&str> = c.numbers.iter().map(String::as_str).collect();
-    audit::record_on(&mut tx, &user, &numbers, "contact.update", &format!("contact {id}"), None, Some(serde_json::to_value(&change).map_err(anyhow::Error::from)?)).await?;
+    audit::record_on(
+        &mut tx,
+        &user,
+        &numbers,
+        "contact.update",
+        &format!("contact {id}"),
+        None,
+        Some(serde_json::to_value(&change).map_err(anyhow::Error::from)?),
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -569,22 +609,30 @@ pub async fn export(State(state): State<AppState>, user: AuthUser) -> Result<Res
     }
     audit::record(&mut conn, &user, "contacts.export", "contacts", None, Some(json!({"rows": count}))).await?;
     let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"contacts.csv\"")], bytes).into_response())
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"contacts.csv\"")], bytes)
+        .into_response())
 }
 
 /// `GET /api/v1/segments`.
 pub async fn list_segments(State(state): State<AppState>) -> Result<Json<Vec<SavedSegment>>> {
-    let rows: Vec<(i64, String, String)> = sqlx::query_as("SELECT id, name, expression FROM segments ORDER BY name").fetch_all(&state.db.pool).await?;
+    let rows: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT id, name, expression FROM segments ORDER BY name").fetch_all(&state.db.pool).await?;
     Ok(Json(rows.into_iter().map(|(id, name, expression)| SavedSegment { id, name, expression }).collect()))
 }
 
 /// Checks a segment expression; the error points at the character.
 pub fn check_expression(expression: &str) -> Result<Segment> {
-    Segment::parse(expression).map_err(|e| AppError::bad_request("invalid_segment", format!("{} (at character {})\n{}", e.message, e.at + 1, e.pointer(expression))))
+    Segment::parse(expression).map_err(|e| {
+        AppError::bad_request("invalid_segment", format!("{} (at character {})\n{}", e.message, e.at + 1, e.pointer(expression)))
+    })
 }
 
 /// `POST /api/v1/segments`: saves a named segment (a second save under a name replaces it).
-pub async fn save_segment(State(state): State<AppState>, user: AuthUser, ApiJson(request): ApiJson<SegmentRequest>) -> Result<(StatusCode, Json<SavedSegment>)> {
+pub async fn save_segment(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(request): ApiJson<SegmentRequest>,
+) -> Result<(StatusCode, Json<SavedSegment>)> {
     let name = request.name.trim();
     if name.is_empty() || name.chars().count() > 80 {
         return Err(AppError::bad_request("invalid_name", "a segment needs a name of 1 to 80 characters"));
@@ -647,7 +695,11 @@ pub async fn get_opt_out(State(state): State<AppState>) -> Result<Json<OptOutSet
 }
 
 /// `PUT /api/v1/settings/opt-out`.
-pub async fn put_opt_out(State(state): State<AppState>, user: AuthUser, ApiJson(mut request): ApiJson<OptOutSettings>) -> Result<Json<OptOutSettings>> {
+pub async fn put_opt_out(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(mut request): ApiJson<OptOutSettings>,
+) -> Result<Json<OptOutSettings>> {
     request.keywords = request.keywords.iter().map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect();
     if request.keywords.is_empty() {
         return Err(AppError::bad_request("invalid_keywords", "keep at least one opt-out keyword"));
@@ -661,7 +713,15 @@ pub async fn put_opt_out(State(state): State<AppState>, user: AuthUser, ApiJson(
         .bind(&value)
         .execute(&mut *tx)
         .await?;
-    audit::record(&mut tx, &user, "settings.opt_out", "opt-out keywords", None, Some(serde_json::to_value(&request).map_err(anyhow::Error::from)?)).await?;
+    audit::record(
+        &mut tx,
+        &user,
+        "settings.opt_out",
+        "opt-out keywords",
+        None,
+        Some(serde_json::to_value(&request).map_err(anyhow::Error::from)?),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(request))
 }
@@ -738,7 +798,11 @@ mod tests {
             tags: None,
             add_tags: Vec::new(),
             opted_in: None,
-            attributes: vec![switchboard_shared::api::AttributeColumn { column: "spend".into(), key: "spend".into(), kind: AttributeKind::Number }],
+            attributes: vec![switchboard_shared::api::AttributeColumn {
+                column: "spend".into(),
+                key: "spend".into(),
+                kind: AttributeKind::Number,
+            }],
             default_country: "HK".into(),
         }
     }

@@ -61,7 +61,7 @@ impl Db {
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;
                          PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;",
                     )
-                        .await?;
+                    .await?;
                     Ok(())
                 })
             }),
@@ -145,7 +145,11 @@ fn positional(sql: &str) -> String {
 mod tests {
     #[test]
     fn numbered_parameters_become_positional_in_order() {
-        let sql = format!("UPDATE t SET a = $1 FROM (VALUES {}) AS v WHERE b IN ({})", super::values_placeholders_after(1, 2, 2), super::list_placeholders_after(5, 2));
+        let sql = format!(
+            "UPDATE t SET a = $1 FROM (VALUES {}) AS v WHERE b IN ({})",
+            super::values_placeholders_after(1, 2, 2),
+            super::list_placeholders_after(5, 2)
+        );
         assert_eq!(sql, "UPDATE t SET a = $1 FROM (VALUES ($2, $3), ($4, $5)) AS v WHERE b IN ($6, $7)");
         assert_eq!(super::positional(&sql), "UPDATE t SET a = ? FROM (VALUES (?, ?), (?, ?)) AS v WHERE b IN (?, ?)");
         assert_eq!(super::positional("SELECT '$' || x"), "SELECT '$' || x");

@@ -1,8 +1,8 @@
 //! `switchboard demo`: the relay with the sandbox beside it, three business numbers, an admin,
 //! a few thousand contacts and simulated customers writing in.
 
-use switchboard_shared::access::Scope;
 use std::time::Duration;
+use switchboard_shared::access::Scope;
 
 use rand::distributions::Alphanumeric;
 use rand::Rng;
@@ -44,7 +44,11 @@ pub fn demo_numbers() -> Vec<SandboxNumber> {
     vec![
         SandboxNumber::new("110000000000001", "210000000000001", "+852 5550 0101", "Harbour Bakery 海港餅店 (Central)"),
         SandboxNumber::new("110000000000002", "210000000000001", "+852 5550 0102", "Harbour Bakery 海港餅店 (Mong Kok)"),
-        SandboxNumber { throughput_per_sec: 1_000, messaging_limit: "TIER_100K".into(), ..SandboxNumber::new("110000000000003", "210000000000002", "+886 955 500 103", "Harbour Online 網店") },
+        SandboxNumber {
+            throughput_per_sec: 1_000,
+            messaging_limit: "TIER_100K".into(),
+            ..SandboxNumber::new("110000000000003", "210000000000002", "+886 955 500 103", "Harbour Online 網店")
+        },
     ]
 }
 

@@ -64,7 +64,8 @@ impl IntoResponse for AppError {
 
 /// Parses a JSON request body into its type; a bad body is a 400 that says what is wrong.
 fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
-    serde_json::from_slice(body).map_err(|e| AppError::bad_request("invalid_body", format!("the request body is not what this call takes: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| AppError::bad_request("invalid_body", format!("the request body is not what this call takes: {e}")))
 }
 
 /// A JSON request body, parsed into its type: the one extractor every handler takes its body

@@ -1,8 +1,8 @@
 //! `switchboard`: serve, demo, migrate, user and number administration, backup and restore.
 
-use switchboard_shared::access::Scope;
 use clap::{Parser, Subcommand};
 use switchboard_relay::{auth, AppState, ConfigArgs, Relay};
+use switchboard_shared::access::Scope;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -134,9 +134,11 @@ async fn main() -> anyhow::Result<()> {
             println!("database is up to date");
         }
         Command::Number { command: NumberCommand::Add { id, waba_id, access_token, app_secret, verify_token, time_zone, config } } => {
-            let time_zone = time_zone.map(|z| switchboard_relay::numbers::check_time_zone(&z)).transpose().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let time_zone =
+                time_zone.map(|z| switchboard_relay::numbers::check_time_zone(&z)).transpose().map_err(|e| anyhow::anyhow!("{e}"))?;
             let state = AppState::new(config.resolve()?).await?;
-            let number = switchboard_relay::numbers::NewNumber { id: id.clone(), waba_id, access_token, app_secret, verify_token, time_zone };
+            let number =
+                switchboard_relay::numbers::NewNumber { id: id.clone(), waba_id, access_token, app_secret, verify_token, time_zone };
             switchboard_relay::numbers::upsert(&state, &number).await?;
             println!("number {id} is connected");
         }

@@ -11,9 +11,9 @@ use switchboard_shared::api::{ConnectNumberRequest, Number, NumberChange};
 use anyhow::Context;
 
 use crate::access::AuthUser;
-use crate::secrets::SecretKey;
 use crate::db::now_ms;
 use crate::error::{ApiJson, AppError, Result};
+use crate::secrets::SecretKey;
 use crate::AppState;
 
 /// What it takes to connect a number.
@@ -72,7 +72,8 @@ pub async fn upsert(state: &AppState, n: &NewNumber) -> anyhow::Result<()> {
     if let Err(e) = crate::templates::sync_waba(state, &n.waba_id, &token).await {
         tracing::warn!("templates of {}: {e}", n.waba_id);
     }
-    let (rate,): (i64,) = sqlx::query_as("SELECT throughput_per_sec FROM numbers WHERE id = $1").bind(&n.id).fetch_one(&state.db.pool).await?;
+    let (rate,): (i64,) =
+        sqlx::query_as("SELECT throughput_per_sec FROM numbers WHERE id = $1").bind(&n.id).fetch_one(&state.db.pool).await?;
     crate::outbox::start_lane(state, &n.id, rate);
     Ok(())
 }
@@ -141,7 +142,8 @@ pub async fn check_health(state: &AppState, id: &str, token: &SecretString) -> a
             };
             let quality = info.quality_rating.unwrap_or_else(|| "UNKNOWN".into());
             let mut tx = state.db.pool.begin().await?;
-            let before: Option<(String,)> = sqlx::query_as("SELECT quality_rating FROM numbers WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+            let before: Option<(String,)> =
+                sqlx::query_as("SELECT quality_rating FROM numbers WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
             sqlx::query(
                 "UPDATE numbers SET display_phone_number = $1, verified_name = $2, quality_rating = $3, messaging_limit = $4,
                    throughput_per_sec = $5, connected = TRUE, problem = NULL WHERE id = $6",
@@ -175,7 +177,8 @@ pub async fn check_health(state: &AppState, id: &str, token: &SecretString) -> a
 
 /// Checks one number's health now (Meta said its quality or limit changed).
 pub async fn recheck(state: &AppState, id: &str) {
-    let sealed: Option<(String,)> = sqlx::query_as("SELECT access_token FROM numbers WHERE id = $1").bind(id).fetch_optional(&state.db.pool).await.unwrap_or_default();
+    let sealed: Option<(String,)> =
+        sqlx::query_as("SELECT access_token FROM numbers WHERE id = $1").bind(id).fetch_optional(&state.db.pool).await.unwrap_or_default();
     let Some((sealed,)) = sealed else { return };
     let token = match secret_key(state).and_then(|k| k.open(&sealed)) {
         Ok(t) => SecretString::from(t),
@@ -219,23 +222,25 @@ async fn load_numbers<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(db: E, co
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, waba_id, display, name, quality, limit, throughput, connected, problem, last_webhook_at, unread, disabled, time_zone)| {
-            Number {
-                id,
-                waba_id,
-                display_phone_number: display,
-                verified_name: name,
-                quality_rating: quality,
-                messaging_limit: limit,
-                throughput_per_sec: throughput as u32,
-                connected: connected != 0,
-                problem,
-                unread,
-                last_webhook_at,
-                disabled: disabled != 0,
-                time_zone,
-            }
-        })
+        .map(
+            |(id, waba_id, display, name, quality, limit, throughput, connected, problem, last_webhook_at, unread, disabled, time_zone)| {
+                Number {
+                    id,
+                    waba_id,
+                    display_phone_number: display,
+                    verified_name: name,
+                    quality_rating: quality,
+                    messaging_limit: limit,
+                    throughput_per_sec: throughput as u32,
+                    connected: connected != 0,
+                    problem,
+                    unread,
+                    last_webhook_at,
+                    disabled: disabled != 0,
+                    time_zone,
+                }
+            },
+        )
         .collect())
 }
 
@@ -253,7 +258,11 @@ async fn one_number(state: &AppState, id: &str) -> Result<Number> {
 }
 
 /// `POST /api/v1/numbers`: connect a number, checked against the Graph API before it is saved.
-pub async fn connect(State(state): State<AppState>, user: AuthUser, ApiJson(request): ApiJson<ConnectNumberRequest>) -> Result<(StatusCode, Json<Number>)> {
+pub async fn connect(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(request): ApiJson<ConnectNumberRequest>,
+) -> Result<(StatusCode, Json<Number>)> {
     let n = NewNumber {
         id: digits_only("phone-number id", &request.phone_number_id)?,
         waba_id: digits_only("WhatsApp Business Account id", &request.waba_id)?,
@@ -308,15 +317,31 @@ pub async fn update(
         sqlx::query("UPDATE numbers SET disabled = $1 WHERE id = $2").bind(disabled).bind(&before.id).execute(&mut *tx).await?;
         after.disabled = disabled;
         let action = if disabled { "number.disable" } else { "number.enable" };
-        crate::audit::record_on(&mut tx, &user, &[&before.id], action, &format!("number:{}", before.id), Some(serde_json::json!(before)), Some(serde_json::json!(after)))
-            .await?;
+        crate::audit::record_on(
+            &mut tx,
+            &user,
+            &[&before.id],
+            action,
+            &format!("number:{}", before.id),
+            Some(serde_json::json!(before)),
+            Some(serde_json::json!(after)),
+        )
+        .await?;
     }
     if let Some(zone) = time_zone {
         sqlx::query("UPDATE numbers SET time_zone = $1 WHERE id = $2").bind(&zone).bind(&before.id).execute(&mut *tx).await?;
         let was = after.clone();
         after.time_zone = zone;
-        crate::audit::record_on(&mut tx, &user, &[&before.id], "number.time_zone", &format!("number:{}", before.id), Some(serde_json::json!(was)), Some(serde_json::json!(after)))
-            .await?;
+        crate::audit::record_on(
+            &mut tx,
+            &user,
+            &[&before.id],
+            "number.time_zone",
+            &format!("number:{}", before.id),
+            Some(serde_json::json!(was)),
+            Some(serde_json::json!(after)),
+        )
+        .await?;
     }
     tx.commit().await?;
     state.lanes.wake(&after.id);
@@ -332,8 +357,16 @@ pub async fn remove(State(state): State<AppState>, user: AuthUser, Path(id): Pat
     }
     let mut tx = state.db.pool.begin().await?;
     sqlx::query("DELETE FROM numbers WHERE id = $1").bind(&before.id).execute(&mut *tx).await?;
-    crate::audit::record_on(&mut tx, &user, &[&before.id], "number.remove", &format!("number:{}", before.id), Some(serde_json::json!(before)), None)
-        .await?;
+    crate::audit::record_on(
+        &mut tx,
+        &user,
+        &[&before.id],
+        "number.remove",
+        &format!("number:{}", before.id),
+        Some(serde_json::json!(before)),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     reload_app_secrets(&state).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -11,8 +11,8 @@ use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, Para
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
-    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathItem, PathsBuilder, Ref, RefOr, Required,
-    ResponseBuilder, Schema, ServerBuilder,
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathItem, PathsBuilder, Ref, RefOr, Required, ResponseBuilder,
+    Schema, ServerBuilder,
 };
 use utoipa::{PartialSchema, ToSchema};
 
@@ -75,10 +75,14 @@ fn operation(spec: &RouteSpec) -> utoipa::openapi::path::Operation {
     let id = format!(
         "{}{}",
         method.to_lowercase(),
-        spec.path.replace(['{', '}'], "").split(['/', '-']).map(|w| {
-            let mut c = w.chars();
-            c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
-        }).collect::<String>()
+        spec.path
+            .replace(['{', '}'], "")
+            .split(['/', '-'])
+            .map(|w| {
+                let mut c = w.chars();
+                c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+            })
+            .collect::<String>()
     );
     let tag = spec.path.trim_start_matches('/').split('/').next().unwrap_or("api").to_owned();
     let needs = match spec.need {
@@ -126,7 +130,9 @@ fn operation(spec: &RouteSpec) -> utoipa::openapi::path::Operation {
         ok = ok.content("text/csv", ContentBuilder::new().build()).content("application/json", ContentBuilder::new().build());
     }
     op = op.response(ok_status, ok.build());
-    let error = |description: &str| ResponseBuilder::new().description(description).content("application/json", json_content("ErrorBody", false)).build();
+    let error = |description: &str| {
+        ResponseBuilder::new().description(description).content("application/json", json_content("ErrorBody", false)).build()
+    };
     op = op.response("400", error("Invalid input; nothing changed"));
     if spec.need != Need::Public {
         op = op.response("401", error("Not signed in")).response("403", error("Not allowed (role), or missing the CSRF header"));
@@ -210,12 +216,9 @@ pub fn document(state: &AppState) -> OpenApi {
         )
         .build();
     OpenApiBuilder::new()
-        .info(
-            InfoBuilder::new()
-                .title("Switchboard relay API")
-                .version(env!("CARGO_PKG_VERSION"))
-                .description(Some("The console's API. Every route lists the permission it needs; lists and the event stream are limited to the caller's numbers.")),
-        )
+        .info(InfoBuilder::new().title("Switchboard relay API").version(env!("CARGO_PKG_VERSION")).description(Some(
+            "The console's API. Every route lists the permission it needs; lists and the event stream are limited to the caller's numbers.",
+        )))
         .servers(Some([ServerBuilder::new().url("/").build()]))
         .paths(paths.build())
         .components(Some(components))

@@ -89,7 +89,11 @@ pub async fn settle_from_statuses(conn: &mut AnyConnection, pairs: &[(&str, &str
         let settled = q.fetch_all(&mut *conn).await?;
         for (message_id, wamid) in settled {
             if let (Some(message_id), Some(wamid)) = (message_id, wamid) {
-                sqlx::query("UPDATE messages SET wamid = $1 WHERE id = $2 AND wamid IS NULL").bind(wamid).bind(message_id).execute(&mut *conn).await?;
+                sqlx::query("UPDATE messages SET wamid = $1 WHERE id = $2 AND wamid IS NULL")
+                    .bind(wamid)
+                    .bind(message_id)
+                    .execute(&mut *conn)
+                    .await?;
             }
         }
     }
@@ -453,13 +457,12 @@ fn recipient_of(payload: &str) -> Option<String> {
 /// Nothing is requeued while stored webhooks wait to be processed: the status that settles a
 /// row may be among them.
 async fn reconcile_unknown(state: &AppState, conn: &mut AnyConnection, number_id: &str) -> Result<()> {
-    let due: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT id, idempotency_key FROM outbox WHERE number_id = $1 AND state = 'unknown' AND next_attempt_at <= $2",
-    )
-    .bind(number_id)
-    .bind(now_ms())
-    .fetch_all(&mut *conn)
-    .await?;
+    let due: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, idempotency_key FROM outbox WHERE number_id = $1 AND state = 'unknown' AND next_attempt_at <= $2")
+            .bind(number_id)
+            .bind(now_ms())
+            .fetch_all(&mut *conn)
+            .await?;
     if due.is_empty() || state.ingest.pending() > 0 {
         return Ok(());
     }
@@ -530,11 +533,9 @@ async fn attempt(state: &AppState, number_id: &str, token: &SecretString, row: R
             Some(request) => state.cloud.send_json(number_id, token, request).await.map(|r| r.messages.first().map(|m| m.id.clone())),
             None => unreadable("the body is not a JSON object".into()),
         },
-        Ok(StoredPayload { kind: "mark_read", wamid: Some(wamid), .. }) => state
-            .cloud
-            .post_messages::<_, SuccessResponse>(number_id, token, &MarkReadRequest::new(wamid))
-            .await
-            .map(|_| None),
+        Ok(StoredPayload { kind: "mark_read", wamid: Some(wamid), .. }) => {
+            state.cloud.post_messages::<_, SuccessResponse>(number_id, token, &MarkReadRequest::new(wamid)).await.map(|_| None)
+        }
         Ok(other) => unreadable(format!("kind {:?} without its fields", other.kind)),
         Err(e) => unreadable(e.to_string()),
     };
@@ -616,7 +617,10 @@ async fn record_accepted(tx: &mut AnyConnection, accepted: &[&Outcome], now: i64
         recipients.sort_unstable();
         recipients.dedup();
         if !recipients.is_empty() {
-            let sql = format!("UPDATE contacts SET last_outbound_at = $1 WHERE wa_id IN ({})", crate::db::list_placeholders_after(1, recipients.len()));
+            let sql = format!(
+                "UPDATE contacts SET last_outbound_at = $1 WHERE wa_id IN ({})",
+                crate::db::list_placeholders_after(1, recipients.len())
+            );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&tx, sql))).bind(now);
             for r in recipients {
                 q = q.bind(r);
@@ -649,10 +653,8 @@ async fn record_one(tx: &mut AnyConnection, state: &AppState, o: &Outcome, now: 
                 sqlx::query("UPDATE messages SET wamid = $1 WHERE id = $2").bind(wamid).bind(message_id).execute(&mut *tx).await?;
                 advance(tx, number_id, wamid, MessageStatus::Accepted, None, out).await?;
                 // Statuses that raced ahead of this answer are already stored: apply the best.
-                let seen: Vec<(String,)> = sqlx::query_as("SELECT status FROM message_statuses WHERE wamid = $1")
-                    .bind(wamid)
-                    .fetch_all(&mut *tx)
-                    .await?;
+                let seen: Vec<(String,)> =
+                    sqlx::query_as("SELECT status FROM message_statuses WHERE wamid = $1").bind(wamid).fetch_all(&mut *tx).await?;
                 let best = seen.iter().filter_map(|(s,)| MessageStatus::parse(s)).max_by_key(|s| s.rank());
                 if let Some(status) = best {
                     advance(tx, number_id, wamid, status, None, out).await?;
@@ -690,7 +692,11 @@ async fn record_one(tx: &mut AnyConnection, state: &AppState, o: &Outcome, now: 
                 ErrorClass::Retry | ErrorClass::PauseLane => {
                     let wait = if class == ErrorClass::PauseLane { 60_000 } else { backoff_ms(code, attempts) };
                     if class == ErrorClass::PauseLane {
-                        sqlx::query("UPDATE numbers SET connected = FALSE, problem = $1 WHERE id = $2").bind(&title).bind(number_id).execute(&mut *tx).await?;
+                        sqlx::query("UPDATE numbers SET connected = FALSE, problem = $1 WHERE id = $2")
+                            .bind(&title)
+                            .bind(number_id)
+                            .execute(&mut *tx)
+                            .await?;
                     }
                     sqlx::query(
                         "UPDATE outbox SET state = 'queued', next_attempt_at = $1, error_code = $2, error_title = $3, updated_at = $4 WHERE id = $5",
@@ -769,7 +775,9 @@ mod tests {
 
     #[test]
     fn the_key_is_spliced_into_the_stored_body_as_json() {
-        let payload = Payload::Send { body: serde_json::json!({"messaging_product": "whatsapp", "to": "85251234567", "text": {"body": "hi \"there\""}}) };
+        let payload = Payload::Send {
+            body: serde_json::json!({"messaging_product": "whatsapp", "to": "85251234567", "text": {"body": "hi \"there\""}}),
+        };
         let stored = serde_json::to_string(&payload).unwrap();
         let read: super::StoredPayload = serde_json::from_str(&stored).unwrap();
         let request = with_callback_data(read.body.unwrap().get(), "bc:1:\"odd\"").unwrap();

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::Json;
 use serde::Deserialize;
-use switchboard_shared::api::{Load, SupervisorView};
 use switchboard_shared::access::Scope;
+use switchboard_shared::api::{Load, SupervisorView};
 use switchboard_shared::limits;
 
 use crate::access::AuthUser;
@@ -60,11 +60,7 @@ pub fn first_responses(steps: &[Step]) -> Vec<(i64, i64)> {
 }
 
 /// `GET /api/v1/supervisor`
-pub async fn supervisor(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Query(q): Query<SupervisorQuery>,
-) -> Result<Json<SupervisorView>> {
+pub async fn supervisor(State(state): State<AppState>, user: AuthUser, Query(q): Query<SupervisorQuery>) -> Result<Json<SupervisorView>> {
     let now = now_ms();
     let day_start = q.day_start.unwrap_or(now - now.rem_euclid(86_400_000));
     let open_since = now - limits::CUSTOMER_SERVICE_WINDOW_MS;
@@ -157,8 +153,7 @@ pub async fn supervisor(
     while start < rows.len() {
         let conversation = rows[start].0;
         let end = rows[start..].iter().position(|r| r.0 != conversation).map_or(rows.len(), |p| start + p);
-        let steps: Vec<Step> =
-            rows[start..end].iter().map(|r| Step { inbound: r.2 == "inbound", at: r.3, sent_by: r.4 }).collect();
+        let steps: Vec<Step> = rows[start..end].iter().map(|r| Step { inbound: r.2 == "inbound", at: r.3, sent_by: r.4 }).collect();
         for (agent, ms) in first_responses(&steps) {
             times_by_number.entry(rows[start].1.clone()).or_default().push(ms);
             times_by_agent.entry(agent).or_default().push(ms);

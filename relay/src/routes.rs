@@ -12,7 +12,7 @@ use axum::Router;
 use switchboard_shared::access::Permission;
 
 use crate::access::AuthUser;
-use crate::{access, agents, audit, auth, broadcasts, contacts, templates, conversations, events, export, numbers, reports, AppState};
+use crate::{access, agents, audit, auth, broadcasts, contacts, conversations, events, export, numbers, reports, templates, AppState};
 
 /// What a route needs from the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +125,13 @@ pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .add(M::GET, "/contacts/export", P(ManageContacts), "Contacts as CSV", contacts::export)
         .add(M::POST, "/contacts/import", P(ManageContacts), "Start a CSV import (body: the file; mapping in the query)", contacts::import)
         .add(M::GET, "/contacts/import/{id}", P(ManageContacts), "An import's progress and outcome", contacts::import_status)
-        .add(M::GET, "/contacts/import/{id}/rejected", P(ManageContacts), "The rows an import rejected, with reasons, as CSV", contacts::import_rejected)
+        .add(
+            M::GET,
+            "/contacts/import/{id}/rejected",
+            P(ManageContacts),
+            "The rows an import rejected, with reasons, as CSV",
+            contacts::import_rejected,
+        )
         .add(M::GET, "/segments", P(ManageContacts), "Saved segments", contacts::list_segments)
         .add(M::POST, "/segments", P(ManageContacts), "Save a segment (checked; errors point at the character)", contacts::save_segment)
         .add(M::DELETE, "/segments/{id}", P(ManageContacts), "Remove a saved segment", contacts::delete_segment)
@@ -134,7 +140,13 @@ pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .add(M::GET, "/templates", SignedIn, "Templates of the WABAs behind the user's numbers", templates::list)
         .add(M::POST, "/templates/sync", P(Broadcast), "Sync templates from WhatsApp now", templates::sync)
         .add(M::GET, "/broadcasts", P(Broadcast), "Broadcasts with their live reports", broadcasts::list)
-        .add(M::POST, "/broadcasts", Need::Permissions(&[Broadcast, SendTemplates]), "Schedule a broadcast (now or at a time)", broadcasts::create)
+        .add(
+            M::POST,
+            "/broadcasts",
+            Need::Permissions(&[Broadcast, SendTemplates]),
+            "Schedule a broadcast (now or at a time)",
+            broadcasts::create,
+        )
         .add(M::GET, "/broadcasts/{id}", P(Broadcast), "A broadcast's live report", broadcasts::get)
         .add(M::POST, "/broadcasts/{id}/control", P(Broadcast), "Pause, resume or cancel a broadcast", broadcasts::control)
         .add(M::GET, "/broadcasts/{id}/recipients", P(Broadcast), "Per-recipient outcomes, filtered", broadcasts::recipients)

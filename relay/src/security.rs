@@ -57,5 +57,9 @@ pub fn cors(origins: &[String]) -> CorsLayer {
         .allow_origin(AllowOrigin::list(allowed))
         .allow_credentials(true)
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
-        .allow_headers([header::CONTENT_TYPE, header::HeaderName::from_static(CSRF_HEADER), header::HeaderName::from_static("last-event-id")])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static(CSRF_HEADER),
+            header::HeaderName::from_static("last-event-id"),
+        ])
 }

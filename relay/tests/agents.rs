@@ -206,7 +206,8 @@ async fn agents_made_in_bulk_set_a_password_once_and_disabling_ends_everything(b
     let amy_id = created[1]["id"].as_i64().unwrap();
     let r = app.post_api(&amy, &take, &json!({"agent_id": amy_id})).await;
     assert_eq!(r.status(), 403);
-    let (admin_id,): (i64,) = sqlx::query_as("SELECT id FROM users WHERE email = 'admin@example.com'").fetch_one(&app.relay.state.db.pool).await.unwrap();
+    let (admin_id,): (i64,) =
+        sqlx::query_as("SELECT id FROM users WHERE email = 'admin@example.com'").fetch_one(&app.relay.state.db.pool).await.unwrap();
     let r = app.post_api(&admin, &take, &json!({"agent_id": admin_id})).await;
     assert_eq!(r.status(), 200);
     let r = app.post_api(&admin, &take, &json!({"agent_id": chan_id})).await;
@@ -278,7 +279,12 @@ async fn a_custom_role_grants_exactly_its_permissions(backend: Backend) {
     // Granting reply takes effect on the next request.
     let id = role["id"].as_i64().unwrap();
     let r = app
-        .call(Method::PUT, &admin, &format!("/api/v1/roles/{id}"), Some(&json!({"name": "Reporter", "permissions": ["view_reports", "reply"]})))
+        .call(
+            Method::PUT,
+            &admin,
+            &format!("/api/v1/roles/{id}"),
+            Some(&json!({"name": "Reporter", "permissions": ["view_reports", "reply"]})),
+        )
         .await;
     assert_eq!(r.status(), 200);
     assert_eq!(app.post_api(&rep, &reply, &json!({"text": "now I may"})).await.status(), 200);
@@ -303,11 +309,8 @@ async fn the_supervisor_view_counts_waiting_and_first_responses(backend: Backend
     auth::upsert_user(&app.relay.state, "boss@example.com", "Boss", PASSWORD, "Supervisor", &Scope::All).await.unwrap();
     let boss = app.login_as("boss@example.com", PASSWORD).await;
     two_conversations(&app).await;
-    let (conversation,): (i64,) = sqlx::query_as("SELECT id FROM conversations WHERE number_id = $1")
-        .bind(NUMBER)
-        .fetch_one(&app.relay.state.db.pool)
-        .await
-        .unwrap();
+    let (conversation,): (i64,) =
+        sqlx::query_as("SELECT id FROM conversations WHERE number_id = $1").bind(NUMBER).fetch_one(&app.relay.state.db.pool).await.unwrap();
     let r = app.post_api(&boss, &format!("/api/v1/conversations/{conversation}/messages"), &json!({"text": "answered"})).await;
     assert_eq!(r.status(), 200);
     let _stream = app.call(Method::GET, &boss, "/api/v1/events", None).await;
@@ -321,7 +324,10 @@ async fn the_supervisor_view_counts_waiting_and_first_responses(backend: Backend
     assert!(two["longest_wait_ms"].as_i64().unwrap() >= 0);
     assert_eq!(two["median_first_response_ms"], Value::Null);
     let boss_row = view["agents"].as_array().unwrap().iter().find(|a| a["name"] == "Boss").unwrap().clone();
-    assert_eq!((boss_row["online"].as_bool(), boss_row["open"].as_i64(), boss_row["handled_last_hour"].as_i64()), (Some(true), Some(1), Some(1)));
+    assert_eq!(
+        (boss_row["online"].as_bool(), boss_row["open"].as_i64(), boss_row["handled_last_hour"].as_i64()),
+        (Some(true), Some(1), Some(1))
+    );
 }
 
 async fn assigned_to(app: &TestApp) -> Option<i64> {
@@ -374,7 +380,12 @@ async fn an_export_of_100k_messages_streams_in_pages_within_scope(backend: Backe
     assert_eq!(&records[0][contact_at], "852•••••001", "analysts see masked phones");
 
     let json: Value = app
-        .call(Method::GET, &analyst, &format!("/api/v1/export/conversations?format=json&from={}&to={}", 1767225600000_i64 + 1, 1767225600000_i64 + 11), None)
+        .call(
+            Method::GET,
+            &analyst,
+            &format!("/api/v1/export/conversations?format=json&from={}&to={}", 1767225600000_i64 + 1, 1767225600000_i64 + 11),
+            None,
+        )
         .await
         .json()
         .await
@@ -447,7 +458,8 @@ async fn a_group_conversation_is_named_by_its_subject_and_renamed_live(backend: 
     );
     assert_eq!(post_signed(&app, &failed, SECRET).await, 200);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let (name,): (Option<String>,) = sqlx::query_as("SELECT contact_name FROM conversations").fetch_one(&app.relay.state.db.pool).await.unwrap();
+    let (name,): (Option<String>,) =
+        sqlx::query_as("SELECT contact_name FROM conversations").fetch_one(&app.relay.state.db.pool).await.unwrap();
     assert_eq!(name.as_deref(), Some("Shop team (new)"));
 }
 

@@ -42,14 +42,7 @@ async fn webhook_with_bad_signature_is_rejected_and_stores_nothing(backend: Back
     assert_eq!(wrong.status(), 401);
     let missing = app.http.post(app.url("/webhooks/whatsapp")).body(body.clone()).send().await.unwrap();
     assert_eq!(missing.status(), 401);
-    let malformed = app
-        .http
-        .post(app.url("/webhooks/whatsapp"))
-        .header("x-hub-signature-256", "sha1=abc")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let malformed = app.http.post(app.url("/webhooks/whatsapp")).header("x-hub-signature-256", "sha1=abc").body(body).send().await.unwrap();
     assert_eq!(malformed.status(), 401);
     assert_eq!(app.count("SELECT COUNT(*) FROM webhook_inbox").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM messages").await, 0);
@@ -90,10 +83,8 @@ async fn duplicate_delivery_stores_the_message_once(backend: Backend) {
     let body = serde_json::to_vec(&text_message("wamid.DUP1", "85290000001", "hello twice")).unwrap();
     assert_eq!(app.post_webhook(&body).await.status(), 200);
     assert_eq!(app.post_webhook(&body).await.status(), 200);
-    eventually("both bodies processed", || async {
-        app.count("SELECT COUNT(*) FROM webhook_inbox WHERE processed = TRUE").await == 2
-    })
-    .await;
+    eventually("both bodies processed", || async { app.count("SELECT COUNT(*) FROM webhook_inbox WHERE processed = TRUE").await == 2 })
+        .await;
     assert_eq!(app.count("SELECT COUNT(*) FROM messages").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM events WHERE kind = 'message'").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM conversations WHERE unread = 1").await, 1);
@@ -141,11 +132,10 @@ async fn out_of_order_statuses_never_move_a_message_backwards(backend: Backend) 
         let body = serde_json::to_vec(&status_update("wamid.OUT1", status)).unwrap();
         assert_eq!(app.post_webhook(&body).await.status(), 200);
     }
-    eventually("all statuses processed", || async {
-        app.count("SELECT COUNT(*) FROM webhook_inbox WHERE processed = TRUE").await == 4
-    })
-    .await;
-    let (status,): (String,) = sqlx::query_as("SELECT status FROM messages WHERE wamid = 'wamid.OUT1'").fetch_one(&state.db.pool).await.unwrap();
+    eventually("all statuses processed", || async { app.count("SELECT COUNT(*) FROM webhook_inbox WHERE processed = TRUE").await == 4 })
+        .await;
+    let (status,): (String,) =
+        sqlx::query_as("SELECT status FROM messages WHERE wamid = 'wamid.OUT1'").fetch_one(&state.db.pool).await.unwrap();
     assert_eq!(status, "read");
     assert_eq!(app.count("SELECT COUNT(*) FROM message_statuses").await, 3, "each (wamid, status) once");
     assert_eq!(app.count("SELECT COUNT(*) FROM events WHERE kind = 'status'").await, 1, "only the move to read is an event");
@@ -239,14 +229,22 @@ async fn login_sets_a_session_cookie_and_bad_login_is_401(backend: Backend) {
     assert_eq!(numbers[0]["id"], NUMBER);
     assert_eq!(numbers[0]["verified_name"], "Test Shop", "health read from the Graph API");
     assert_eq!(numbers[0]["connected"], true);
-    let out = app.http.delete(app.url("/api/v1/session")).header("cookie", &cookie).header("x-requested-with", "switchboard").send().await.unwrap();
+    let out = app
+        .http
+        .delete(app.url("/api/v1/session"))
+        .header("cookie", &cookie)
+        .header("x-requested-with", "switchboard")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.status(), 204);
     assert_eq!(app.http.get(app.url("/api/v1/me")).header("cookie", &cookie).send().await.unwrap().status(), 401);
 }
 
 async fn state_changing_request_without_csrf_header_is_403(backend: Backend) {
     let app = spawn_app(backend).await;
-    let login = app.http.post(app.url("/api/v1/session")).json(&json!({"email": "agent@example.com", "password": PASSWORD})).send().await.unwrap();
+    let login =
+        app.http.post(app.url("/api/v1/session")).json(&json!({"email": "agent@example.com", "password": PASSWORD})).send().await.unwrap();
     assert_eq!(login.status(), 403);
     let cookie = app.login().await;
     let out = app.http.delete(app.url("/api/v1/session")).header("cookie", &cookie).send().await.unwrap();
@@ -308,7 +306,12 @@ async fn send_with_unknown_outcome_is_settled_from_its_status_not_resent(backend
 #[tokio::test]
 async fn verification_handshake_echoes_the_challenge_and_refuses_a_wrong_token() {
     let app = spawn_app(Backend::Sqlite).await;
-    let ok = app.http.get(app.url("/webhooks/whatsapp?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=verify-me")).send().await.unwrap();
+    let ok = app
+        .http
+        .get(app.url("/webhooks/whatsapp?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=verify-me"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.text().await.unwrap(), "1158201444");
     let bad = app.http.get(app.url("/webhooks/whatsapp?hub.mode=subscribe&hub.challenge=1&hub.verify_token=nope")).send().await.unwrap();
@@ -348,9 +351,8 @@ async fn connecting_a_number_with_a_bad_token_or_id_saves_nothing() {
     // The same through the console's API, as an administrator.
     auth::upsert_user(&app.relay.state, "admin@example.com", "Admin", PASSWORD, "Administrator", &Scope::All).await.unwrap();
     let admin = app.login_as("admin@example.com", PASSWORD).await;
-    let connect = |id: &str, token: &str| {
-        json!({"waba_id": "200000000000001", "phone_number_id": id, "access_token": token, "app_secret": "s"})
-    };
+    let connect =
+        |id: &str, token: &str| json!({"waba_id": "200000000000001", "phone_number_id": id, "access_token": token, "app_secret": "s"});
     let r = app.post_api(&admin, "/api/v1/numbers", &connect("100000000000009", "sandbox-token")).await;
     assert_eq!(r.status(), 400);
     let body: Value = r.json().await.unwrap();
@@ -451,12 +453,7 @@ async fn cors_is_granted_only_to_console_origins_in_the_configuration() {
     assert!(evil.headers().get("access-control-allow-origin").is_none(), "{:?}", evil.headers());
     // Without the preflight's permission a cross-site page cannot add the CSRF header, and
     // without the header a state-changing request is refused.
-    let forged = http
-        .delete(format!("{}/api/v1/session", relay.url()))
-        .header("origin", "https://evil.example.net")
-        .send()
-        .await
-        .unwrap();
+    let forged = http.delete(format!("{}/api/v1/session", relay.url())).header("origin", "https://evil.example.net").send().await.unwrap();
     assert_eq!(forged.status(), 403);
     assert!(forged.headers().get("access-control-allow-origin").is_none());
 }

@@ -60,17 +60,11 @@ fn expected(method: &Method, path: &str) -> Option<Expect> {
         ("DELETE", "/numbers/{id}") => Expect { in_scope: [204, 403, 403, 403], out_of_scope: [404, 403, 403, 403] },
         ("GET", "/conversations") => same([200; 4]),
         ("GET", "/conversations/{id}/messages") => Expect { in_scope: [200; 4], out_of_scope: [404; 4] },
-        ("POST", "/conversations/{id}/messages") => {
-            Expect { in_scope: [200, 200, 200, 403], out_of_scope: [404, 404, 404, 403] }
-        }
+        ("POST", "/conversations/{id}/messages") => Expect { in_scope: [200, 200, 200, 403], out_of_scope: [404, 404, 404, 403] },
         ("POST", "/conversations/{id}/read") => Expect { in_scope: [204; 4], out_of_scope: [404; 4] },
-        ("POST", "/conversations/{id}/assign") => {
-            Expect { in_scope: [200, 200, 200, 403], out_of_scope: [404, 404, 404, 403] }
-        }
+        ("POST", "/conversations/{id}/assign") => Expect { in_scope: [200, 200, 200, 403], out_of_scope: [404, 404, 404, 403] },
         ("DELETE", "/messages/{id}") => Expect { in_scope: [204, 204, 403, 403], out_of_scope: [404, 404, 403, 403] },
-        ("PUT", "/conversations/{id}/labels") => {
-            Expect { in_scope: [200, 200, 200, 403], out_of_scope: [404, 404, 404, 403] }
-        }
+        ("PUT", "/conversations/{id}/labels") => Expect { in_scope: [200, 200, 200, 403], out_of_scope: [404, 404, 404, 403] },
         ("GET", "/events") => same([200; 4]),
         ("GET", "/agents") => same([200, 403, 403, 403]),
         ("POST", "/agents") => same([201, 403, 403, 403]),
@@ -186,10 +180,9 @@ impl Fixture {
                 self.sql("UPDATE conversations SET assigned_to = NULL RETURNING id").await;
                 (path.replace("{id}", &conversation.to_string()), Some(json!({"agent_id": me})))
             }
-            ("POST", "/agents") => (
-                path,
-                Some(json!({"emails": format!("new{}@example.com", unique()), "role": "agent", "scope": {"kind": "all"}})),
-            ),
+            ("POST", "/agents") => {
+                (path, Some(json!({"emails": format!("new{}@example.com", unique()), "role": "agent", "scope": {"kind": "all"}})))
+            }
             ("PATCH", "/agents/{id}") | ("POST", "/agents/{id}/password-link") => {
                 let target = self.user("Agent").await.0;
                 (path.replace("{id}", &target.to_string()), Some(json!({"name": "Renamed"})))
@@ -214,12 +207,17 @@ impl Fixture {
                     .await;
                 (path.replace("{id}", &id.to_string()), Some(json!({"tags": ["vip"]})))
             }
-            ("POST", "/contacts/import") => (format!("{path}?mapping=%7B%22phone%22%3A%22phone%22%2C%22default_country%22%3A%22HK%22%7D"), None),
+            ("POST", "/contacts/import") => {
+                (format!("{path}?mapping=%7B%22phone%22%3A%22phone%22%2C%22default_country%22%3A%22HK%22%7D"), None)
+            }
             ("GET", "/contacts/import/{id}") | ("GET", "/contacts/import/{id}/rejected") => (path.replace("{id}", "999999"), None),
             ("POST", "/segments") => (path, Some(json!({"name": format!("Segment {}", unique()), "expression": "tag vip and opted_in"}))),
             ("DELETE", "/segments/{id}") => {
                 let id = self
-                    .sql(&format!("INSERT INTO segments (name, expression, created_by, created_at) VALUES ('Temp {}', 'tag x', NULL, 0) RETURNING id", unique()))
+                    .sql(&format!(
+                        "INSERT INTO segments (name, expression, created_by, created_at) VALUES ('Temp {}', 'tag x', NULL, 0) RETURNING id",
+                        unique()
+                    ))
                     .await;
                 (path.replace("{id}", &id.to_string()), None)
             }
@@ -607,10 +605,8 @@ async fn a_group_reply_needs_the_manage_groups_permission_and_goes_to_the_group(
     let (_, supervisor) = fx.user("Supervisor").await;
     let r = fx.post(&supervisor, &path, &json!({"text": "to everyone"})).await;
     assert_eq!(r.status(), 200);
-    let (payload,): (String,) = sqlx::query_as("SELECT payload FROM outbox WHERE idempotency_key LIKE 'reply-%'")
-        .fetch_one(&fx.relay.state.db.pool)
-        .await
-        .unwrap();
+    let (payload,): (String,) =
+        sqlx::query_as("SELECT payload FROM outbox WHERE idempotency_key LIKE 'reply-%'").fetch_one(&fx.relay.state.db.pool).await.unwrap();
     let payload: Value = serde_json::from_str(&payload).unwrap();
     assert_eq!(payload["body"]["recipient_type"], "group", "{payload}");
     assert_eq!(payload["body"]["to"], group);
@@ -622,7 +618,9 @@ async fn every_route_with_a_json_body_refuses_a_bad_one_in_our_error_shape_and_c
     let mut checked = 0;
     for spec in routes::specs(&fx.relay.state) {
         // The import takes a CSV file, not JSON; a new password link takes no body.
-        if !matches!(spec.method.as_str(), "POST" | "PUT" | "PATCH") || ["/contacts/import", "/agents/{id}/password-link"].contains(&spec.path) {
+        if !matches!(spec.method.as_str(), "POST" | "PUT" | "PATCH")
+            || ["/contacts/import", "/agents/{id}/password-link"].contains(&spec.path)
+        {
             continue;
         }
         let (path, body) = fx.request(&spec, me, true).await;
@@ -651,7 +649,13 @@ async fn every_route_with_a_json_body_refuses_a_bad_one_in_our_error_shape_and_c
             assert_eq!(status, 400, "{} {} with {bad:?}: {error}", spec.method, spec.path);
             assert_eq!(error["error"]["code"], "invalid_body", "{} {} with {bad:?}: {error}", spec.method, spec.path);
             assert!(!error["error"]["message"].as_str().unwrap_or_default().is_empty());
-            assert_eq!(fx.sql("SELECT COUNT(*) FROM audit_log").await, audit_before, "{} {}: a refused body changes nothing", spec.method, spec.path);
+            assert_eq!(
+                fx.sql("SELECT COUNT(*) FROM audit_log").await,
+                audit_before,
+                "{} {}: a refused body changes nothing",
+                spec.method,
+                spec.path
+            );
             checked += 1;
         }
     }

@@ -66,12 +66,11 @@ async fn a_backup_restored_into_an_empty_database_gives_back_the_same_data(backe
         let err = backup::restore(&restored, &first).await.unwrap_err().to_string();
         assert!(err.contains("empty database"), "{err}");
         // New rows still get fresh ids after the restore (sequences moved on).
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO contacts (wa_id, name, created_at, updated_at) VALUES ('85299999999', 'new', 0, 0) RETURNING id",
-        )
-        .fetch_one(&restored.pool)
-        .await
-        .unwrap();
+        let (id,): (i64,) =
+            sqlx::query_as("INSERT INTO contacts (wa_id, name, created_at, updated_at) VALUES ('85299999999', 'new', 0, 0) RETURNING id")
+                .fetch_one(&restored.pool)
+                .await
+                .unwrap();
         let (max,): (i64,) = sqlx::query_as("SELECT MAX(id) FROM contacts").fetch_one(&restored.pool).await.unwrap();
         assert_eq!(id, max);
     }

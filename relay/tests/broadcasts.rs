@@ -86,7 +86,11 @@ async fn contacts_import_normalises_merges_and_lists_every_rejected_row(backend:
                00886 912 345 678,Lin,,yes,Taipei,80,2024-12-31\n";
     let s = import(&app, &cookie, csv, &mapping).await;
     assert_eq!(s["error"], Value::Null, "{s}");
-    assert_eq!((s["total"].as_u64(), s["created"].as_u64(), s["merged"].as_u64(), s["rejected"].as_u64()), (Some(7), Some(2), Some(1), Some(4)), "{s}");
+    assert_eq!(
+        (s["total"].as_u64(), s["created"].as_u64(), s["merged"].as_u64(), s["rejected"].as_u64()),
+        (Some(7), Some(2), Some(1), Some(4)),
+        "{s}"
+    );
     // Every rejected row, with its line and reason, as a CSV to download.
     let r = app.http.get(app.url("/api/v1/contacts/import/1/rejected")).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(r.status(), 200);
@@ -115,7 +119,15 @@ async fn contacts_import_normalises_merges_and_lists_every_rejected_row(backend:
     // A mapping naming a column the file lacks is refused at once; nothing changes.
     let bad = json!({"phone": "Phone", "default_country": "HK"});
     let url = format!("{}?mapping={}", app.url("/api/v1/contacts/import"), urlencode(&bad.to_string()));
-    let r = app.http.post(url).header("cookie", &cookie).header("x-requested-with", "switchboard").body("Mobile\n61234567\n").send().await.unwrap();
+    let r = app
+        .http
+        .post(url)
+        .header("cookie", &cookie)
+        .header("x-requested-with", "switchboard")
+        .body("Mobile\n61234567\n")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("no column \\\"Phone\\\""));
     assert_eq!(app.count("SELECT COUNT(*) FROM contacts").await, 2);
@@ -194,7 +206,10 @@ async fn broadcast_reaches_each_recipient_once_through_faults_and_reports_every_
     import(&app, &cookie, extra, &mapping).await;
     let stopper = "85260100005";
     app.sandbox.customer_writes(NUMBER, stopper, "Stopper", "STOP");
-    eventually("the opt-out is recorded", || async { app.count("SELECT COUNT(*) FROM contacts WHERE opted_out_at IS NOT NULL").await == 1 }).await;
+    eventually("the opt-out is recorded", || async {
+        app.count("SELECT COUNT(*) FROM contacts WHERE opted_out_at IS NOT NULL").await == 1
+    })
+    .await;
     let confirmations = || app.sandbox.ledger().iter().filter(|e| e.to == stopper && e.kind == "text").count();
     eventually("the opt-out is confirmed", || async { confirmations() == 1 }).await;
     app.sandbox.customer_writes(NUMBER, stopper, "Stopper", "stop!");
@@ -231,7 +246,11 @@ async fn broadcast_reaches_each_recipient_once_through_faults_and_reports_every_
     // Both numbers sent their share; the template carried each contact's values.
     assert!(b["accepted_by_number"][NUMBER].as_u64().unwrap() > 10 && b["accepted_by_number"][NUMBER2].as_u64().unwrap() > 10, "{b}");
     assert!(app.sandbox.ledger().iter().any(|e| e.to == "85260100003" && e.kind == "template"));
-    let payload: (String,) = sqlx::query_as("SELECT payload FROM outbox WHERE idempotency_key = $1").bind(format!("bc:{id}:85260100003")).fetch_one(&app.relay.state.db.pool).await.unwrap();
+    let payload: (String,) = sqlx::query_as("SELECT payload FROM outbox WHERE idempotency_key = $1")
+        .bind(format!("bc:{id}:85260100003"))
+        .fetch_one(&app.relay.state.db.pool)
+        .await
+        .unwrap();
     assert!(payload.0.contains("Customer 3") && payload.0.contains("Tea 3") && payload.0.contains("pick.jpg"), "{}", payload.0);
 
     // Statuses arrive: delivered and read for all but the two unreachable ones (the sandbox
@@ -249,9 +268,15 @@ async fn broadcast_reaches_each_recipient_once_through_faults_and_reports_every_
     assert_eq!(b["counts"]["delivered"], 58);
     // A customer answers: replied within 24 h.
     app.sandbox.customer_writes(NUMBER, "85260100003", "Customer 3", "Thanks!");
-    let number_of_3: (String,) = sqlx::query_as("SELECT number_id FROM broadcast_recipients WHERE contact = '85260100003'").fetch_one(&app.relay.state.db.pool).await.unwrap();
+    let number_of_3: (String,) = sqlx::query_as("SELECT number_id FROM broadcast_recipients WHERE contact = '85260100003'")
+        .fetch_one(&app.relay.state.db.pool)
+        .await
+        .unwrap();
     if number_of_3.0 == NUMBER {
-        eventually("the reply is counted", || async { app.get_json(&cookie, &format!("/api/v1/broadcasts/{id}")).await["counts"]["replied"] == 1 }).await;
+        eventually("the reply is counted", || async {
+            app.get_json(&cookie, &format!("/api/v1/broadcasts/{id}")).await["counts"]["replied"] == 1
+        })
+        .await;
     }
     // Drill-down and export.
     let failed = app.get_json(&cookie, &format!("/api/v1/broadcasts/{id}/recipients?filter=failed")).await;
@@ -377,7 +402,11 @@ async fn a_live_reply_overtakes_a_running_broadcast(backend: Backend) {
     let conversation = {
         let mut id = 0;
         for _ in 0..100 {
-            let row: Option<(i64,)> = sqlx::query_as("SELECT conversation_id FROM messages WHERE wamid = $1").bind(&wamid).fetch_optional(&app.relay.state.db.pool).await.unwrap();
+            let row: Option<(i64,)> = sqlx::query_as("SELECT conversation_id FROM messages WHERE wamid = $1")
+                .bind(&wamid)
+                .fetch_optional(&app.relay.state.db.pool)
+                .await
+                .unwrap();
             if let Some((c,)) = row {
                 id = c;
                 break;
@@ -389,13 +418,16 @@ async fn a_live_reply_overtakes_a_running_broadcast(backend: Backend) {
     assert!(conversation > 0);
     let id = broadcast(&app, &cookie, daily_pick(&[NUMBER], json!({"kind": "segment", "expression": "tag list"}))).await;
     eventually("the broadcast is under way", || async { ledger_keys(&app, id).len() > 40 }).await;
-    let r = app.call(Method::POST, &cookie, &format!("/api/v1/conversations/{conversation}/messages"), Some(&json!({"text": "Yes, until 8 pm."}))).await;
+    let r = app
+        .call(Method::POST, &cookie, &format!("/api/v1/conversations/{conversation}/messages"), Some(&json!({"text": "Yes, until 8 pm."})))
+        .await;
     assert_eq!(r.status(), 200);
     let sent_before = ledger_keys(&app, id).len();
     eventually("the reply goes out", || async { app.sandbox.ledger().iter().any(|e| e.to == "85290001234" && e.kind == "text") }).await;
     let ledger = app.sandbox.ledger();
     let reply_at = ledger.iter().position(|e| e.to == "85290001234" && e.kind == "text").unwrap();
-    let broadcast_before_reply = ledger[..reply_at].iter().filter(|e| e.biz_opaque_callback_data.as_deref().is_some_and(|k| k.starts_with("bc:"))).count();
+    let broadcast_before_reply =
+        ledger[..reply_at].iter().filter(|e| e.biz_opaque_callback_data.as_deref().is_some_and(|k| k.starts_with("bc:"))).count();
     // At 80/s a lane claims a fifth of a second (16 sends) at a time: the reply waits for at
     // most that batch and the sends already in flight.
     assert!(broadcast_before_reply <= sent_before + 40, "the reply waited behind {} broadcast sends", broadcast_before_reply - sent_before);
@@ -413,7 +445,12 @@ async fn a_relay_that_died_while_queueing_finishes_at_start_without_sending_twic
     // had died after freezing the audience but before queueing all of it.
     let state = &app.relay.state;
     switchboard_relay::broadcasts::freeze(state, id).await.unwrap();
-    let removed = sqlx::query("DELETE FROM outbox WHERE broadcast_id = $1 AND state = 'queued'").bind(id).execute(&state.db.pool).await.unwrap().rows_affected();
+    let removed = sqlx::query("DELETE FROM outbox WHERE broadcast_id = $1 AND state = 'queued'")
+        .bind(id)
+        .execute(&state.db.pool)
+        .await
+        .unwrap()
+        .rows_affected();
     assert!(removed > 100, "{removed}");
     switchboard_relay::broadcasts::recover(state).await.unwrap();
     state.lanes.wake_all();
@@ -491,7 +528,14 @@ async fn a_wall_clock_start_begins_each_number_at_that_time_in_its_own_time_zone
         app.get_json(&cookie, &format!("/api/v1/broadcasts/{id}")).await["counts"]["accepted"].as_u64() == Some(from_tokyo)
     })
     .await;
-    let first = app.sandbox.ledger().iter().filter(|e| e.biz_opaque_callback_data.as_deref().is_some_and(|k| k.starts_with(&format!("bc:{id}:")))).map(|e| e.at_ms).min().unwrap();
+    let first = app
+        .sandbox
+        .ledger()
+        .iter()
+        .filter(|e| e.biz_opaque_callback_data.as_deref().is_some_and(|k| k.starts_with(&format!("bc:{id}:"))))
+        .map(|e| e.at_ms)
+        .min()
+        .unwrap();
     assert!(first >= tokyo - 50, "sent {} ms before its start", tokyo - first);
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let b = app.get_json(&cookie, &format!("/api/v1/broadcasts/{id}")).await;
@@ -530,7 +574,8 @@ async fn sends_answered_after_the_timeout_are_settled_by_their_statuses_and_neve
     // The slow answers may still be on their way when the broadcast is done.
     eventually("the relay gave up on every slow answer", || async {
         let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-        metrics.lines().find(|l| l.contains("outcome=\"settled_by_status\"")).and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok()) == Some(10)
+        metrics.lines().find(|l| l.contains("outcome=\"settled_by_status\"")).and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            == Some(10)
     })
     .await;
     let (sent,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE broadcast_id = $1 AND state = 'sent'")
@@ -573,12 +618,17 @@ async fn an_import_a_stopped_relay_left_unfinished_is_finished_at_start(backend:
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!((done["finished"].clone(), done["created"].clone(), done["rejected"].clone(), done["error"].clone()), (json!(true), json!(2), json!(1), json!(null)), "{done}");
+    assert_eq!(
+        (done["finished"].clone(), done["created"].clone(), done["rejected"].clone(), done["error"].clone()),
+        (json!(true), json!(2), json!(1), json!(null)),
+        "{done}"
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM contacts WHERE tags LIKE '%resumed%'").await, 2);
     let r = app.http.get(app.url(&format!("/api/v1/contacts/import/{id}/rejected"))).header("cookie", &cookie).send().await.unwrap();
     assert!(r.text().await.unwrap().contains("not a phone"));
     // The file is not kept once its rows are saved; running the resume again changes nothing.
-    let (body,): (Option<Vec<u8>>,) = sqlx::query_as("SELECT body FROM contact_imports WHERE id = $1").bind(id).fetch_one(pool).await.unwrap();
+    let (body,): (Option<Vec<u8>>,) =
+        sqlx::query_as("SELECT body FROM contact_imports WHERE id = $1").bind(id).fetch_one(pool).await.unwrap();
     assert!(body.is_none());
     switchboard_relay::contacts::resume_imports(&app.relay.state).await.unwrap();
     assert_eq!(app.count("SELECT COUNT(*) FROM contacts").await, 2);
@@ -602,7 +652,10 @@ async fn a_number_falling_to_red_quality_pauses_its_broadcasts_until_someone_res
 
     // Meta rates the number RED and says so in a webhook: its broadcast stops, saying why.
     app.sandbox.set_quality(NUMBER, "RED");
-    eventually("the broadcast is paused", || async { app.get_json(&cookie, &format!("/api/v1/broadcasts/{id}")).await["state"] == "paused" }).await;
+    eventually("the broadcast is paused", || async {
+        app.get_json(&cookie, &format!("/api/v1/broadcasts/{id}")).await["state"] == "paused"
+    })
+    .await;
     let b = app.get_json(&cookie, &format!("/api/v1/broadcasts/{id}")).await;
     assert_eq!(b["paused_reason"], format!("low_quality:{NUMBER}"), "{b}");
     // What was already claimed drains; then nothing more goes out.

@@ -20,8 +20,18 @@ pub struct Customer {
 }
 
 const NAMES: &[&str] = &[
-    "陳美玲", "林志明", "Wong Ka Yan", "Chan Tai Man", "黃小華", "Lee Siu Ming", "張雅婷", "Ho Wing Sze",
-    "王大明", "Cheung Ka Ho", "劉家豪", "Lam Mei Ling",
+    "陳美玲",
+    "林志明",
+    "Wong Ka Yan",
+    "Chan Tai Man",
+    "黃小華",
+    "Lee Siu Ming",
+    "張雅婷",
+    "Ho Wing Sze",
+    "王大明",
+    "Cheung Ka Ho",
+    "劉家豪",
+    "Lam Mei Ling",
 ];
 
 const OPENERS: &[&str] = &[
@@ -58,11 +68,7 @@ pub(crate) fn write_in(state: &State, phone_number_id: &str, from: &str, name: &
     let Some(number) = state.numbers.get(phone_number_id) else {
         return wamid;
     };
-    state
-        .last_inbound
-        .lock()
-        .expect("inbound lock")
-        .insert((phone_number_id.to_owned(), from.to_owned()), now_ms());
+    state.last_inbound.lock().expect("inbound lock").insert((phone_number_id.to_owned(), from.to_owned()), now_ms());
     let value = json!({
         "messaging_product": "whatsapp",
         "metadata": webhooks::metadata(number),
@@ -94,8 +100,7 @@ pub(crate) async fn chatter(state: Arc<State>, every: Duration) {
 
 /// A customer who got a text answers it after a while.
 pub(crate) async fn answer(state: Arc<State>, phone_number_id: String, to: String, _received: String, after: Duration) {
-    let Some(customer) = state.customers.iter().find(|c| c.phone_number_id == phone_number_id && c.wa_id == to).cloned()
-    else {
+    let Some(customer) = state.customers.iter().find(|c| c.phone_number_id == phone_number_id && c.wa_id == to).cloned() else {
         return;
     };
     tokio::time::sleep(after).await;

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use switchboard_shared::limits::{self, codes};
 use switchboard_shared::wire::{
-    GraphErrorResponse, GraphList, OutboundBody, PhoneNumberInfo, SendRequest, SendResponse, SendResponseContact,
-    SendResponseMessage, TemplateInfo, Throughput,
+    GraphErrorResponse, GraphList, OutboundBody, PhoneNumberInfo, SendRequest, SendResponse, SendResponseContact, SendResponseMessage,
+    TemplateInfo, Throughput,
 };
 
 use crate::{customers, now_ms, webhooks, LedgerEntry, State};
@@ -42,10 +42,7 @@ struct TokenQuery {
 
 /// Meta accepts the token as a bearer header or an `access_token` query parameter.
 fn check_token(state: &State, headers: &HeaderMap, query: &TokenQuery) -> Result<(), Response> {
-    let bearer = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let bearer = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     let token = bearer.or(query.access_token.as_deref());
     if token == Some(state.config.access_token.as_str()) {
         Ok(())
@@ -185,17 +182,12 @@ async fn list_templates(
     if !state.numbers.values().any(|n| n.waba_id == waba) {
         return unknown_object(&waba);
     }
-    Json(GraphList { data: templates().to_vec(), paging: Some(json!({"cursors": {"before": "BEFORE", "after": "AFTER"}})) })
-        .into_response()
+    Json(GraphList { data: templates().to_vec(), paging: Some(json!({"cursors": {"before": "BEFORE", "after": "AFTER"}})) }).into_response()
 }
 
 /// Counts the `{{n}}` placeholders of a template's body.
 fn placeholder_count(t: &TemplateInfo) -> usize {
-    t.components
-        .iter()
-        .filter_map(|c| c.get("text").and_then(Value::as_str))
-        .map(|text| text.matches("{{").count())
-        .sum()
+    t.components.iter().filter_map(|c| c.get("text").and_then(Value::as_str)).map(|text| text.matches("{{").count()).sum()
 }
 
 fn body_parameter_count(components: &[Value]) -> usize {
@@ -249,16 +241,19 @@ async fn send_message(
     }
     let request: SendRequest = match parsed {
         Ok(r) => r,
-        Err(e) => {
-            return graph_error(StatusCode::BAD_REQUEST, codes::INVALID_PARAMETER, "Invalid parameter", &e.to_string())
-        }
+        Err(e) => return graph_error(StatusCode::BAD_REQUEST, codes::INVALID_PARAMETER, "Invalid parameter", &e.to_string()),
     };
     if request.messaging_product != "whatsapp" {
         return graph_error(StatusCode::BAD_REQUEST, codes::INVALID_PARAMETER, "Invalid parameter", "messaging_product must be whatsapp.");
     }
     let to: String = request.to.chars().filter(char::is_ascii_digit).collect();
     if to.is_empty() {
-        return graph_error(StatusCode::BAD_REQUEST, codes::INVALID_PARAMETER, "The parameter to is required.", "to must be a phone number.");
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            codes::INVALID_PARAMETER,
+            "The parameter to is required.",
+            "to must be a phone number.",
+        );
     }
     if let OutboundBody::Text { text } = &request.body {
         if text.body.is_empty() || text.body.chars().count() > limits::MAX_TEXT_BODY_CHARS {
@@ -267,7 +262,9 @@ async fn send_message(
     }
     if let OutboundBody::Template { template } = &request.body {
         let known = templates().iter().find(|t| {
-            t.name == template.name && t.language.as_deref() == Some(template.language.code.as_str()) && t.status.as_deref() == Some("APPROVED")
+            t.name == template.name
+                && t.language.as_deref() == Some(template.language.code.as_str())
+                && t.status.as_deref() == Some("APPROVED")
         });
         let Some(known) = known else {
             return graph_error(
@@ -301,20 +298,40 @@ async fn send_message(
     let faults = state.faults.lock().expect("faults lock").clone();
     if faults.throughput_storm_until.is_some_and(|until| now_ms() < until) {
         state.count_refusal(codes::THROUGHPUT_REACHED);
-        return graph_error(StatusCode::BAD_REQUEST, codes::THROUGHPUT_REACHED, "Rate limit hit", "Cloud API message throughput has been reached.");
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            codes::THROUGHPUT_REACHED,
+            "Rate limit hit",
+            "Cloud API message throughput has been reached.",
+        );
     }
     if faults.server_error_every.is_some_and(|every| every > 0 && n % every == 0) {
         state.count_refusal(codes::UNKNOWN_ERROR);
-        return graph_error(StatusCode::INTERNAL_SERVER_ERROR, codes::UNKNOWN_ERROR, "Something went wrong", "Message failed to send due to an unknown error.");
+        return graph_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::UNKNOWN_ERROR,
+            "Something went wrong",
+            "Message failed to send due to an unknown error.",
+        );
     }
     if faults.undeliverable.contains(&to) {
         state.count_refusal(codes::UNDELIVERABLE);
-        return graph_error(StatusCode::BAD_REQUEST, codes::UNDELIVERABLE, "Message undeliverable", "Unable to deliver message. The recipient is not on WhatsApp or cannot receive it.");
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            codes::UNDELIVERABLE,
+            "Message undeliverable",
+            "Unable to deliver message. The recipient is not on WhatsApp or cannot receive it.",
+        );
     }
     // The portfolio's messaging limit: unique users reached outside the service window in a
     // moving 24 hours.
     if request.body.is_template() {
-        let in_window = state.last_inbound.lock().expect("inbound lock").get(&(pn.clone(), to.clone())).is_some_and(|t| now_ms() - t < limits::CUSTOMER_SERVICE_WINDOW_MS);
+        let in_window = state
+            .last_inbound
+            .lock()
+            .expect("inbound lock")
+            .get(&(pn.clone(), to.clone()))
+            .is_some_and(|t| now_ms() - t < limits::CUSTOMER_SERVICE_WINDOW_MS);
         let limit = switchboard_shared::broadcast::tier_limit(&number.messaging_limit);
         if let (false, Some(limit)) = (in_window, limit) {
             if !state.tier_window.lock().expect("tier lock").admit(&to, now_ms(), limit) {
@@ -385,7 +402,8 @@ async fn send_message(
     }
     if faults.lost_answer_every.is_some_and(|every| every > 0 && n % every == 0) {
         // Sent, but the answer is cut off on the way back.
-        return (StatusCode::OK, [(axum::http::header::CONTENT_TYPE, "application/json")], "{\"messaging_product\":\"whats").into_response();
+        return (StatusCode::OK, [(axum::http::header::CONTENT_TYPE, "application/json")], "{\"messaging_product\":\"whats")
+            .into_response();
     }
     Json(response).into_response()
 }

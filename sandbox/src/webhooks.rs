@@ -101,13 +101,8 @@ pub(crate) async fn deliver(state: Arc<State>) {
         };
         let body = envelope(&state, &batch);
         let sig = signature::sign(secret.as_bytes(), &body);
-        let result = client
-            .post(&url)
-            .header("content-type", "application/json")
-            .header("x-hub-signature-256", sig)
-            .body(body)
-            .send()
-            .await;
+        let result =
+            client.post(&url).header("content-type", "application/json").header("x-hub-signature-256", sig).body(body).send().await;
         match result {
             Ok(r) if r.status() == reqwest::StatusCode::OK => {
                 state.outgoing.lock().expect("outgoing lock").drain(..batch.len());

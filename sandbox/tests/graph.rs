@@ -28,13 +28,7 @@ async fn sandbox(throughput: u32) -> Sandbox {
 }
 
 async fn send(sb: &Sandbox, token: &str, body: Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{}/v25.0/{PN}/messages", sb.url))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = reqwest::Client::new().post(format!("{}/v25.0/{PN}/messages", sb.url)).bearer_auth(token).json(&body).send().await.unwrap();
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
@@ -202,7 +196,9 @@ async fn an_accepted_send_moves_through_sent_delivered_and_read_or_fails_for_und
         .flat_map(|e| e["changes"].as_array().unwrap().clone())
         .flat_map(|c| c["value"]["statuses"].as_array().cloned().unwrap_or_default())
         .collect();
-    let of = |to: &str| statuses.iter().filter(|s| s["recipient_id"] == to).map(|s| s["status"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let of = |to: &str| {
+        statuses.iter().filter(|s| s["recipient_id"] == to).map(|s| s["status"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
     assert_eq!(of("85290000001"), ["sent", "delivered", "read"]);
     assert!(statuses.iter().filter(|s| s["recipient_id"] == "85290000001").all(|s| s["biz_opaque_callback_data"] == "key-1"));
     assert_eq!(of("85290000000"), ["failed"]);

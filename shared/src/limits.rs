@@ -57,13 +57,9 @@ pub enum ErrorClass {
 pub fn classify_error(code: i64) -> ErrorClass {
     use codes::*;
     match code {
-        1 | 2 | TOO_MANY_CALLS | 17 | 341 | WABA_RATE_LIMIT | THROUGHPUT_REACHED | UNKNOWN_ERROR
-        | SERVICE_UNAVAILABLE | PAIR_RATE | MAINTENANCE_MODE | SERVER_UNAVAILABLE | 2494100 => {
-            ErrorClass::Retry
-        }
-        0 | 3 | 10 | ACCESS_TOKEN_EXPIRED | 200..=299 | 368 | 131031 | 131042 | 131044 | 131048 => {
-            ErrorClass::PauseLane
-        }
+        1 | 2 | TOO_MANY_CALLS | 17 | 341 | WABA_RATE_LIMIT | THROUGHPUT_REACHED | UNKNOWN_ERROR | SERVICE_UNAVAILABLE | PAIR_RATE
+        | MAINTENANCE_MODE | SERVER_UNAVAILABLE | 2494100 => ErrorClass::Retry,
+        0 | 3 | 10 | ACCESS_TOKEN_EXPIRED | 200..=299 | 368 | 131031 | 131042 | 131044 | 131048 => ErrorClass::PauseLane,
         _ => ErrorClass::Permanent,
     }
 }

@@ -116,7 +116,11 @@ pub enum Segment {
     Tags(TagsMode, Vec<String>),
     Compare(String, Cmp, Value),
     /// Field within the last `ms` (true) or older than `ms` (false).
-    Recent { field: String, within: bool, ms: i64 },
+    Recent {
+        field: String,
+        within: bool,
+        ms: i64,
+    },
     OptedIn,
     OptedOut,
     Replied(i64),
@@ -648,7 +652,13 @@ mod tests {
         c.attributes.insert("district".into(), AttrValue::Text("旺角 Mong Kok Étoile".into()));
         c.attributes.insert("unit".into(), AttrValue::Text("300 \u{212A} 旺".into()));
         let has = |expr: &str| Segment::parse(expr).unwrap().matches(&c, NOW);
-        for expr in ["district contains \"mong kok\"", "district contains MONG", "district contains 旺角", "district contains étoile", "district contains \"\""] {
+        for expr in [
+            "district contains \"mong kok\"",
+            "district contains MONG",
+            "district contains 旺角",
+            "district contains étoile",
+            "district contains \"\"",
+        ] {
             assert!(has(expr), "{expr}");
         }
         for expr in ["district contains \"mongkok\"", "district contains 太子", "city contains \"kong hong\""] {

@@ -183,22 +183,52 @@ pub struct MessageContext {
 /// What an inbound message says, by type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MessageContent {
-    Text { body: String },
-    Media { kind: String, id: Option<String>, mime_type: Option<String>, caption: Option<String>, filename: Option<String> },
+    Text {
+        body: String,
+    },
+    Media {
+        kind: String,
+        id: Option<String>,
+        mime_type: Option<String>,
+        caption: Option<String>,
+        filename: Option<String>,
+    },
     /// `emoji` is `None` when a reaction is removed.
-    Reaction { message_id: String, emoji: Option<String> },
+    Reaction {
+        message_id: String,
+        emoji: Option<String>,
+    },
     /// A tap on a reply button or a list row.
-    InteractiveReply { id: String, title: String },
+    InteractiveReply {
+        id: String,
+        title: String,
+    },
     /// A tap on a template's quick-reply button.
-    Button { payload: Option<String>, text: String },
-    Location { latitude: f64, longitude: f64, name: Option<String>, address: Option<String> },
-    Contacts { names: Vec<String> },
-    Order { items: usize },
-    System { body: String },
+    Button {
+        payload: Option<String>,
+        text: String,
+    },
+    Location {
+        latitude: f64,
+        longitude: f64,
+        name: Option<String>,
+        address: Option<String>,
+    },
+    Contacts {
+        names: Vec<String>,
+    },
+    Order {
+        items: usize,
+    },
+    System {
+        body: String,
+    },
     /// A type Meta marks unsupported (often with an error such as 131051 or 130501).
     Unsupported,
     /// A type this version does not know yet.
-    Unknown { kind: String },
+    Unknown {
+        kind: String,
+    },
 }
 
 fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -261,16 +291,11 @@ impl InboundMessage {
                 names: body
                     .as_array()
                     .map(|cs| {
-                        cs.iter()
-                            .filter_map(|c| c.pointer("/name/formatted_name").and_then(Value::as_str))
-                            .map(str::to_owned)
-                            .collect()
+                        cs.iter().filter_map(|c| c.pointer("/name/formatted_name").and_then(Value::as_str)).map(str::to_owned).collect()
                     })
                     .unwrap_or_default(),
             },
-            "order" => MessageContent::Order {
-                items: body.get("product_items").and_then(Value::as_array).map_or(0, Vec::len),
-            },
+            "order" => MessageContent::Order { items: body.get("product_items").and_then(Value::as_array).map_or(0, Vec::len) },
             "system" => MessageContent::System { body: str_at(&body, "body").unwrap_or_default().to_owned() },
             "unsupported" => MessageContent::Unsupported,
             other => MessageContent::Unknown { kind: other.to_owned() },
@@ -283,7 +308,11 @@ impl InboundMessage {
             MessageContent::Text { body } => body,
             MessageContent::Media { kind, caption, filename, .. } => {
                 let label = caption.or(filename).unwrap_or_default();
-                if label.is_empty() { format!("[{kind}]") } else { format!("[{kind}] {label}") }
+                if label.is_empty() {
+                    format!("[{kind}]")
+                } else {
+                    format!("[{kind}] {label}")
+                }
             }
             MessageContent::Reaction { emoji: Some(e), .. } => format!("[reaction] {e}"),
             MessageContent::Reaction { emoji: None, .. } => "[reaction removed]".to_owned(),

@@ -2,9 +2,7 @@
 //! spots where Meta's own samples disagree.
 
 use serde_json::json;
-use switchboard_shared::wire::{
-    GraphErrorResponse, MessageContent, OutboundBody, SendRequest, SendResponse, WebhookEnvelope,
-};
+use switchboard_shared::wire::{GraphErrorResponse, MessageContent, OutboundBody, SendRequest, SendResponse, WebhookEnvelope};
 use switchboard_shared::MessageStatus;
 
 fn envelope_with(value: serde_json::Value, field: &str) -> WebhookEnvelope {
@@ -51,10 +49,13 @@ fn text_message_parses_with_string_timestamp() {
 #[test]
 fn every_media_type_parses_with_caption_and_filename() {
     for kind in ["image", "video", "audio", "document", "sticker"] {
-        let m = one_message(with(kind, json!({
-            "mime_type": "image/jpeg", "sha256": "abc", "id": "65463453", "caption": "look", "filename": "a.pdf",
-            "url": "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1"
-        })));
+        let m = one_message(with(
+            kind,
+            json!({
+                "mime_type": "image/jpeg", "sha256": "abc", "id": "65463453", "caption": "look", "filename": "a.pdf",
+                "url": "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1"
+            }),
+        ));
         match m.content() {
             MessageContent::Media { kind: k, id, caption, .. } => {
                 assert_eq!(k, kind);
@@ -79,9 +80,13 @@ fn reaction_and_its_removal_parse() {
 
 #[test]
 fn interactive_button_list_and_template_button_replies_parse() {
-    let button = one_message(with("interactive", json!({"type": "button_reply", "button_reply": {"id": "change-button", "title": "Change"}})));
+    let button =
+        one_message(with("interactive", json!({"type": "button_reply", "button_reply": {"id": "change-button", "title": "Change"}})));
     assert_eq!(button.content(), MessageContent::InteractiveReply { id: "change-button".into(), title: "Change".into() });
-    let list = one_message(with("interactive", json!({"type": "list_reply", "list_reply": {"id": "priority_mail", "title": "Priority Mail", "description": "1–3 Days"}})));
+    let list = one_message(with(
+        "interactive",
+        json!({"type": "list_reply", "list_reply": {"id": "priority_mail", "title": "Priority Mail", "description": "1–3 Days"}}),
+    ));
     assert_eq!(list.content(), MessageContent::InteractiveReply { id: "priority_mail".into(), title: "Priority Mail".into() });
     let mut quick = with("button", json!({"payload": "STOP", "text": "Stop promotions"}));
     quick["context"] = json!({"from": "15550783881", "id": "wamid.TEMPLATE"});
@@ -92,7 +97,8 @@ fn interactive_button_list_and_template_button_replies_parse() {
 
 #[test]
 fn location_contacts_order_system_and_unsupported_parse() {
-    let loc = one_message(with("location", json!({"latitude": "22.2819", "longitude": 114.1581, "name": "Central", "address": "1 Queen's Rd"})));
+    let loc =
+        one_message(with("location", json!({"latitude": "22.2819", "longitude": 114.1581, "name": "Central", "address": "1 Queen's Rd"})));
     match loc.content() {
         MessageContent::Location { latitude, longitude, name, .. } => {
             assert!((latitude - 22.2819).abs() < 1e-9 && (longitude - 114.1581).abs() < 1e-9);
@@ -102,7 +108,10 @@ fn location_contacts_order_system_and_unsupported_parse() {
     }
     let contacts = one_message(with("contacts", json!([{"name": {"formatted_name": "Mei Chan"}, "phones": []}])));
     assert_eq!(contacts.content(), MessageContent::Contacts { names: vec!["Mei Chan".into()] });
-    let order = one_message(with("order", json!({"catalog_id": "1", "product_items": [{"product_retailer_id": "a"}, {"product_retailer_id": "b"}]})));
+    let order = one_message(with(
+        "order",
+        json!({"catalog_id": "1", "product_items": [{"product_retailer_id": "a"}, {"product_retailer_id": "b"}]}),
+    ));
     assert_eq!(order.content(), MessageContent::Order { items: 2 });
     let system = one_message(with("system", json!({"body": "User changed number", "type": "user_changed_number"})));
     assert_eq!(system.content(), MessageContent::System { body: "User changed number".into() });
@@ -212,13 +221,8 @@ fn one_post_with_several_entries_and_changes_keeps_them_all() {
         "entry": [{"id": "A", "changes": [change("m1"), change("m2")]}, {"id": 42, "changes": [change("m3")]}]
     }))
     .unwrap();
-    let ids: Vec<String> = env
-        .entry
-        .iter()
-        .flat_map(|e| e.changes.iter())
-        .flat_map(|c| c.messages_value().unwrap().messages)
-        .map(|m| m.id)
-        .collect();
+    let ids: Vec<String> =
+        env.entry.iter().flat_map(|e| e.changes.iter()).flat_map(|c| c.messages_value().unwrap().messages).map(|m| m.id).collect();
     assert_eq!(ids, ["m1", "m2", "m3"]);
     assert_eq!(env.entry[1].id.as_deref(), Some("42"), "numeric WABA ids are accepted");
 }
@@ -228,12 +232,16 @@ fn send_request_serialises_as_meta_expects_and_round_trips() {
     let mut send = SendRequest::individual("+16505551234", OutboundBody::text("hello"));
     send.biz_opaque_callback_data = Some("reply-1".into());
     let v = serde_json::to_value(&send).unwrap();
-    assert_eq!(v, json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": "+16505551234",
-        "biz_opaque_callback_data": "reply-1", "type": "text", "text": {"body": "hello"}}));
+    assert_eq!(
+        v,
+        json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": "+16505551234",
+        "biz_opaque_callback_data": "reply-1", "type": "text", "text": {"body": "hello"}})
+    );
     let back: SendRequest = serde_json::from_value(v).unwrap();
     assert_eq!(back, send);
     let template: SendRequest = serde_json::from_value(json!({"messaging_product": "whatsapp", "to": "1", "type": "template",
-        "template": {"name": "order_update", "language": {"code": "en_US"}, "components": [{"type": "body", "parameters": []}]}})).unwrap();
+        "template": {"name": "order_update", "language": {"code": "en_US"}, "components": [{"type": "body", "parameters": []}]}}))
+    .unwrap();
     assert!(template.body.is_template());
 }
 
@@ -243,7 +251,9 @@ fn graph_error_and_send_response_parse() {
         "error_data": {"messaging_product": "whatsapp", "details": "Cloud API message throughput has been reached."}, "error_subcode": 2494055, "fbtrace_id": "Az8"}})).unwrap();
     assert_eq!(e.error.code, Some(130429));
     assert_eq!(e.title(), "Rate limit hit");
-    let r: SendResponse = serde_json::from_value(json!({"messaging_product": "whatsapp", "contacts": [{"input": "+16505551234", "wa_id": "16505551234"}],
-        "messages": [{"id": "wamid.HBgL", "message_status": "accepted"}]})).unwrap();
+    let r: SendResponse =
+        serde_json::from_value(json!({"messaging_product": "whatsapp", "contacts": [{"input": "+16505551234", "wa_id": "16505551234"}],
+        "messages": [{"id": "wamid.HBgL", "message_status": "accepted"}]}))
+        .unwrap();
     assert_eq!(r.messages[0].id, "wamid.HBgL");
 }

@@ -11,10 +11,13 @@ use fantoccini::{Client, ClientBuilder, Locator};
 
 /// The built console: `SWITCHBOARD_DIST`, else `dist/` at the workspace root.
 pub fn dist_dir() -> PathBuf {
-    let dir = std::env::var("SWITCHBOARD_DIST")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"));
-    assert!(dir.join("index.html").exists(), "the console is not built at {}: run `cargo xtask test` (or `cargo xtask dist` first)", dir.display());
+    let dir =
+        std::env::var("SWITCHBOARD_DIST").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"));
+    assert!(
+        dir.join("index.html").exists(),
+        "the console is not built at {}: run `cargo xtask test` (or `cargo xtask dist` first)",
+        dir.display()
+    );
     dir
 }
 
@@ -87,11 +90,7 @@ pub async fn wait_for_text(c: &Client, css: &str, needle: &str) -> Result<String
 
 /// Waits until an element matching `css` exists.
 pub async fn wait_for(c: &Client, css: &str) -> Result<fantoccini::elements::Element> {
-    c.wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::Css(css))
-        .await
-        .with_context(|| format!("waiting for {css}"))
+    c.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await.with_context(|| format!("waiting for {css}"))
 }
 
 /// Saves a screenshot under `target/e2e/` for people to look at.

@@ -271,7 +271,12 @@ async fn an_administrator_imports_contacts_counts_a_segment_and_follows_a_broadc
     // beside the composer's start time.
     let number = &demo::demo_numbers()[0];
     c.goto(&format!("{base}/numbers")).await.unwrap();
-    wait_for(&c, &format!(".number[data-number='{}'] select.time-zone option[value='Asia/Tokyo']", number.id)).await.unwrap().click().await.unwrap();
+    wait_for(&c, &format!(".number[data-number='{}'] select.time-zone option[value='Asia/Tokyo']", number.id))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let kept = format!(".number[data-number='{}'] select.time-zone option[value='Asia/Tokyo']:checked", number.id);
     let mut saved = false;
     for _ in 0..50 {

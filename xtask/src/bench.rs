@@ -119,7 +119,15 @@ async fn webhook_ingest() -> Result<Value> {
     let elapsed = Duration::from_secs_f64(flood as f64 / per_sec.max(1.0));
 
     // Live latency: one message at a time, POST → event on a signed-in stream.
-    auth::upsert_user(&relay.state, "bench@example.com", "Bench", "bench-password", "Administrator", &switchboard_shared::access::Scope::All).await?;
+    auth::upsert_user(
+        &relay.state,
+        "bench@example.com",
+        "Bench",
+        "bench-password",
+        "Administrator",
+        &switchboard_shared::access::Scope::All,
+    )
+    .await?;
     let login = client
         .post(format!("{}/api/v1/session", relay.url()))
         .header("x-requested-with", "switchboard")
@@ -312,7 +320,8 @@ async fn flood_in_process(client: &reqwest::Client, url: &str) -> Result<(f64, H
             let url = url.to_owned();
             async move {
                 let t = Instant::now();
-                let status = client.post(&url).header("x-hub-signature-256", sig).body(body).send().await.map_or(0, |r| r.status().as_u16());
+                let status =
+                    client.post(&url).header("x-hub-signature-256", sig).body(body).send().await.map_or(0, |r| r.status().as_u16());
                 (t.elapsed(), status)
             }
         })

@@ -41,7 +41,10 @@ pub async fn run(only: &[String]) -> Result<Value> {
     let binary = build_relay()?;
     let mut out = serde_json::Map::new();
     for case in CASES.iter().filter(|c| only.is_empty() || only.iter().any(|o| o == c.name)) {
-        eprintln!("bench broadcast: {} ({} recipients, {} × {}/s, {} restarts)", case.name, case.recipients, case.numbers, case.rate, case.kills);
+        eprintln!(
+            "bench broadcast: {} ({} recipients, {} × {}/s, {} restarts)",
+            case.name, case.recipients, case.numbers, case.rate, case.kills
+        );
         let result = run_case(&binary, case).await.with_context(|| format!("case {}", case.name))?;
         crate::bench::print_table(case.name, &result);
         out.insert(case.name.to_owned(), result);
@@ -51,7 +54,13 @@ pub async fn run(only: &[String]) -> Result<Value> {
 
 fn build_relay() -> Result<PathBuf> {
     crate::run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())).args([
-        "build", "--release", "--quiet", "-p", "switchboard-relay", "--bin", "switchboard",
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "switchboard-relay",
+        "--bin",
+        "switchboard",
     ]))?;
     Ok(root().join("target/release/switchboard"))
 }
@@ -131,7 +140,8 @@ fn cpu_seconds(pid: u32) -> f64 {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
     let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks: f64 = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     ticks / 100.0
 }
 
@@ -202,9 +212,21 @@ async fn run_case(binary: &Path, case: &Case) -> Result<Value> {
     })
     .await?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut relay = RelayProcess { binary: binary.to_owned(), data: dir.path().to_owned(), port, sandbox_url: sandbox.url.clone(), child: None };
+    let mut relay =
+        RelayProcess { binary: binary.to_owned(), data: dir.path().to_owned(), port, sandbox_url: sandbox.url.clone(), child: None };
     for id in &numbers {
-        relay.admin(&["number", "add", "--id", id, "--waba-id", "209000000000001", "--access-token", "sandbox-token", "--app-secret", "sandbox-app-secret"])?;
+        relay.admin(&[
+            "number",
+            "add",
+            "--id",
+            id,
+            "--waba-id",
+            "209000000000001",
+            "--access-token",
+            "sandbox-token",
+            "--app-secret",
+            "sandbox-app-secret",
+        ])?;
     }
     relay.admin(&["user", "add", "--email", ADMIN, "--password", PASSWORD, "--role", "Administrator", "--numbers", "all"])?;
     relay.start().await?;
@@ -222,7 +244,13 @@ async fn run_case(binary: &Path, case: &Case) -> Result<Value> {
     let mut peak = 0.0_f64;
     let started = Instant::now();
     let started_ms = switchboard_sandbox::now_ms();
-    let r = http.post(format!("{base}/api/v1/broadcasts")).header("cookie", &cookie).header("x-requested-with", "switchboard").json(&spec).send().await?;
+    let r = http
+        .post(format!("{base}/api/v1/broadcasts"))
+        .header("cookie", &cookie)
+        .header("x-requested-with", "switchboard")
+        .json(&spec)
+        .send()
+        .await?;
     let created: Value = r.json().await?;
     let id = created["id"].as_i64().with_context(|| format!("broadcast: {created}"))?;
     let prefix = format!("bc:{id}:");
@@ -255,7 +283,13 @@ async fn run_case(binary: &Path, case: &Case) -> Result<Value> {
     // reconciled from status webhooks first), so a late duplicate would show.
     if case.kills > 0 {
         loop {
-            let b: Value = http.get(format!("{base}/api/v1/broadcasts/{id}")).header("cookie", sign_in(&http, &base).await?).send().await?.json().await?;
+            let b: Value = http
+                .get(format!("{base}/api/v1/broadcasts/{id}"))
+                .header("cookie", sign_in(&http, &base).await?)
+                .send()
+                .await?
+                .json()
+                .await?;
             if b["state"] == "done" {
                 break;
             }
@@ -266,7 +300,8 @@ async fn run_case(binary: &Path, case: &Case) -> Result<Value> {
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
-    let ledger: Vec<_> = sandbox.ledger().into_iter().filter(|e| e.biz_opaque_callback_data.as_deref().is_some_and(|k| k.starts_with(&prefix))).collect();
+    let ledger: Vec<_> =
+        sandbox.ledger().into_iter().filter(|e| e.biz_opaque_callback_data.as_deref().is_some_and(|k| k.starts_with(&prefix))).collect();
     let run_cpu = if case.kills > 0 { cpu_used + cpu_seconds(relay.pid()) } else { cpu_seconds(relay.pid()) - cpu_before };
     peak = peak.max(peak_rss_mb(relay.pid()));
     let mut per_key: HashMap<&str, usize> = HashMap::new();
@@ -283,7 +318,8 @@ async fn run_case(binary: &Path, case: &Case) -> Result<Value> {
     let round = |x: f64, p: f64| (x * p).round() / p;
     // How the freeze spent its time, from the relay's log.
     let log = std::fs::read_to_string(dir.path().join("relay.log")).unwrap_or_default();
-    let freeze = log.lines().find(|l| l.contains("recipients frozen")).and_then(|l| l.split("frozen — ").nth(1)).unwrap_or_default().to_owned();
+    let freeze =
+        log.lines().find(|l| l.contains("recipients frozen")).and_then(|l| l.split("frozen — ").nth(1)).unwrap_or_default().to_owned();
     let _ = started;
     Ok(json!({
         "recipients": case.recipients,

@@ -72,7 +72,17 @@ fn dist() -> Result<PathBuf> {
     let dist = root.join("dist");
     // Two bundles: the inbox and administration (`app`), contacts and broadcasts (`lists`).
     run(cargo().args([
-        "build", "-p", "switchboard-app", "--bin", "switchboard-app", "--bin", "switchboard-lists", "--target", "wasm32-unknown-unknown", "--profile", "console",
+        "build",
+        "-p",
+        "switchboard-app",
+        "--bin",
+        "switchboard-app",
+        "--bin",
+        "switchboard-lists",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        "console",
     ]))?;
     if dist.exists() {
         std::fs::remove_dir_all(&dist)?;
@@ -80,10 +90,21 @@ fn dist() -> Result<PathBuf> {
     std::fs::create_dir_all(dist.join("style"))?;
     for (bin, name) in [("switchboard-app", "app"), ("switchboard-lists", "lists")] {
         let wasm = root.join(format!("target/wasm32-unknown-unknown/console/{bin}.wasm"));
-        run(Command::new(&wasm_bindgen).args(["--target", "web", "--no-typescript", "--out-name", name, "--out-dir"]).arg(&dist).arg(&wasm))?;
+        run(Command::new(&wasm_bindgen)
+            .args(["--target", "web", "--no-typescript", "--out-name", name, "--out-dir"])
+            .arg(&dist)
+            .arg(&wasm))?;
         let bg = dist.join(format!("{name}_bg.wasm"));
         run(Command::new(&wasm_opt)
-            .args(["-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext", "--enable-reference-types", "--enable-multivalue", "-o"])
+            .args([
+                "-Oz",
+                "--enable-bulk-memory",
+                "--enable-nontrapping-float-to-int",
+                "--enable-sign-ext",
+                "--enable-reference-types",
+                "--enable-multivalue",
+                "-o",
+            ])
             .arg(&bg)
             .arg(&bg))?;
     }

@@ -40,7 +40,9 @@ fn locked_wasm_bindgen_version() -> Result<String> {
 /// `wasm-bindgen` (and its test runner) at the locked version, installed with cargo if needed.
 pub fn ensure_wasm_bindgen() -> Result<PathBuf> {
     let version = locked_wasm_bindgen_version()?;
-    let cargo_bin = PathBuf::from(std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap_or_default()))).join("bin");
+    let cargo_bin =
+        PathBuf::from(std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap_or_default())))
+            .join("bin");
     let binary = cargo_bin.join("wasm-bindgen");
     let current = output(Command::new(&binary).arg("--version")).unwrap_or_default();
     if current.trim() != format!("wasm-bindgen {version}") {
@@ -73,7 +75,8 @@ pub fn ensure_wrk() -> Option<PathBuf> {
     let wrk = PathBuf::from("/usr/bin/wrk");
     if !wrk.exists() && is_root() {
         let _ = run(Command::new("apt-get").arg("update"));
-        let _ = run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends", "wrk"]).env("DEBIAN_FRONTEND", "noninteractive"));
+        let _ =
+            run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends", "wrk"]).env("DEBIAN_FRONTEND", "noninteractive"));
     }
     wrk.exists().then_some(wrk)
 }
@@ -89,6 +92,8 @@ pub fn ensure_chromium() -> Result<PathBuf> {
         bail!("browser tests need Chromium and ChromeDriver: run `sudo apt-get install chromium chromium-driver`, then run this again");
     }
     run(Command::new("apt-get").arg("update"))?;
-    run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends", "chromium", "chromium-driver"]).env("DEBIAN_FRONTEND", "noninteractive"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "--no-install-recommends", "chromium", "chromium-driver"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
     Ok(driver)
 }

@@ -87,7 +87,11 @@ pub fn format_duration(ms: i64, lang_zh: bool) -> String {
         format!("{s}{sep}{sec}")
     } else if s < 3600 {
         let (m, r) = (s / 60, s % 60);
-        if m < 10 && r > 0 { format!("{m}{sep}{min} {r}{sep}{sec}") } else { format!("{m}{sep}{min}") }
+        if m < 10 && r > 0 {
+            format!("{m}{sep}{min} {r}{sep}{sec}")
+        } else {
+            format!("{m}{sep}{min}")
+        }
     } else {
         format!("{}{sep}{hour} {}{sep}{min}", s / 3600, s % 3600 / 60)
     }

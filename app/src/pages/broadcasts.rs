@@ -7,8 +7,8 @@ use switchboard_shared::api::{Broadcast, Recipient, SavedSegment, Template};
 use switchboard_shared::broadcast::{self as b, Audience, BroadcastSpec, BroadcastState, FrequencyCap};
 
 use crate::api;
-use crate::components::{format_date_time, format_time, format_time_in};
 use crate::components::scope::number_label;
+use crate::components::{format_date_time, format_time, format_time_in};
 use crate::i18n::{use_i18n, I18n};
 use crate::store::use_inbox;
 
@@ -176,7 +176,12 @@ fn Composer(on_created: Callback<i64>, templates_synced: RwSignal<u32>) -> impl 
     let needs_image = move || chosen().is_some_and(|t| b::has_image_header(&t.components));
     let preview = move || {
         chosen().map(|t| {
-            let values: Vec<String> = parameters.get().iter().enumerate().map(|(i, v)| if v.is_empty() { format!("{{{{{}}}}}", i + 1) } else { v.clone() }).collect();
+            let values: Vec<String> = parameters
+                .get()
+                .iter()
+                .enumerate()
+                .map(|(i, v)| if v.is_empty() { format!("{{{{{}}}}}", i + 1) } else { v.clone() })
+                .collect();
             b::render(b::body_text(&t.components).unwrap_or_default(), &values)
         })
     };
@@ -190,7 +195,9 @@ fn Composer(on_created: Callback<i64>, templates_synced: RwSignal<u32>) -> impl 
             return;
         };
         let audience = match audience_kind.get_untracked().as_str() {
-            "list" => Audience::List { phones: phones.get_untracked().split(['\n', ',', ';']).map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect() },
+            "list" => Audience::List {
+                phones: phones.get_untracked().split(['\n', ',', ';']).map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect(),
+            },
             _ => Audience::Segment { expression: expression.get_untracked() },
         };
         let spec = BroadcastSpec {
@@ -343,7 +350,9 @@ fn TemplatesCard(synced: RwSignal<u32>) -> impl IntoView {
     let inbox = use_inbox();
     // Which numbers send with an account's templates, as people know them.
     let used_by = move |waba: &str| {
-        inbox.numbers.with_untracked(|l| l.iter().filter(|n| n.waba_id == waba).map(|n| n.verified_name.clone()).collect::<Vec<_>>().join(", "))
+        inbox
+            .numbers
+            .with_untracked(|l| l.iter().filter(|n| n.waba_id == waba).map(|n| n.verified_name.clone()).collect::<Vec<_>>().join(", "))
     };
     let templates = LocalResource::new(move || {
         synced.track();

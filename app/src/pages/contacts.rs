@@ -3,7 +3,9 @@
 //! save segments, export, and set the opt-out keywords.
 
 use leptos::prelude::*;
-use switchboard_shared::api::{AttributeColumn, AttributeKind, Contact, ImportMapping, ImportStatus, OptOutSettings, SavedSegment, SegmentRequest};
+use switchboard_shared::api::{
+    AttributeColumn, AttributeKind, Contact, ImportMapping, ImportStatus, OptOutSettings, SavedSegment, SegmentRequest,
+};
 use switchboard_shared::segment::Segment;
 
 use crate::api;
@@ -77,7 +79,9 @@ fn ImportCard(on_imported: Callback<()>) -> impl IntoView {
     let text = RwSignal::new(None::<String>);
     let file_name = RwSignal::new(String::new());
     let columns = Signal::derive(move || text.with(|t| t.as_deref().map(header_cells).unwrap_or_default()));
-    let rows = Signal::derive(move || text.with(|t| t.as_deref().map_or(0, |t| t.lines().filter(|l| !l.trim().is_empty()).count().saturating_sub(1))));
+    let rows = Signal::derive(move || {
+        text.with(|t| t.as_deref().map_or(0, |t| t.lines().filter(|l| !l.trim().is_empty()).count().saturating_sub(1)))
+    });
     let phone = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
     let tags = RwSignal::new(String::new());
@@ -334,7 +338,9 @@ fn SegmentCard(contacts: RwSignal<Vec<Contact>>, loaded: RwSignal<bool>) -> impl
         let segment = if text.trim().is_empty() { Some(Segment::Everyone) } else { Segment::parse(&text).ok() };
         let now = js_sys::Date::now() as i64;
         match segment {
-            Some(segment) => contacts.with(|list| list.iter().filter(|c| segment.matches(&c.fields, now)).take(50).cloned().collect::<Vec<_>>()),
+            Some(segment) => {
+                contacts.with(|list| list.iter().filter(|c| segment.matches(&c.fields, now)).take(50).cloned().collect::<Vec<_>>())
+            }
             None => Vec::new(),
         }
     });

@@ -88,7 +88,11 @@ fn ConversationRow(conversation: Conversation, selected: Memo<Option<i64>>) -> i
     let via = move || {
         inbox.numbers.with(|ns| {
             ns.iter().find(|n| n.id == number_id).map(|n| {
-                if n.verified_name.is_empty() { n.display_phone_number.clone() } else { n.verified_name.clone() }
+                if n.verified_name.is_empty() {
+                    n.display_phone_number.clone()
+                } else {
+                    n.verified_name.clone()
+                }
             })
         })
     };
@@ -228,7 +232,8 @@ fn Labels(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoView {
     let labels = move || conversation.get().map(|c| c.labels).unwrap_or_default();
     let save = move |next: Vec<String>| {
         leptos::task::spawn_local(async move {
-            match api::send::<_, Conversation>("PUT", &format!("/api/v1/conversations/{id}/labels"), &LabelsRequest { labels: next }).await {
+            match api::send::<_, Conversation>("PUT", &format!("/api/v1/conversations/{id}/labels"), &LabelsRequest { labels: next }).await
+            {
                 Ok(c) => {
                     error.set(None);
                     inbox.conversations.update(|l| {
@@ -315,7 +320,8 @@ fn Assignment(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoVie
         None => i18n.t("conv.in_queue"),
         Some(a) if a == my_id => i18n.t("conv.assigned_to_me"),
         Some(a) => {
-            let name = names.get().unwrap_or_default().into_iter().find(|l| l.id == a.to_string()).map_or_else(|| format!("#{a}"), |l| l.name);
+            let name =
+                names.get().unwrap_or_default().into_iter().find(|l| l.id == a.to_string()).map_or_else(|| format!("#{a}"), |l| l.name);
             format!("{} {name}", i18n.t("conv.assigned_to"))
         }
     };
@@ -345,10 +351,7 @@ fn ReplyBox(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoView 
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let window_open = move || {
-        conversation
-            .get()
-            .and_then(|c| c.last_inbound_at)
-            .is_some_and(|t| js_sys::Date::now() as i64 - t < CUSTOMER_SERVICE_WINDOW_MS)
+        conversation.get().and_then(|c| c.last_inbound_at).is_some_and(|t| js_sys::Date::now() as i64 - t < CUSTOMER_SERVICE_WINDOW_MS)
     };
     let send = move |ev: SubmitEvent| {
         ev.prevent_default();

@@ -8,10 +8,10 @@ use switchboard_shared::access::Permission;
 use switchboard_shared::api::{ConnectNumberRequest, NumberChange};
 
 use crate::api;
-use crate::Session;
 use crate::components::{browser_time_zone, format_time, time_zones};
 use crate::i18n::use_i18n;
 use crate::store::use_inbox;
+use crate::Session;
 
 /// "TIER_2K" → "2,000"; unknown tiers are shown as Meta wrote them.
 fn tier_size(tier: &str) -> Option<&'static str> {

@@ -9,12 +9,12 @@ use switchboard_shared::limits;
 use switchboard_shared::wire::{OutboundBody, SendRequest};
 use switchboard_shared::MessageStatus;
 
+use super::store::{conversation_from_row, load_conversation, ConversationRow};
 use crate::access::AuthUser;
+use crate::conversation_columns;
 use crate::db::now_ms;
 use crate::error::{ApiJson, AppError, Result};
 use crate::outbox::{self, Payload};
-use super::store::{conversation_from_row, load_conversation, ConversationRow};
-use crate::conversation_columns;
 use crate::{events, AppState};
 
 /// The inbox snapshot; `seq` is the event id it is current to, so the console follows the
@@ -37,10 +37,7 @@ pub async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<
     )))
     .fetch_all(&state.db.pool)
     .await?;
-    Ok(Json(InboxSnapshot {
-        seq,
-        conversations: rows.into_iter().map(|r| user.present_conversation(conversation_from_row(r))).collect(),
-    }))
+    Ok(Json(InboxSnapshot { seq, conversations: rows.into_iter().map(|r| user.present_conversation(conversation_from_row(r))).collect() }))
 }
 
 /// The conversation if it exists and the user may see it; otherwise not found (so its
@@ -239,7 +236,8 @@ pub async fn set_labels(
     let conversation = conversation_from_row(row);
     let number_id = conversation.number_id.clone();
     let event =
-        events::append(&mut tx, &number_id, conversation.assigned_to, EventKind::Conversation { conversation: conversation.clone() }).await?;
+        events::append(&mut tx, &number_id, conversation.assigned_to, EventKind::Conversation { conversation: conversation.clone() })
+            .await?;
     crate::audit::record_on(
         &mut tx,
         &user,
@@ -273,11 +271,7 @@ pub async fn assign(
         Some(agent) if agent == user.id && before.assigned_to.is_none_or(|a| a == user.id) => {}
         None if before.assigned_to == Some(user.id) => {}
         _ if supervises => {}
-        _ => {
-            return Err(AppError::Forbidden(
-                "Only a supervisor can take over a colleague's conversation or assign to others.".into(),
-            ))
-        }
+        _ => return Err(AppError::Forbidden("Only a supervisor can take over a colleague's conversation or assign to others.".into())),
     }
     if let Some(agent) = request.agent_id {
         let target: Option<(i64, i64)> = sqlx::query_as(
@@ -295,17 +289,16 @@ pub async fn assign(
             None => return Err(AppError::bad_request("unknown_agent", "There is no active agent with that id.")),
         }
     }
-    let row: ConversationRow = sqlx::query_as(concat!(
-        "UPDATE conversations SET assigned_to = $1 WHERE id = $2 RETURNING ",
-        conversation_columns!()
-    ))
-    .bind(request.agent_id)
-    .bind(id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let row: ConversationRow =
+        sqlx::query_as(concat!("UPDATE conversations SET assigned_to = $1 WHERE id = $2 RETURNING ", conversation_columns!()))
+            .bind(request.agent_id)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
     let conversation = conversation_from_row(row);
     let number_id = conversation.number_id.clone();
-    let event = events::append(&mut tx, &number_id, conversation.assigned_to, EventKind::Assignment { conversation: conversation.clone() }).await?;
+    let event =
+        events::append(&mut tx, &number_id, conversation.assigned_to, EventKind::Assignment { conversation: conversation.clone() }).await?;
     crate::audit::record_on(
         &mut tx,
         &user,

@@ -59,10 +59,9 @@ macro_rules! conversation_columns {
 }
 
 pub async fn load_conversation(conn: &mut AnyConnection, id: i64) -> Result<Option<Conversation>> {
-    let row: Option<ConversationRow> =
-        sqlx::query_as(concat!("SELECT ", conversation_columns!(), " FROM conversations WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let row: Option<ConversationRow> = sqlx::query_as(concat!("SELECT ", conversation_columns!(), " FROM conversations WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
     Ok(row.map(conversation_from_row))
 }

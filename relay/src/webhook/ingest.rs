@@ -39,10 +39,7 @@ impl Ingest {
     /// Returns once the body is committed.
     pub async fn store(&self, body: Bytes) -> Result<(), String> {
         let (done, wait) = oneshot::channel();
-        self.tx
-            .send(Job { body, received_at: now_ms(), done })
-            .await
-            .map_err(|_| "the webhook writer has stopped".to_owned())?;
+        self.tx.send(Job { body, received_at: now_ms(), done }).await.map_err(|_| "the webhook writer has stopped".to_owned())?;
         wait.await.map_err(|_| "the webhook writer has stopped".to_owned())?
     }
 }

@@ -7,16 +7,18 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
+use crate::outbox::Payload;
 use sqlx::AnyConnection;
 use switchboard_shared::api::{Conversation, Direction, Event, EventKind, Message};
-use crate::outbox::Payload;
-use switchboard_shared::wire::{OutboundBody, SendRequest, GroupsValue, MessagesValue, QualityUpdate, StatusUpdate, WebhookEnvelope, WebhookError};
+use switchboard_shared::wire::{
+    GroupsValue, MessagesValue, OutboundBody, QualityUpdate, SendRequest, StatusUpdate, WebhookEnvelope, WebhookError,
+};
 use switchboard_shared::MessageStatus;
 
-use crate::db::now_ms;
-use crate::error::Result;
 use crate::conversation_columns;
 use crate::conversations::store::{conversation_from_row, ConversationRow};
+use crate::db::now_ms;
+use crate::error::Result;
 use crate::{contacts, events, AppState};
 use switchboard_shared::limits;
 
@@ -59,11 +61,10 @@ pub async fn run(state: AppState) {
 
 /// Processes one batch of unprocessed bodies; returns how many.
 pub async fn process_pending(state: &AppState) -> Result<usize> {
-    let rows: Vec<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT id, body FROM webhook_inbox WHERE processed = FALSE ORDER BY id LIMIT $1")
-            .bind(BATCH)
-            .fetch_all(&state.db.pool)
-            .await?;
+    let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as("SELECT id, body FROM webhook_inbox WHERE processed = FALSE ORDER BY id LIMIT $1")
+        .bind(BATCH)
+        .fetch_all(&state.db.pool)
+        .await?;
     if rows.is_empty() {
         return Ok(0);
     }
@@ -96,15 +97,14 @@ pub async fn process_pending(state: &AppState) -> Result<usize> {
 
 async fn dead_letter(conn: &mut AnyConnection, inbox_id: i64, reason: String, body: &[u8], out: &mut Vec<Event>) -> Result<()> {
     tracing::warn!("webhook {inbox_id} to dead letters: {reason}");
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO dead_letters (inbox_id, reason, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(inbox_id)
-    .bind(&reason)
-    .bind(body.to_vec())
-    .bind(now_ms())
-    .fetch_one(&mut *conn)
-    .await?;
+    let (id,): (i64,) =
+        sqlx::query_as("INSERT INTO dead_letters (inbox_id, reason, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(inbox_id)
+            .bind(&reason)
+            .bind(body.to_vec())
+            .bind(now_ms())
+            .fetch_one(&mut *conn)
+            .await?;
     out.push(events::append(conn, "", None, EventKind::DeadLetter { id, reason }).await?);
     Ok(())
 }
@@ -179,7 +179,8 @@ async fn apply_quality(conn: &mut AnyConnection, value: QualityUpdate, deferred:
     };
     tracing::warn!("number {id}: quality update {:?}", value.event);
     if value.event.eq_ignore_ascii_case("FLAGGED") {
-        let (before,): (String,) = sqlx::query_as("SELECT quality_rating FROM numbers WHERE id = $1").bind(&id).fetch_one(&mut *conn).await?;
+        let (before,): (String,) =
+            sqlx::query_as("SELECT quality_rating FROM numbers WHERE id = $1").bind(&id).fetch_one(&mut *conn).await?;
         sqlx::query("UPDATE numbers SET quality_rating = 'RED' WHERE id = $1").bind(&id).execute(&mut *conn).await?;
         if before != "RED" {
             crate::broadcasts::pause_for_low_quality(conn, &id).await?;
@@ -251,10 +252,13 @@ async fn apply_groups(conn: &mut AnyConnection, value: GroupsValue, out: &mut Ve
 fn error_text(errors: &[WebhookError]) -> Option<(Option<i64>, String)> {
     errors.first().map(|e| {
         let title = e.title.clone().or_else(|| e.message.clone()).unwrap_or_else(|| "error".into());
-        (e.code, match e.code {
-            Some(code) => format!("{code}: {title}"),
-            None => title,
-        })
+        (
+            e.code,
+            match e.code {
+                Some(code) => format!("{code}: {title}"),
+                None => title,
+            },
+        )
     })
 }
 
@@ -262,11 +266,7 @@ async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, deferred
     let number_id = value.metadata.phone_number_id.clone().unwrap_or_default();
     let now = now_ms();
     deferred.heard_from.insert(number_id.clone());
-    let names: HashMap<&str, &str> = value
-        .contacts
-        .iter()
-        .filter_map(|c| Some((c.key()?, c.profile.name.as_deref()?)))
-        .collect();
+    let names: HashMap<&str, &str> = value.contacts.iter().filter_map(|c| Some((c.key()?, c.profile.name.as_deref()?))).collect();
 
     let mut opt_out = None;
     for m in &value.messages {
@@ -274,7 +274,8 @@ async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, deferred
             tracing::warn!("message {} has no sender; skipped", m.id);
             continue;
         };
-        let seen: Option<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE wamid = $1").bind(&m.id).fetch_optional(&mut *conn).await?;
+        let seen: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM messages WHERE wamid = $1").bind(&m.id).fetch_optional(&mut *conn).await?;
         if seen.is_some() {
             continue;
         }
@@ -388,7 +389,8 @@ async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, deferred
         }
         out.push(events::append(conn, &number_id, assigned_to, EventKind::Message { conversation: conversation.clone(), message }).await?);
         if keyword {
-            opt_out_contact(conn, &conversation, &m.id, at, opt_out.as_ref().map(|s| s.confirmation.as_str()).unwrap_or_default(), out).await?;
+            opt_out_contact(conn, &conversation, &m.id, at, opt_out.as_ref().map(|s| s.confirmation.as_str()).unwrap_or_default(), out)
+                .await?;
         }
     }
 
@@ -563,13 +565,21 @@ pub async fn advance(
 
 /// A contact sent an opt-out keyword: no more marketing, confirmed once (a second STOP changes
 /// nothing and sends nothing).
-async fn opt_out_contact(conn: &mut AnyConnection, conversation: &Conversation, wamid: &str, at: i64, confirmation: &str, out: &mut Vec<Event>) -> Result<()> {
-    let changed = sqlx::query("UPDATE contacts SET opted_out_at = $1, opted_in = FALSE, updated_at = $1 WHERE wa_id = $2 AND opted_out_at IS NULL")
-        .bind(at)
-        .bind(&conversation.contact)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+async fn opt_out_contact(
+    conn: &mut AnyConnection,
+    conversation: &Conversation,
+    wamid: &str,
+    at: i64,
+    confirmation: &str,
+    out: &mut Vec<Event>,
+) -> Result<()> {
+    let changed =
+        sqlx::query("UPDATE contacts SET opted_out_at = $1, opted_in = FALSE, updated_at = $1 WHERE wa_id = $2 AND opted_out_at IS NULL")
+            .bind(at)
+            .bind(&conversation.contact)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
     if changed == 0 || confirmation.trim().is_empty() {
         return Ok(());
     }
@@ -598,6 +608,14 @@ async fn opt_out_contact(conn: &mut AnyConnection, conversation: &Conversation, 
         error: None,
         created_at: now,
     };
-    out.push(events::append(conn, &conversation.number_id, conversation.assigned_to, EventKind::Message { conversation: conversation.clone(), message }).await?);
+    out.push(
+        events::append(
+            conn,
+            &conversation.number_id,
+            conversation.assigned_to,
+            EventKind::Message { conversation: conversation.clone(), message },
+        )
+        .await?,
+    );
     Ok(())
 }

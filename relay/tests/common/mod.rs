@@ -90,7 +90,10 @@ pub async fn spawn_app_with(backend: Backend, change: impl FnOnce(&mut ConfigArg
     let sandbox = Sandbox::spawn(SandboxConfig {
         numbers: vec![
             SandboxNumber::new(NUMBER, "200000000000001", "+1 555-0100", "Test Shop"),
-            SandboxNumber { app_secret: Some(SECRET2.into()), ..SandboxNumber::new(NUMBER2, "200000000000001", "+1 555-0200", "Second Shop") },
+            SandboxNumber {
+                app_secret: Some(SECRET2.into()),
+                ..SandboxNumber::new(NUMBER2, "200000000000001", "+1 555-0200", "Second Shop")
+            },
         ],
         app_secret: SECRET.into(),
         sent_after: Duration::from_millis(20),
@@ -195,14 +198,7 @@ impl TestApp {
 
     /// A signed-in, state-changing API call with the CSRF header.
     pub async fn post_api(&self, cookie: &str, path: &str, body: &Value) -> reqwest::Response {
-        self.http
-            .post(self.url(path))
-            .header("cookie", cookie)
-            .header("x-requested-with", "switchboard")
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        self.http.post(self.url(path)).header("cookie", cookie).header("x-requested-with", "switchboard").json(body).send().await.unwrap()
     }
 
     /// Any signed-in call with the CSRF header.
