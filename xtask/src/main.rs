@@ -194,6 +194,8 @@ fn check_release_has_no_sandbox() -> Result<()> {
 }
 
 fn test() -> Result<()> {
+    // Formatting first: it takes a second and fails before a long build does.
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     check_release_has_no_sandbox()?;
     let dist = dist()?;
     let chromedriver = tools::ensure_chromium()?;
