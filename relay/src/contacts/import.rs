@@ -1,12 +1,5 @@
-//! Contacts as a marketing list: CSV import (column mapping, E.164, merging, rejected rows,
-//! progress), tags, consent, the opt-out keywords, saved segments and export.
-//!
-//! An accepted import is stored (file and mapping) before the answer, so it is never lost: one
-//! that a stopped relay left unfinished runs again at start. It parses the whole file first,
-//! then writes every accepted row and marks itself finished in one transaction: either all of
-//! them are saved or, if the database refuses, none, and the job says why.
-//! Rows that cannot be imported are never dropped silently: each is in the rejected-rows CSV
-//! with its line number and reason.
+//! CSV import: column mapping, E.164 phones, merging, rejected rows with reasons, progress;
+//! stored before the answer and finished after a restart.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -17,23 +10,20 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::AnyConnection;
-use switchboard_shared::access::{mask_phone, Permission, Scope};
-use switchboard_shared::api::{
-    normalize_labels, AttributeKind, Contact, ContactChange, ImportMapping, ImportStatus, OptOutSettings, SavedSegment, SegmentRequest,
-};
-use switchboard_shared::segment::{parse_date, AttrValue, Segment, SegmentContact};
+use switchboard_shared::api::{normalize_labels, AttributeKind, ImportMapping, ImportStatus};
+use switchboard_shared::segment::{parse_date, AttrValue};
 
+use super::store::*;
 use crate::access::AuthUser;
 use crate::audit;
 use crate::db::now_ms;
-use crate::error::{ApiJson, AppError, Result};
+use crate::error::{AppError, Result};
 use crate::AppState;
 
 /// Largest CSV an import takes (100,000 rows with a dozen columns fit easily).
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 /// Rows per INSERT statement when saving an import.
-const WRITE_CHUNK: usize = 400;
+pub(super) const WRITE_CHUNK: usize = 400;
 
 /// Rows read so far by the imports running now (the rest of an import's state is stored).
 #[derive(Default)]
@@ -74,7 +64,7 @@ pub fn normalize_phone(raw: &str, default_country: Option<phonenumber::country::
     Ok(e164.trim_start_matches('+').to_owned())
 }
 
-fn parse_bool(s: &str) -> Option<bool> {
+pub(super) fn parse_bool(s: &str) -> Option<bool> {
     match s.trim().to_lowercase().as_str() {
         "yes" | "y" | "true" | "1" | "是" | "x" => Some(true),
         "no" | "n" | "false" | "0" | "否" | "" => Some(false),
@@ -82,7 +72,7 @@ fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-fn parse_attr(kind: AttributeKind, s: &str) -> Result<Option<AttrValue>, String> {
+pub(super) fn parse_attr(kind: AttributeKind, s: &str) -> Result<Option<AttrValue>, String> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
@@ -99,15 +89,15 @@ fn parse_attr(kind: AttributeKind, s: &str) -> Result<Option<AttrValue>, String>
 
 /// One contact as an import builds it.
 #[derive(Debug, Default, Clone)]
-struct Row {
-    name: Option<String>,
-    tags: Vec<String>,
-    attributes: BTreeMap<String, AttrValue>,
-    opted_in: Option<bool>,
+pub(super) struct Row {
+    pub(super) name: Option<String>,
+    pub(super) tags: Vec<String>,
+    pub(super) attributes: BTreeMap<String, AttrValue>,
+    pub(super) opted_in: Option<bool>,
 }
 
 impl Row {
-    fn merge(&mut self, later: Row) {
+    pub(super) fn merge(&mut self, later: Row) {
         if later.name.is_some() {
             self.name = later.name;
         }
@@ -125,14 +115,14 @@ impl Row {
 
 /// The result of reading a file: rows by phone in file order, and what was rejected.
 #[derive(Debug)]
-struct Parsed {
+pub(super) struct Parsed {
     rows: Vec<(String, Row)>,
     merged_in_file: u64,
     rejected: Vec<(u64, String, String)>,
     total: u64,
 }
 
-fn check_mapping(m: &ImportMapping, headers: &csv::StringRecord) -> Result<(), String> {
+pub(super) fn check_mapping(m: &ImportMapping, headers: &csv::StringRecord) -> Result<(), String> {
     let find = |name: &str| headers.iter().any(|h| h.trim().eq_ignore_ascii_case(name.trim()));
     let mut named: Vec<&str> = vec![m.phone.as_str()];
     named.extend(m.name.as_deref());
@@ -157,7 +147,7 @@ fn check_mapping(m: &ImportMapping, headers: &csv::StringRecord) -> Result<(), S
 }
 
 /// Reads the whole file; `progress` is called every few thousand rows.
-fn parse_csv(bytes: &[u8], m: &ImportMapping, progress: &dyn Fn(u64)) -> Result<Parsed, String> {
+pub(super) fn parse_csv(bytes: &[u8], m: &ImportMapping, progress: &dyn Fn(u64)) -> Result<Parsed, String> {
     let country: Option<phonenumber::country::Id> = if m.default_country.trim().is_empty() {
         None
     } else {
@@ -240,7 +230,7 @@ fn parse_csv(bytes: &[u8], m: &ImportMapping, progress: &dyn Fn(u64)) -> Result<
     Ok(out)
 }
 
-fn rejected_csv(rejected: &[(u64, String, String)]) -> Vec<u8> {
+pub(super) fn rejected_csv(rejected: &[(u64, String, String)]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     let _ = w.write_record(["line", "phone", "reason"]);
     for (line, phone, reason) in rejected {
@@ -249,51 +239,8 @@ fn rejected_csv(rejected: &[(u64, String, String)]) -> Vec<u8> {
     w.into_inner().unwrap_or_default()
 }
 
-fn split_list(s: &str) -> Vec<String> {
+pub(super) fn split_list(s: &str) -> Vec<String> {
     s.split(',').filter(|t| !t.is_empty()).map(str::to_owned).collect()
-}
-
-/// Saves parsed rows, merging into existing contacts, inside the caller's transaction. Returns
-/// (created, updated).
-async fn save_rows(tx: &mut AnyConnection, rows: &[(String, Row)]) -> Result<(u64, u64)> {
-    let existing: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT wa_id, tags, attributes FROM contacts").fetch_all(&mut *tx).await?;
-    let existing: HashMap<String, (String, String)> = existing.into_iter().map(|(w, t, a)| (w, (t, a))).collect();
-    let now = now_ms();
-    let (mut created, mut updated) = (0, 0);
-    for chunk in rows.chunks(WRITE_CHUNK) {
-        let mut merged: Vec<(String, Option<String>, String, String, bool)> = Vec::with_capacity(chunk.len());
-        for (phone, row) in chunk {
-            let mut row = row.clone();
-            let mut opted_in = row.opted_in.unwrap_or(false);
-            if let Some((tags, attributes)) = existing.get(phone) {
-                updated += 1;
-                let mut base =
-                    Row { tags: split_list(tags), attributes: serde_json::from_str(attributes).unwrap_or_default(), ..Row::default() };
-                base.merge(row);
-                row = base;
-                opted_in = row.opted_in.unwrap_or(false);
-            } else {
-                created += 1;
-            }
-            let attributes = serde_json::to_string(&row.attributes).map_err(anyhow::Error::from)?;
-            merged.push((phone.clone(), row.name.clone(), row.tags.join(","), attributes, opted_in));
-        }
-        // Consent only changes when the file has an opt-in value: otherwise the old one stays.
-        let opt_sql = if chunk.iter().any(|(_, r)| r.opted_in.is_some()) { "excluded.opted_in" } else { "contacts.opted_in" };
-        let sql = format!(
-            "INSERT INTO contacts (wa_id, name, tags, attributes, opted_in, created_at, updated_at) VALUES {}
-             ON CONFLICT (wa_id) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), tags = excluded.tags,
-               attributes = excluded.attributes, opted_in = {opt_sql}, updated_at = excluded.updated_at",
-            crate::db::values_placeholders(merged.len(), 7)
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&*tx, sql)));
-        for (phone, name, tags, attributes, opted_in) in merged {
-            q = q.bind(phone).bind(name).bind(tags).bind(attributes).bind(opted_in).bind(now).bind(now);
-        }
-        q.execute(&mut *tx).await?;
-    }
-    Ok((created, updated))
 }
 
 #[derive(Debug, Deserialize)]
@@ -352,7 +299,7 @@ pub async fn import(
 
 /// Reads an import's file and saves its rows; the rows and the finished status are one
 /// transaction, so a relay that stops before the commit simply runs the import again.
-async fn run_import(state: AppState, id: i64, mapping: ImportMapping, bytes: Vec<u8>) {
+pub(super) async fn run_import(state: AppState, id: i64, mapping: ImportMapping, bytes: Vec<u8>) {
     state.imports.set_read(id, 0);
     let s = state.clone();
     let parsed = tokio::task::spawn_blocking(move || parse_csv(&bytes, &mapping, &|done| s.imports.set_read(id, done))).await;
@@ -402,16 +349,6 @@ async fn run_import(state: AppState, id: i64, mapping: ImportMapping, bytes: Vec
     state.imports.forget(id);
 }
 
-async fn finish_import(tx: &mut AnyConnection, id: i64, status: &ImportStatus, rejected: &[u8]) -> Result<()> {
-    sqlx::query("UPDATE contact_imports SET status = $1, rejected_csv = $2, finished = TRUE, body = NULL WHERE id = $3")
-        .bind(serde_json::to_string(status).map_err(anyhow::Error::from)?)
-        .bind(rejected.to_vec())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
-}
-
 /// At start: runs again every import a stopped relay left unfinished.
 pub async fn resume_imports(state: &AppState) -> Result<()> {
     let unfinished: Vec<(i64, String, Option<Vec<u8>>)> =
@@ -427,7 +364,7 @@ pub async fn resume_imports(state: &AppState) -> Result<()> {
 }
 
 /// An import of `user`'s as stored, with the progress of one still running.
-async fn stored_import(state: &AppState, user: &AuthUser, id: i64) -> Result<ImportStatus> {
+pub(super) async fn stored_import(state: &AppState, user: &AuthUser, id: i64) -> Result<ImportStatus> {
     let row: Option<(i64, String, i64)> =
         sqlx::query_as("SELECT owner, status, CASE WHEN finished THEN 1 ELSE 0 END FROM contact_imports WHERE id = $1")
             .bind(id)
@@ -461,271 +398,6 @@ pub async fn import_rejected(State(state): State<AppState>, user: AuthUser, Path
         .into_response())
 }
 
-type ContactRow = (i64, String, Option<String>, String, String, i64, Option<i64>, Option<i64>, Option<i64>, String);
-
-// Booleans are read as integers: the Any driver cannot decode SQLite booleans.
-const CONTACT_COLUMNS: &str =
-    "id, wa_id, name, tags, attributes, CASE WHEN opted_in THEN 1 ELSE 0 END, opted_out_at, last_inbound_at, last_outbound_at, numbers";
-
-fn contact_from_row(r: ContactRow, replied: &HashMap<String, Vec<i64>>) -> (String, Option<String>, SegmentContact) {
-    let (id, wa_id, name, tags, attributes, opted_in, opted_out_at, last_in, last_out, numbers) = r;
-    let fields = SegmentContact {
-        id,
-        tags: split_list(&tags),
-        attributes: serde_json::from_str(&attributes).unwrap_or_default(),
-        opted_in: opted_in != 0 && opted_out_at.is_none(),
-        opted_out: opted_out_at.is_some(),
-        last_inbound_at: last_in,
-        last_outbound_at: last_out,
-        numbers: split_list(&numbers),
-        replied_broadcasts: replied.get(&wa_id).cloned().unwrap_or_default(),
-    };
-    (wa_id, name, fields)
-}
-
-/// Every contact with its segment fields (the relay's side of segment evaluation).
-pub async fn load_all(conn: &mut AnyConnection) -> Result<Vec<(String, Option<String>, SegmentContact)>> {
-    let replied_rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT contact, broadcast_id FROM broadcast_recipients WHERE replied_at IS NOT NULL").fetch_all(&mut *conn).await?;
-    let mut replied: HashMap<String, Vec<i64>> = HashMap::new();
-    for (c, b) in replied_rows {
-        replied.entry(c).or_default().push(b);
-    }
-    let rows: Vec<ContactRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {CONTACT_COLUMNS} FROM contacts ORDER BY id"))).fetch_all(&mut *conn).await?;
-    Ok(rows.into_iter().map(|r| contact_from_row(r, &replied)).collect())
-}
-
-/// Whether a user sees a contact: everyone with all numbers; others only contacts that talk
-/// to one of their numbers.
-fn visible(user: &AuthUser, c: &SegmentContact) -> bool {
-    matches!(user.scope, Scope::All) || c.numbers.iter().any(|n| user.covers(n))
-}
-
-/// `GET /api/v1/contacts`: every contact in scope, for the console's lists and segments.
-pub async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<Vec<Contact>>> {
-    let mut conn = state.db.pool.acquire().await?;
-    let all = load_all(&mut conn).await?;
-    let full = user.can(Permission::SeeFullPhoneNumbers);
-    Ok(Json(
-        all.into_iter()
-            .filter(|(_, _, c)| visible(&user, c))
-            .map(|(phone, name, fields)| Contact { phone: if full { phone } else { mask_phone(&phone) }, name, fields })
-            .collect(),
-    ))
-}
-
-/// `PATCH /api/v1/contacts/{id}`: tags and consent.
-pub async fn update(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Path(id): Path<i64>,
-    ApiJson(change): ApiJson<ContactChange>,
-) -> Result<StatusCode> {
-    let mut tx = state.db.pool.begin().await?;
-    let row: Option<ContactRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some(row) = row else { return Err(AppError::NotFound) };
-    let (_, _, c) = contact_from_row(row, &HashMap::new());
-    if !visible(&user, &c) {
-        return Err(AppError::NotFound);
-    }
-    let now = now_ms();
-    if let Some(tags) = &change.tags {
-        let tags = normalize_labels(tags).map_err(|m| AppError::bad_request("invalid_tag", m))?;
-        sqlx::query("UPDATE contacts SET tags = $1, updated_at = $2 WHERE id = $3")
-            .bind(tags.join(","))
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    if let Some(opted_in) = change.opted_in {
-        sqlx::query(
-            "UPDATE contacts SET opted_in = $1, opted_out_at = CASE WHEN $1 THEN NULL ELSE opted_out_at END, updated_at = $2 WHERE id = $3",
-        )
-        .bind(opted_in)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    }
-    if let Some(opted_out) = change.opted_out {
-        sqlx::query(
-            "UPDATE contacts SET opted_out_at = $1, opted_in = CASE WHEN $2 THEN FALSE ELSE opted_in END, updated_at = $3 WHERE id = $4",
-        )
-        .bind(opted_out.then_some(now))
-        .bind(opted_out)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    }
-    let numbers: Vec<&str> = c.numbers.iter().map(String::as_str).collect();
-    audit::record_on(
-        &mut tx,
-        &user,
-        &numbers,
-        "contact.update",
-        &format!("contact {id}"),
-        None,
-        Some(serde_json::to_value(&change).map_err(anyhow::Error::from)?),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// `GET /api/v1/contacts/export`: every contact in scope as CSV.
-pub async fn export(State(state): State<AppState>, user: AuthUser) -> Result<Response> {
-    let mut conn = state.db.pool.acquire().await?;
-    let all = load_all(&mut conn).await?;
-    let full = user.can(Permission::SeeFullPhoneNumbers);
-    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    let mut keys: Vec<String> = all.iter().flat_map(|(_, _, c)| c.attributes.keys().cloned()).collect();
-    keys.sort();
-    keys.dedup();
-    let mut header = vec!["phone", "name", "tags", "opted_in", "opted_out", "last_inbound", "last_outbound", "numbers"];
-    header.extend(keys.iter().map(String::as_str));
-    w.write_record(&header).map_err(anyhow::Error::from)?;
-    let mut count = 0;
-    for (phone, name, c) in all.iter().filter(|(_, _, c)| visible(&user, c)) {
-        let time = |t: Option<i64>| t.map(crate::export::rfc3339).unwrap_or_default();
-        let mut record = vec![
-            if full { format!("+{phone}") } else { mask_phone(phone) },
-            name.clone().unwrap_or_default(),
-            c.tags.join(";"),
-            if c.opted_in { "yes" } else { "no" }.to_owned(),
-            if c.opted_out { "yes" } else { "no" }.to_owned(),
-            time(c.last_inbound_at),
-            time(c.last_outbound_at),
-            c.numbers.join(";"),
-        ];
-        record.extend(keys.iter().map(|k| c.attributes.get(k).map(switchboard_shared::broadcast::attr_text).unwrap_or_default()));
-        w.write_record(&record).map_err(anyhow::Error::from)?;
-        count += 1;
-    }
-    audit::record(&mut conn, &user, "contacts.export", "contacts", None, Some(json!({"rows": count}))).await?;
-    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"contacts.csv\"")], bytes)
-        .into_response())
-}
-
-/// `GET /api/v1/segments`.
-pub async fn list_segments(State(state): State<AppState>) -> Result<Json<Vec<SavedSegment>>> {
-    let rows: Vec<(i64, String, String)> =
-        sqlx::query_as("SELECT id, name, expression FROM segments ORDER BY name").fetch_all(&state.db.pool).await?;
-    Ok(Json(rows.into_iter().map(|(id, name, expression)| SavedSegment { id, name, expression }).collect()))
-}
-
-/// Checks a segment expression; the error points at the character.
-pub fn check_expression(expression: &str) -> Result<Segment> {
-    Segment::parse(expression).map_err(|e| {
-        AppError::bad_request("invalid_segment", format!("{} (at character {})\n{}", e.message, e.at + 1, e.pointer(expression)))
-    })
-}
-
-/// `POST /api/v1/segments`: saves a named segment (a second save under a name replaces it).
-pub async fn save_segment(
-    State(state): State<AppState>,
-    user: AuthUser,
-    ApiJson(request): ApiJson<SegmentRequest>,
-) -> Result<(StatusCode, Json<SavedSegment>)> {
-    let name = request.name.trim();
-    if name.is_empty() || name.chars().count() > 80 {
-        return Err(AppError::bad_request("invalid_name", "a segment needs a name of 1 to 80 characters"));
-    }
-    check_expression(&request.expression)?;
-    let mut tx = state.db.pool.begin().await?;
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO segments (name, expression, created_by, created_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (name) DO UPDATE SET expression = excluded.expression RETURNING id",
-    )
-    .bind(name)
-    .bind(&request.expression)
-    .bind(user.id)
-    .bind(now_ms())
-    .fetch_one(&mut *tx)
-    .await?;
-    audit::record(&mut tx, &user, "segment.save", name, None, Some(json!({"expression": request.expression}))).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(SavedSegment { id, name: name.to_owned(), expression: request.expression })))
-}
-
-/// `DELETE /api/v1/segments/{id}`.
-pub async fn delete_segment(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<StatusCode> {
-    let mut tx = state.db.pool.begin().await?;
-    let gone = sqlx::query("DELETE FROM segments WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
-    if gone == 0 {
-        return Err(AppError::NotFound);
-    }
-    audit::record(&mut tx, &user, "segment.delete", &format!("segment {id}"), None, None).await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// The default opt-out keywords: English and Traditional Chinese.
-pub fn default_opt_out() -> OptOutSettings {
-    OptOutSettings {
-        keywords: ["STOP", "UNSUBSCRIBE", "取消訂閱", "退訂"].map(String::from).to_vec(),
-        confirmation: "You will not get marketing messages from us any more. 您已取消訂閱，我們不會再向您發送推廣訊息。".into(),
-    }
-}
-
-/// The opt-out settings in force.
-pub async fn opt_out_settings(conn: &mut AnyConnection) -> Result<OptOutSettings> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = 'opt_out'").fetch_optional(&mut *conn).await?;
-    Ok(row.and_then(|(v,)| serde_json::from_str(&v).ok()).unwrap_or_else(default_opt_out))
-}
-
-/// Whether an inbound text is one of the keywords: the whole message, any case, ignoring
-/// spaces and trailing punctuation.
-pub fn is_keyword(settings: &OptOutSettings, text: &str) -> bool {
-    let clean = |s: &str| s.trim().trim_end_matches(['.', '!', '。', '！']).trim().to_lowercase();
-    let text = clean(text);
-    !text.is_empty() && settings.keywords.iter().any(|k| clean(k) == text)
-}
-
-/// `GET /api/v1/settings/opt-out`.
-pub async fn get_opt_out(State(state): State<AppState>) -> Result<Json<OptOutSettings>> {
-    let mut conn = state.db.pool.acquire().await?;
-    Ok(Json(opt_out_settings(&mut conn).await?))
-}
-
-/// `PUT /api/v1/settings/opt-out`.
-pub async fn put_opt_out(
-    State(state): State<AppState>,
-    user: AuthUser,
-    ApiJson(mut request): ApiJson<OptOutSettings>,
-) -> Result<Json<OptOutSettings>> {
-    request.keywords = request.keywords.iter().map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect();
-    if request.keywords.is_empty() {
-        return Err(AppError::bad_request("invalid_keywords", "keep at least one opt-out keyword"));
-    }
-    if request.confirmation.trim().is_empty() || request.confirmation.chars().count() > 1024 {
-        return Err(AppError::bad_request("invalid_confirmation", "the confirmation is 1 to 1,024 characters"));
-    }
-    let mut tx = state.db.pool.begin().await?;
-    let value = serde_json::to_string(&request).map_err(anyhow::Error::from)?;
-    sqlx::query("INSERT INTO settings (key, value) VALUES ('opt_out', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-        .bind(&value)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(
-        &mut tx,
-        &user,
-        "settings.opt_out",
-        "opt-out keywords",
-        None,
-        Some(serde_json::to_value(&request).map_err(anyhow::Error::from)?),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(request))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -742,16 +414,6 @@ mod tests {
         assert!(normalize_phone("12", Some(hk)).is_err());
         assert!(normalize_phone("call me", Some(hk)).is_err());
         assert!(normalize_phone("", Some(hk)).is_err());
-    }
-
-    #[test]
-    fn keywords_match_the_whole_message_in_any_case() {
-        let s = default_opt_out();
-        assert!(is_keyword(&s, " stop "));
-        assert!(is_keyword(&s, "Stop!"));
-        assert!(is_keyword(&s, "取消訂閱。"));
-        assert!(!is_keyword(&s, "please don't stop"));
-        assert!(!is_keyword(&s, ""));
     }
 
     #[test]

@@ -1,0 +1,277 @@
+//! The broadcasts and broadcast_recipients tables: recording what the outbox and the status
+//! webhooks report, and reading broadcasts back with their live reports.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::json;
+use sqlx::AnyConnection;
+use switchboard_shared::api::Broadcast;
+use switchboard_shared::broadcast::{BroadcastCounts, BroadcastSpec, BroadcastState};
+use switchboard_shared::MessageStatus;
+
+use crate::db::now_ms;
+use crate::error::Result;
+use crate::outbox::LIMIT_WAIT;
+use crate::{audit, AppState};
+
+/// Every broadcast idempotency key starts with this.
+pub const KEY_PREFIX: &str = "bc:";
+/// Rows per INSERT when freezing an audience.
+pub(super) const CHUNK: usize = 300;
+/// Sends queued in the freeze's own transaction; the rest follow in chunks of `QUEUE_CHUNK`.
+pub(super) const FIRST_CHUNK: i64 = 1_000;
+pub(super) const QUEUE_CHUNK: i64 = 5_000;
+/// Largest uploaded list.
+pub(super) const MAX_LIST: usize = 200_000;
+
+pub fn key(broadcast_id: i64, contact: &str) -> String {
+    format!("{KEY_PREFIX}{broadcast_id}:{contact}")
+}
+
+/// A send was accepted (200 and a wamid).
+pub async fn accepted(conn: &mut AnyConnection, key: &str, wamid: Option<&str>, at: i64) -> Result<()> {
+    accepted_many(conn, &[(key, wamid)], at).await
+}
+
+/// Keys per statement when recording acceptances: 2 parameters each.
+pub(super) const ACCEPTED_CHUNK: usize = 500;
+
+/// [`accepted`] for many (key, wamid) pairs: one statement per 500, which is what the recorder
+/// needs for a busy broadcast's outcomes.
+pub async fn accepted_many(conn: &mut AnyConnection, sends: &[(&str, Option<&str>)], at: i64) -> Result<()> {
+    for chunk in sends.chunks(ACCEPTED_CHUNK) {
+        let sql = format!(
+            "UPDATE broadcast_recipients SET state = 'accepted', wamid = COALESCE(broadcast_recipients.wamid, v.column2),
+               accepted_at = COALESCE(accepted_at, $1)
+             FROM (VALUES {}) AS v WHERE broadcast_recipients.outbox_key = v.column1 AND broadcast_recipients.state <> 'accepted'",
+            crate::db::values_placeholders_after(1, chunk.len(), 2)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&conn, sql))).bind(at);
+        for (key, wamid) in chunk {
+            q = q.bind(*key).bind(*wamid);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Meta refused the send for good.
+pub async fn failed(conn: &mut AnyConnection, key: &str, code: Option<i64>, title: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE broadcast_recipients SET state = 'failed', error_code = $1, error_title = $2 WHERE outbox_key = $3 AND state = 'queued'",
+    )
+    .bind(code)
+    .bind(title)
+    .bind(key)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// What a batch of status webhooks says of one recipient's send.
+pub struct Progress {
+    pub key: String,
+    pub wamid: String,
+    /// The furthest status seen, and its error.
+    pub status: MessageStatus,
+    pub error: Option<(Option<i64>, String)>,
+    /// When the first status was seen (it proves acceptance), and the first delivered and read.
+    pub first_at: i64,
+    pub delivered_at: Option<i64>,
+    pub read_at: Option<i64>,
+}
+
+/// Recipients per statement: 9 parameters each.
+pub(super) const PROGRESS_CHUNK: usize = 500;
+
+/// Status webhooks for broadcast sends prove acceptance and move each recipient forward (never
+/// back): one statement per 500 recipients, since this runs for every status of every send.
+pub async fn apply_statuses(conn: &mut AnyConnection, progress: &[Progress]) -> Result<()> {
+    for chunk in progress.chunks(PROGRESS_CHUNK) {
+        let sql = format!(
+            "UPDATE broadcast_recipients SET state = 'accepted', wamid = COALESCE(broadcast_recipients.wamid, v.column2),
+               accepted_at = COALESCE(accepted_at, v.column5),
+               status = CASE WHEN status_rank < v.column4 THEN v.column3 ELSE status END,
+               error_code = CASE WHEN status_rank < v.column4 THEN COALESCE(v.column8, error_code) ELSE error_code END,
+               error_title = CASE WHEN status_rank < v.column4 THEN COALESCE(v.column9, error_title) ELSE error_title END,
+               delivered_at = COALESCE(delivered_at, v.column6),
+               read_at = COALESCE(read_at, v.column7),
+               status_rank = CASE WHEN status_rank < v.column4 THEN v.column4 ELSE status_rank END
+             FROM (VALUES {}) AS v WHERE broadcast_recipients.outbox_key = v.column1",
+            crate::db::values_placeholders(chunk.len(), 9)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&conn, sql)));
+        for p in chunk {
+            q = q
+                .bind(&p.key)
+                .bind(&p.wamid)
+                .bind(p.status.as_str())
+                .bind(p.status.rank())
+                .bind(p.first_at)
+                .bind(p.delivered_at)
+                .bind(p.read_at)
+                .bind(p.error.as_ref().and_then(|e| e.0))
+                .bind(p.error.as_ref().map(|e| e.1.clone()));
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+pub(super) type BroadcastRow = (i64, String, String, i64, i64, Option<i64>, Option<i64>, i64, Option<String>);
+
+/// A broadcast with its report.
+pub async fn load(state: &AppState, id: i64) -> Result<Option<Broadcast>> {
+    Ok(load_many(state, &format!("id = {id}")).await?.pop())
+}
+
+/// The broadcasts `condition` selects (trusted SQL: ids and limits we wrote), newest first,
+/// with their reports: five statements whatever their number.
+pub(super) async fn load_many(state: &AppState, condition: &str) -> Result<Vec<Broadcast>> {
+    let rows: Vec<BroadcastRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, spec, state, send_at, created_at, started_at, completed_at, audience, paused_reason FROM broadcasts WHERE {condition} ORDER BY id DESC"
+    )))
+    .fetch_all(&state.db.pool)
+    .await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The ids are integers we just read, not outside input.
+    let ids = rows.iter().map(|r| r.0.to_string()).collect::<Vec<_>>().join(",");
+    let mut counts: HashMap<i64, BroadcastCounts> =
+        rows.iter().map(|r| (r.0, BroadcastCounts { audience: r.7 as u64, ..Default::default() })).collect();
+    let groups: Vec<(i64, String, Option<String>, Option<String>, Option<i64>, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT broadcast_id, state, skipped, status, error_code, COUNT(*),
+                SUM(CASE WHEN replied_at IS NOT NULL AND replied_at - COALESCE(delivered_at, accepted_at) <= $1 THEN 1 ELSE 0 END)
+         FROM broadcast_recipients WHERE broadcast_id IN ({ids}) GROUP BY broadcast_id, state, skipped, status, error_code"
+    )))
+    .bind(switchboard_shared::limits::CUSTOMER_SERVICE_WINDOW_MS)
+    .fetch_all(&state.db.pool)
+    .await?;
+    for (id, st, skipped, status, code, n, replied) in groups {
+        let Some(counts) = counts.get_mut(&id) else { continue };
+        let n = n as u64;
+        counts.replied += replied as u64;
+        let status = status.as_deref().and_then(MessageStatus::parse);
+        match st.as_str() {
+            "skipped" => *counts.skipped.entry(skipped.unwrap_or_default()).or_default() += n,
+            "queued" => counts.waiting += n,
+            "cancelled" => counts.cancelled += n,
+            "failed" => {
+                counts.failed += n;
+                *counts.failed_by_code.entry(code.unwrap_or(0).to_string()).or_default() += n;
+            }
+            _ => {
+                counts.accepted += n;
+                match status {
+                    Some(MessageStatus::Failed) => {
+                        counts.failed += n;
+                        *counts.failed_by_code.entry(code.unwrap_or(0).to_string()).or_default() += n;
+                    }
+                    Some(MessageStatus::Read) => {
+                        counts.delivered += n;
+                        counts.read += n;
+                    }
+                    Some(MessageStatus::Delivered) => counts.delivered += n,
+                    _ => {}
+                }
+            }
+        }
+    }
+    let limits: Vec<(Option<i64>, i64, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT broadcast_id, COUNT(*), MIN(next_attempt_at) FROM outbox
+         WHERE broadcast_id IN ({ids}) AND state = 'queued' AND error_title = $1 AND next_attempt_at > $2 GROUP BY broadcast_id"
+    )))
+    .bind(LIMIT_WAIT)
+    .bind(now_ms())
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut opens_at: HashMap<i64, i64> = HashMap::new();
+    for (id, waiting, opens) in limits {
+        if let (Some(id), Some(opens)) = (id, opens) {
+            if let Some(c) = counts.get_mut(&id) {
+                c.waiting_for_limit = waiting as u64;
+                opens_at.insert(id, opens);
+            }
+        }
+    }
+    let opted_out: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT r.broadcast_id, COUNT(*) FROM broadcast_recipients r JOIN contacts c ON c.wa_id = r.contact
+         WHERE r.broadcast_id IN ({ids}) AND r.accepted_at IS NOT NULL AND c.opted_out_at >= r.accepted_at AND c.opted_out_at - r.accepted_at <= $1
+         GROUP BY r.broadcast_id"
+    )))
+    .bind(switchboard_shared::limits::CUSTOMER_SERVICE_WINDOW_MS)
+    .fetch_all(&state.db.pool)
+    .await?;
+    for (id, n) in opted_out {
+        if let Some(c) = counts.get_mut(&id) {
+            c.opted_out = n as u64;
+        }
+    }
+    let by_number: Vec<(i64, Option<String>, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT broadcast_id, number_id, COUNT(*) FROM broadcast_recipients
+         WHERE broadcast_id IN ({ids}) AND accepted_at IS NOT NULL GROUP BY broadcast_id, number_id"
+    )))
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut accepted_by_number: HashMap<i64, BTreeMap<String, u64>> = HashMap::new();
+    for (id, number, n) in by_number {
+        accepted_by_number.entry(id).or_default().insert(number.unwrap_or_default(), n as u64);
+    }
+    rows.into_iter()
+        .map(|(id, spec, st, send_at, created_at, started_at, completed_at, _, paused_reason)| {
+            Ok(Broadcast {
+                id,
+                spec: serde_json::from_str(&spec).map_err(anyhow::Error::from)?,
+                state: BroadcastState::parse(&st).ok_or_else(|| anyhow::anyhow!("broadcast {id} has an unknown state {st:?}"))?,
+                send_at,
+                created_at,
+                started_at,
+                completed_at,
+                paused_reason,
+                counts: counts.remove(&id).unwrap_or_default(),
+                accepted_by_number: accepted_by_number.remove(&id).unwrap_or_default(),
+                limit_window_opens_at: opens_at.get(&id).copied(),
+            })
+        })
+        .collect()
+}
+
+/// What `paused_reason` says when a number's quality fell to RED.
+pub const LOW_QUALITY: &str = "low_quality";
+
+/// The quality kill switch: pauses every running or scheduled broadcast that sends through
+/// `number_id`, saying why, so a number Meta rates RED stops sending marketing at once instead
+/// of being restricted. Only people resume them. Returns the broadcasts paused.
+pub async fn pause_for_low_quality(conn: &mut AnyConnection, number_id: &str) -> Result<Vec<i64>> {
+    let active: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, spec FROM broadcasts WHERE state IN ('running', 'scheduled')").fetch_all(&mut *conn).await?;
+    let reason = format!("{LOW_QUALITY}:{number_id}");
+    let mut paused = Vec::new();
+    for (id, spec) in active {
+        let spec: BroadcastSpec = serde_json::from_str(&spec).map_err(anyhow::Error::from)?;
+        if !spec.numbers.iter().any(|n| n == number_id) {
+            continue;
+        }
+        let (before,): (String,) = sqlx::query_as("SELECT state FROM broadcasts WHERE id = $1").bind(id).fetch_one(&mut *conn).await?;
+        sqlx::query("UPDATE broadcasts SET state = 'paused', paused_reason = $1 WHERE id = $2 AND state IN ('running', 'scheduled')")
+            .bind(&reason)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        let numbers: Vec<&str> = spec.numbers.iter().map(String::as_str).collect();
+        audit::record_on(
+            conn,
+            audit::Actor::System,
+            &numbers,
+            "broadcast.pause",
+            &format!("broadcast {id}"),
+            Some(json!({"state": before})),
+            Some(json!({"state": "paused", "reason": reason})),
+        )
+        .await?;
+        tracing::warn!("broadcast {id} paused: number {number_id}'s quality rating fell to RED");
+        paused.push(id);
+    }
+    Ok(paused)
+}

@@ -1,0 +1,67 @@
+//! Saved segments, checked with the same parser the console and the broadcasts use.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::json;
+use switchboard_shared::api::{SavedSegment, SegmentRequest};
+use switchboard_shared::segment::Segment;
+
+use crate::access::AuthUser;
+use crate::audit;
+use crate::db::now_ms;
+use crate::error::{ApiJson, AppError, Result};
+use crate::AppState;
+
+/// `GET /api/v1/segments`.
+pub async fn list_segments(State(state): State<AppState>) -> Result<Json<Vec<SavedSegment>>> {
+    let rows: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT id, name, expression FROM segments ORDER BY name").fetch_all(&state.db.pool).await?;
+    Ok(Json(rows.into_iter().map(|(id, name, expression)| SavedSegment { id, name, expression }).collect()))
+}
+
+/// Checks a segment expression; the error points at the character.
+pub fn check_expression(expression: &str) -> Result<Segment> {
+    Segment::parse(expression).map_err(|e| {
+        AppError::bad_request("invalid_segment", format!("{} (at character {})\n{}", e.message, e.at + 1, e.pointer(expression)))
+    })
+}
+
+/// `POST /api/v1/segments`: saves a named segment (a second save under a name replaces it).
+pub async fn save_segment(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(request): ApiJson<SegmentRequest>,
+) -> Result<(StatusCode, Json<SavedSegment>)> {
+    let name = request.name.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(AppError::bad_request("invalid_name", "a segment needs a name of 1 to 80 characters"));
+    }
+    check_expression(&request.expression)?;
+    let mut tx = state.db.pool.begin().await?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO segments (name, expression, created_by, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (name) DO UPDATE SET expression = excluded.expression RETURNING id",
+    )
+    .bind(name)
+    .bind(&request.expression)
+    .bind(user.id)
+    .bind(now_ms())
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(&mut tx, &user, "segment.save", name, None, Some(json!({"expression": request.expression}))).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(SavedSegment { id, name: name.to_owned(), expression: request.expression })))
+}
+
+/// `DELETE /api/v1/segments/{id}`.
+pub async fn delete_segment(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<StatusCode> {
+    let mut tx = state.db.pool.begin().await?;
+    let gone = sqlx::query("DELETE FROM segments WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+    if gone == 0 {
+        return Err(AppError::NotFound);
+    }
+    audit::record(&mut tx, &user, "segment.delete", &format!("segment {id}"), None, None).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,100 @@
+//! The contacts and contact_imports tables: reading every contact for segments, saving imported
+//! rows, finishing an import.
+
+use std::collections::HashMap;
+
+use sqlx::AnyConnection;
+use switchboard_shared::api::ImportStatus;
+use switchboard_shared::segment::SegmentContact;
+
+use super::import::*;
+use crate::db::now_ms;
+use crate::error::Result;
+
+/// Saves parsed rows, merging into existing contacts, inside the caller's transaction. Returns
+/// (created, updated).
+pub(super) async fn save_rows(tx: &mut AnyConnection, rows: &[(String, Row)]) -> Result<(u64, u64)> {
+    let existing: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT wa_id, tags, attributes FROM contacts").fetch_all(&mut *tx).await?;
+    let existing: HashMap<String, (String, String)> = existing.into_iter().map(|(w, t, a)| (w, (t, a))).collect();
+    let now = now_ms();
+    let (mut created, mut updated) = (0, 0);
+    for chunk in rows.chunks(WRITE_CHUNK) {
+        let mut merged: Vec<(String, Option<String>, String, String, bool)> = Vec::with_capacity(chunk.len());
+        for (phone, row) in chunk {
+            let mut row = row.clone();
+            let mut opted_in = row.opted_in.unwrap_or(false);
+            if let Some((tags, attributes)) = existing.get(phone) {
+                updated += 1;
+                let mut base =
+                    Row { tags: split_list(tags), attributes: serde_json::from_str(attributes).unwrap_or_default(), ..Row::default() };
+                base.merge(row);
+                row = base;
+                opted_in = row.opted_in.unwrap_or(false);
+            } else {
+                created += 1;
+            }
+            let attributes = serde_json::to_string(&row.attributes).map_err(anyhow::Error::from)?;
+            merged.push((phone.clone(), row.name.clone(), row.tags.join(","), attributes, opted_in));
+        }
+        // Consent only changes when the file has an opt-in value: otherwise the old one stays.
+        let opt_sql = if chunk.iter().any(|(_, r)| r.opted_in.is_some()) { "excluded.opted_in" } else { "contacts.opted_in" };
+        let sql = format!(
+            "INSERT INTO contacts (wa_id, name, tags, attributes, opted_in, created_at, updated_at) VALUES {}
+             ON CONFLICT (wa_id) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), tags = excluded.tags,
+               attributes = excluded.attributes, opted_in = {opt_sql}, updated_at = excluded.updated_at",
+            crate::db::values_placeholders(merged.len(), 7)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&*tx, sql)));
+        for (phone, name, tags, attributes, opted_in) in merged {
+            q = q.bind(phone).bind(name).bind(tags).bind(attributes).bind(opted_in).bind(now).bind(now);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    Ok((created, updated))
+}
+
+pub(super) async fn finish_import(tx: &mut AnyConnection, id: i64, status: &ImportStatus, rejected: &[u8]) -> Result<()> {
+    sqlx::query("UPDATE contact_imports SET status = $1, rejected_csv = $2, finished = TRUE, body = NULL WHERE id = $3")
+        .bind(serde_json::to_string(status).map_err(anyhow::Error::from)?)
+        .bind(rejected.to_vec())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+pub(super) type ContactRow = (i64, String, Option<String>, String, String, i64, Option<i64>, Option<i64>, Option<i64>, String);
+
+// Booleans are read as integers: the Any driver cannot decode SQLite booleans.
+pub(super) const CONTACT_COLUMNS: &str =
+    "id, wa_id, name, tags, attributes, CASE WHEN opted_in THEN 1 ELSE 0 END, opted_out_at, last_inbound_at, last_outbound_at, numbers";
+
+pub(super) fn contact_from_row(r: ContactRow, replied: &HashMap<String, Vec<i64>>) -> (String, Option<String>, SegmentContact) {
+    let (id, wa_id, name, tags, attributes, opted_in, opted_out_at, last_in, last_out, numbers) = r;
+    let fields = SegmentContact {
+        id,
+        tags: split_list(&tags),
+        attributes: serde_json::from_str(&attributes).unwrap_or_default(),
+        opted_in: opted_in != 0 && opted_out_at.is_none(),
+        opted_out: opted_out_at.is_some(),
+        last_inbound_at: last_in,
+        last_outbound_at: last_out,
+        numbers: split_list(&numbers),
+        replied_broadcasts: replied.get(&wa_id).cloned().unwrap_or_default(),
+    };
+    (wa_id, name, fields)
+}
+
+/// Every contact with its segment fields (the relay's side of segment evaluation).
+pub async fn load_all(conn: &mut AnyConnection) -> Result<Vec<(String, Option<String>, SegmentContact)>> {
+    let replied_rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT contact, broadcast_id FROM broadcast_recipients WHERE replied_at IS NOT NULL").fetch_all(&mut *conn).await?;
+    let mut replied: HashMap<String, Vec<i64>> = HashMap::new();
+    for (c, b) in replied_rows {
+        replied.entry(c).or_default().push(b);
+    }
+    let rows: Vec<ContactRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {CONTACT_COLUMNS} FROM contacts ORDER BY id"))).fetch_all(&mut *conn).await?;
+    Ok(rows.into_iter().map(|r| contact_from_row(r, &replied)).collect())
+}
