@@ -8,9 +8,10 @@ use rand::distributions::Alphanumeric;
 use rand::Rng;
 use switchboard_sandbox::{Sandbox, SandboxConfig, SandboxNumber};
 
+use crate::access::auth;
 use crate::db::now_ms;
 use crate::numbers::{self, NewNumber};
-use crate::{auth, Config, Relay};
+use crate::{Config, Relay};
 
 /// The demo admin's email.
 pub const ADMIN_EMAIL: &str = "admin@example.com";

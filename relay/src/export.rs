@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use switchboard_shared::access::{mask_phone, Permission, Scope};
 
+use crate::access::audit;
 use crate::access::AuthUser;
-use crate::audit;
 use crate::error::{AppError, Result};
 use crate::AppState;
 

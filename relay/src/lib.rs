@@ -5,9 +5,6 @@
 //! writer, the processor, one send lane per business number and the number health checks.
 
 pub mod access;
-pub mod agents;
-pub mod audit;
-pub mod auth;
 pub mod backup;
 pub mod broadcasts;
 pub mod cloud;
@@ -20,6 +17,7 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod export;
+pub mod inbound;
 pub mod metrics;
 pub mod numbers;
 pub mod openapi;
@@ -29,7 +27,6 @@ pub mod routes;
 pub mod secrets;
 pub mod security;
 pub mod templates;
-pub mod webhook;
 
 use std::sync::Arc;
 
@@ -50,17 +47,19 @@ pub struct Inner {
     pub db: Db,
     pub cloud: cloud::CloudClient,
     pub events: events::Hub,
-    pub ingest: webhook::ingest::Ingest,
+    pub ingest: inbound::ingest::Ingest,
     /// Rung after bodies are stored, so the processor wakes at once.
     pub processor_bell: Arc<Notify>,
     pub lanes: outbox::Lanes,
     /// App secrets that may sign webhooks: every number's, and the configured one.
     pub app_secrets: RwLock<numbers::AppSecrets>,
     pub metrics: metrics::Metrics,
-    pub sign_in_guard: auth::SignInGuard,
+    pub sign_in_guard: access::auth::SignInGuard,
     pub imports: contacts::Imports,
     /// Rung when a broadcast is created or changed, so the scheduler looks at once.
     pub broadcast_bell: Notify,
+    /// The features the outbox tells of each send's outcome.
+    pub send_listeners: Vec<Arc<dyn outbox::outcomes::OutcomeListener>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -79,7 +78,7 @@ impl AppState {
         let db = Db::connect(&config.database_url).await?;
         let cloud = cloud::CloudClient::new(&config.graph_base_url, &config.graph_api_version, config.graph_timeout)?;
         let processor_bell = Arc::new(Notify::new());
-        let ingest = webhook::ingest::Ingest::spawn(db.clone(), processor_bell.clone());
+        let ingest = inbound::ingest::Ingest::spawn(db.clone(), processor_bell.clone());
         let state = AppState(Arc::new(Inner {
             config,
             db,
@@ -90,9 +89,14 @@ impl AppState {
             lanes: outbox::Lanes::default(),
             app_secrets: RwLock::new(numbers::AppSecrets::default()),
             metrics: metrics::Metrics::default(),
-            sign_in_guard: auth::SignInGuard::default(),
+            sign_in_guard: access::auth::SignInGuard::default(),
             imports: contacts::Imports::default(),
             broadcast_bell: Notify::new(),
+            send_listeners: vec![
+                Arc::new(broadcasts::store::SendListener),
+                Arc::new(conversations::store::SendListener),
+                Arc::new(contacts::store::SendListener),
+            ],
         }));
         access::ensure_builtin_roles(&state).await?;
         numbers::reload_app_secrets(&state).await?;
@@ -101,7 +105,7 @@ impl AppState {
 
     /// Starts the processor, the lanes and the health checks.
     pub async fn start_background(&self) -> anyhow::Result<()> {
-        tokio::spawn(webhook::process::run(self.clone()));
+        tokio::spawn(inbound::process::run(self.clone()));
         outbox::recover_after_restart(self).await?;
         outbox::start_lanes(self).await?;
         broadcasts::recover(self).await?;
@@ -123,7 +127,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics::render))
         .route("/openapi.json", get(openapi::serve))
-        .route("/webhooks/whatsapp", get(webhook::verify).post(webhook::receive))
+        .route("/webhooks/whatsapp", get(inbound::verify).post(inbound::receive))
         .nest("/api/v1", api)
         .route_service("/contacts", lists.clone())
         .route_service("/broadcasts", lists)

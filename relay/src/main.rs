@@ -1,7 +1,8 @@
 //! `switchboard`: serve, demo, migrate, user and number administration, backup and restore.
 
 use clap::{Parser, Subcommand};
-use switchboard_relay::{auth, AppState, ConfigArgs, Relay};
+use switchboard_relay::access::auth;
+use switchboard_relay::{AppState, ConfigArgs, Relay};
 use switchboard_shared::access::Scope;
 use tracing_subscriber::EnvFilter;
 

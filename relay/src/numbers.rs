@@ -282,7 +282,7 @@ pub async fn connect(
     let number = one_number(&state, &n.id).await?;
     let mut conn = state.db.pool.acquire().await?;
     // Secrets never reach the log: the entry holds what the list shows.
-    crate::audit::record_on(
+    crate::access::audit::record_on(
         &mut conn,
         &user,
         &[&n.id],
@@ -317,7 +317,7 @@ pub async fn update(
         sqlx::query("UPDATE numbers SET disabled = $1 WHERE id = $2").bind(disabled).bind(&before.id).execute(&mut *tx).await?;
         after.disabled = disabled;
         let action = if disabled { "number.disable" } else { "number.enable" };
-        crate::audit::record_on(
+        crate::access::audit::record_on(
             &mut tx,
             &user,
             &[&before.id],
@@ -332,7 +332,7 @@ pub async fn update(
         sqlx::query("UPDATE numbers SET time_zone = $1 WHERE id = $2").bind(&zone).bind(&before.id).execute(&mut *tx).await?;
         let was = after.clone();
         after.time_zone = zone;
-        crate::audit::record_on(
+        crate::access::audit::record_on(
             &mut tx,
             &user,
             &[&before.id],
@@ -357,7 +357,7 @@ pub async fn remove(State(state): State<AppState>, user: AuthUser, Path(id): Pat
     }
     let mut tx = state.db.pool.begin().await?;
     sqlx::query("DELETE FROM numbers WHERE id = $1").bind(&before.id).execute(&mut *tx).await?;
-    crate::audit::record_on(
+    crate::access::audit::record_on(
         &mut tx,
         &user,
         &[&before.id],
@@ -370,4 +370,15 @@ pub async fn remove(State(state): State<AppState>, user: AuthUser, Path(id): Pat
     tx.commit().await?;
     reload_app_secrets(&state).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Marks a number unable to send, with WhatsApp's reason (a revoked token): its lane pauses
+/// and its card says why, until it is connected again.
+pub async fn mark_disconnected(conn: &mut sqlx::AnyConnection, number_id: &str, problem: &str) -> Result<()> {
+    sqlx::query("UPDATE numbers SET connected = FALSE, problem = $1 WHERE id = $2")
+        .bind(problem)
+        .bind(number_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

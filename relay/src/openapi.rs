@@ -210,7 +210,7 @@ pub fn document(state: &AppState) -> OpenApi {
         .security_scheme(
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-                crate::auth::SESSION_COOKIE,
+                crate::access::auth::SESSION_COOKIE,
                 "Set by POST /api/v1/session. State-changing requests also need the header X-Requested-With: switchboard.",
             ))),
         )

@@ -12,7 +12,8 @@ use axum::Router;
 use switchboard_shared::access::Permission;
 
 use crate::access::AuthUser;
-use crate::{access, agents, audit, auth, broadcasts, contacts, conversations, events, export, numbers, reports, templates, AppState};
+use crate::access::{self, agents, audit, auth};
+use crate::{broadcasts, contacts, conversations, events, export, numbers, reports, templates, AppState};
 
 /// What a route needs from the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,8 @@ use common::*;
 use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
-use switchboard_relay::{auth, Backend};
+use switchboard_relay::access::auth;
+use switchboard_relay::Backend;
 use switchboard_shared::access::Scope;
 use switchboard_shared::signature;
 

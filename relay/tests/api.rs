@@ -9,8 +9,9 @@ use std::time::Duration;
 use common::*;
 use futures::StreamExt;
 use serde_json::{json, Value};
+use switchboard_relay::access::auth;
 use switchboard_relay::numbers::{self, NewNumber};
-use switchboard_relay::{auth, Backend, ConfigArgs, Relay};
+use switchboard_relay::{Backend, ConfigArgs, Relay};
 use switchboard_shared::access::Scope;
 use switchboard_shared::signature;
 

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use axum::http::Method;
 use serde_json::{json, Value};
+use switchboard_relay::access::auth;
 use switchboard_relay::numbers::{self, NewNumber};
 use switchboard_relay::routes::{self, Need, RouteSpec};
-use switchboard_relay::{auth, Backend, ConfigArgs, Relay};
+use switchboard_relay::{Backend, ConfigArgs, Relay};
 use switchboard_sandbox::{Sandbox, SandboxConfig, SandboxNumber};
 use switchboard_shared::access::BUILTIN_ROLES;
 use switchboard_shared::signature;

@@ -6,8 +6,9 @@ mod common;
 
 use common::*;
 use serde_json::json;
+use switchboard_relay::access::auth;
 use switchboard_relay::backup::{self, TABLES};
-use switchboard_relay::{auth, Backend, Db};
+use switchboard_relay::{Backend, Db};
 use switchboard_shared::access::Scope;
 
 on_both_backends!(a_backup_restored_into_an_empty_database_gives_back_the_same_data);

@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
-use switchboard_relay::auth;
+use switchboard_relay::access::auth;
 use switchboard_relay::Backend;
 use switchboard_sandbox::Faults;
 use switchboard_shared::access::Scope;

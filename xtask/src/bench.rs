@@ -9,7 +9,8 @@ use anyhow::{bail, Context, Result};
 use futures::StreamExt;
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
-use switchboard_relay::{auth, ConfigArgs, Relay};
+use switchboard_relay::access::auth;
+use switchboard_relay::{ConfigArgs, Relay};
 use switchboard_shared::signature;
 
 use crate::root;

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use fantoccini::Locator;
 use serde_json::{json, Value};
-use switchboard_relay::{auth, demo, ConfigArgs, Relay};
+use switchboard_relay::access::auth;
+use switchboard_relay::{demo, ConfigArgs, Relay};
 use switchboard_shared::access::Scope;
 
 use crate::root;

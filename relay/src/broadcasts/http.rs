@@ -15,10 +15,11 @@ use switchboard_shared::api::{Broadcast, ControlRequest, Recipient};
 use switchboard_shared::broadcast::{self as spec_fns, Audience, BroadcastSpec, BroadcastState};
 
 use super::store::*;
+use crate::access::audit;
 use crate::access::AuthUser;
 use crate::db::now_ms;
 use crate::error::{ApiJson, AppError, Result};
-use crate::{audit, contacts, AppState};
+use crate::{contacts, AppState};
 
 /// What a checked request adds to itself: the template's category and when each number starts.
 pub(super) struct Checked {

@@ -12,7 +12,12 @@ use switchboard_shared::MessageStatus;
 use crate::db::now_ms;
 use crate::error::Result;
 use crate::outbox::LIMIT_WAIT;
-use crate::{audit, AppState};
+use futures::future::BoxFuture;
+use switchboard_shared::api::Event;
+
+use crate::access::audit;
+use crate::outbox::outcomes::{OutcomeListener, SendOutcome};
+use crate::AppState;
 
 /// Every broadcast idempotency key starts with this.
 pub const KEY_PREFIX: &str = "bc:";
@@ -29,14 +34,10 @@ pub fn key(broadcast_id: i64, contact: &str) -> String {
 }
 
 /// A send was accepted (200 and a wamid).
-pub async fn accepted(conn: &mut AnyConnection, key: &str, wamid: Option<&str>, at: i64) -> Result<()> {
-    accepted_many(conn, &[(key, wamid)], at).await
-}
-
 /// Keys per statement when recording acceptances: 2 parameters each.
 pub(super) const ACCEPTED_CHUNK: usize = 500;
 
-/// [`accepted`] for many (key, wamid) pairs: one statement per 500, which is what the recorder
+/// Marks broadcast sends accepted by their (key, wamid) pairs: one statement per 500, which is what the recorder
 /// needs for a busy broadcast's outcomes.
 pub async fn accepted_many(conn: &mut AnyConnection, sends: &[(&str, Option<&str>)], at: i64) -> Result<()> {
     for chunk in sends.chunks(ACCEPTED_CHUNK) {
@@ -274,4 +275,35 @@ pub async fn pause_for_low_quality(conn: &mut AnyConnection, number_id: &str) ->
         paused.push(id);
     }
     Ok(paused)
+}
+
+/// Keeps broadcast recipients in step with their sends: accepted ones set-based, refused ones
+/// marked failed with Meta's reason.
+pub struct SendListener;
+
+impl OutcomeListener for SendListener {
+    fn record<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        outcomes: &'a [SendOutcome<'a>],
+        at: i64,
+        _events: &'a mut Vec<Event>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let accepted: Vec<(&str, Option<&str>)> = outcomes
+                .iter()
+                .filter_map(|o| match *o {
+                    SendOutcome::Accepted { key, broadcast: true, wamid, .. } => Some((key, wamid)),
+                    _ => None,
+                })
+                .collect();
+            accepted_many(conn, &accepted, at).await?;
+            for o in outcomes {
+                if let SendOutcome::Failed { key, broadcast: true, code, title, .. } = *o {
+                    failed(conn, key, code, title).await?;
+                }
+            }
+            Ok(())
+        })
+    }
 }

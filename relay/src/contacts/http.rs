@@ -12,8 +12,8 @@ use switchboard_shared::api::{normalize_labels, Contact, ContactChange};
 use switchboard_shared::segment::SegmentContact;
 
 use super::store::*;
+use crate::access::audit;
 use crate::access::AuthUser;
-use crate::audit;
 use crate::db::now_ms;
 use crate::error::{ApiJson, AppError, Result};
 use crate::AppState;

@@ -14,8 +14,8 @@ use switchboard_shared::api::{normalize_labels, AttributeKind, ImportMapping, Im
 use switchboard_shared::segment::{parse_date, AttrValue};
 
 use super::store::*;
+use crate::access::audit;
 use crate::access::AuthUser;
-use crate::audit;
 use crate::db::now_ms;
 use crate::error::{AppError, Result};
 use crate::AppState;

@@ -5,8 +5,8 @@ use axum::Json;
 use sqlx::AnyConnection;
 use switchboard_shared::api::OptOutSettings;
 
+use crate::access::audit;
 use crate::access::AuthUser;
-use crate::audit;
 use crate::error::{ApiJson, AppError, Result};
 use crate::AppState;
 

@@ -7,8 +7,8 @@ use serde_json::json;
 use switchboard_shared::api::{SavedSegment, SegmentRequest};
 use switchboard_shared::segment::Segment;
 
+use crate::access::audit;
 use crate::access::AuthUser;
-use crate::audit;
 use crate::db::now_ms;
 use crate::error::{ApiJson, AppError, Result};
 use crate::AppState;

@@ -3,13 +3,15 @@
 
 use std::collections::HashMap;
 
+use futures::future::BoxFuture;
 use sqlx::AnyConnection;
-use switchboard_shared::api::ImportStatus;
+use switchboard_shared::api::{Event, ImportStatus};
 use switchboard_shared::segment::SegmentContact;
 
 use super::import::*;
 use crate::db::now_ms;
 use crate::error::Result;
+use crate::outbox::outcomes::{OutcomeListener, SendOutcome};
 
 /// Saves parsed rows, merging into existing contacts, inside the caller's transaction. Returns
 /// (created, updated).
@@ -97,4 +99,44 @@ pub async fn load_all(conn: &mut AnyConnection) -> Result<Vec<(String, Option<St
     let rows: Vec<ContactRow> =
         sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {CONTACT_COLUMNS} FROM contacts ORDER BY id"))).fetch_all(&mut *conn).await?;
     Ok(rows.into_iter().map(|r| contact_from_row(r, &replied)).collect())
+}
+
+/// Contacts per statement when marking the last outbound time.
+const TOUCH_CHUNK: usize = 500;
+
+/// Keeps each contact's last outbound time in step with the sends Meta accepted for them.
+pub struct SendListener;
+
+impl OutcomeListener for SendListener {
+    fn record<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        outcomes: &'a [SendOutcome<'a>],
+        at: i64,
+        _events: &'a mut Vec<Event>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let mut recipients: Vec<&str> = outcomes
+                .iter()
+                .filter_map(|o| match *o {
+                    SendOutcome::Accepted { recipient, .. } => recipient,
+                    SendOutcome::Failed { .. } => None,
+                })
+                .collect();
+            recipients.sort_unstable();
+            recipients.dedup();
+            for chunk in recipients.chunks(TOUCH_CHUNK) {
+                let sql = format!(
+                    "UPDATE contacts SET last_outbound_at = $1 WHERE wa_id IN ({})",
+                    crate::db::list_placeholders_after(1, chunk.len())
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&*conn, sql))).bind(at);
+                for r in chunk {
+                    q = q.bind(*r);
+                }
+                q.execute(&mut *conn).await?;
+            }
+            Ok(())
+        })
+    }
 }

@@ -201,7 +201,7 @@ pub async fn delete_message(State(state): State<AppState>, user: AuthUser, Path(
         EventKind::MessageDeleted { conversation_id, message_id: id },
     )
     .await?;
-    crate::audit::record_on(
+    crate::access::audit::record_on(
         &mut tx,
         &user,
         &[&conversation.number_id],
@@ -238,7 +238,7 @@ pub async fn set_labels(
     let event =
         events::append(&mut tx, &number_id, conversation.assigned_to, EventKind::Conversation { conversation: conversation.clone() })
             .await?;
-    crate::audit::record_on(
+    crate::access::audit::record_on(
         &mut tx,
         &user,
         &[&number_id],
@@ -299,7 +299,7 @@ pub async fn assign(
     let number_id = conversation.number_id.clone();
     let event =
         events::append(&mut tx, &number_id, conversation.assigned_to, EventKind::Assignment { conversation: conversation.clone() }).await?;
-    crate::audit::record_on(
+    crate::access::audit::record_on(
         &mut tx,
         &user,
         &[&number_id],

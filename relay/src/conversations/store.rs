@@ -1,10 +1,15 @@
-//! The conversations table and the conversation model read from it: one home for its columns,
-//! so every reader and writer (the inbox, the webhook processor) returns the same shape.
+//! The conversations and messages tables: the conversation model read from them (one home for
+//! its columns, so the inbox and the webhook processor return the same shape), and a message
+//! status that only moves forward (`accepted < sent < delivered < read`; `failed` is final).
 
+use futures::future::BoxFuture;
 use sqlx::AnyConnection;
-use switchboard_shared::api::{Conversation, Direction};
+use switchboard_shared::api::{Conversation, Direction, Event, EventKind};
+use switchboard_shared::MessageStatus;
 
 use crate::error::Result;
+use crate::events;
+use crate::outbox::outcomes::{OutcomeListener, SendOutcome};
 
 /// A conversation as stored, read with [`conversation_columns!`].
 #[derive(Debug, sqlx::FromRow)]
@@ -64,4 +69,92 @@ pub async fn load_conversation(conn: &mut AnyConnection, id: i64) -> Result<Opti
         .fetch_optional(&mut *conn)
         .await?;
     Ok(row.map(conversation_from_row))
+}
+
+/// Moves a message forward to `status` if that is progress, and records the event.
+pub async fn advance(
+    conn: &mut AnyConnection,
+    number_id: &str,
+    wamid: &str,
+    status: MessageStatus,
+    error: Option<String>,
+    out: &mut Vec<Event>,
+) -> Result<()> {
+    let moved: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
+        "UPDATE messages SET status = $1, status_rank = $2, error = COALESCE($3, error)
+         WHERE wamid = $4 AND status_rank < $2 AND (status IS NULL OR status <> 'failed')
+         RETURNING id, conversation_id, (SELECT c.assigned_to FROM conversations c WHERE c.id = messages.conversation_id)",
+    )
+    .bind(status.as_str())
+    .bind(status.rank())
+    .bind(&error)
+    .bind(wamid)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((message_id, conversation_id, assigned_to)) = moved {
+        let kind = EventKind::Status { conversation_id, message_id, wamid: Some(wamid.to_owned()), status, error };
+        out.push(events::append(conn, number_id, assigned_to, kind).await?);
+    }
+    Ok(())
+}
+
+/// Keeps conversation messages in step with their sends: the message learns its wamid and moves
+/// to accepted (or straight to a status that raced ahead of the answer), or shows why it failed.
+pub struct SendListener;
+
+impl OutcomeListener for SendListener {
+    fn record<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        outcomes: &'a [SendOutcome<'a>],
+        _at: i64,
+        events: &'a mut Vec<Event>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            for o in outcomes {
+                match *o {
+                    SendOutcome::Accepted { number_id, message_id: Some(message_id), wamid: Some(wamid), .. } => {
+                        sqlx::query("UPDATE messages SET wamid = $1 WHERE id = $2")
+                            .bind(wamid)
+                            .bind(message_id)
+                            .execute(&mut *conn)
+                            .await?;
+                        advance(conn, number_id, wamid, MessageStatus::Accepted, None, events).await?;
+                        // Statuses that raced ahead of this answer are already stored: apply the best.
+                        let seen: Vec<(String,)> = sqlx::query_as("SELECT status FROM message_statuses WHERE wamid = $1")
+                            .bind(wamid)
+                            .fetch_all(&mut *conn)
+                            .await?;
+                        let best = seen.iter().filter_map(|(s,)| MessageStatus::parse(s)).max_by_key(|s| s.rank());
+                        if let Some(status) = best {
+                            advance(conn, number_id, wamid, status, None, events).await?;
+                        }
+                    }
+                    SendOutcome::Failed { number_id, message_id: Some(message_id), title, .. } => {
+                        let failed: Option<(i64, Option<i64>)> = sqlx::query_as(
+                            "UPDATE messages SET status = 'failed', status_rank = $1, error = $2 WHERE id = $3
+                             RETURNING conversation_id, (SELECT c.assigned_to FROM conversations c WHERE c.id = messages.conversation_id)",
+                        )
+                        .bind(MessageStatus::Failed.rank())
+                        .bind(title)
+                        .bind(message_id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                        if let Some((conversation_id, assigned_to)) = failed {
+                            let kind = EventKind::Status {
+                                conversation_id,
+                                message_id,
+                                wamid: None,
+                                status: MessageStatus::Failed,
+                                error: Some(title.to_owned()),
+                            };
+                            events.push(events::append(conn, number_id, assigned_to, kind).await?);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Ok(())
+        })
+    }
 }

@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use switchboard_relay::access::auth;
 use switchboard_relay::numbers::{self, NewNumber};
-use switchboard_relay::{auth, Backend, ConfigArgs, Relay};
+use switchboard_relay::{Backend, ConfigArgs, Relay};
 use switchboard_sandbox::{Sandbox, SandboxConfig, SandboxNumber};
 use switchboard_shared::access::Scope;
 use switchboard_shared::signature;

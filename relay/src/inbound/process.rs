@@ -16,7 +16,7 @@ use switchboard_shared::wire::{
 use switchboard_shared::MessageStatus;
 
 use crate::conversation_columns;
-use crate::conversations::store::{conversation_from_row, ConversationRow};
+use crate::conversations::store::{advance, conversation_from_row, ConversationRow};
 use crate::db::now_ms;
 use crate::error::Result;
 use crate::{contacts, events, AppState};
@@ -534,33 +534,6 @@ fn broadcast_progress(rows: &[StatusRow]) -> Vec<crate::broadcasts::Progress> {
         }
     }
     order.into_iter().filter_map(|k| by_key.remove(k)).collect()
-}
-
-/// Moves a message forward to `status` if that is progress, and records the event.
-pub async fn advance(
-    conn: &mut AnyConnection,
-    number_id: &str,
-    wamid: &str,
-    status: MessageStatus,
-    error: Option<String>,
-    out: &mut Vec<Event>,
-) -> Result<()> {
-    let moved: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
-        "UPDATE messages SET status = $1, status_rank = $2, error = COALESCE($3, error)
-         WHERE wamid = $4 AND status_rank < $2 AND (status IS NULL OR status <> 'failed')
-         RETURNING id, conversation_id, (SELECT c.assigned_to FROM conversations c WHERE c.id = messages.conversation_id)",
-    )
-    .bind(status.as_str())
-    .bind(status.rank())
-    .bind(&error)
-    .bind(wamid)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some((message_id, conversation_id, assigned_to)) = moved {
-        let kind = EventKind::Status { conversation_id, message_id, wamid: Some(wamid.to_owned()), status, error };
-        out.push(events::append(conn, number_id, assigned_to, kind).await?);
-    }
-    Ok(())
 }
 
 /// A contact sent an opt-out keyword: no more marketing, confirmed once (a second STOP changes

@@ -102,7 +102,7 @@ pub async fn upsert_user(state: &AppState, email: &str, name: &str, password: &s
     .await?;
     crate::access::save_scope(&mut tx, id, scope).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let after = serde_json::json!({"email": email, "name": name, "role": role, "scope": scope});
-    crate::audit::record(&mut tx, crate::audit::Actor::Cli, "agent.upsert", &format!("agent:{id}"), None, Some(after))
+    crate::access::audit::record(&mut tx, crate::access::audit::Actor::Cli, "agent.upsert", &format!("agent:{id}"), None, Some(after))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     tx.commit().await?;

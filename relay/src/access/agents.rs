@@ -12,9 +12,9 @@ use serde_json::json;
 use switchboard_shared::access::Scope;
 use switchboard_shared::api::{Agent, AgentChange, CreatedAgent, EventKind, NewAgentsRequest, SetPasswordRequest};
 
+use crate::access::audit;
+use crate::access::auth::{hash_password, token_hash};
 use crate::access::{self, AuthUser};
-use crate::audit;
-use crate::auth::{hash_password, token_hash};
 use crate::db::now_ms;
 use crate::error::{ApiJson, AppError, Result};
 use crate::{conversation_columns, events, AppState};

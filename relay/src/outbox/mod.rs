@@ -7,6 +7,8 @@
 //! only if none arrives within the reconcile window is it sent again. A relay that dies
 //! mid-request finds those rows `inflight` at start and treats them the same way.
 
+pub mod outcomes;
+
 use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -16,17 +18,16 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::AnyConnection;
-use switchboard_shared::api::{Event, EventKind};
+use switchboard_shared::api::Event;
 use switchboard_shared::limits::{self, classify_error, codes, ErrorClass};
 use switchboard_shared::wire::{MarkReadRequest, SuccessResponse};
-use switchboard_shared::MessageStatus;
 use tokio::sync::{mpsc, Notify, Semaphore};
 
 use crate::cloud::CloudError;
 use crate::db::now_ms;
 use crate::error::Result;
-use crate::webhook::process::advance;
-use crate::{events, AppState};
+use crate::AppState;
+use outcomes::SendOutcome;
 
 /// How long a send with an unknown outcome waits for a status webhook before it is retried.
 pub const RECONCILE_WINDOW_MS: i64 = 30_000;
@@ -574,7 +575,7 @@ async fn record(state: &AppState, batch: &[Outcome]) -> Result<()> {
     let (accepted, others): (Vec<&Outcome>, Vec<&Outcome>) =
         batch.iter().partition(|o| o.row.2.is_none() && matches!(o.result, Ok(Some(_))));
     let mut tx = state.db.pool.begin().await?;
-    record_accepted(&mut tx, &accepted, now).await?;
+    record_accepted(&mut tx, state, &accepted, now, &mut out).await?;
     for o in others {
         record_one(&mut tx, state, o, now, &mut out).await?;
     }
@@ -591,49 +592,56 @@ const RECORD_BATCH: usize = 1_000;
 /// Rows per statement when recording accepted sends.
 const RECORD_CHUNK: usize = 500;
 
-/// Accepted sends without a conversation message: the outbox rows, their broadcast recipients
-/// and their contacts' last outbound time, three statements per 500 sends.
-async fn record_accepted(tx: &mut AnyConnection, accepted: &[&Outcome], now: i64) -> Result<()> {
+/// Accepted sends without a conversation message: the outbox rows in one statement per 500,
+/// then what the features keep in step (broadcast recipients, contacts' last outbound time).
+async fn record_accepted(tx: &mut AnyConnection, state: &AppState, accepted: &[&Outcome], now: i64, out: &mut Vec<Event>) -> Result<()> {
     for chunk in accepted.chunks(RECORD_CHUNK) {
         let wamid = |o: &Outcome| o.result.as_ref().ok().cloned().flatten();
         let sql = format!(
             "UPDATE outbox SET state = 'sent', wamid = v.column2, updated_at = $1 FROM (VALUES {}) AS v WHERE outbox.id = v.column1",
             crate::db::values_placeholders_after(1, chunk.len(), 2)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&tx, sql))).bind(now);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(tx, sql))).bind(now);
         for o in chunk {
             q = q.bind(o.row.0).bind(wamid(o));
         }
         q.execute(&mut *tx).await?;
+        let outcomes: Vec<SendOutcome> = chunk.iter().map(|o| accepted_outcome(o)).collect();
+        tell_listeners(tx, state, &outcomes, now, out).await?;
+    }
+    Ok(())
+}
 
-        let broadcast: Vec<(&str, Option<&str>)> = chunk
-            .iter()
-            .filter(|o| o.row.6.is_some())
-            .map(|o| (o.row.1.as_str(), o.result.as_ref().ok().and_then(Option::as_deref)))
-            .collect();
-        crate::broadcasts::accepted_many(tx, &broadcast, now).await?;
+/// The outcome the features hear of, for a send Meta accepted.
+fn accepted_outcome(o: &Outcome) -> SendOutcome<'_> {
+    let (_, key, message_id, _, _, recipient, broadcast_id) = &o.row;
+    SendOutcome::Accepted {
+        key,
+        number_id: &o.number_id,
+        message_id: *message_id,
+        recipient: recipient.as_deref(),
+        broadcast: broadcast_id.is_some(),
+        wamid: o.result.as_ref().ok().and_then(Option::as_deref),
+    }
+}
 
-        let mut recipients: Vec<&str> = chunk.iter().filter_map(|o| o.row.5.as_deref()).collect();
-        recipients.sort_unstable();
-        recipients.dedup();
-        if !recipients.is_empty() {
-            let sql = format!(
-                "UPDATE contacts SET last_outbound_at = $1 WHERE wa_id IN ({})",
-                crate::db::list_placeholders_after(1, recipients.len())
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&tx, sql))).bind(now);
-            for r in recipients {
-                q = q.bind(r);
-            }
-            q.execute(&mut *tx).await?;
-        }
+/// Hands outcomes to every feature that keeps its tables in step with its sends.
+async fn tell_listeners(
+    tx: &mut AnyConnection,
+    state: &AppState,
+    outcomes: &[SendOutcome<'_>],
+    now: i64,
+    out: &mut Vec<Event>,
+) -> Result<()> {
+    for listener in &state.send_listeners {
+        listener.record(tx, outcomes, now, out).await?;
     }
     Ok(())
 }
 
 async fn record_one(tx: &mut AnyConnection, state: &AppState, o: &Outcome, now: i64, out: &mut Vec<Event>) -> Result<()> {
     let number_id = o.number_id.as_str();
-    let (id, key, message_id, _, attempts, recipient, broadcast_id) = &o.row;
+    let (id, key, message_id, _, attempts, _, broadcast_id) = &o.row;
     let attempts = attempts + 1;
     match &o.result {
         Ok(wamid) => {
@@ -643,23 +651,7 @@ async fn record_one(tx: &mut AnyConnection, state: &AppState, o: &Outcome, now: 
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            if broadcast_id.is_some() {
-                crate::broadcasts::accepted(tx, key, wamid.as_deref(), now).await?;
-            }
-            if let Some(to) = recipient {
-                sqlx::query("UPDATE contacts SET last_outbound_at = $1 WHERE wa_id = $2").bind(now).bind(to).execute(&mut *tx).await?;
-            }
-            if let (Some(message_id), Some(wamid)) = (message_id, wamid) {
-                sqlx::query("UPDATE messages SET wamid = $1 WHERE id = $2").bind(wamid).bind(message_id).execute(&mut *tx).await?;
-                advance(tx, number_id, wamid, MessageStatus::Accepted, None, out).await?;
-                // Statuses that raced ahead of this answer are already stored: apply the best.
-                let seen: Vec<(String,)> =
-                    sqlx::query_as("SELECT status FROM message_statuses WHERE wamid = $1").bind(wamid).fetch_all(&mut *tx).await?;
-                let best = seen.iter().filter_map(|(s,)| MessageStatus::parse(s)).max_by_key(|s| s.rank());
-                if let Some(status) = best {
-                    advance(tx, number_id, wamid, status, None, out).await?;
-                }
-            }
+            tell_listeners(tx, state, &[accepted_outcome(o)], now, out).await?;
             state.metrics.sends.get_or_create(&vec![("outcome".to_owned(), "accepted".to_owned())]).inc();
         }
         // A failed request whose send a status webhook has meanwhile proven (the row is no
@@ -692,11 +684,7 @@ async fn record_one(tx: &mut AnyConnection, state: &AppState, o: &Outcome, now: 
                 ErrorClass::Retry | ErrorClass::PauseLane => {
                     let wait = if class == ErrorClass::PauseLane { 60_000 } else { backoff_ms(code, attempts) };
                     if class == ErrorClass::PauseLane {
-                        sqlx::query("UPDATE numbers SET connected = FALSE, problem = $1 WHERE id = $2")
-                            .bind(&title)
-                            .bind(number_id)
-                            .execute(&mut *tx)
-                            .await?;
+                        crate::numbers::mark_disconnected(tx, number_id, &title).await?;
                     }
                     sqlx::query(
                         "UPDATE outbox SET state = 'queued', next_attempt_at = $1, error_code = $2, error_title = $3, updated_at = $4 WHERE id = $5",
@@ -718,30 +706,15 @@ async fn record_one(tx: &mut AnyConnection, state: &AppState, o: &Outcome, now: 
                         .bind(id)
                         .execute(&mut *tx)
                         .await?;
-                    if broadcast_id.is_some() {
-                        crate::broadcasts::failed(tx, key, code, &title).await?;
-                    }
-                    if let Some(message_id) = message_id {
-                        let failed: Option<(i64, Option<i64>)> = sqlx::query_as(
-                            "UPDATE messages SET status = 'failed', status_rank = $1, error = $2 WHERE id = $3
-                             RETURNING conversation_id, (SELECT c.assigned_to FROM conversations c WHERE c.id = messages.conversation_id)",
-                        )
-                        .bind(MessageStatus::Failed.rank())
-                        .bind(&title)
-                        .bind(message_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        if let Some((conversation_id, assigned_to)) = failed {
-                            let kind = EventKind::Status {
-                                conversation_id,
-                                message_id: *message_id,
-                                wamid: None,
-                                status: MessageStatus::Failed,
-                                error: Some(title.clone()),
-                            };
-                            out.push(events::append(tx, number_id, assigned_to, kind).await?);
-                        }
-                    }
+                    let failed = SendOutcome::Failed {
+                        key,
+                        number_id,
+                        message_id: *message_id,
+                        broadcast: broadcast_id.is_some(),
+                        code,
+                        title: &title,
+                    };
+                    tell_listeners(tx, state, &[failed], now, out).await?;
                     state.metrics.sends.get_or_create(&vec![("outcome".to_owned(), "failed".to_owned())]).inc();
                 }
             }

@@ -1,6 +1,10 @@
 //! Roles, permissions and scopes, enforced: the signed-in user as every handler sees them, the
 //! roles API, and what a user is shown (their numbers only, phones masked unless allowed).
 
+pub mod agents;
+pub mod audit;
+pub mod auth;
+
 use std::collections::BTreeSet;
 
 use axum::extract::{FromRequestParts, Path, State};
@@ -11,8 +15,7 @@ use serde_json::json;
 use switchboard_shared::access::{builtin_permissions, is_meta_id, mask_phone, Permission, Scope, BUILTIN_ROLES};
 use switchboard_shared::api::{Conversation, Event, EventKind, Me, Role, RoleRequest};
 
-use crate::audit;
-use crate::auth::{session_token, token_hash};
+use self::auth::{session_token, token_hash};
 use crate::db::now_ms;
 use crate::error::{ApiJson, AppError, Result};
 use crate::AppState;
