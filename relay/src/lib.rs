@@ -26,7 +26,6 @@ pub mod reports;
 pub mod routes;
 pub mod secrets;
 pub mod security;
-pub mod templates;
 
 use std::sync::Arc;
 

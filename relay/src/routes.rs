@@ -13,7 +13,8 @@ use switchboard_shared::access::Permission;
 
 use crate::access::AuthUser;
 use crate::access::{self, agents, audit, auth};
-use crate::{broadcasts, contacts, conversations, events, export, numbers, reports, templates, AppState};
+use crate::numbers::templates;
+use crate::{broadcasts, contacts, conversations, events, export, numbers, reports, AppState};
 
 /// What a route needs from the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -274,7 +274,7 @@ async fn send_message(
                 &format!("template name ({}) does not exist in {} or is not approved", template.name, template.language.code),
             );
         };
-        if placeholder_count(&known) != body_parameter_count(&template.components) {
+        if placeholder_count(known) != body_parameter_count(&template.components) {
             return graph_error(
                 StatusCode::BAD_REQUEST,
                 codes::TEMPLATE_PARAM_MISMATCH,
@@ -284,7 +284,7 @@ async fn send_message(
         }
     } else if state.config.enforce_service_window {
         let last = state.last_inbound.lock().expect("inbound lock").get(&(pn.clone(), to.clone())).copied();
-        if !last.is_some_and(|t| now_ms() - t < limits::CUSTOMER_SERVICE_WINDOW_MS) {
+        if last.is_none_or(|t| now_ms() - t >= limits::CUSTOMER_SERVICE_WINDOW_MS) {
             state.count_refusal(codes::REENGAGEMENT);
             return graph_error(
                 StatusCode::BAD_REQUEST,

@@ -165,7 +165,7 @@ struct Pricing {
 }
 
 fn status_update(sent: &Accepted, status: &str, errors: Option<Value>) -> Update {
-    let pricing = (status == "sent" || status == "delivered").then(|| Pricing {
+    let pricing = (status == "sent" || status == "delivered").then_some(Pricing {
         billable: sent.template,
         pricing_model: "PMP",
         kind: if sent.template { "regular" } else { "free_customer_service" },

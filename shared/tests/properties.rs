@@ -5,6 +5,7 @@ use proptest::prelude::*;
 use serde_json::json;
 use switchboard_shared::segment::{Cmp, Segment, TagsMode, Value};
 use switchboard_shared::wire::{MessageContent, WebhookEnvelope};
+use switchboard_shared::MessageStatus;
 
 /// Walks everything a processor would read from a parsed webhook.
 fn digest(env: &WebhookEnvelope) {
@@ -17,7 +18,9 @@ fn digest(env: &WebhookEnvelope) {
                 for c in &value.contacts {
                     let _ = c.key();
                 }
-                let _ = value.statuses.iter().map(|s| (&s.id, &s.status)).count();
+                for s in &value.statuses {
+                    let _ = (s.id.len(), MessageStatus::parse(&s.status));
+                }
             }
             if let Ok(groups) = change.groups_value() {
                 let _ = groups.groups.iter().map(|g| g.normalized_kind().len()).sum::<usize>();

@@ -198,6 +198,33 @@ fn test() -> Result<()> {
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     check_release_has_no_sandbox()?;
     let dist = dist()?;
+    // Lints, as errors: the relay side with the demo (so the sandbox is linted too), the
+    // console for the target it ships on.
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--exclude",
+        "switchboard-app",
+        "--all-targets",
+        "--features",
+        "switchboard-relay/demo",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo().args([
+        "clippy",
+        "-p",
+        "switchboard-app",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--lib",
+        "--bins",
+        "--tests",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     let chromedriver = tools::ensure_chromium()?;
     // Unit, relay integration (both backends when DATABASE_URL is set) and end-to-end tests.
     run(cargo()

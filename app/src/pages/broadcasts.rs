@@ -102,7 +102,7 @@ pub fn BroadcastsPage() -> impl IntoView {
                         <button type="button" class="card broadcast-row" class:selected=move || selected.get() == Some(id) on:click=move |_| selected.set(Some(id))>
                             <div class="row-top">
                                 <strong>{bc.spec.name.clone()}</strong>
-                                <span class="pill" data-state=state>{move || state_label(i18n, &shown_state)}</span>
+                                <span class="pill" data-state=state>{move || state_label(i18n, shown_state)}</span>
                             </div>
                             <div class="progress small"><span style:width=format!("{progress}%")></span></div>
                             <div class="row-bottom muted">

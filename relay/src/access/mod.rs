@@ -140,28 +140,41 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
+/// A signed-in user's row with their role's permissions (booleans read as 0/1 on both backends).
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    email: String,
+    name: String,
+    role: String,
+    all_numbers: i64,
+    assigned_only: i64,
+    permissions: Option<String>,
+}
+
 /// A user with their role's permissions and their scope; `None` if unknown or disabled.
 pub async fn load_user(state: &AppState, id: i64) -> Result<Option<AuthUser>> {
-    let row: Option<(i64, String, String, String, i64, i64, Option<String>)> = sqlx::query_as(
+    let row: Option<UserRow> = sqlx::query_as(
         "SELECT u.id, u.email, u.name, u.role,
-                CASE WHEN u.all_numbers THEN 1 ELSE 0 END, CASE WHEN u.assigned_only THEN 1 ELSE 0 END, r.permissions
+                CASE WHEN u.all_numbers THEN 1 ELSE 0 END AS all_numbers, CASE WHEN u.assigned_only THEN 1 ELSE 0 END AS assigned_only,
+                r.permissions
          FROM users u LEFT JOIN roles r ON r.name = u.role
          WHERE u.id = $1 AND u.disabled = FALSE",
     )
     .bind(id)
     .fetch_optional(&state.db.pool)
     .await?;
-    let Some((id, email, name, role, all_numbers, assigned_only, permissions)) = row else { return Ok(None) };
-    let scope = if all_numbers == 1 { Scope::All } else { Scope::Numbers(user_numbers(state, id).await?) };
+    let Some(u) = row else { return Ok(None) };
+    let scope = if u.all_numbers == 1 { Scope::All } else { Scope::Numbers(user_numbers(state, u.id).await?) };
     Ok(Some(AuthUser {
-        id,
-        email,
-        name,
-        role,
+        id: u.id,
+        email: u.email,
+        name: u.name,
+        role: u.role,
         // A role missing from under a user leaves them with no permissions, not an error.
-        permissions: permissions.as_deref().map(parse_permissions).unwrap_or_default(),
+        permissions: u.permissions.as_deref().map(parse_permissions).unwrap_or_default(),
         scope,
-        assigned_only: assigned_only == 1,
+        assigned_only: u.assigned_only == 1,
     }))
 }
 

@@ -176,7 +176,7 @@ pub async fn freeze(state: &AppState, id: i64) -> Result<usize> {
             "INSERT INTO broadcast_recipients (broadcast_id, contact, number_id, outbox_key, skipped, error_title, state, payload) VALUES {}",
             crate::db::values_placeholders(chunk.len(), 8)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&*tx, sql)));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&tx, sql)));
         for f in chunk {
             q = q
                 .bind(id)

@@ -34,6 +34,18 @@ pub fn key(broadcast_id: i64, contact: &str) -> String {
 }
 
 /// A send was accepted (200 and a wamid).
+/// How many of a broadcast's recipients share one outcome, and how many of those replied.
+#[derive(sqlx::FromRow)]
+struct OutcomeCount {
+    broadcast_id: i64,
+    state: String,
+    skipped: Option<String>,
+    status: Option<String>,
+    error_code: Option<i64>,
+    n: i64,
+    replied: i64,
+}
+
 /// Keys per statement when recording acceptances: 2 parameters each.
 pub(super) const ACCEPTED_CHUNK: usize = 500;
 
@@ -47,7 +59,7 @@ pub async fn accepted_many(conn: &mut AnyConnection, sends: &[(&str, Option<&str
              FROM (VALUES {}) AS v WHERE broadcast_recipients.outbox_key = v.column1 AND broadcast_recipients.state <> 'accepted'",
             crate::db::values_placeholders_after(1, chunk.len(), 2)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&conn, sql))).bind(at);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(conn, sql))).bind(at);
         for (key, wamid) in chunk {
             q = q.bind(*key).bind(*wamid);
         }
@@ -101,7 +113,7 @@ pub async fn apply_statuses(conn: &mut AnyConnection, progress: &[Progress]) -> 
              FROM (VALUES {}) AS v WHERE broadcast_recipients.outbox_key = v.column1",
             crate::db::values_placeholders(chunk.len(), 9)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&conn, sql)));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(conn, sql)));
         for p in chunk {
             q = q
                 .bind(&p.key)
@@ -141,15 +153,15 @@ pub(super) async fn load_many(state: &AppState, condition: &str) -> Result<Vec<B
     let ids = rows.iter().map(|r| r.0.to_string()).collect::<Vec<_>>().join(",");
     let mut counts: HashMap<i64, BroadcastCounts> =
         rows.iter().map(|r| (r.0, BroadcastCounts { audience: r.7 as u64, ..Default::default() })).collect();
-    let groups: Vec<(i64, String, Option<String>, Option<String>, Option<i64>, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT broadcast_id, state, skipped, status, error_code, COUNT(*),
-                SUM(CASE WHEN replied_at IS NOT NULL AND replied_at - COALESCE(delivered_at, accepted_at) <= $1 THEN 1 ELSE 0 END)
+    let groups: Vec<OutcomeCount> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT broadcast_id, state, skipped, status, error_code, COUNT(*) AS n,
+                SUM(CASE WHEN replied_at IS NOT NULL AND replied_at - COALESCE(delivered_at, accepted_at) <= $1 THEN 1 ELSE 0 END) AS replied
          FROM broadcast_recipients WHERE broadcast_id IN ({ids}) GROUP BY broadcast_id, state, skipped, status, error_code"
     )))
     .bind(switchboard_shared::limits::CUSTOMER_SERVICE_WINDOW_MS)
     .fetch_all(&state.db.pool)
     .await?;
-    for (id, st, skipped, status, code, n, replied) in groups {
+    for OutcomeCount { broadcast_id: id, state: st, skipped, status, error_code: code, n, replied } in groups {
         let Some(counts) = counts.get_mut(&id) else { continue };
         let n = n as u64;
         counts.replied += replied as u64;

@@ -55,7 +55,7 @@ pub fn normalize_phone(raw: &str, default_country: Option<phonenumber::country::
     // "00" is the international prefix in most of the world; "852…" without + is common too.
     let candidate = trimmed.strip_prefix("00").map(|r| format!("+{r}")).unwrap_or_else(|| trimmed.to_owned());
     let parsed = phonenumber::parse(default_country, &candidate)
-        .or_else(|_| phonenumber::parse(None, &format!("+{candidate}")))
+        .or_else(|_| phonenumber::parse(None, format!("+{candidate}")))
         .map_err(|e| format!("{trimmed:?} is not a phone number ({e})"))?;
     if !phonenumber::is_valid(&parsed) {
         return Err(format!("{trimmed:?} is not a valid number for its country"));
@@ -187,7 +187,7 @@ pub(super) fn parse_csv(bytes: &[u8], m: &ImportMapping, progress: &dyn Fn(u64))
             }
         }
         out.total += 1;
-        if out.total % 5_000 == 0 {
+        if out.total.is_multiple_of(5_000) {
             progress(out.total);
         }
         let field = |i: usize| String::from_utf8_lossy(record.get(i).unwrap_or_default()).trim().to_owned();

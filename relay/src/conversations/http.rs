@@ -97,7 +97,7 @@ pub async fn reply(
         user.require(Permission::ManageGroups)?;
     }
     let now = now_ms();
-    if !conversation.last_inbound_at.is_some_and(|t| now - t < limits::CUSTOMER_SERVICE_WINDOW_MS) {
+    if conversation.last_inbound_at.is_none_or(|t| now - t >= limits::CUSTOMER_SERVICE_WINDOW_MS) {
         return Err(AppError::bad_request(
             "outside_service_window",
             "The customer has not written in the last 24 hours; WhatsApp only allows a template now.",

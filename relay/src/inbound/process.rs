@@ -426,7 +426,7 @@ async fn mark_heard_from(conn: &mut AnyConnection, heard_from: &BTreeSet<String>
     if !heard_from.is_empty() {
         let numbers: Vec<&String> = heard_from.iter().collect();
         let sql = format!("UPDATE numbers SET last_webhook_at = $1 WHERE id IN ({})", crate::db::list_placeholders_after(1, numbers.len()));
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&conn, sql))).bind(now);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(conn, sql))).bind(now);
         for n in numbers {
             q = q.bind(n);
         }
@@ -465,7 +465,7 @@ async fn apply_statuses(conn: &mut AnyConnection, statuses: Vec<(String, StatusU
              ON CONFLICT (wamid, status) DO NOTHING RETURNING wamid, status",
             crate::db::values_placeholders(chunk.len(), 6)
         );
-        let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(crate::db::for_backend(&conn, sql)));
+        let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(crate::db::for_backend(conn, sql)));
         for r in chunk {
             q = q
                 .bind(&r.wamid)

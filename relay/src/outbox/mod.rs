@@ -83,7 +83,7 @@ pub async fn settle_from_statuses(conn: &mut AnyConnection, pairs: &[(&str, &str
              WHERE outbox.idempotency_key = v.column1 AND outbox.state IN ('unknown', 'inflight') RETURNING outbox.message_id, outbox.wamid",
             crate::db::values_placeholders_after(1, chunk.len(), 2)
         );
-        let mut q = sqlx::query_as::<_, (Option<i64>, Option<String>)>(sqlx::AssertSqlSafe(crate::db::for_backend(&conn, sql))).bind(now);
+        let mut q = sqlx::query_as::<_, (Option<i64>, Option<String>)>(sqlx::AssertSqlSafe(crate::db::for_backend(conn, sql))).bind(now);
         for (key, wamid) in chunk {
             q = q.bind(*key).bind(*wamid);
         }
@@ -298,7 +298,7 @@ async fn claimer(state: AppState, number_id: String, lane: Arc<Lane>, tx: mpsc::
     let mut rounds: u64 = 0;
     loop {
         rounds += 1;
-        if rounds % 1_000 == 0 {
+        if rounds.is_multiple_of(1_000) {
             lane.pair.retain_recent();
         }
         match claim(&state, &number_id, &lane).await {

@@ -8,10 +8,10 @@ use axum::Json;
 use secrecy::SecretString;
 use switchboard_shared::api::Template;
 
+use super::secret_key;
 use crate::access::AuthUser;
 use crate::db::now_ms;
 use crate::error::{AppError, Result};
-use crate::numbers::secret_key;
 use crate::AppState;
 
 /// Replaces one WABA's templates with what Meta lists now; returns how many.

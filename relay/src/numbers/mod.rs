@@ -1,5 +1,7 @@
 //! Business numbers: their credentials, health from the Graph API, and the overview list.
 
+pub mod templates;
+
 use std::time::Duration;
 
 use axum::extract::{Path, State};
@@ -69,7 +71,7 @@ pub async fn upsert(state: &AppState, n: &NewNumber) -> anyhow::Result<()> {
     .await?;
     reload_app_secrets(state).await?;
     check_health(state, &n.id, &token).await?;
-    if let Err(e) = crate::templates::sync_waba(state, &n.waba_id, &token).await {
+    if let Err(e) = crate::numbers::templates::sync_waba(state, &n.waba_id, &token).await {
         tracing::warn!("templates of {}: {e}", n.waba_id);
     }
     let (rate,): (i64,) =
@@ -196,7 +198,7 @@ pub async fn health_loop(state: AppState) {
         for (id,) in numbers {
             recheck(&state, &id).await;
         }
-        if let Err(e) = crate::templates::sync_all(&state).await {
+        if let Err(e) = crate::numbers::templates::sync_all(&state).await {
             tracing::warn!("template sync: {e}");
         }
         tokio::time::sleep(Duration::from_secs(300)).await;
