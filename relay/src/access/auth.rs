@@ -16,6 +16,7 @@ use switchboard_shared::api::LoginRequest;
 
 use crate::db::now_ms;
 use crate::error::{ApiJson, AppError, Result};
+use crate::metrics::LoginResult;
 use crate::AppState;
 
 /// Failed sign-ins for one email before it is locked for a while.
@@ -130,7 +131,7 @@ fn cookie(state: &AppState, value: &str, max_age_secs: u64) -> String {
 pub async fn login(State(state): State<AppState>, ApiJson(request): ApiJson<LoginRequest>) -> Result<Response> {
     let email = request.email.trim().to_lowercase();
     if let Some(wait_ms) = state.sign_in_guard.locked_for(&email, now_ms()) {
-        state.metrics.logins.get_or_create(&vec![("result".to_owned(), "locked".to_owned())]).inc();
+        state.metrics.login(LoginResult::Locked);
         return Err(AppError::TooManyAttempts(format!(
             "Too many failed sign-ins for this email. Try again in {} minutes.",
             (wait_ms + 59_999) / 60_000
@@ -151,7 +152,7 @@ pub async fn login(State(state): State<AppState>, ApiJson(request): ApiJson<Logi
         (true, Some(id)) => crate::access::load_user(&state, id).await?.ok_or(AppError::Unauthorized)?,
         _ => {
             state.sign_in_guard.failed(&email, now_ms());
-            state.metrics.logins.get_or_create(&vec![("result".to_owned(), "rejected".to_owned())]).inc();
+            state.metrics.login(LoginResult::Rejected);
             return Err(AppError::Unauthorized);
         }
     };
@@ -168,7 +169,7 @@ pub async fn login(State(state): State<AppState>, ApiJson(request): ApiJson<Logi
         .bind(now + lifetime_secs as i64 * 1000)
         .execute(&state.db.pool)
         .await?;
-    state.metrics.logins.get_or_create(&vec![("result".to_owned(), "accepted".to_owned())]).inc();
+    state.metrics.login(LoginResult::Accepted);
     Ok(([(SET_COOKIE, cookie(&state, &token, lifetime_secs))], Json(user.me())).into_response())
 }
 

@@ -18,6 +18,7 @@ use secrecy::ExposeSecret;
 use switchboard_shared::{limits, signature};
 
 use crate::error::error_response;
+use crate::metrics::WebhookResult;
 use crate::numbers::SignerCheck;
 use crate::AppState;
 
@@ -39,9 +40,8 @@ pub async fn verify(State(state): State<AppState>, Query(q): Query<HashMap<Strin
 /// refused before a byte of the body is read (so a client that sent `Expect: 100-continue` gets
 /// the 413 instead of being asked for the body); a chunked body is cut off at the limit.
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let result = |r: &str| vec![("result".to_owned(), r.to_owned())];
     let too_large = || {
-        state.metrics.webhooks.get_or_create(&result("too_large")).inc();
+        state.metrics.webhook(WebhookResult::TooLarge);
         error_response(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "Webhook bodies are at most 3 MiB.")
     };
     let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
@@ -52,12 +52,12 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bo
         Ok(body) => body,
         Err(e) if is_length_limit(&e) => return too_large(),
         Err(e) => {
-            state.metrics.webhooks.get_or_create(&result("unreadable")).inc();
+            state.metrics.webhook(WebhookResult::Unreadable);
             return error_response(StatusCode::BAD_REQUEST, "unreadable_body", &format!("Could not read the body: {e}"));
         }
     };
     let Some(header) = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok()) else {
-        state.metrics.webhooks.get_or_create(&result("unsigned")).inc();
+        state.metrics.webhook(WebhookResult::Unsigned);
         return error_response(StatusCode::UNAUTHORIZED, "missing_signature", "X-Hub-Signature-256 is required.");
     };
     // Routed by phone_number_id: each number's own app secret must have signed the body.
@@ -71,18 +71,18 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bo
         }
     };
     if !signed {
-        state.metrics.webhooks.get_or_create(&result("bad_signature")).inc();
+        state.metrics.webhook(WebhookResult::BadSignature);
         return error_response(StatusCode::UNAUTHORIZED, "bad_signature", "The signature does not match the body.");
     }
     match state.ingest.store(body).await {
         Ok(()) => {
-            state.metrics.webhooks.get_or_create(&result("stored")).inc();
+            state.metrics.webhook(WebhookResult::Stored);
             StatusCode::OK.into_response()
         }
         Err(e) => {
             // Not stored: Meta must retry, so no 200.
             tracing::error!("could not store a webhook: {e}");
-            state.metrics.webhooks.get_or_create(&result("store_failed")).inc();
+            state.metrics.webhook(WebhookResult::StoreFailed);
             error_response(StatusCode::SERVICE_UNAVAILABLE, "store_failed", "Could not store the webhook; retry.")
         }
     }

@@ -170,21 +170,14 @@ pub async fn apply_body(conn: &mut AnyConnection, inbox_id: i64, body: &[u8], de
 /// broadcasts at once, in this transaction; whatever the event, the number's rating and limit
 /// are fetched again after the commit.
 async fn apply_quality(conn: &mut AnyConnection, value: QualityUpdate, deferred: &mut Deferred) -> Result<()> {
-    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
-    let wanted = digits(value.display_phone_number.as_deref().unwrap_or_default());
-    let numbers: Vec<(String, String)> = sqlx::query_as("SELECT id, display_phone_number FROM numbers").fetch_all(&mut *conn).await?;
-    let Some((id, _)) = numbers.into_iter().find(|(_, display)| !wanted.is_empty() && digits(display) == wanted) else {
+    let wanted: String = value.display_phone_number.as_deref().unwrap_or_default().chars().filter(char::is_ascii_digit).collect();
+    let Some(id) = crate::numbers::find_by_display_digits(conn, &wanted).await? else {
         tracing::warn!("quality update {:?} for an unknown number {wanted}", value.event);
         return Ok(());
     };
     tracing::warn!("number {id}: quality update {:?}", value.event);
     if value.event.eq_ignore_ascii_case("FLAGGED") {
-        let (before,): (String,) =
-            sqlx::query_as("SELECT quality_rating FROM numbers WHERE id = $1").bind(&id).fetch_one(&mut *conn).await?;
-        sqlx::query("UPDATE numbers SET quality_rating = 'RED' WHERE id = $1").bind(&id).execute(&mut *conn).await?;
-        if before != "RED" {
-            crate::broadcasts::pause_for_low_quality(conn, &id).await?;
-        }
+        crate::numbers::record_quality(conn, &id, crate::numbers::RED).await?;
     }
     deferred.recheck.insert(id);
     Ok(())

@@ -144,25 +144,18 @@ pub async fn check_health(state: &AppState, id: &str, token: &SecretString) -> a
             };
             let quality = info.quality_rating.unwrap_or_else(|| "UNKNOWN".into());
             let mut tx = state.db.pool.begin().await?;
-            let before: Option<(String,)> =
-                sqlx::query_as("SELECT quality_rating FROM numbers WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
             sqlx::query(
-                "UPDATE numbers SET display_phone_number = $1, verified_name = $2, quality_rating = $3, messaging_limit = $4,
-                   throughput_per_sec = $5, connected = TRUE, problem = NULL WHERE id = $6",
+                "UPDATE numbers SET display_phone_number = $1, verified_name = $2, messaging_limit = $3,
+                   throughput_per_sec = $4, connected = TRUE, problem = NULL WHERE id = $5",
             )
             .bind(info.display_phone_number.unwrap_or_default())
             .bind(info.verified_name.unwrap_or_default())
-            .bind(&quality)
             .bind(info.whatsapp_business_manager_messaging_limit.unwrap_or_default())
             .bind(throughput as i64)
             .bind(id)
             .execute(&mut *tx)
             .await?;
-            // Falling to RED stops its broadcasts; staying RED does not pause again what
-            // someone chose to resume.
-            if quality == "RED" && before.is_some_and(|(b,)| b != "RED") {
-                crate::broadcasts::pause_for_low_quality(&mut tx, id).await?;
-            }
+            record_quality(&mut tx, id, &quality).await?;
             tx.commit().await?;
         }
         Err(e) => {
@@ -383,4 +376,31 @@ pub async fn mark_disconnected(conn: &mut sqlx::AnyConnection, number_id: &str, 
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// The quality rating Meta gives a number when it flags it (a `FLAGGED` quality webhook).
+pub const RED: &str = "RED";
+
+/// Records a number's quality rating. A fall to RED pauses every broadcast through it at once
+/// (the quality kill switch); staying RED does not pause again what someone chose to resume.
+/// Both the health check and Meta's quality webhook come through here.
+pub async fn record_quality(conn: &mut sqlx::AnyConnection, id: &str, rating: &str) -> Result<()> {
+    let before: Option<(String,)> =
+        sqlx::query_as("SELECT quality_rating FROM numbers WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
+    sqlx::query("UPDATE numbers SET quality_rating = $1 WHERE id = $2").bind(rating).bind(id).execute(&mut *conn).await?;
+    if rating == RED && before.is_some_and(|(b,)| b != RED) {
+        crate::broadcasts::pause_for_low_quality(conn, id).await?;
+    }
+    Ok(())
+}
+
+/// The connected number whose display phone number has these digits (quality webhooks name a
+/// number by its phone number, not its id).
+pub async fn find_by_display_digits(conn: &mut sqlx::AnyConnection, digits: &str) -> Result<Option<String>> {
+    let only_digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    if digits.is_empty() {
+        return Ok(None);
+    }
+    let numbers: Vec<(String, String)> = sqlx::query_as("SELECT id, display_phone_number FROM numbers").fetch_all(&mut *conn).await?;
+    Ok(numbers.into_iter().find(|(_, display)| only_digits(display) == digits).map(|(id, _)| id))
 }

@@ -26,6 +26,7 @@ use tokio::sync::{mpsc, Notify, Semaphore};
 use crate::cloud::CloudError;
 use crate::db::now_ms;
 use crate::error::Result;
+use crate::metrics::SendResult;
 use crate::AppState;
 use outcomes::SendOutcome;
 
@@ -581,7 +582,7 @@ async fn record(state: &AppState, batch: &[Outcome]) -> Result<()> {
     }
     tx.commit().await?;
     if !accepted.is_empty() {
-        state.metrics.sends.get_or_create(&vec![("outcome".to_owned(), "accepted".to_owned())]).inc_by(accepted.len() as u64);
+        state.metrics.sends(SendResult::Accepted, accepted.len() as u64);
     }
     state.events.publish(out);
     Ok(())
@@ -652,13 +653,13 @@ async fn record_one(tx: &mut AnyConnection, state: &AppState, o: &Outcome, now: 
                 .execute(&mut *tx)
                 .await?;
             tell_listeners(tx, state, &[accepted_outcome(o)], now, out).await?;
-            state.metrics.sends.get_or_create(&vec![("outcome".to_owned(), "accepted".to_owned())]).inc();
+            state.metrics.sends(SendResult::Accepted, 1);
         }
         // A failed request whose send a status webhook has meanwhile proven (the row is no
         // longer in flight: Meta answered too late, or not at all) stays sent.
         Err(e) if !still_in_flight(tx, *id).await? => {
             tracing::warn!("send {key} on {number_id}: {e}; already settled by its status webhook");
-            state.metrics.sends.get_or_create(&vec![("outcome".to_owned(), "settled_by_status".to_owned())]).inc();
+            state.metrics.sends(SendResult::SettledByStatus, 1);
         }
         Err(e @ (CloudError::NoAnswer(_) | CloudError::Decode { status: 200..=299, .. })) => {
             // No answer, or a success we could not read: it may have been sent.
@@ -669,7 +670,7 @@ async fn record_one(tx: &mut AnyConnection, state: &AppState, o: &Outcome, now: 
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            state.metrics.sends.get_or_create(&vec![("outcome".to_owned(), "unknown".to_owned())]).inc();
+            state.metrics.sends(SendResult::Unknown, 1);
         }
         Err(e) => {
             let code = e.code();
@@ -696,7 +697,7 @@ async fn record_one(tx: &mut AnyConnection, state: &AppState, o: &Outcome, now: 
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
-                    state.metrics.sends.get_or_create(&vec![("outcome".to_owned(), "retry".to_owned())]).inc();
+                    state.metrics.sends(SendResult::Retry, 1);
                 }
                 ErrorClass::Permanent => {
                     sqlx::query("UPDATE outbox SET state = 'failed', error_code = $1, error_title = $2, updated_at = $3 WHERE id = $4")
@@ -715,7 +716,7 @@ async fn record_one(tx: &mut AnyConnection, state: &AppState, o: &Outcome, now: 
                         title: &title,
                     };
                     tell_listeners(tx, state, &[failed], now, out).await?;
-                    state.metrics.sends.get_or_create(&vec![("outcome".to_owned(), "failed".to_owned())]).inc();
+                    state.metrics.sends(SendResult::Failed, 1);
                 }
             }
         }
