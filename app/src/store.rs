@@ -6,8 +6,7 @@
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use serde::Deserialize;
-use switchboard_shared::api::{Conversation, Event, EventKind, Message, Number};
+use switchboard_shared::api::{Conversation, Event, EventKind, InboxSnapshot, Message, Number};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
@@ -40,12 +39,6 @@ pub struct Inbox {
     source: StoredValue<Option<web_sys::EventSource>, LocalStorage>,
 }
 
-#[derive(Deserialize)]
-struct Snapshot {
-    seq: i64,
-    conversations: Vec<Conversation>,
-}
-
 impl Inbox {
     pub fn new() -> Inbox {
         Inbox {
@@ -66,7 +59,7 @@ impl Inbox {
         if let Ok(numbers) = api::get::<Vec<Number>>("/api/v1/numbers").await {
             self.numbers.set(numbers);
         }
-        match api::get::<Snapshot>("/api/v1/conversations").await {
+        match api::get::<InboxSnapshot>("/api/v1/conversations").await {
             Ok(snapshot) => {
                 self.conversations.set(sorted(snapshot.conversations));
                 self.loaded.set(true);

@@ -19,47 +19,6 @@ use utoipa::{PartialSchema, ToSchema};
 use crate::routes::{self, Need, RouteSpec};
 use crate::AppState;
 
-/// Request and response schemas by route (method, path); routes not listed still appear, with
-/// their permission and error responses.
-fn bodies(method: &str, path: &str) -> (Option<&'static str>, Option<(&'static str, bool)>) {
-    // (request schema, (response schema, is array))
-    match (method, path) {
-        ("POST", "/session") => (Some("LoginRequest"), Some(("Me", false))),
-        ("POST", "/password") => (Some("SetPasswordRequest"), None),
-        ("GET", "/me") => (None, Some(("Me", false))),
-        ("GET", "/numbers") => (None, Some(("Number", true))),
-        ("POST", "/numbers") => (Some("ConnectNumberRequest"), Some(("Number", false))),
-        ("PATCH", "/numbers/{id}") => (Some("NumberChange"), Some(("Number", false))),
-        ("GET", "/conversations/{id}/messages") => (None, Some(("Message", true))),
-        ("POST", "/conversations/{id}/messages") => (Some("ReplyRequest"), Some(("Message", false))),
-        ("POST", "/conversations/{id}/assign") => (Some("AssignRequest"), Some(("Conversation", false))),
-        ("PUT", "/conversations/{id}/labels") => (Some("LabelsRequest"), Some(("Conversation", false))),
-        ("GET", "/events") => (None, Some(("Event", false))),
-        ("GET", "/agents") => (None, Some(("Agent", true))),
-        ("POST", "/agents") => (Some("NewAgentsRequest"), Some(("CreatedAgent", true))),
-        ("PATCH", "/agents/{id}") => (Some("AgentChange"), Some(("Agent", false))),
-        ("POST", "/agents/{id}/password-link") => (None, Some(("CreatedAgent", false))),
-        ("GET", "/roles") => (None, Some(("Role", true))),
-        ("POST", "/roles") | ("PUT", "/roles/{id}") => (Some("RoleRequest"), Some(("Role", false))),
-        ("GET", "/audit") => (None, Some(("AuditEntry", true))),
-        ("GET", "/supervisor") => (None, Some(("SupervisorView", false))),
-        ("GET", "/contacts") => (None, Some(("Contact", true))),
-        ("PATCH", "/contacts/{id}") => (Some("ContactChange"), None),
-        ("POST", "/contacts/import") | ("GET", "/contacts/import/{id}") => (None, Some(("ImportStatus", false))),
-        ("GET", "/segments") => (None, Some(("SavedSegment", true))),
-        ("POST", "/segments") => (Some("SegmentRequest"), Some(("SavedSegment", false))),
-        ("GET", "/settings/opt-out") => (None, Some(("OptOutSettings", false))),
-        ("PUT", "/settings/opt-out") => (Some("OptOutSettings"), Some(("OptOutSettings", false))),
-        ("GET", "/templates") | ("POST", "/templates/sync") => (None, Some(("Template", true))),
-        ("GET", "/broadcasts") => (None, Some(("Broadcast", true))),
-        ("POST", "/broadcasts") => (Some("BroadcastSpec"), Some(("Broadcast", false))),
-        ("GET", "/broadcasts/{id}") => (None, Some(("Broadcast", false))),
-        ("POST", "/broadcasts/{id}/control") => (Some("ControlRequest"), Some(("Broadcast", false))),
-        ("GET", "/broadcasts/{id}/recipients") => (None, Some(("Recipient", true))),
-        _ => (None, None),
-    }
-}
-
 fn schema<T: ToSchema>() -> (String, RefOr<Schema>) {
     (T::name().into_owned(), T::schema())
 }
@@ -107,7 +66,7 @@ fn operation(spec: &RouteSpec) -> utoipa::openapi::path::Operation {
     if spec.need != Need::Public {
         op = op.security(SecurityRequirement::new("session", Vec::<String>::new()));
     }
-    let (request, response) = bodies(method, spec.path);
+    let (request, response) = (spec.request, spec.response);
     if let Some(name) = request {
         op = op.request_body(Some(
             RequestBodyBuilder::new().content("application/json", json_content(name, false)).required(Some(Required::True)).build(),
@@ -198,6 +157,7 @@ pub fn document(state: &AppState) -> OpenApi {
             schema::<OptOutSettings>(),
             schema::<Template>(),
             schema::<Broadcast>(),
+            schema::<InboxSnapshot>(),
             schema::<Recipient>(),
             schema::<BroadcastSpec>(),
             schema::<Audience>(),

@@ -10,6 +10,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter};
 use axum::Router;
 use switchboard_shared::access::Permission;
+use switchboard_shared::api::*;
+use switchboard_shared::broadcast::BroadcastSpec;
+use utoipa::ToSchema;
 
 use crate::access::AuthUser;
 use crate::access::{self, agents, audit, auth};
@@ -48,6 +51,10 @@ pub struct RouteSpec {
     pub path: &'static str,
     pub need: Need,
     pub summary: &'static str,
+    /// The JSON body it takes, by its schema's name in `/openapi.json`.
+    pub request: Option<&'static str>,
+    /// The JSON it answers with, by schema name, and whether it is a list of them.
+    pub response: Option<(&'static str, bool)>,
 }
 
 struct Api {
@@ -68,8 +75,38 @@ impl Api {
             route = route.route_layer(axum::middleware::from_fn_with_state(self.state.clone(), move |s, r, n| enforce(s, need, r, n)));
         }
         self.router = self.router.route(path, route);
-        self.specs.push(RouteSpec { method, path, need, summary });
+        self.specs.push(RouteSpec { method, path, need, summary, request: None, response: None });
         self
+    }
+
+    /// The last route takes a `T` as its JSON body.
+    fn takes<T: ToSchema>(mut self) -> Self {
+        self.last().request = Some(schema_name::<T>());
+        self
+    }
+
+    /// The last route answers with a `T`.
+    fn gives<T: ToSchema>(mut self) -> Self {
+        self.last().response = Some((schema_name::<T>(), false));
+        self
+    }
+
+    /// The last route answers with a list of `T`.
+    fn gives_list<T: ToSchema>(mut self) -> Self {
+        self.last().response = Some((schema_name::<T>(), true));
+        self
+    }
+
+    fn last(&mut self) -> &mut RouteSpec {
+        self.specs.last_mut().expect("a body is declared after its route")
+    }
+}
+
+/// A schema's name as `/openapi.json` lists it (derived names are static).
+fn schema_name<T: ToSchema>() -> &'static str {
+    match T::name() {
+        std::borrow::Cow::Borrowed(name) => name,
+        std::borrow::Cow::Owned(name) => Box::leak(name.into_boxed_str()),
     }
 }
 
@@ -96,37 +133,72 @@ pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
     use Permission::*;
     let api = Api { state: state.clone(), router: Router::new(), specs: Vec::new() }
         .add(M::POST, "/session", Public, "Sign in; sets the session cookie", auth::login)
+        .takes::<LoginRequest>()
+        .gives::<Me>()
         .add(M::DELETE, "/session", Public, "Sign out", auth::logout)
         .add(M::POST, "/password", Public, "Set a password with a one-time link", agents::set_password)
+        .takes::<SetPasswordRequest>()
         .add(M::GET, "/me", SignedIn, "The signed-in user: role, permissions, scope", access::me)
+        .gives::<Me>()
         .add(M::GET, "/numbers", SignedIn, "Business numbers in scope, with health", numbers::list)
+        .gives_list::<Number>()
         .add(M::POST, "/numbers", P(ManageNumbers), "Connect a number (checked against the Graph API)", numbers::connect)
+        .takes::<ConnectNumberRequest>()
+        .gives::<Number>()
         .add(M::PATCH, "/numbers/{id}", P(ManageNumbers), "Disable or enable a number", numbers::update)
+        .takes::<NumberChange>()
+        .gives::<Number>()
         .add(M::DELETE, "/numbers/{id}", P(ManageNumbers), "Remove a number's credentials", numbers::remove)
         .add(M::GET, "/conversations", SignedIn, "Recent conversations in scope", conversations::list)
+        .gives::<InboxSnapshot>()
         .add(M::GET, "/conversations/{id}/messages", SignedIn, "A conversation's messages", conversations::messages)
+        .gives_list::<Message>()
         .add(M::POST, "/conversations/{id}/messages", P(Reply), "Reply inside the 24-hour window", conversations::reply)
+        .takes::<ReplyRequest>()
+        .gives::<Message>()
         .add(M::POST, "/conversations/{id}/read", SignedIn, "Mark a conversation read", conversations::mark_read)
         .add(M::POST, "/conversations/{id}/assign", P(Reply), "Assign, take over or send back to the queue", conversations::assign)
+        .takes::<AssignRequest>()
+        .gives::<Conversation>()
         .add(M::PUT, "/conversations/{id}/labels", P(Reply), "Set a conversation's labels", conversations::set_labels)
+        .takes::<LabelsRequest>()
+        .gives::<Conversation>()
         .add(M::DELETE, "/messages/{id}", P(DeleteMessages), "Delete a message's content from the record", conversations::delete_message)
         .add(M::GET, "/events", SignedIn, "Live events (Server-Sent Events), resumable", events::stream)
+        .gives::<Event>()
         .add(M::GET, "/agents", P(ManageAgents), "Every agent", agents::list)
+        .gives_list::<Agent>()
         .add(M::POST, "/agents", P(ManageAgents), "Create one or many agents with set-password links", agents::create)
+        .takes::<NewAgentsRequest>()
+        .gives_list::<CreatedAgent>()
         .add(M::PATCH, "/agents/{id}", P(ManageAgents), "Change an agent's role, scope or state", agents::update)
+        .takes::<AgentChange>()
+        .gives::<Agent>()
         .add(M::POST, "/agents/{id}/password-link", P(ManageAgents), "A new one-time set-password link", agents::reset_password)
+        .gives::<CreatedAgent>()
         .add(M::GET, "/roles", P(ManageAgents), "Built-in and custom roles", access::list_roles)
+        .gives_list::<Role>()
         .add(M::POST, "/roles", P(ManageAgents), "Create a custom role", access::create_role)
+        .takes::<RoleRequest>()
+        .gives::<Role>()
         .add(M::PUT, "/roles/{id}", P(ManageAgents), "Change a custom role", access::update_role)
+        .takes::<RoleRequest>()
+        .gives::<Role>()
         .add(M::DELETE, "/roles/{id}", P(ManageAgents), "Remove a custom role nobody holds", access::delete_role)
         .add(M::GET, "/audit", P(ViewReports), "The audit log, searched and filtered", audit::list)
+        .gives_list::<AuditEntry>()
         .add(M::GET, "/supervisor", P(ViewReports), "Live load per number and per agent", reports::supervisor)
+        .gives::<SupervisorView>()
         .add(M::GET, "/export/conversations", P(ExportConversations), "Messages as CSV or JSON, streamed", export::conversations)
         .add(M::GET, "/contacts", P(ManageContacts), "Every contact in scope with tags, attributes and consent", contacts::list)
+        .gives_list::<Contact>()
         .add(M::PATCH, "/contacts/{id}", P(ManageContacts), "Change a contact's tags or consent", contacts::update)
+        .takes::<ContactChange>()
         .add(M::GET, "/contacts/export", P(ManageContacts), "Contacts as CSV", contacts::export)
         .add(M::POST, "/contacts/import", P(ManageContacts), "Start a CSV import (body: the file; mapping in the query)", contacts::import)
+        .gives::<ImportStatus>()
         .add(M::GET, "/contacts/import/{id}", P(ManageContacts), "An import's progress and outcome", contacts::import_status)
+        .gives::<ImportStatus>()
         .add(
             M::GET,
             "/contacts/import/{id}/rejected",
@@ -135,13 +207,22 @@ pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
             contacts::import_rejected,
         )
         .add(M::GET, "/segments", P(ManageContacts), "Saved segments", contacts::list_segments)
+        .gives_list::<SavedSegment>()
         .add(M::POST, "/segments", P(ManageContacts), "Save a segment (checked; errors point at the character)", contacts::save_segment)
+        .takes::<SegmentRequest>()
+        .gives::<SavedSegment>()
         .add(M::DELETE, "/segments/{id}", P(ManageContacts), "Remove a saved segment", contacts::delete_segment)
         .add(M::GET, "/settings/opt-out", P(ManageContacts), "Opt-out keywords and confirmation", contacts::get_opt_out)
+        .gives::<OptOutSettings>()
         .add(M::PUT, "/settings/opt-out", P(ManageContacts), "Change the opt-out keywords and confirmation", contacts::put_opt_out)
+        .takes::<OptOutSettings>()
+        .gives::<OptOutSettings>()
         .add(M::GET, "/templates", SignedIn, "Templates of the WABAs behind the user's numbers", templates::list)
+        .gives_list::<Template>()
         .add(M::POST, "/templates/sync", P(Broadcast), "Sync templates from WhatsApp now", templates::sync)
+        .gives_list::<Template>()
         .add(M::GET, "/broadcasts", P(Broadcast), "Broadcasts with their live reports", broadcasts::list)
+        .gives_list::<switchboard_shared::api::Broadcast>()
         .add(
             M::POST,
             "/broadcasts",
@@ -149,9 +230,15 @@ pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
             "Schedule a broadcast (now or at a time)",
             broadcasts::create,
         )
+        .takes::<BroadcastSpec>()
+        .gives::<switchboard_shared::api::Broadcast>()
         .add(M::GET, "/broadcasts/{id}", P(Broadcast), "A broadcast's live report", broadcasts::get)
+        .gives::<switchboard_shared::api::Broadcast>()
         .add(M::POST, "/broadcasts/{id}/control", P(Broadcast), "Pause, resume or cancel a broadcast", broadcasts::control)
+        .takes::<ControlRequest>()
+        .gives::<switchboard_shared::api::Broadcast>()
         .add(M::GET, "/broadcasts/{id}/recipients", P(Broadcast), "Per-recipient outcomes, filtered", broadcasts::recipients)
+        .gives_list::<Recipient>()
         .add(M::GET, "/broadcasts/{id}/export", P(Broadcast), "Every recipient's outcome as CSV", broadcasts::export);
     (api.router.fallback(|| async { crate::error::AppError::NotFound }), api.specs)
 }

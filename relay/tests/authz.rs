@@ -441,6 +441,37 @@ async fn openapi_json_describes_every_declared_route_and_nothing_else(backend: B
         }
     }
     assert!(missing.is_empty(), "routes missing from /openapi.json: {missing:?}");
+    // Each route's body and answer are the schemas its declaration names.
+    let (me, _) = fx.user_on("Administrator", &[]).await;
+    let target = |content: &Value| {
+        let schema = &content["schema"];
+        let (reference, array) = if schema["type"] == "array" { (&schema["items"]["$ref"], true) } else { (&schema["$ref"], false) };
+        (reference.as_str().unwrap_or_default().trim_start_matches("#/components/schemas/").to_owned(), array)
+    };
+    for spec in &specs {
+        let op = &doc["paths"][format!("/api/v1{}", spec.path)][spec.method.as_str().to_lowercase()];
+        let what = format!("{} {}", spec.method, spec.path);
+        match spec.request {
+            Some(name) => {
+                assert_eq!(target(&op["requestBody"]["content"]["application/json"]), (name.to_owned(), false), "{what}");
+                assert!(doc["components"]["schemas"][name].is_object(), "{what}: {name} is not defined");
+            }
+            None => assert!(op["requestBody"].is_null(), "{what} documents a body it does not declare"),
+        }
+        // A route the matrix calls with a JSON body must say which.
+        let (_, body) = fx.request(spec, me, true).await;
+        let takes_json =
+            body.is_some() && matches!(spec.method.as_str(), "POST" | "PUT" | "PATCH") && spec.path != "/agents/{id}/password-link";
+        assert_eq!(takes_json, spec.request.is_some(), "{what}: its JSON body is not declared with the route");
+        if let Some((name, array)) = spec.response {
+            let ok = op["responses"].as_object().unwrap().iter().find(|(code, _)| code.starts_with('2')).unwrap().1;
+            let media = if spec.path == "/events" { "text/event-stream" } else { "application/json" };
+            assert_eq!(target(&ok["content"][media]), (name.to_owned(), array), "{what}");
+            assert!(doc["components"]["schemas"][name].is_object(), "{what}: {name} is not defined");
+        } else if spec.method == Method::GET && !spec.path.contains("export") && !spec.path.ends_with("/rejected") {
+            panic!("{what} answers JSON without a declared schema");
+        }
+    }
     let operations: usize = doc["paths"].as_object().unwrap().values().map(|item| item.as_object().unwrap().len()).sum();
     assert_eq!(operations, specs.len(), "the document has operations the relay does not serve");
     // Every schema it points at is defined.

@@ -282,6 +282,15 @@ pub struct Conversation {
     pub is_group: bool,
 }
 
+/// `GET /api/v1/conversations`: the inbox snapshot; `seq` is the event id it is current to, so
+/// the console follows the event stream from there.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InboxSnapshot {
+    pub seq: i64,
+    pub conversations: Vec<Conversation>,
+}
+
 /// `PUT /api/v1/conversations/{id}/labels`: the conversation's whole set of labels.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -2,9 +2,10 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use serde::Serialize;
 use switchboard_shared::access::Permission;
-use switchboard_shared::api::{normalize_labels, AssignRequest, Conversation, Direction, EventKind, LabelsRequest, Message, ReplyRequest};
+use switchboard_shared::api::{
+    normalize_labels, AssignRequest, Conversation, Direction, EventKind, InboxSnapshot, LabelsRequest, Message, ReplyRequest,
+};
 use switchboard_shared::limits;
 use switchboard_shared::wire::{OutboundBody, SendRequest};
 use switchboard_shared::MessageStatus;
@@ -16,14 +17,6 @@ use crate::db::now_ms;
 use crate::error::{ApiJson, AppError, Result};
 use crate::outbox::{self, Payload};
 use crate::{events, AppState};
-
-/// The inbox snapshot; `seq` is the event id it is current to, so the console follows the
-/// event stream from there.
-#[derive(Debug, Serialize)]
-pub struct InboxSnapshot {
-    pub seq: i64,
-    pub conversations: Vec<Conversation>,
-}
 
 /// `GET /api/v1/conversations`: the 500 most recent conversations on the user's numbers (only
 /// their own when they see assigned conversations only).
