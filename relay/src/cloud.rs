@@ -8,6 +8,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use switchboard_shared::wire::{GraphErrorResponse, GraphList, PhoneNumberInfo, SendResponse, TemplateInfo};
 
+/// How long connecting to the Graph API may take (the whole request has `graph_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Why a Graph call did not succeed.
 #[derive(Debug, thiserror::Error)]
 pub enum CloudError {
@@ -47,7 +50,7 @@ impl CloudClient {
     pub fn new(base_url: &str, version: &str, timeout: Duration) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
-            .connect_timeout(Duration::from_secs(5))
+            .connect_timeout(CONNECT_TIMEOUT)
             .pool_max_idle_per_host(256)
             .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
             .build()?;

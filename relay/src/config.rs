@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
+/// How long a Graph API request may take unless configured (`graph_timeout_secs`).
+pub const DEFAULT_GRAPH_TIMEOUT_SECS: u64 = 20;
+
 /// The relay's settings as flags and environment variables. Every field is optional so a TOML
 /// file can fill what neither gave.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -130,7 +133,9 @@ impl ConfigArgs {
             database_url,
             graph_base_url: self.graph_base_url.or(file.graph_base_url).unwrap_or_else(|| "https://graph.facebook.com".into()),
             graph_api_version: self.graph_api_version.or(file.graph_api_version).unwrap_or_else(|| "v25.0".into()),
-            graph_timeout: std::time::Duration::from_secs(self.graph_timeout_secs.or(file.graph_timeout_secs).unwrap_or(20).clamp(1, 600)),
+            graph_timeout: std::time::Duration::from_secs(
+                self.graph_timeout_secs.or(file.graph_timeout_secs).unwrap_or(DEFAULT_GRAPH_TIMEOUT_SECS).clamp(1, 600),
+            ),
             verify_token: self.verify_token.or(file.verify_token),
             app_secret: self.app_secret.or(file.app_secret).map(Into::into),
             console_dir: self.console_dir.or(file.console_dir).unwrap_or_else(|| PathBuf::from("dist")),

@@ -24,6 +24,14 @@ pub struct Db {
     pub backend: Backend,
 }
 
+/// How long background work (the processor, lanes, the recorder, imports) waits before trying
+/// again when the database refused it.
+pub const RETRY_AFTER_ERROR: Duration = Duration::from_secs(1);
+/// Statements slower than this are logged as warnings.
+const SLOW_STATEMENT: Duration = Duration::from_secs(2);
+/// How long a request waits for a pooled connection before it fails.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -47,8 +55,8 @@ impl Db {
         let options = AnyConnectOptions::from_str(url)
             .context("parsing the database URL")?
             .log_statements(tracing::log::LevelFilter::Trace)
-            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(2));
-        let mut pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+            .log_slow_statements(tracing::log::LevelFilter::Warn, SLOW_STATEMENT);
+        let mut pool_options = AnyPoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
         pool_options = match backend {
             // SQLite has one writer at a time. With several connections, a writer that finds the
             // lock taken sleeps in SQLite's busy handler (in steps up to 100 ms) long after the

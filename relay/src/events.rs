@@ -24,6 +24,9 @@ use crate::db::now_ms;
 use crate::error::Result;
 use crate::AppState;
 
+/// A comment line on an idle event stream this often, so proxies keep it open.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
 /// Live fan-out of committed events.
 pub struct Hub {
     tx: broadcast::Sender<Arc<Event>>,
@@ -165,7 +168,7 @@ pub async fn stream(
             // Catch up from the log (first connection, reconnection, or after lagging behind).
             loop {
                 let Ok(batch) = since(&state, last, 1000).await else {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    tokio::time::sleep(crate::db::RETRY_AFTER_ERROR).await;
                     continue;
                 };
                 let done = batch.len() < 1000;
@@ -206,7 +209,7 @@ pub async fn stream(
             }
         }
     });
-    Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
 /// Decrements the live-client gauge when the stream task ends.

@@ -236,7 +236,12 @@ async fn send_message(
         return if value.get("message_id").and_then(Value::as_str).is_some() {
             Json(json!({"success": true})).into_response()
         } else {
-            graph_error(StatusCode::BAD_REQUEST, 131008, "Required parameter is missing", "message_id is required.")
+            graph_error(
+                StatusCode::BAD_REQUEST,
+                codes::REQUIRED_PARAMETER_MISSING,
+                "Required parameter is missing",
+                "message_id is required.",
+            )
         };
     }
     let request: SendRequest = match parsed {
@@ -257,7 +262,12 @@ async fn send_message(
     }
     if let OutboundBody::Text { text } = &request.body {
         if text.body.is_empty() || text.body.chars().count() > limits::MAX_TEXT_BODY_CHARS {
-            return graph_error(StatusCode::BAD_REQUEST, 131009, "Parameter value is not valid", "text.body must be 1 to 4096 characters.");
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                codes::PARAMETER_NOT_VALID,
+                "Parameter value is not valid",
+                "text.body must be 1 to 4096 characters.",
+            );
         }
     }
     if let OutboundBody::Template { template } = &request.body {

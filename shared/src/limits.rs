@@ -24,7 +24,24 @@ pub const MAX_TEXT_BODY_CHARS: usize = 4_096;
 
 /// Error codes named by Meta that the relay and the sandbox act on (`support/error-codes`).
 pub mod codes {
+    pub const AUTH_EXCEPTION: i64 = 0;
+    pub const API_UNKNOWN: i64 = 1;
+    pub const API_SERVICE: i64 = 2;
+    pub const API_METHOD: i64 = 3;
+    pub const PERMISSION_DENIED: i64 = 10;
+    pub const USER_REQUEST_LIMIT: i64 = 17;
+    pub const APP_REQUEST_LIMIT: i64 = 341;
+    /// 200–299: permission errors.
+    pub const PERMISSIONS: std::ops::RangeInclusive<i64> = 200..=299;
+    pub const ACCOUNT_RESTRICTED: i64 = 368;
     pub const ACCESS_TOKEN_EXPIRED: i64 = 190;
+    pub const REQUIRED_PARAMETER_MISSING: i64 = 131008;
+    pub const PARAMETER_NOT_VALID: i64 = 131009;
+    pub const ACCOUNT_LOCKED: i64 = 131031;
+    pub const BUSINESS_ELIGIBILITY: i64 = 131042;
+    pub const PAYMENT_ISSUE: i64 = 131044;
+    pub const SPAM_RATE_LIMIT: i64 = 131048;
+    pub const TEMPORARILY_UNAVAILABLE: i64 = 2494100;
     pub const INVALID_PARAMETER: i64 = 100;
     pub const TOO_MANY_CALLS: i64 = 4;
     pub const WABA_RATE_LIMIT: i64 = 80007;
@@ -57,9 +74,22 @@ pub enum ErrorClass {
 pub fn classify_error(code: i64) -> ErrorClass {
     use codes::*;
     match code {
-        1 | 2 | TOO_MANY_CALLS | 17 | 341 | WABA_RATE_LIMIT | THROUGHPUT_REACHED | UNKNOWN_ERROR | SERVICE_UNAVAILABLE | PAIR_RATE
-        | MAINTENANCE_MODE | SERVER_UNAVAILABLE | 2494100 => ErrorClass::Retry,
-        0 | 3 | 10 | ACCESS_TOKEN_EXPIRED | 200..=299 | 368 | 131031 | 131042 | 131044 | 131048 => ErrorClass::PauseLane,
+        API_UNKNOWN
+        | API_SERVICE
+        | TOO_MANY_CALLS
+        | USER_REQUEST_LIMIT
+        | APP_REQUEST_LIMIT
+        | WABA_RATE_LIMIT
+        | THROUGHPUT_REACHED
+        | UNKNOWN_ERROR
+        | SERVICE_UNAVAILABLE
+        | PAIR_RATE
+        | MAINTENANCE_MODE
+        | SERVER_UNAVAILABLE
+        | TEMPORARILY_UNAVAILABLE => ErrorClass::Retry,
+        AUTH_EXCEPTION | API_METHOD | PERMISSION_DENIED | ACCESS_TOKEN_EXPIRED | ACCOUNT_RESTRICTED | ACCOUNT_LOCKED
+        | BUSINESS_ELIGIBILITY | PAYMENT_ISSUE | SPAM_RATE_LIMIT => ErrorClass::PauseLane,
+        c if PERMISSIONS.contains(&c) => ErrorClass::PauseLane,
         _ => ErrorClass::Permanent,
     }
 }
@@ -75,5 +105,14 @@ mod tests {
         assert_eq!(classify_error(codes::UNDELIVERABLE), ErrorClass::Permanent);
         assert_eq!(classify_error(codes::REENGAGEMENT), ErrorClass::Permanent);
         assert_eq!(classify_error(codes::ACCESS_TOKEN_EXPIRED), ErrorClass::PauseLane);
+        for retry in [1, 2, 4, 17, 341, 80007, 131000, 131016, 131057, 133004, 2494100] {
+            assert_eq!(classify_error(retry), ErrorClass::Retry, "{retry}");
+        }
+        for pause in [0, 3, 10, 190, 200, 250, 299, 368, 131031, 131042, 131044, 131048] {
+            assert_eq!(classify_error(pause), ErrorClass::PauseLane, "{pause}");
+        }
+        for permanent in [100, 131008, 131009, 131026, 131050, 132000, 300] {
+            assert_eq!(classify_error(permanent), ErrorClass::Permanent, "{permanent}");
+        }
     }
 }

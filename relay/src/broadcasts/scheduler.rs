@@ -9,6 +9,9 @@ use crate::db::now_ms;
 use crate::error::Result;
 use crate::AppState;
 
+/// Without a bell, the scheduler looks for due and finished broadcasts this often.
+const TICK: Duration = Duration::from_millis(500);
+
 /// Starts due broadcasts and closes finished ones, forever.
 pub async fn scheduler(state: AppState) {
     loop {
@@ -17,7 +20,7 @@ pub async fn scheduler(state: AppState) {
         }
         tokio::select! {
             _ = state.broadcast_bell.notified() => {}
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = tokio::time::sleep(TICK) => {}
         }
     }
 }

@@ -341,7 +341,7 @@ pub(super) async fn run_import(state: AppState, id: i64, mapping: ImportMapping,
                 Ok(()) => break,
                 Err(e) => {
                     tracing::error!("recording the failure of import {id}: {e}");
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    tokio::time::sleep(crate::db::RETRY_AFTER_ERROR).await;
                 }
             }
         }

@@ -23,6 +23,10 @@ use crate::{contacts, events, AppState};
 use switchboard_shared::limits;
 
 /// How many times in a row processing steps aside for the webhook writer.
+/// How long the processor steps aside while webhook bodies wait for the writer.
+const WRITER_FIRST: Duration = Duration::from_millis(1);
+/// With nothing to do and no bell, the processor looks for stored bodies this often anyway.
+const IDLE_LOOK: Duration = Duration::from_secs(1);
 const MAX_DEFERRALS: u32 = 100;
 
 /// Bodies handled per transaction: small enough that the webhook writer and the lanes' claims,
@@ -39,7 +43,7 @@ pub async fn run(state: AppState) {
         // wait a little, but never more than ~100 ms in a row.
         if state.ingest.pending() > 0 && deferred < MAX_DEFERRALS {
             deferred += 1;
-            tokio::time::sleep(Duration::from_millis(1)).await;
+            tokio::time::sleep(WRITER_FIRST).await;
             continue;
         }
         deferred = 0;
@@ -47,13 +51,13 @@ pub async fn run(state: AppState) {
             Ok(0) => {
                 tokio::select! {
                     _ = state.processor_bell.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = tokio::time::sleep(IDLE_LOOK) => {}
                 }
             }
             Ok(_) => {}
             Err(e) => {
                 tracing::error!("webhook processing failed, retrying: {e}");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::time::sleep(crate::db::RETRY_AFTER_ERROR).await;
             }
         }
     }

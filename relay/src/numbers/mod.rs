@@ -134,6 +134,9 @@ pub async fn is_verify_token(state: &AppState, token: &str) -> bool {
         .is_ok_and(|(n,)| n > 0)
 }
 
+/// How often every number's health (quality, limit, throughput) and templates are fetched.
+const HEALTH_CHECK_EVERY: Duration = Duration::from_secs(300);
+
 /// Asks the Graph API for a number's health and stores what it says (or the problem).
 pub async fn check_health(state: &AppState, id: &str, token: &SecretString) -> anyhow::Result<()> {
     match state.cloud.phone_number(id, token).await {
@@ -194,7 +197,7 @@ pub async fn health_loop(state: AppState) {
         if let Err(e) = crate::numbers::templates::sync_all(&state).await {
             tracing::warn!("template sync: {e}");
         }
-        tokio::time::sleep(Duration::from_secs(300)).await;
+        tokio::time::sleep(HEALTH_CHECK_EVERY).await;
     }
 }
 

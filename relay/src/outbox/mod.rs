@@ -34,6 +34,9 @@ use outcomes::SendOutcome;
 pub const RECONCILE_WINDOW_MS: i64 = 30_000;
 /// Requests one lane keeps in flight at once.
 const LANE_CONCURRENCY: usize = 64;
+/// With nothing to claim and no bell, a lane looks again this often (rows waiting for a retry
+/// time or a scheduled start come due without one).
+const CLAIM_IDLE_LOOK: Duration = Duration::from_millis(500);
 /// Most rows a lane claims per round.
 const CLAIM: i64 = 200;
 
@@ -311,12 +314,12 @@ async fn claimer(state: AppState, number_id: String, lane: Arc<Lane>, tx: mpsc::
             Ok(None) => {
                 tokio::select! {
                     _ = lane.bell.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    _ = tokio::time::sleep(CLAIM_IDLE_LOOK) => {}
                 }
             }
             Err(e) => {
                 tracing::error!("lane {number_id}: {e}");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::time::sleep(crate::db::RETRY_AFTER_ERROR).await;
             }
         }
     }
@@ -561,7 +564,7 @@ async fn run_recorder(state: AppState, mut rx: mpsc::UnboundedReceiver<Outcome>)
                 Ok(()) => break,
                 Err(e) => {
                     tracing::error!("recording {} send outcomes failed, retrying: {e}", batch.len());
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    tokio::time::sleep(crate::db::RETRY_AFTER_ERROR).await;
                 }
             }
         }
