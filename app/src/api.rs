@@ -1,5 +1,6 @@
 //! Calls to the relay's `/api/v1`, with its error shape turned into something to show.
 
+use crate::key;
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -95,12 +96,17 @@ pub async fn send_empty(method: &str, path: &str) -> Result<(), ApiError> {
 }
 
 impl ApiError {
-    /// What to show: the relay's own message when it refused, else a plain sentence.
+    /// What to show, in the reader's language: when the relay refused, its own message (which
+    /// is English, and names the detail) for English readers, and the sentence for its error
+    /// code for everyone else (its message only when the code is unknown here).
     pub fn text(&self, i18n: crate::i18n::I18n) -> String {
         match self {
-            ApiError::Refused { message, .. } => message.clone(),
-            ApiError::Network => i18n.t("error.network"),
-            ApiError::Unauthorized => i18n.t("error.signed_out"),
+            ApiError::Refused { code, message, .. } => match i18n.lang.get() {
+                crate::i18n::Lang::En => message.clone(),
+                _ => i18n.lookup(&format!("error.code.{code}")).unwrap_or_else(|| message.clone()),
+            },
+            ApiError::Network => i18n.t(key!("error.network")),
+            ApiError::Unauthorized => i18n.t(key!("error.signed_out")),
         }
     }
 }

@@ -399,7 +399,104 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("skip.frequency_cap", "Over the frequency limit", "超出次數限制"),
     ("skip.missing_value", "Missing a value", "缺少資料"),
     ("skip.invalid_number", "Not a phone number", "電話號碼無效"),
+    // The relay's error codes, for readers of another language than the relay's messages.
+    ("error.code.unauthorized", "Please sign in again.", "請重新登入。"),
+    ("error.code.forbidden", "Your role does not allow this.", "您的角色無權執行此操作。"),
+    ("error.code.not_found", "It is not there, or it is outside the numbers you work on.", "找不到，或不在您負責的號碼範圍內。"),
+    ("error.code.conflict", "That cannot be done in its current state.", "目前狀態下無法執行此操作。"),
+    ("error.code.too_many_attempts", "Too many attempts. Please wait a few minutes.", "嘗試次數過多，請稍候幾分鐘。"),
+    ("error.code.internal", "Something went wrong on the server. Please try again.", "伺服器發生錯誤，請再試一次。"),
+    ("error.code.csrf", "The request was refused for safety. Reload the page and try again.", "為安全起見已拒絕此要求，請重新整理頁面後再試。"),
+    ("error.code.invalid_body", "The request was not understood. Reload the page and try again.", "無法理解此要求，請重新整理頁面後再試。"),
+    ("error.code.audience", "Check the audience: the list or the earlier broadcast is not usable.", "請檢查受眾：名單或先前的群發無法使用。"),
+    ("error.code.frequency_cap", "A frequency cap is at least 1 message in 1 to 365 days.", "頻率上限須為 1 至 365 天內至少 1 則訊息。"),
+    ("error.code.graph_error", "WhatsApp refused the request.", "WhatsApp 拒絕了此要求。"),
+    ("error.code.graph_refused", "WhatsApp refused these details. Check the ids and the access token.", "WhatsApp 不接受這些資料，請檢查 ID 與存取權杖。"),
+    ("error.code.header_image", "Check the picture header: this template needs a picture link starting with https://, or none.", "請檢查圖片標頭：此範本需要以 https:// 開頭的圖片連結，或不需要圖片。"),
+    ("error.code.invalid_confirmation", "The confirmation message is not valid.", "確認訊息無效。"),
+    ("error.code.invalid_csv", "The file is not a readable CSV.", "檔案不是可讀取的 CSV。"),
+    ("error.code.invalid_emails", "Some email addresses are not valid.", "部分電郵地址無效。"),
+    ("error.code.invalid_filter", "The filter is not valid.", "篩選條件無效。"),
+    ("error.code.invalid_format", "That format is not offered.", "不支援此格式。"),
+    ("error.code.invalid_keywords", "The opt-out keywords are not valid.", "退訂關鍵字無效。"),
+    ("error.code.invalid_label", "A label is not valid (1 to 40 characters, no commas).", "標籤無效（1 至 40 個字元，不可含逗號）。"),
+    ("error.code.invalid_link", "This link is not valid or has expired. Ask for a new one.", "此連結無效或已過期，請索取新連結。"),
+    ("error.code.invalid_mapping", "The column choices do not match the file.", "欄位設定與檔案不符。"),
+    ("error.code.invalid_name", "The name is missing or too long.", "名稱未填或過長。"),
+    ("error.code.invalid_number", "That is not a phone-number id.", "這不是有效的電話號碼 ID。"),
+    ("error.code.invalid_scope", "The chosen numbers are not valid.", "所選號碼無效。"),
+    ("error.code.invalid_segment", "The segment has a mistake.", "分群條件有誤。"),
+    ("error.code.invalid_tag", "A tag is not valid.", "標籤無效。"),
+    ("error.code.invalid_text", "The message is empty or too long (at most 4,096 characters).", "訊息為空或過長（最多 4,096 個字元）。"),
+    ("error.code.invalid_time_zone", "That time zone is not known.", "無法識別此時區。"),
+    ("error.code.missing_secret", "Both the access token and the app secret are needed.", "需要存取權杖與應用程式密鑰。"),
+    ("error.code.no_numbers", "Choose at least one number to send from.", "請至少選擇一個發送號碼。"),
+    ("error.code.number_disabled", "That number is paused; resume it first.", "此號碼已暫停，請先恢復。"),
+    ("error.code.out_of_scope", "That agent does not work on this number.", "該客服人員不負責此號碼。"),
+    ("error.code.outside_service_window", "The customer has not written in the last 24 hours; WhatsApp only allows a template now.", "客戶在過去 24 小時內沒有來訊，WhatsApp 目前只允許傳送範本訊息。"),
+    ("error.code.parameters", "The template needs a different number of values.", "範本所需的變數數量不符。"),
+    ("error.code.send_at", "Check the start time: it has passed or is not a valid date and time.", "請檢查開始時間：已過期或不是有效的日期時間。"),
+    ("error.code.template_not_approved", "Only approved templates can be sent.", "只能傳送已核准的範本。"),
+    ("error.code.too_large", "The file is too large.", "檔案過大。"),
+    ("error.code.unknown_agent", "There is no active agent with that id.", "找不到此啟用中的客服人員。"),
+    ("error.code.unknown_number", "That number is not connected.", "此號碼尚未連接。"),
+    ("error.code.unknown_role", "There is no such role.", "沒有此角色。"),
+    ("error.code.unknown_template", "That template is not among the number's templates; sync templates first.", "此號碼沒有這個範本，請先同步範本。"),
+    ("error.code.weak_password", "Choose a longer password (at least 10 characters).", "請使用較長的密碼（至少 10 個字元）。"),
 ];
+
+/// A key the string table has. Made by [`key!`], which checks it while compiling: a missing
+/// key is a build error, not a blank label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key(&'static str);
+
+impl Key {
+    /// Used by [`key!`] in a constant, so a key the table lacks stops the build.
+    #[doc(hidden)]
+    pub const fn checked(key: &'static str) -> Key {
+        assert!(has_key(key), "this i18n key is not in the string table");
+        Key(key)
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+/// A checked [`Key`]: `key!("nav.inbox")`.
+#[macro_export]
+macro_rules! key {
+    ($key:literal) => {{
+        const KEY: $crate::i18n::Key = $crate::i18n::Key::checked($key);
+        KEY
+    }};
+}
+
+/// Whether the string table has `key` (usable in constants).
+pub const fn has_key(key: &str) -> bool {
+    let mut i = 0;
+    while i < STRINGS.len() {
+        if same(STRINGS[i].0.as_bytes(), key.as_bytes()) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
 
 /// Looks a key up; an unknown key shows itself, so a gap is visible rather than blank.
 pub fn translate(lang: Lang, key: &str) -> &str {
@@ -432,8 +529,8 @@ impl I18n {
     }
 
     /// The text for `key` in the current language (reactive).
-    pub fn t(&self, key: &'static str) -> String {
-        translate(self.lang.get(), key).to_owned()
+    pub fn t(&self, key: Key) -> String {
+        translate(self.lang.get(), key.as_str()).to_owned()
     }
 
     /// A key made at run time (`role.Agent`, `action.agent.create`); `None` when the table has

@@ -1,5 +1,6 @@
 //! Choosing which business numbers someone works on: all, or a chosen few.
 
+use crate::key;
 use std::collections::BTreeSet;
 
 use leptos::prelude::*;
@@ -54,12 +55,12 @@ pub fn ScopePicker(scope: RwSignal<Scope>, numbers: Signal<Vec<Number>>, #[prop(
         <div class="scope-picker">
             <label class="check">
                 <input type="radio" name=radio.clone() prop:checked=all on:change=move |_| scope.set(Scope::All) />
-                <span>{move || i18n.t("common.all_numbers")}</span>
+                <span>{move || i18n.t(key!("common.all_numbers"))}</span>
             </label>
             <label class="check">
                 <input type="radio" name=radio prop:checked=move || !all()
                     on:change=move |_| if all() { scope.set(Scope::Numbers(BTreeSet::new())) } />
-                <span>{move || i18n.t("common.only_these")}</span>
+                <span>{move || i18n.t(key!("common.only_these"))}</span>
             </label>
             <div class="scope-numbers" class:dim=all>
                 <For each=move || numbers.get() key=|n| n.id.clone() children=move |n| {

@@ -1,5 +1,6 @@
 //! The frame around every signed-in page: navigation, live status, language, sign-out.
 
+use crate::key;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
@@ -20,9 +21,9 @@ pub fn Shell(children: Children) -> impl IntoView {
     let can = move |p: Permission| session.me.with(|m| m.as_ref().is_some_and(|m| m.can(p)));
     let unread = move || inbox.conversations.with(|l| l.iter().map(|c| c.unread).sum::<i64>());
     let connection = move || match inbox.connection.get() {
-        Connection::Live => ("live", i18n.t("conn.live")),
-        Connection::Connecting => ("connecting", i18n.t("conn.connecting")),
-        Connection::Reconnecting => ("offline", i18n.t("conn.offline")),
+        Connection::Live => ("live", i18n.t(key!("conn.live"))),
+        Connection::Connecting => ("connecting", i18n.t(key!("conn.connecting"))),
+        Connection::Reconnecting => ("offline", i18n.t(key!("conn.offline"))),
     };
     let sign_out = move |_| {
         let navigate = navigate.clone();
@@ -36,42 +37,42 @@ pub fn Shell(children: Children) -> impl IntoView {
     view! {
         <div class="shell">
             <header class="topbar">
-                <span class="brand">{move || i18n.t("app.name")}</span>
+                <span class="brand">{move || i18n.t(key!("app.name"))}</span>
                 <nav class="nav">
-                    <NavLink href="/inbox" label="nav.inbox">
+                    <NavLink href="/inbox" label=key!("nav.inbox")>
                         <Show when=move || { unread() > 0 }>
                             <span class="badge" id="unread-total">{unread}</span>
                         </Show>
                     </NavLink>
-                    <NavLink href="/numbers" label="nav.numbers" />
+                    <NavLink href="/numbers" label=key!("nav.numbers") />
                     <Show when=move || can(Permission::ManageContacts)>
-                        <NavLink href="/contacts" label="nav.contacts" />
+                        <NavLink href="/contacts" label=key!("nav.contacts") />
                     </Show>
                     <Show when=move || can(Permission::Broadcast)>
-                        <NavLink href="/broadcasts" label="nav.broadcasts" />
+                        <NavLink href="/broadcasts" label=key!("nav.broadcasts") />
                     </Show>
                     <Show when=move || can(Permission::ViewReports)>
-                        <NavLink href="/live" label="nav.supervisor" />
+                        <NavLink href="/live" label=key!("nav.supervisor") />
                     </Show>
                     <Show when=move || can(Permission::ManageAgents)>
-                        <NavLink href="/agents" label="nav.agents" />
-                        <NavLink href="/roles" label="nav.roles" />
+                        <NavLink href="/agents" label=key!("nav.agents") />
+                        <NavLink href="/roles" label=key!("nav.roles") />
                     </Show>
                     <Show when=move || can(Permission::ViewReports)>
-                        <NavLink href="/audit" label="nav.audit" />
+                        <NavLink href="/audit" label=key!("nav.audit") />
                     </Show>
                     <Show when=move || can(Permission::ExportConversations)>
-                        <NavLink href="/export" label="nav.export" />
+                        <NavLink href="/export" label=key!("nav.export") />
                     </Show>
                 </nav>
                 <span class="conn" data-state=move || connection().0 title=move || connection().1>
                     <span class="dot"></span>
                     <span class="conn-label">{move || connection().1}</span>
                 </span>
-                <button class="link" id="lang-switch" on:click=move |_| i18n.toggle() title=move || i18n.t("lang.switch_label")>
-                    {move || i18n.t("lang.switch")}
+                <button class="link" id="lang-switch" on:click=move |_| i18n.toggle() title=move || i18n.t(key!("lang.switch_label"))>
+                    {move || i18n.t(key!("lang.switch"))}
                 </button>
-                <button class="link" id="sign-out" on:click=sign_out>{move || i18n.t("nav.sign_out")}</button>
+                <button class="link" id="sign-out" on:click=sign_out>{move || i18n.t(key!("nav.sign_out"))}</button>
             </header>
             <main class="content">{children()}</main>
         </div>
@@ -81,7 +82,7 @@ pub fn Shell(children: Children) -> impl IntoView {
 /// A navigation link: inside this bundle the router handles it; a page of the other bundle is a
 /// full page load (`rel="external"`).
 #[component]
-fn NavLink(href: &'static str, label: &'static str, #[prop(optional)] children: Option<Children>) -> impl IntoView {
+fn NavLink(href: &'static str, label: crate::i18n::Key, #[prop(optional)] children: Option<Children>) -> impl IntoView {
     let i18n = use_i18n();
     let here = expect_context::<Bundle>();
     let inner = view! { {move || i18n.t(label)} {children.map(|c| c())} };

@@ -1,5 +1,6 @@
 //! Delivery ticks on an outbound message.
 
+use crate::key;
 use leptos::prelude::*;
 use switchboard_shared::MessageStatus;
 
@@ -18,12 +19,12 @@ pub fn Ticks(#[prop(into)] status: Signal<Option<MessageStatus>>) -> impl IntoVi
     let name = move || status.get().map_or("pending", |s| s.as_str());
     let label = move || {
         i18n.t(match status.get() {
-            None | Some(MessageStatus::Pending) => "status.pending",
-            Some(MessageStatus::Accepted) => "status.accepted",
-            Some(MessageStatus::Sent) => "status.sent",
-            Some(MessageStatus::Delivered) => "status.delivered",
-            Some(MessageStatus::Read) => "status.read",
-            Some(MessageStatus::Failed) => "status.failed",
+            None | Some(MessageStatus::Pending) => key!("status.pending"),
+            Some(MessageStatus::Accepted) => key!("status.accepted"),
+            Some(MessageStatus::Sent) => key!("status.sent"),
+            Some(MessageStatus::Delivered) => key!("status.delivered"),
+            Some(MessageStatus::Read) => key!("status.read"),
+            Some(MessageStatus::Failed) => key!("status.failed"),
         })
     };
     view! {

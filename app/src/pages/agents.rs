@@ -1,6 +1,7 @@
 //! Agents: add many at once (each gets a one-time set-password link), change role and numbers,
 //! disable and re-enable, send a new password link.
 
+use crate::key;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use switchboard_shared::access::Scope;
@@ -48,11 +49,11 @@ pub fn AgentsPage() -> impl IntoView {
     });
     view! {
         <section class="page">
-            <h1>{move || i18n.t("agents.title")}</h1>
+            <h1>{move || i18n.t(key!("agents.title"))}</h1>
             <NewAgents role_names=role_names on_links=on_links />
             <Show when=move || links.with(|l| !l.is_empty())>
                 <div class="card links" id="new-links">
-                    <p>{move || i18n.t("agents.links")}</p>
+                    <p>{move || i18n.t(key!("agents.links"))}</p>
                     <ul>
                         <For each=move || links.get() key=|c| c.id children=move |c| {
                             let link = absolute(&c.set_password_link);
@@ -61,25 +62,25 @@ pub fn AgentsPage() -> impl IntoView {
                                 <li>
                                     <strong>{c.email.clone()}</strong>
                                     <code class="link-text">{shown}</code>
-                                    <button type="button" class="secondary" on:click=move |_| copy(link.clone())>{move || i18n.t("common.copy")}</button>
+                                    <button type="button" class="secondary" on:click=move |_| copy(link.clone())>{move || i18n.t(key!("common.copy"))}</button>
                                 </li>
                             }
                         } />
                     </ul>
                 </div>
             </Show>
-            <Suspense fallback=move || view! { <p class="muted">{i18n.t("common.loading")}</p> }>
+            <Suspense fallback=move || view! { <p class="muted">{i18n.t(key!("common.loading"))}</p> }>
                 {move || Suspend::new(async move {
                     match agents.await {
-                        Ok(list) if list.is_empty() => view! { <p class="empty">{i18n.t("agents.empty")}</p> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p class="empty">{i18n.t(key!("agents.empty"))}</p> }.into_any(),
                         Ok(list) => view! {
                             <div class="table-wrap">
                                 <table class="grid" id="agents">
                                     <thead><tr>
-                                        <th>{i18n.t("agents.name")}</th>
-                                        <th>{i18n.t("agents.role")}</th>
-                                        <th>{i18n.t("agents.numbers")}</th>
-                                        <th>{i18n.t("agents.status")}</th>
+                                        <th>{i18n.t(key!("agents.name"))}</th>
+                                        <th>{i18n.t(key!("agents.role"))}</th>
+                                        <th>{i18n.t(key!("agents.numbers"))}</th>
+                                        <th>{i18n.t(key!("agents.status"))}</th>
                                         <th></th>
                                     </tr></thead>
                                     <tbody>
@@ -133,15 +134,15 @@ fn NewAgents(role_names: Signal<Vec<String>>, on_links: Callback<Vec<CreatedAgen
     };
     view! {
         <details class="card form-card" id="add-agents">
-            <summary><h2>{move || i18n.t("agents.add")}</h2></summary>
+            <summary><h2>{move || i18n.t(key!("agents.add"))}</h2></summary>
             <form on:submit=submit class="stack">
                 <label class="field">
-                    <span>{move || i18n.t("agents.emails")}</span>
+                    <span>{move || i18n.t(key!("agents.emails"))}</span>
                     <textarea id="agent-emails" rows="4" required placeholder={"mei@example.com\nken@example.com"}
                         prop:value=emails on:input=move |ev| emails.set(event_target_value(&ev))></textarea>
                 </label>
                 <label class="field">
-                    <span>{move || i18n.t("agents.role")}</span>
+                    <span>{move || i18n.t(key!("agents.role"))}</span>
                     <select id="agent-role" on:change=move |ev| role.set(event_target_value(&ev))>
                         <For each=move || role_names.get() key=|r| r.clone() children=move |r| {
                             let value = r.clone();
@@ -151,18 +152,18 @@ fn NewAgents(role_names: Signal<Vec<String>>, on_links: Callback<Vec<CreatedAgen
                     </select>
                 </label>
                 <fieldset class="field">
-                    <legend>{move || i18n.t("agents.numbers")}</legend>
+                    <legend>{move || i18n.t(key!("agents.numbers"))}</legend>
                     <ScopePicker scope=scope numbers=numbers name="new-agent-scope" />
                 </fieldset>
                 <label class="check">
                     <input type="checkbox" prop:checked=assigned_only on:change=move |ev| assigned_only.set(event_target_checked(&ev)) />
-                    <span>{move || i18n.t("agents.assigned_only")}</span>
+                    <span>{move || i18n.t(key!("agents.assigned_only"))}</span>
                 </label>
                 <Show when=move || error.get().is_some()>
                     <p class="error" role="alert">{move || error.get()}</p>
                 </Show>
                 <button id="create-agents" type="submit" class="primary" disabled=busy>
-                    {move || if busy.get() { i18n.t("agents.creating") } else { i18n.t("agents.create") }}
+                    {move || if busy.get() { i18n.t(key!("agents.creating")) } else { i18n.t(key!("agents.create")) }}
                 </button>
             </form>
         </details>
@@ -190,7 +191,7 @@ fn AgentRow(agent: Agent, role_names: Signal<Vec<String>>, on_links: Callback<Ve
         });
     };
     let disable = move |_| {
-        let ok = web_sys::window().and_then(|w| w.confirm_with_message(&i18n.t("agents.confirm_disable")).ok()).unwrap_or(false);
+        let ok = web_sys::window().and_then(|w| w.confirm_with_message(&i18n.t(key!("agents.confirm_disable"))).ok()).unwrap_or(false);
         if ok {
             change(AgentChange { disabled: Some(true), ..Default::default() });
         }
@@ -206,22 +207,22 @@ fn AgentRow(agent: Agent, role_names: Signal<Vec<String>>, on_links: Callback<Ve
     let role_now = agent.role.clone();
     let scope_text = {
         let s = agent.scope.clone();
-        move || describe_scope(&s, &inbox.numbers.get(), i18n.t("common.all_numbers"))
+        move || describe_scope(&s, &inbox.numbers.get(), i18n.t(key!("common.all_numbers")))
     };
     let (status_key, status_class) = match (agent.disabled, agent.password_set) {
-        (true, _) => ("agents.disabled", "pill bad"),
-        (false, false) => ("agents.invited", "pill warn"),
-        (false, true) => ("agents.active", "pill ok"),
+        (true, _) => (key!("agents.disabled"), "pill bad"),
+        (false, false) => (key!("agents.invited"), "pill warn"),
+        (false, true) => (key!("agents.active"), "pill ok"),
     };
     let disabled = agent.disabled;
     view! {
         <tr data-agent=id class:dim=disabled>
-            <td data-label=move || i18n.t("agents.name")>
+            <td data-label=move || i18n.t(key!("agents.name"))>
                 <strong>{agent.name.clone()}</strong>
-                {is_me.then(|| view! { <span class="muted">" (" {move || i18n.t("agents.you")} ")"</span> })}
+                {is_me.then(|| view! { <span class="muted">" (" {move || i18n.t(key!("agents.you"))} ")"</span> })}
                 <br/><span class="muted small">{agent.email.clone()}</span>
             </td>
-            <td data-label=move || i18n.t("agents.role")>
+            <td data-label=move || i18n.t(key!("agents.role"))>
                 <select class="role-select" disabled=is_me on:change=move |ev| change(AgentChange { role: Some(event_target_value(&ev)), ..Default::default() })>
                     <For each=move || role_names.get() key=|r| r.clone() children=move |r| {
                         let selected = r == role_now;
@@ -229,32 +230,32 @@ fn AgentRow(agent: Agent, role_names: Signal<Vec<String>>, on_links: Callback<Ve
                         view! { <option value=r.clone() selected=selected>{move || role_label(i18n, &label)}</option> }
                     } />
                 </select>
-                {agent.assigned_only.then(|| view! { <br/><span class="muted small">{move || i18n.t("agents.assigned_only")}</span> })}
+                {agent.assigned_only.then(|| view! { <br/><span class="muted small">{move || i18n.t(key!("agents.assigned_only"))}</span> })}
             </td>
-            <td data-label=move || i18n.t("agents.numbers")>
+            <td data-label=move || i18n.t(key!("agents.numbers"))>
                 <Show when=move || editing.get() fallback=move || view! {
                     <span>{scope_text.clone()}</span>
                     " "
-                    <button type="button" class="text-button" on:click=move |_| editing.set(true)>{move || i18n.t("agents.edit_numbers")}</button>
+                    <button type="button" class="text-button" on:click=move |_| editing.set(true)>{move || i18n.t(key!("agents.edit_numbers"))}</button>
                 }>
                     <ScopePicker scope=scope numbers=numbers name=format!("scope-{id}") />
                     <div class="row-actions">
                         <button type="button" class="primary small" on:click=move |_| {
                             editing.set(false);
                             change(AgentChange { scope: Some(scope.get_untracked()), ..Default::default() });
-                        }>{move || i18n.t("common.save")}</button>
-                        <button type="button" class="secondary small" on:click=move |_| editing.set(false)>{move || i18n.t("common.cancel")}</button>
+                        }>{move || i18n.t(key!("common.save"))}</button>
+                        <button type="button" class="secondary small" on:click=move |_| editing.set(false)>{move || i18n.t(key!("common.cancel"))}</button>
                     </div>
                 </Show>
             </td>
-            <td data-label=move || i18n.t("agents.status")><span class=status_class>{move || i18n.t(status_key)}</span></td>
+            <td data-label=move || i18n.t(key!("agents.status"))><span class=status_class>{move || i18n.t(status_key)}</span></td>
             <td class="row-actions">
                 {(!is_me).then(|| if disabled {
-                    view! { <button type="button" class="secondary small enable" on:click=move |_| change(AgentChange { disabled: Some(false), ..Default::default() })>{move || i18n.t("agents.enable")}</button> }.into_any()
+                    view! { <button type="button" class="secondary small enable" on:click=move |_| change(AgentChange { disabled: Some(false), ..Default::default() })>{move || i18n.t(key!("agents.enable"))}</button> }.into_any()
                 } else {
-                    view! { <button type="button" class="danger small disable" on:click=disable>{move || i18n.t("agents.disable")}</button> }.into_any()
+                    view! { <button type="button" class="danger small disable" on:click=disable>{move || i18n.t(key!("agents.disable"))}</button> }.into_any()
                 })}
-                <button type="button" class="secondary small reset" on:click=reset>{move || i18n.t("agents.reset")}</button>
+                <button type="button" class="secondary small reset" on:click=reset>{move || i18n.t(key!("agents.reset"))}</button>
                 <Show when=move || error.get().is_some()>
                     <p class="error" role="alert">{move || error.get()}</p>
                 </Show>

@@ -1,5 +1,6 @@
 //! The audit log: who did what, when, to what — searchable and filterable.
 
+use crate::key;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use serde_json::Value;
@@ -85,28 +86,28 @@ pub fn AuditPage() -> impl IntoView {
     };
     view! {
         <section class="page">
-            <h1>{move || i18n.t("audit.title")}</h1>
+            <h1>{move || i18n.t(key!("audit.title"))}</h1>
             <form class="filters" on:submit=submit>
-                <input id="audit-search" type="search" placeholder=move || i18n.t("audit.search")
+                <input id="audit-search" type="search" placeholder=move || i18n.t(key!("audit.search"))
                     prop:value=search on:input=move |ev| search.set(event_target_value(&ev)) />
                 <select id="audit-kind" on:change=move |ev| { kind.set(event_target_value(&ev)); load(false); }>
-                    <option value="">{move || i18n.t("audit.all")}</option>
+                    <option value="">{move || i18n.t(key!("audit.all"))}</option>
                     {KINDS.into_iter().map(|k| view! { <option value=k>{move || i18n.lookup(&format!("audit.kind.{k}")).unwrap_or_default()}</option> }).collect_view()}
                 </select>
             </form>
             <Show when=move || error.get().is_some()>
                 <p class="error" role="alert">{move || error.get()}</p>
             </Show>
-            <Show when=move || loaded.get() fallback=move || view! { <p class="muted">{i18n.t("common.loading")}</p> }>
-                <Show when=move || entries.with(|e| !e.is_empty()) fallback=move || view! { <p class="empty">{i18n.t("audit.empty")}</p> }>
+            <Show when=move || loaded.get() fallback=move || view! { <p class="muted">{i18n.t(key!("common.loading"))}</p> }>
+                <Show when=move || entries.with(|e| !e.is_empty()) fallback=move || view! { <p class="empty">{i18n.t(key!("audit.empty"))}</p> }>
                     <div class="table-wrap">
                         <table class="grid" id="audit">
                             <thead><tr>
-                                <th>{move || i18n.t("audit.when")}</th>
-                                <th>{move || i18n.t("audit.who")}</th>
-                                <th>{move || i18n.t("audit.what")}</th>
-                                <th>{move || i18n.t("audit.item")}</th>
-                                <th>{move || i18n.t("audit.changes")}</th>
+                                <th>{move || i18n.t(key!("audit.when"))}</th>
+                                <th>{move || i18n.t(key!("audit.who"))}</th>
+                                <th>{move || i18n.t(key!("audit.what"))}</th>
+                                <th>{move || i18n.t(key!("audit.item"))}</th>
+                                <th>{move || i18n.t(key!("audit.changes"))}</th>
                             </tr></thead>
                             <tbody>
                                 <For each=move || entries.get() key=|e| e.id children=move |e| {
@@ -114,18 +115,18 @@ pub fn AuditPage() -> impl IntoView {
                                     let at = e.at;
                                     view! {
                                         <tr data-action=e.action.clone()>
-                                            <td data-label=move || i18n.t("audit.when")>{move || format_time(at, i18n.lang.get().tag())}</td>
-                                            <td data-label=move || i18n.t("audit.who")>{
+                                            <td data-label=move || i18n.t(key!("audit.when"))>{move || format_time(at, i18n.lang.get().tag())}</td>
+                                            <td data-label=move || i18n.t(key!("audit.who"))>{
                                                 let actor = e.actor.clone();
                                                 move || match actor.as_str() {
-                                                    "cli" => i18n.t("audit.cli"),
-                                                    "link" => i18n.t("audit.link"),
+                                                    "cli" => i18n.t(key!("audit.cli")),
+                                                    "link" => i18n.t(key!("audit.link")),
                                                     other => other.to_owned(),
                                                 }
                                             }</td>
-                                            <td data-label=move || i18n.t("audit.what")>{move || action_label(i18n, &action)}</td>
-                                            <td data-label=move || i18n.t("audit.item")><code>{e.target.clone()}</code></td>
-                                            <td data-label=move || i18n.t("audit.changes") class="changes">{changes(&e.before, &e.after)}</td>
+                                            <td data-label=move || i18n.t(key!("audit.what"))>{move || action_label(i18n, &action)}</td>
+                                            <td data-label=move || i18n.t(key!("audit.item"))><code>{e.target.clone()}</code></td>
+                                            <td data-label=move || i18n.t(key!("audit.changes")) class="changes">{changes(&e.before, &e.after)}</td>
                                         </tr>
                                     }
                                 } />
@@ -133,7 +134,7 @@ pub fn AuditPage() -> impl IntoView {
                         </table>
                     </div>
                     <Show when=move || more.get()>
-                        <button type="button" class="secondary" on:click=move |_| load(true)>{move || i18n.t("common.load_more")}</button>
+                        <button type="button" class="secondary" on:click=move |_| load(true)>{move || i18n.t(key!("common.load_more"))}</button>
                     </Show>
                 </Show>
             </Show>

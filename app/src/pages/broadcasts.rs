@@ -2,6 +2,7 @@
 //! audience, time, frequency cap), follow the live report with a funnel chart, pause, resume,
 //! cancel, drill into recipients, export, and send again to those who did not read.
 
+use crate::key;
 use leptos::prelude::*;
 use switchboard_shared::api::{Broadcast, Recipient, SavedSegment, Template};
 use switchboard_shared::broadcast::{self as b, Audience, BroadcastSpec, BroadcastState, FrequencyCap};
@@ -21,7 +22,7 @@ fn percent(part: u64, whole: u64) -> f64 {
 }
 
 fn rate(i18n: I18n, r: Option<f64>) -> String {
-    r.map_or_else(|| i18n.t("common.none"), |r| format!("{:.1}%", r * 100.0))
+    r.map_or_else(|| i18n.t(key!("common.none")), |r| format!("{:.1}%", r * 100.0))
 }
 
 fn state_label(i18n: I18n, state: &str) -> String {
@@ -82,14 +83,14 @@ pub fn BroadcastsPage() -> impl IntoView {
     });
     view! {
         <section class="page">
-            <h1>{move || i18n.t("broadcast.title")}</h1>
+            <h1>{move || i18n.t(key!("broadcast.title"))}</h1>
             <Composer on_created=on_created templates_synced=templates_synced />
             <TemplatesCard synced=templates_synced />
             <Show when=move || error.with(Option::is_some)>
                 <p class="error" role="alert">{move || error.get()}</p>
             </Show>
             <Show when=move || loaded.get() && list.with(Vec::is_empty)>
-                <p class="empty">{move || i18n.t("broadcast.empty")}</p>
+                <p class="empty">{move || i18n.t(key!("broadcast.empty"))}</p>
             </Show>
             <div class="broadcast-list" id="broadcasts">
                 <For each=move || list.get() key=|b| (b.id, b.state.as_str(), b.counts.accepted, b.counts.delivered, b.counts.read, b.counts.failed) children=move |bc| {
@@ -106,13 +107,13 @@ pub fn BroadcastsPage() -> impl IntoView {
                             </div>
                             <div class="progress small"><span style:width=format!("{progress}%")></span></div>
                             <div class="row-bottom muted">
-                                <span>{move || i18n.t("broadcast.progress_line").replace("{done}", &done.to_string()).replace("{total}", &bc.counts.audience.to_string())}</span>
+                                <span>{move || i18n.t(key!("broadcast.progress_line")).replace("{done}", &done.to_string()).replace("{total}", &bc.counts.audience.to_string())}</span>
                                 // Scheduled: when it starts; otherwise when it was made.
                                 {let scheduled = bc.state == BroadcastState::Scheduled;
                                 let at = if scheduled { bc.send_at } else { bc.created_at };
                                 move || {
                                     if scheduled {
-                                        i18n.t("broadcast.starts").replace("{when}", &format_date_time(at, i18n.lang.get().tag()))
+                                        i18n.t(key!("broadcast.starts")).replace("{when}", &format_date_time(at, i18n.lang.get().tag()))
                                     } else {
                                         format_time(at, i18n.lang.get().tag())
                                     }
@@ -191,7 +192,7 @@ fn Composer(on_created: Callback<i64>, templates_synced: RwSignal<u32>) -> impl 
             return;
         }
         let Some(t) = chosen() else {
-            error.set(Some(i18n.t("broadcast.need_template")));
+            error.set(Some(i18n.t(key!("broadcast.need_template"))));
             return;
         };
         let audience = match audience_kind.get_untracked().as_str() {
@@ -227,14 +228,14 @@ fn Composer(on_created: Callback<i64>, templates_synced: RwSignal<u32>) -> impl 
     };
     view! {
         <details class="card form-card" id="new-broadcast">
-            <summary><h2>{move || i18n.t("broadcast.new")}</h2></summary>
+            <summary><h2>{move || i18n.t(key!("broadcast.new"))}</h2></summary>
             <form class="stack" on:submit=submit>
                 <label class="field">
-                    <span>{move || i18n.t("broadcast.name")}</span>
+                    <span>{move || i18n.t(key!("broadcast.name"))}</span>
                     <input id="broadcast-name" required maxlength="120" prop:value=name on:input=move |ev| name.set(event_target_value(&ev)) />
                 </label>
                 <fieldset class="field">
-                    <legend>{move || i18n.t("broadcast.numbers")}</legend>
+                    <legend>{move || i18n.t(key!("broadcast.numbers"))}</legend>
                     <div class="checks">
                         <For each=move || inbox.numbers.get() key=|n| n.id.clone() children=move |n| {
                             let id = n.id.clone();
@@ -252,12 +253,12 @@ fn Composer(on_created: Callback<i64>, templates_synced: RwSignal<u32>) -> impl 
                             }
                         } />
                     </div>
-                    <span class="muted small">{move || i18n.t("broadcast.numbers_note")}</span>
+                    <span class="muted small">{move || i18n.t(key!("broadcast.numbers_note"))}</span>
                 </fieldset>
                 <label class="field">
-                    <span>{move || i18n.t("broadcast.template")}</span>
+                    <span>{move || i18n.t(key!("broadcast.template"))}</span>
                     <select id="broadcast-template" on:change=move |ev| template.set(event_target_value(&ev))>
-                        <option value="">{move || i18n.t("broadcast.choose_template")}</option>
+                        <option value="">{move || i18n.t(key!("broadcast.choose_template"))}</option>
                         {move || approved().into_iter().map(|t| {
                             let key = format!("{}|{}", t.name, t.language);
                             let label = format!("{} · {} · {}", t.name, t.language, t.category);
@@ -267,33 +268,33 @@ fn Composer(on_created: Callback<i64>, templates_synced: RwSignal<u32>) -> impl 
                 </label>
                 <For each=param_indices key=|i| *i children=move |i| view! {
                     <label class="field">
-                        <span>{move || i18n.t("broadcast.value").replace("{n}", &(i + 1).to_string())}</span>
+                        <span>{move || i18n.t(key!("broadcast.value")).replace("{n}", &(i + 1).to_string())}</span>
                         <input class="param" data-index=i.to_string() placeholder="{name}"
                             prop:value=move || parameters.with(|p| p.get(i).cloned().unwrap_or_default())
                             on:input=move |ev| { let v = event_target_value(&ev); parameters.update(|p| if let Some(x) = p.get_mut(i) { *x = v }); } />
                     </label>
                 } />
                 <Show when=move || parameters.with(|p| !p.is_empty())>
-                    <p class="muted small">{move || i18n.t("broadcast.values_note")}</p>
+                    <p class="muted small">{move || i18n.t(key!("broadcast.values_note"))}</p>
                 </Show>
                 <Show when=needs_image>
                     <label class="field">
-                        <span>{move || i18n.t("broadcast.image")}</span>
+                        <span>{move || i18n.t(key!("broadcast.image"))}</span>
                         <input id="broadcast-image" type="url" placeholder="https://…/today.jpg" prop:value=image on:input=move |ev| image.set(event_target_value(&ev)) />
                     </label>
                 </Show>
                 {move || preview().map(|text| view! {
                     <div class="preview" id="template-preview">
-                        <span class="muted small">{i18n.t("broadcast.preview")}</span>
-                        <Show when=needs_image><div class="preview-image">{move || i18n.t("broadcast.picture")}</div></Show>
+                        <span class="muted small">{i18n.t(key!("broadcast.preview"))}</span>
+                        <Show when=needs_image><div class="preview-image">{move || i18n.t(key!("broadcast.picture"))}</div></Show>
                         <p>{text}</p>
                     </div>
                 })}
                 <fieldset class="field">
-                    <legend>{move || i18n.t("broadcast.audience")}</legend>
+                    <legend>{move || i18n.t(key!("broadcast.audience"))}</legend>
                     <div class="checks">
-                        <label class="check"><input type="radio" name="audience" value="segment" prop:checked=move || audience_kind.get() == "segment" on:change=move |_| audience_kind.set("segment".into()) />{move || i18n.t("broadcast.by_segment")}</label>
-                        <label class="check"><input type="radio" name="audience" value="list" prop:checked=move || audience_kind.get() == "list" on:change=move |_| audience_kind.set("list".into()) />{move || i18n.t("broadcast.by_list")}</label>
+                        <label class="check"><input type="radio" name="audience" value="segment" prop:checked=move || audience_kind.get() == "segment" on:change=move |_| audience_kind.set("segment".into()) />{move || i18n.t(key!("broadcast.by_segment"))}</label>
+                        <label class="check"><input type="radio" name="audience" value="list" prop:checked=move || audience_kind.get() == "list" on:change=move |_| audience_kind.set("list".into()) />{move || i18n.t(key!("broadcast.by_list"))}</label>
                     </div>
                     <Show when=move || audience_kind.get() == "segment" fallback=move || view! {
                         <textarea id="broadcast-phones" rows="4" placeholder="+852 9123 4567" prop:value=phones on:input=move |ev| phones.set(event_target_value(&ev))></textarea>
@@ -309,24 +310,24 @@ fn Composer(on_created: Callback<i64>, templates_synced: RwSignal<u32>) -> impl 
                 </fieldset>
                 <div class="form-grid">
                     <label class="field">
-                        <span>{move || i18n.t("broadcast.when")}</span>
+                        <span>{move || i18n.t(key!("broadcast.when"))}</span>
                         <input id="broadcast-when" type="datetime-local" prop:value=when on:input=move |ev| when.set(event_target_value(&ev)) />
                         <span class="muted small" id="broadcast-when-note">{move || {
                             let ids = numbers.get();
                             let zones: std::collections::BTreeSet<String> =
                                 inbox.numbers.with(|l| l.iter().filter(|n| ids.contains(&n.id)).map(|n| n.time_zone.clone()).collect());
                             let zones = zones.into_iter().collect::<Vec<_>>().join(", ");
-                            i18n.t("broadcast.when_note").replace("{zones}", if zones.is_empty() { "—" } else { &zones })
+                            i18n.t(key!("broadcast.when_note")).replace("{zones}", if zones.is_empty() { "—" } else { &zones })
                         }}</span>
                     </label>
                     <div class="field">
-                        <label class="check"><input type="checkbox" id="cap-on" prop:checked=cap_on on:change=move |ev| cap_on.set(event_target_checked(&ev)) />{move || i18n.t("broadcast.cap")}</label>
+                        <label class="check"><input type="checkbox" id="cap-on" prop:checked=cap_on on:change=move |ev| cap_on.set(event_target_checked(&ev)) />{move || i18n.t(key!("broadcast.cap"))}</label>
                         <Show when=move || cap_on.get()>
                             <div class="inline">
                                 <input type="number" min="1" max="50" class="short" prop:value=move || cap_max.get().to_string() on:input=move |ev| cap_max.set(event_target_value(&ev).parse().unwrap_or(1)) />
-                                <span>{move || i18n.t("broadcast.cap_in")}</span>
+                                <span>{move || i18n.t(key!("broadcast.cap_in"))}</span>
                                 <input type="number" min="1" max="365" class="short" prop:value=move || cap_days.get().to_string() on:input=move |ev| cap_days.set(event_target_value(&ev).parse().unwrap_or(30)) />
-                                <span>{move || i18n.t("broadcast.cap_days")}</span>
+                                <span>{move || i18n.t(key!("broadcast.cap_days"))}</span>
                             </div>
                         </Show>
                     </div>
@@ -335,7 +336,7 @@ fn Composer(on_created: Callback<i64>, templates_synced: RwSignal<u32>) -> impl 
                     <p class="error" role="alert" id="broadcast-error">{move || error.get()}</p>
                 </Show>
                 <button type="submit" class="primary" id="broadcast-submit" disabled=move || busy.get()>
-                    {move || if busy.get() { i18n.t("common.saving") } else if when.get().is_empty() { i18n.t("broadcast.send_now") } else { i18n.t("broadcast.schedule") }}
+                    {move || if busy.get() { i18n.t(key!("common.saving")) } else if when.get().is_empty() { i18n.t(key!("broadcast.send_now")) } else { i18n.t(key!("broadcast.schedule")) }}
                 </button>
             </form>
         </details>
@@ -379,32 +380,32 @@ fn TemplatesCard(synced: RwSignal<u32>) -> impl IntoView {
     };
     view! {
         <details class="card form-card" id="templates">
-            <summary><h2>{move || i18n.t("templates.title")}</h2></summary>
+            <summary><h2>{move || i18n.t(key!("templates.title"))}</h2></summary>
             <div class="stack">
                 <div class="row-actions">
                     <button type="button" id="sync-templates" class="secondary" disabled=busy on:click=sync>
-                        {move || if busy.get() { i18n.t("templates.syncing") } else { i18n.t("templates.sync") }}
+                        {move || if busy.get() { i18n.t(key!("templates.syncing")) } else { i18n.t(key!("templates.sync")) }}
                     </button>
-                    <span class="muted small">{move || i18n.t("templates.note")}</span>
+                    <span class="muted small">{move || i18n.t(key!("templates.note"))}</span>
                 </div>
                 <Show when=move || error.with(Option::is_some)>
                     <p class="error" role="alert">{move || error.get()}</p>
                 </Show>
-                <Suspense fallback=move || view! { <p class="muted">{i18n.t("common.loading")}</p> }>
+                <Suspense fallback=move || view! { <p class="muted">{i18n.t(key!("common.loading"))}</p> }>
                     {move || Suspend::new(async move {
                         match templates.await {
-                            Ok(list) if list.is_empty() => view! { <p class="empty">{i18n.t("templates.empty")}</p> }.into_any(),
+                            Ok(list) if list.is_empty() => view! { <p class="empty">{i18n.t(key!("templates.empty"))}</p> }.into_any(),
                             Ok(list) => {
                                 let synced_at = list.iter().map(|t| t.synced_at).max().unwrap_or(0);
                                 view! {
-                                    <p class="muted small" id="templates-synced">{i18n.t("templates.synced").replace("{when}", &format_date_time(synced_at, i18n.lang.get_untracked().tag()))}</p>
+                                    <p class="muted small" id="templates-synced">{i18n.t(key!("templates.synced")).replace("{when}", &format_date_time(synced_at, i18n.lang.get_untracked().tag()))}</p>
                                     <div class="table-wrap">
                                         <table class="grid" id="template-list">
                                             <thead><tr>
-                                                <th>{i18n.t("templates.name")}</th>
-                                                <th>{i18n.t("templates.category")}</th>
-                                                <th>{i18n.t("templates.status")}</th>
-                                                <th>{i18n.t("templates.body")}</th>
+                                                <th>{i18n.t(key!("templates.name"))}</th>
+                                                <th>{i18n.t(key!("templates.category"))}</th>
+                                                <th>{i18n.t(key!("templates.status"))}</th>
+                                                <th>{i18n.t(key!("templates.body"))}</th>
                                             </tr></thead>
                                             <tbody>
                                                 {list.into_iter().map(|t| {
@@ -413,13 +414,13 @@ fn TemplatesCard(synced: RwSignal<u32>) -> impl IntoView {
                                                     let category = i18n.lookup(&format!("templates.category.{}", t.category)).unwrap_or_else(|| t.category.clone());
                                                     view! {
                                                         <tr data-template=format!("{}|{}", t.name, t.language)>
-                                                            <td data-label=i18n.t("templates.name")>
+                                                            <td data-label=i18n.t(key!("templates.name"))>
                                                                 <strong>{t.name.clone()}</strong>" "<span class="muted small">{t.language.clone()}</span>
                                                                 <div class="muted small">{used_by(&t.waba_id)}</div>
                                                             </td>
-                                                            <td data-label=i18n.t("templates.category")>{category}</td>
-                                                            <td data-label=i18n.t("templates.status")><span class=status_class(&t.status) data-status=t.status.clone()>{status}</span></td>
-                                                            <td data-label=i18n.t("templates.body") class="template-body">{body}</td>
+                                                            <td data-label=i18n.t(key!("templates.category"))>{category}</td>
+                                                            <td data-label=i18n.t(key!("templates.status"))><span class=status_class(&t.status) data-status=t.status.clone()>{status}</span></td>
+                                                            <td data-label=i18n.t(key!("templates.body")) class="template-body">{body}</td>
                                                         </tr>
                                                     }
                                                 }).collect_view()}
@@ -460,11 +461,11 @@ fn Report(broadcast: Broadcast, on_change: Callback<()>, on_created: Callback<i6
     };
     let audience = c.audience;
     let bars = [
-        ("broadcast.accepted", c.accepted),
-        ("broadcast.delivered", c.delivered),
-        ("broadcast.read", c.read),
-        ("broadcast.replied", c.replied),
-        ("broadcast.failed", c.failed),
+        (key!("broadcast.accepted"), c.accepted),
+        (key!("broadcast.delivered"), c.delivered),
+        (key!("broadcast.read"), c.read),
+        (key!("broadcast.replied"), c.replied),
+        (key!("broadcast.failed"), c.failed),
     ];
     let state = bc.state.as_str().to_owned();
     let running = state == "running" || state == "scheduled";
@@ -495,7 +496,7 @@ fn Report(broadcast: Broadcast, on_change: Callback<()>, on_created: Callback<i6
             </div>
             <p class="muted">
                 {let (template, send_at) = (bc.spec.template.clone(), bc.send_at);
-                move || i18n.t("broadcast.meta").replace("{template}", &template).replace("{when}", &format_date_time(send_at, lang()))}
+                move || i18n.t(key!("broadcast.meta")).replace("{template}", &template).replace("{when}", &format_date_time(send_at, lang()))}
                 " · "
                 {let spec = bc.spec.clone();
                 move || spec.numbers.iter().map(|n| {
@@ -510,19 +511,19 @@ fn Report(broadcast: Broadcast, on_change: Callback<()>, on_created: Callback<i6
             </p>
             {bc.paused_reason.as_deref().and_then(|r| r.strip_prefix("low_quality:")).map(|number| {
                 let label = inbox.numbers.with_untracked(|l| l.iter().find(|n| n.id == number).map(number_label)).unwrap_or_else(|| number.to_owned());
-                view! { <p class="warn-text" id="paused-reason" role="status">{move || i18n.t("broadcast.paused_low_quality").replace("{number}", &label)}</p> }
+                view! { <p class="warn-text" id="paused-reason" role="status">{move || i18n.t(key!("broadcast.paused_low_quality")).replace("{number}", &label)}</p> }
             })}
             <div class="tiles">
-                <div class="tile"><span class="muted">{move || i18n.t("broadcast.audience")}</span><strong id="r-audience">{c.audience}</strong></div>
-                <div class="tile"><span class="muted">{move || i18n.t("broadcast.skipped")}</span><strong id="r-skipped">{c.skipped_total()}</strong></div>
-                <div class="tile"><span class="muted">{move || i18n.t("broadcast.waiting")}</span><strong id="r-waiting">{c.waiting}</strong></div>
-                <div class="tile"><span class="muted">{move || i18n.t("broadcast.opted_out")}</span><strong>{c.opted_out}</strong></div>
+                <div class="tile"><span class="muted">{move || i18n.t(key!("broadcast.audience"))}</span><strong id="r-audience">{c.audience}</strong></div>
+                <div class="tile"><span class="muted">{move || i18n.t(key!("broadcast.skipped"))}</span><strong id="r-skipped">{c.skipped_total()}</strong></div>
+                <div class="tile"><span class="muted">{move || i18n.t(key!("broadcast.waiting"))}</span><strong id="r-waiting">{c.waiting}</strong></div>
+                <div class="tile"><span class="muted">{move || i18n.t(key!("broadcast.opted_out"))}</span><strong>{c.opted_out}</strong></div>
             </div>
-            <div class="funnel" aria-label=move || i18n.t("broadcast.funnel")>
+            <div class="funnel" aria-label=move || i18n.t(key!("broadcast.funnel"))>
                 {bars.into_iter().map(|(key, n)| {
                     let p = percent(n, audience);
                     view! {
-                        <div class="funnel-row" data-key=key>
+                        <div class="funnel-row" data-key=key.as_str()>
                             <span class="funnel-label">{move || i18n.t(key)}</span>
                             <span class="funnel-bar"><span style:width=format!("{p}%")></span></span>
                             <span class="funnel-value">{format!("{n} · {p}%")}</span>
@@ -533,71 +534,71 @@ fn Report(broadcast: Broadcast, on_change: Callback<()>, on_created: Callback<i6
             <p class="muted">
                 {let rates = (c.delivery_rate(), c.read_rate(), c.reply_rate(), c.failure_rate());
                 move || format!("{} {} · {} {} · {} {} · {} {}",
-                    i18n.t("broadcast.delivery_rate"), rate(i18n, rates.0),
-                    i18n.t("broadcast.read_rate"), rate(i18n, rates.1),
-                    i18n.t("broadcast.reply_rate"), rate(i18n, rates.2),
-                    i18n.t("broadcast.failure_rate"), rate(i18n, rates.3))}
+                    i18n.t(key!("broadcast.delivery_rate")), rate(i18n, rates.0),
+                    i18n.t(key!("broadcast.read_rate")), rate(i18n, rates.1),
+                    i18n.t(key!("broadcast.reply_rate")), rate(i18n, rates.2),
+                    i18n.t(key!("broadcast.failure_rate")), rate(i18n, rates.3))}
             </p>
             {bc.limit_window_opens_at.map(|at| view! {
-                <p class="warn-text" id="limit-wait">{move || i18n.t("broadcast.limit_wait").replace("{n}", &c.waiting_for_limit.to_string()).replace("{when}", &format_time(at, lang()))}</p>
+                <p class="warn-text" id="limit-wait">{move || i18n.t(key!("broadcast.limit_wait")).replace("{n}", &c.waiting_for_limit.to_string()).replace("{when}", &format_time(at, lang()))}</p>
             })}
             {(!c.skipped.is_empty()).then(|| view! {
-                <p class="muted">{move || i18n.t("broadcast.skipped")} ": "
+                <p class="muted">{move || i18n.t(key!("broadcast.skipped"))} ": "
                     {c.skipped.iter().map(|(k, n)| format!("{} {n}", i18n.lookup(&format!("skip.{k}")).unwrap_or_else(|| k.clone()))).collect::<Vec<_>>().join(" · ")}
                 </p>
             })}
             {(!c.failed_by_code.is_empty()).then(|| view! {
-                <p class="muted">{move || i18n.t("broadcast.failed_by_code")} ": "
+                <p class="muted">{move || i18n.t(key!("broadcast.failed_by_code"))} ": "
                     {c.failed_by_code.iter().map(|(k, n)| format!("{k}: {n}")).collect::<Vec<_>>().join(" · ")}
                 </p>
             })}
             <div class="row-actions">
-                {running.then(|| view! { <button type="button" id="pause" class="secondary" on:click=move |_| control("pause")>{move || i18n.t("broadcast.pause")}</button> })}
-                {paused.then(|| view! { <button type="button" id="resume" on:click=move |_| control("resume")>{move || i18n.t("broadcast.resume")}</button> })}
+                {running.then(|| view! { <button type="button" id="pause" class="secondary" on:click=move |_| control("pause")>{move || i18n.t(key!("broadcast.pause"))}</button> })}
+                {paused.then(|| view! { <button type="button" id="resume" on:click=move |_| control("resume")>{move || i18n.t(key!("broadcast.resume"))}</button> })}
                 {(!finished).then(|| view! { <button type="button" id="cancel" class="danger" on:click=move |_| {
-                    if web_sys::window().and_then(|w| w.confirm_with_message(&i18n.t("broadcast.confirm_cancel")).ok()).unwrap_or(false) { control("cancel") }
-                }>{move || i18n.t("broadcast.cancel")}</button> })}
-                {finished.then(|| view! { <button type="button" id="send-again" class="secondary" on:click=send_again.clone()>{move || i18n.t("broadcast.send_again")}</button> })}
-                <a class="button secondary" href=format!("/api/v1/broadcasts/{id}/export") download=format!("broadcast-{id}.csv")>{move || i18n.t("broadcast.export")}</a>
+                    if web_sys::window().and_then(|w| w.confirm_with_message(&i18n.t(key!("broadcast.confirm_cancel"))).ok()).unwrap_or(false) { control("cancel") }
+                }>{move || i18n.t(key!("broadcast.cancel"))}</button> })}
+                {finished.then(|| view! { <button type="button" id="send-again" class="secondary" on:click=send_again.clone()>{move || i18n.t(key!("broadcast.send_again"))}</button> })}
+                <a class="button secondary" href=format!("/api/v1/broadcasts/{id}/export") download=format!("broadcast-{id}.csv")>{move || i18n.t(key!("broadcast.export"))}</a>
             </div>
             <Show when=move || error.with(Option::is_some)>
                 <p class="error" role="alert">{move || error.get()}</p>
             </Show>
-            <h3>{move || i18n.t("broadcast.recipients")}</h3>
+            <h3>{move || i18n.t(key!("broadcast.recipients"))}</h3>
             <select id="recipient-filter" on:change=move |ev| filter.set(event_target_value(&ev))>
                 {["all", "accepted", "delivered", "read", "replied", "failed", "skipped", "queued", "cancelled"].into_iter().map(|f| view! {
                     <option value=f selected=move || filter.get() == f>{move || i18n.lookup(&format!("broadcast.filter.{f}")).unwrap_or_else(|| f.to_owned())}</option>
                 }).collect_view()}
             </select>
-            <Suspense fallback=move || view! { <p class="muted">{i18n.t("common.loading")}</p> }>
+            <Suspense fallback=move || view! { <p class="muted">{i18n.t(key!("common.loading"))}</p> }>
                 {move || Suspend::new(async move {
                     match recipients.await {
-                        Ok(list) if list.is_empty() => view! { <p class="empty">{i18n.t("broadcast.no_recipients")}</p> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p class="empty">{i18n.t(key!("broadcast.no_recipients"))}</p> }.into_any(),
                         Ok(list) => view! {
                             <div class="table-wrap">
                                 <table class="grid" id="recipients">
                                     <thead><tr>
-                                        <th>{i18n.t("contacts.phone")}</th>
-                                        <th>{i18n.t("contacts.name")}</th>
-                                        <th>{i18n.t("broadcast.outcome")}</th>
-                                        <th>{i18n.t("broadcast.when_sent")}</th>
+                                        <th>{i18n.t(key!("contacts.phone"))}</th>
+                                        <th>{i18n.t(key!("contacts.name"))}</th>
+                                        <th>{i18n.t(key!("broadcast.outcome"))}</th>
+                                        <th>{i18n.t(key!("broadcast.when_sent"))}</th>
                                     </tr></thead>
                                     <tbody>
                                         {list.into_iter().map(|r| {
                                             let outcome = match (&r.skipped, &r.status, &r.error_code) {
                                                 (Some(s), _, _) => i18n.lookup(&format!("skip.{s}")).unwrap_or_else(|| s.clone()),
-                                                (_, Some(s), Some(code)) if s == "failed" => format!("{} ({code})", i18n.t("broadcast.failed")),
-                                                (_, _, Some(code)) if r.state == "failed" => format!("{} ({code})", i18n.t("broadcast.failed")),
+                                                (_, Some(s), Some(code)) if s == "failed" => format!("{} ({code})", i18n.t(key!("broadcast.failed"))),
+                                                (_, _, Some(code)) if r.state == "failed" => format!("{} ({code})", i18n.t(key!("broadcast.failed"))),
                                                 (_, Some(s), _) => i18n.lookup(&format!("status.{s}")).unwrap_or_else(|| s.clone()),
                                                 _ => state_label(i18n, &r.state),
                                             };
                                             let title = r.error_title.clone().unwrap_or_default();
                                             view! {
                                                 <tr>
-                                                    <td data-label=i18n.t("contacts.phone")>{format!("+{}", r.phone)}</td>
-                                                    <td data-label=i18n.t("contacts.name")>{r.name.clone().unwrap_or_default()}</td>
-                                                    <td data-label=i18n.t("broadcast.outcome") title=title>{outcome}</td>
-                                                    <td data-label=i18n.t("broadcast.when_sent")>{r.accepted_at.map(|t| format_time(t, i18n.lang.get_untracked().tag())).unwrap_or_else(|| "—".into())}</td>
+                                                    <td data-label=i18n.t(key!("contacts.phone"))>{format!("+{}", r.phone)}</td>
+                                                    <td data-label=i18n.t(key!("contacts.name"))>{r.name.clone().unwrap_or_default()}</td>
+                                                    <td data-label=i18n.t(key!("broadcast.outcome")) title=title>{outcome}</td>
+                                                    <td data-label=i18n.t(key!("broadcast.when_sent"))>{r.accepted_at.map(|t| format_time(t, i18n.lang.get_untracked().tag())).unwrap_or_else(|| "—".into())}</td>
                                                 </tr>
                                             }
                                         }).collect_view()}

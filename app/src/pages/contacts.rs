@@ -2,6 +2,7 @@
 //! many contacts it matches as you type (evaluated here, in the browser, over every contact),
 //! save segments, export, and set the opt-out keywords.
 
+use crate::key;
 use leptos::prelude::*;
 use switchboard_shared::api::{
     AttributeColumn, AttributeKind, Contact, ImportMapping, ImportStatus, OptOutSettings, SavedSegment, SegmentRequest,
@@ -60,8 +61,8 @@ pub fn ContactsPage() -> impl IntoView {
     view! {
         <section class="page">
             <div class="page-head">
-                <h1>{move || i18n.t("contacts.title")}</h1>
-                <a class="button secondary" href="/api/v1/contacts/export" download="contacts.csv">{move || i18n.t("contacts.export")}</a>
+                <h1>{move || i18n.t(key!("contacts.title"))}</h1>
+                <a class="button secondary" href="/api/v1/contacts/export" download="contacts.csv">{move || i18n.t(key!("contacts.export"))}</a>
             </div>
             <ImportCard on_imported=on_imported />
             <Show when=move || load_error.with(Option::is_some)>
@@ -102,7 +103,7 @@ fn ImportCard(on_imported: Callback<()>) -> impl IntoView {
         error.set(None);
         leptos::task::spawn_local(async move {
             let Ok(value) = wasm_bindgen_futures::JsFuture::from(file.text()).await else {
-                error.set(Some(i18n.t("contacts.unreadable")));
+                error.set(Some(i18n.t(key!("contacts.unreadable"))));
                 return;
             };
             let body = value.as_string().unwrap_or_default();
@@ -118,7 +119,7 @@ fn ImportCard(on_imported: Callback<()>) -> impl IntoView {
     let start = move |_| {
         let Some(body) = text.get_untracked() else { return };
         if phone.get_untracked().is_empty() {
-            error.set(Some(i18n.t("contacts.need_phone")));
+            error.set(Some(i18n.t(key!("contacts.need_phone"))));
             return;
         }
         let used = [phone.get_untracked(), name.get_untracked(), tags.get_untracked(), opted_in.get_untracked()];
@@ -180,13 +181,13 @@ fn ImportCard(on_imported: Callback<()>) -> impl IntoView {
         });
     };
     let indexed_kinds = move || kinds.get().into_iter().enumerate().collect::<Vec<(usize, (String, String))>>();
-    let column_select = move |signal: RwSignal<String>, id: &'static str, label: &'static str, optional: bool| {
+    let column_select = move |signal: RwSignal<String>, id: &'static str, label: crate::i18n::Key, optional: bool| {
         view! {
             <label class="field">
                 <span>{move || i18n.t(label)}</span>
                 <select id=id on:change=move |ev| signal.set(event_target_value(&ev))>
                     <Show when=move || optional>
-                        <option value="" selected=move || signal.get().is_empty()>{move || i18n.t("contacts.none")}</option>
+                        <option value="" selected=move || signal.get().is_empty()>{move || i18n.t(key!("contacts.none"))}</option>
                     </Show>
                     <For each=move || columns.get() key=|c| c.clone() children=move |c| {
                         let value = c.clone();
@@ -205,21 +206,21 @@ fn ImportCard(on_imported: Callback<()>) -> impl IntoView {
     };
     view! {
         <details class="card form-card" id="import-contacts">
-            <summary><h2>{move || i18n.t("contacts.import")}</h2></summary>
+            <summary><h2>{move || i18n.t(key!("contacts.import"))}</h2></summary>
             <div class="stack">
                 <label class="field">
-                    <span>{move || i18n.t("contacts.file")}</span>
+                    <span>{move || i18n.t(key!("contacts.file"))}</span>
                     <input type="file" id="import-file" accept=".csv,text/csv" on:change=choose />
                 </label>
                 <Show when=move || text.with(Option::is_some)>
-                    <p class="muted">{move || i18n.t("contacts.rows").replace("{n}", &rows.get().to_string()).replace("{file}", &file_name.get())}</p>
+                    <p class="muted">{move || i18n.t(key!("contacts.rows")).replace("{n}", &rows.get().to_string()).replace("{file}", &file_name.get())}</p>
                     <div class="form-grid">
-                        {column_select(phone, "map-phone", "contacts.col_phone", false)}
-                        {column_select(name, "map-name", "contacts.col_name", true)}
-                        {column_select(tags, "map-tags", "contacts.col_tags", true)}
-                        {column_select(opted_in, "map-opted-in", "contacts.col_opted_in", true)}
+                        {column_select(phone, "map-phone", key!("contacts.col_phone"), false)}
+                        {column_select(name, "map-name", key!("contacts.col_name"), true)}
+                        {column_select(tags, "map-tags", key!("contacts.col_tags"), true)}
+                        {column_select(opted_in, "map-opted-in", key!("contacts.col_opted_in"), true)}
                         <label class="field">
-                            <span>{move || i18n.t("contacts.country")}</span>
+                            <span>{move || i18n.t(key!("contacts.country"))}</span>
                             <select id="map-country" on:change=move |ev| country.set(event_target_value(&ev))>
                                 {["HK", "TW", "MO", "CN", "SG", "MY", "JP", "US", "GB", "AU"].into_iter().map(|c| view! {
                                     <option value=c selected=move || country.get() == c>{move || i18n.lookup(&format!("country.{c}")).unwrap_or_else(|| c.to_owned())}</option>
@@ -227,12 +228,12 @@ fn ImportCard(on_imported: Callback<()>) -> impl IntoView {
                             </select>
                         </label>
                         <label class="field">
-                            <span>{move || i18n.t("contacts.add_tags")}</span>
+                            <span>{move || i18n.t(key!("contacts.add_tags"))}</span>
                             <input id="map-add-tags" placeholder="2026 fair, VIP" prop:value=add_tags on:input=move |ev| add_tags.set(event_target_value(&ev)) />
                         </label>
                     </div>
                     <fieldset class="field">
-                        <legend>{move || i18n.t("contacts.attributes")}</legend>
+                        <legend>{move || i18n.t(key!("contacts.attributes"))}</legend>
                         <div class="form-grid">
                             <For each=indexed_kinds key=|(i, (c, _))| (*i, c.clone()) children=move |(i, (column, _))| {
                                 let set = move |ev: leptos::ev::Event| {
@@ -243,11 +244,11 @@ fn ImportCard(on_imported: Callback<()>) -> impl IntoView {
                                     <label class="field small">
                                         <span>{column.clone()}</span>
                                         <select on:change=set data-column=column.clone()>
-                                            <option value="">{move || i18n.t("contacts.skip")}</option>
-                                            <option value="text">{move || i18n.t("contacts.kind_text")}</option>
-                                            <option value="number">{move || i18n.t("contacts.kind_number")}</option>
-                                            <option value="date">{move || i18n.t("contacts.kind_date")}</option>
-                                            <option value="bool">{move || i18n.t("contacts.kind_bool")}</option>
+                                            <option value="">{move || i18n.t(key!("contacts.skip"))}</option>
+                                            <option value="text">{move || i18n.t(key!("contacts.kind_text"))}</option>
+                                            <option value="number">{move || i18n.t(key!("contacts.kind_number"))}</option>
+                                            <option value="date">{move || i18n.t(key!("contacts.kind_date"))}</option>
+                                            <option value="bool">{move || i18n.t(key!("contacts.kind_bool"))}</option>
                                         </select>
                                     </label>
                                 }
@@ -255,7 +256,7 @@ fn ImportCard(on_imported: Callback<()>) -> impl IntoView {
                         </div>
                     </fieldset>
                     <button type="button" class="primary" id="start-import" on:click=start disabled=move || busy.get()>
-                        {move || if busy.get() { i18n.t("contacts.importing") } else { i18n.t("contacts.start_import") }}
+                        {move || if busy.get() { i18n.t(key!("contacts.importing")) } else { i18n.t(key!("contacts.start_import")) }}
                     </button>
                 </Show>
                 <Show when=move || status.with(Option::is_some)>
@@ -268,16 +269,16 @@ fn ImportCard(on_imported: Callback<()>) -> impl IntoView {
                         } else if s.finished {
                             view! {
                                 <p id="import-result" class="ok-text">
-                                    {i18n.t("contacts.result").replace("{created}", &s.created.to_string()).replace("{merged}", &s.merged.to_string()).replace("{rejected}", &s.rejected.to_string())}
+                                    {i18n.t(key!("contacts.result")).replace("{created}", &s.created.to_string()).replace("{merged}", &s.merged.to_string()).replace("{rejected}", &s.rejected.to_string())}
                                     {(s.rejected > 0).then(|| view! {
-                                        " " <a id="rejected-link" href=format!("/api/v1/contacts/import/{}/rejected", s.id) download="rejected-rows.csv">{i18n.t("contacts.rejected_download")}</a>
+                                        " " <a id="rejected-link" href=format!("/api/v1/contacts/import/{}/rejected", s.id) download="rejected-rows.csv">{i18n.t(key!("contacts.rejected_download"))}</a>
                                     })}
                                 </p>
                             }.into_any()
                         } else if s.done as usize >= rows.get() {
-                            view! { <p class="muted">{i18n.t("contacts.saving")}</p> }.into_any()
+                            view! { <p class="muted">{i18n.t(key!("contacts.saving"))}</p> }.into_any()
                         } else {
-                            view! { <p class="muted">{i18n.t("contacts.reading").replace("{done}", &s.done.to_string()).replace("{total}", &rows.get().to_string())}</p> }.into_any()
+                            view! { <p class="muted">{i18n.t(key!("contacts.reading")).replace("{done}", &s.done.to_string()).replace("{total}", &rows.get().to_string())}</p> }.into_any()
                         }
                     })}
                 </Show>
@@ -349,7 +350,7 @@ fn SegmentCard(contacts: RwSignal<Vec<Contact>>, loaded: RwSignal<bool>) -> impl
         leptos::task::spawn_local(async move {
             match api::post::<_, SavedSegment>("/api/v1/segments", &request).await {
                 Ok(s) => {
-                    save_message.set(Some(Ok(i18n.t("contacts.segment_saved").replace("{name}", &s.name))));
+                    save_message.set(Some(Ok(i18n.t(key!("contacts.segment_saved")).replace("{name}", &s.name))));
                     reload_saved.update(|n| *n += 1);
                 }
                 Err(e) => save_message.set(Some(Err(e.text(i18n)))),
@@ -359,7 +360,7 @@ fn SegmentCard(contacts: RwSignal<Vec<Contact>>, loaded: RwSignal<bool>) -> impl
     let lang = move || i18n.lang.get().tag();
     view! {
         <div class="card stack" id="segments">
-            <h2>{move || i18n.t("contacts.segment")}</h2>
+            <h2>{move || i18n.t(key!("contacts.segment"))}</h2>
             <Show when=move || saved_list.with(|l| !l.is_empty())>
                 <div class="chips">
                     <For each=move || saved_list.get() key=|s| s.id children=move |s| {
@@ -369,13 +370,13 @@ fn SegmentCard(contacts: RwSignal<Vec<Contact>>, loaded: RwSignal<bool>) -> impl
                 </div>
             </Show>
             <label class="field">
-                <span>{move || i18n.t("contacts.segment_label")}</span>
+                <span>{move || i18n.t(key!("contacts.segment_label"))}</span>
                 <textarea id="segment-expression" rows="2" spellcheck="false" placeholder="tag vip and spend >= 500 and last_inbound within 30 days"
                     prop:value=expression on:input=move |ev| expression.set(event_target_value(&ev))></textarea>
             </label>
             <details class="muted help">
-                <summary>{move || i18n.t("contacts.segment_help_title")}</summary>
-                <pre class="help-text">{move || i18n.t("contacts.segment_help")}</pre>
+                <summary>{move || i18n.t(key!("contacts.segment_help_title"))}</summary>
+                <pre class="help-text">{move || i18n.t(key!("contacts.segment_help"))}</pre>
             </details>
             {move || match evaluation.get() {
                 Err((message, pointer)) => view! {
@@ -386,20 +387,20 @@ fn SegmentCard(contacts: RwSignal<Vec<Contact>>, loaded: RwSignal<bool>) -> impl
                 }.into_any(),
                 Ok((Some(n), ms)) => view! {
                     <p class="count" id="segment-count" data-count=n.to_string() data-ms=format!("{ms:.2}")>
-                        <strong>{i18n.t("contacts.matches").replace("{n}", &n.to_string()).replace("{total}", &total().to_string())}</strong>
-                        <span class="muted">{i18n.t("contacts.counted_in").replace("{ms}", &format!("{ms:.1}"))}</span>
+                        <strong>{i18n.t(key!("contacts.matches")).replace("{n}", &n.to_string()).replace("{total}", &total().to_string())}</strong>
+                        <span class="muted">{i18n.t(key!("contacts.counted_in")).replace("{ms}", &format!("{ms:.1}"))}</span>
                     </p>
                 }.into_any(),
                 Ok((None, _)) => view! {
                     <p class="count muted" id="segment-count" data-count=total().to_string()>
-                        {move || if loaded.get() { i18n.t("contacts.all").replace("{total}", &total().to_string()) } else { i18n.t("common.loading") }}
+                        {move || if loaded.get() { i18n.t(key!("contacts.all")).replace("{total}", &total().to_string()) } else { i18n.t(key!("common.loading")) }}
                     </p>
                 }.into_any(),
             }}
             <Show when=move || evaluation.with(|e| matches!(e, Ok((Some(_), _))))>
                 <div class="row-actions">
-                    <input id="segment-name" placeholder=move || i18n.t("contacts.segment_name") prop:value=segment_name on:input=move |ev| segment_name.set(event_target_value(&ev)) />
-                    <button type="button" id="save-segment" class="secondary" on:click=save>{move || i18n.t("contacts.save_segment")}</button>
+                    <input id="segment-name" placeholder=move || i18n.t(key!("contacts.segment_name")) prop:value=segment_name on:input=move |ev| segment_name.set(event_target_value(&ev)) />
+                    <button type="button" id="save-segment" class="secondary" on:click=save>{move || i18n.t(key!("contacts.save_segment"))}</button>
                 </div>
             </Show>
             {move || save_message.get().map(|m| match m {
@@ -407,32 +408,32 @@ fn SegmentCard(contacts: RwSignal<Vec<Contact>>, loaded: RwSignal<bool>) -> impl
                 Err(t) => view! { <p class="error" role="alert">{t}</p> }.into_any(),
             })}
             <Show when=move || loaded.get() && total() == 0>
-                <p class="empty">{move || i18n.t("contacts.empty")}</p>
+                <p class="empty">{move || i18n.t(key!("contacts.empty"))}</p>
             </Show>
             <Show when=move || { total() > 0 && evaluation.with(Result::is_ok) }>
                 <div class="table-wrap">
                     <table class="grid" id="contacts">
                         <thead><tr>
-                            <th>{move || i18n.t("contacts.phone")}</th>
-                            <th>{move || i18n.t("contacts.name")}</th>
-                            <th>{move || i18n.t("contacts.tags")}</th>
-                            <th>{move || i18n.t("contacts.consent")}</th>
-                            <th>{move || i18n.t("contacts.last_inbound")}</th>
+                            <th>{move || i18n.t(key!("contacts.phone"))}</th>
+                            <th>{move || i18n.t(key!("contacts.name"))}</th>
+                            <th>{move || i18n.t(key!("contacts.tags"))}</th>
+                            <th>{move || i18n.t(key!("contacts.consent"))}</th>
+                            <th>{move || i18n.t(key!("contacts.last_inbound"))}</th>
                         </tr></thead>
                         <tbody>
                             <For each=move || shown.get() key=|c| c.fields.id children=move |c| view! {
                                 <tr>
-                                    <td data-label=move || i18n.t("contacts.phone")>{format!("+{}", c.phone)}</td>
-                                    <td data-label=move || i18n.t("contacts.name")>{c.name.clone().unwrap_or_default()}</td>
-                                    <td data-label=move || i18n.t("contacts.tags")>{c.fields.tags.iter().map(|t| view! { <span class="chip small">{t.clone()}</span> }).collect_view()}</td>
-                                    <td data-label=move || i18n.t("contacts.consent")>{move || if c.fields.opted_out { i18n.t("contacts.opted_out") } else if c.fields.opted_in { i18n.t("contacts.opted_in") } else { "—".to_owned() }}</td>
-                                    <td data-label=move || i18n.t("contacts.last_inbound")>{move || c.fields.last_inbound_at.map(|t| format_time(t, lang())).unwrap_or_else(|| "—".into())}</td>
+                                    <td data-label=move || i18n.t(key!("contacts.phone"))>{format!("+{}", c.phone)}</td>
+                                    <td data-label=move || i18n.t(key!("contacts.name"))>{c.name.clone().unwrap_or_default()}</td>
+                                    <td data-label=move || i18n.t(key!("contacts.tags"))>{c.fields.tags.iter().map(|t| view! { <span class="chip small">{t.clone()}</span> }).collect_view()}</td>
+                                    <td data-label=move || i18n.t(key!("contacts.consent"))>{move || if c.fields.opted_out { i18n.t(key!("contacts.opted_out")) } else if c.fields.opted_in { i18n.t(key!("contacts.opted_in")) } else { "—".to_owned() }}</td>
+                                    <td data-label=move || i18n.t(key!("contacts.last_inbound"))>{move || c.fields.last_inbound_at.map(|t| format_time(t, lang())).unwrap_or_else(|| "—".into())}</td>
                                 </tr>
                             } />
                         </tbody>
                     </table>
                 </div>
-                <p class="muted">{move || i18n.t("contacts.first_50")}</p>
+                <p class="muted">{move || i18n.t(key!("contacts.first_50"))}</p>
             </Show>
         </div>
     }
@@ -457,25 +458,25 @@ fn OptOutCard() -> impl IntoView {
         };
         leptos::task::spawn_local(async move {
             match api::send::<_, OptOutSettings>("PUT", "/api/v1/settings/opt-out", &request).await {
-                Ok(_) => message.set(Some(Ok(i18n.t("common.saved")))),
+                Ok(_) => message.set(Some(Ok(i18n.t(key!("common.saved"))))),
                 Err(e) => message.set(Some(Err(e.text(i18n)))),
             }
         });
     };
     view! {
         <details class="card form-card" id="opt-out">
-            <summary><h2>{move || i18n.t("contacts.opt_out")}</h2></summary>
+            <summary><h2>{move || i18n.t(key!("contacts.opt_out"))}</h2></summary>
             <div class="stack">
-                <p class="muted">{move || i18n.t("contacts.opt_out_note")}</p>
+                <p class="muted">{move || i18n.t(key!("contacts.opt_out_note"))}</p>
                 <label class="field">
-                    <span>{move || i18n.t("contacts.keywords")}</span>
+                    <span>{move || i18n.t(key!("contacts.keywords"))}</span>
                     <input id="opt-out-keywords" prop:value=keywords on:input=move |ev| keywords.set(event_target_value(&ev)) />
                 </label>
                 <label class="field">
-                    <span>{move || i18n.t("contacts.confirmation")}</span>
+                    <span>{move || i18n.t(key!("contacts.confirmation"))}</span>
                     <textarea id="opt-out-confirmation" rows="2" prop:value=confirmation on:input=move |ev| confirmation.set(event_target_value(&ev))></textarea>
                 </label>
-                <button type="button" on:click=save>{move || i18n.t("common.save")}</button>
+                <button type="button" on:click=save>{move || i18n.t(key!("common.save"))}</button>
                 {move || message.get().map(|m| match m {
                     Ok(t) => view! { <p class="ok-text">{t}</p> }.into_any(),
                     Err(t) => view! { <p class="error" role="alert">{t}</p> }.into_any(),

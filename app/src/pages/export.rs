@@ -1,5 +1,6 @@
 //! Export conversations as CSV or JSON: the browser downloads the relay's stream directly.
 
+use crate::key;
 use leptos::prelude::*;
 use switchboard_shared::access::Permission;
 use switchboard_shared::api::SupervisorView;
@@ -57,12 +58,12 @@ pub fn ExportPage() -> impl IntoView {
     };
     view! {
         <section class="page narrow">
-            <h1>{move || i18n.t("export.title")}</h1>
+            <h1>{move || i18n.t(key!("export.title"))}</h1>
             <div class="card stack">
                 <label class="field">
-                    <span>{move || i18n.t("export.number")}</span>
+                    <span>{move || i18n.t(key!("export.number"))}</span>
                     <select id="export-number" on:change=move |ev| number.set(event_target_value(&ev))>
-                        <option value="">{move || i18n.t("common.all_numbers")}</option>
+                        <option value="">{move || i18n.t(key!("common.all_numbers"))}</option>
                         <For each=move || inbox.numbers.get() key=|n| n.id.clone() children=move |n| view! {
                             <option value=n.id.clone()>{number_label(&n)}</option>
                         } />
@@ -70,35 +71,35 @@ pub fn ExportPage() -> impl IntoView {
                 </label>
                 {can_see_agents.then(|| view! {
                     <label class="field">
-                        <span>{move || i18n.t("export.agent")}</span>
+                        <span>{move || i18n.t(key!("export.agent"))}</span>
                         <select id="export-agent" on:change=move |ev| agent.set(event_target_value(&ev))>
-                            <option value="">{move || i18n.t("export.anyone")}</option>
+                            <option value="">{move || i18n.t(key!("export.anyone"))}</option>
                             {move || agents.get().unwrap_or_default().into_iter().map(|a| view! { <option value=a.id.clone()>{a.name.clone()}</option> }).collect_view()}
                         </select>
                     </label>
                 })}
                 <label class="field">
-                    <span>{move || i18n.t("export.label")}</span>
-                    <input id="export-label" placeholder=move || i18n.t("export.any_label") prop:value=label
+                    <span>{move || i18n.t(key!("export.label"))}</span>
+                    <input id="export-label" placeholder=move || i18n.t(key!("export.any_label")) prop:value=label
                         on:input=move |ev| label.set(event_target_value(&ev)) />
                 </label>
                 <div class="two">
                     <label class="field">
-                        <span>{move || i18n.t("export.from")}</span>
+                        <span>{move || i18n.t(key!("export.from"))}</span>
                         <input id="export-from" type="date" prop:value=from on:input=move |ev| from.set(event_target_value(&ev)) />
                     </label>
                     <label class="field">
-                        <span>{move || i18n.t("export.to")}</span>
+                        <span>{move || i18n.t(key!("export.to"))}</span>
                         <input id="export-to" type="date" prop:value=to on:input=move |ev| to.set(event_target_value(&ev)) />
                     </label>
                 </div>
                 <fieldset class="field">
-                    <legend>{move || i18n.t("export.format")}</legend>
-                    <label class="check"><input type="radio" name="format" prop:checked=move || format.get() == "csv" on:change=move |_| format.set("csv".into()) /><span>{move || i18n.t("export.csv")}</span></label>
-                    <label class="check"><input type="radio" name="format" prop:checked=move || format.get() == "json" on:change=move |_| format.set("json".into()) /><span>{move || i18n.t("export.json")}</span></label>
+                    <legend>{move || i18n.t(key!("export.format"))}</legend>
+                    <label class="check"><input type="radio" name="format" prop:checked=move || format.get() == "csv" on:change=move |_| format.set("csv".into()) /><span>{move || i18n.t(key!("export.csv"))}</span></label>
+                    <label class="check"><input type="radio" name="format" prop:checked=move || format.get() == "json" on:change=move |_| format.set("json".into()) /><span>{move || i18n.t(key!("export.json"))}</span></label>
                 </fieldset>
-                <a id="export-download" class="primary button" href=href download="">{move || i18n.t("export.download")}</a>
-                <p class="muted small">{move || i18n.t("export.note")}</p>
+                <a id="export-download" class="primary button" href=href download="">{move || i18n.t(key!("export.download"))}</a>
+                <p class="muted small">{move || i18n.t(key!("export.note"))}</p>
             </div>
         </section>
     }

@@ -1,5 +1,6 @@
 //! The shared inbox across all numbers, and the conversation view with its reply box.
 
+use crate::key;
 use leptos::ev::SubmitEvent;
 use leptos::html;
 use leptos::prelude::*;
@@ -38,7 +39,7 @@ pub fn InboxPage() -> impl IntoView {
 #[component]
 fn PickOne() -> impl IntoView {
     let i18n = use_i18n();
-    view! { <p class="empty pick">{move || i18n.t("inbox.pick")}</p> }
+    view! { <p class="empty pick">{move || i18n.t(key!("inbox.pick"))}</p> }
 }
 
 #[component]
@@ -47,14 +48,14 @@ fn ConversationList(selected: Memo<Option<i64>>) -> impl IntoView {
     let inbox = use_inbox();
     view! {
         <aside class="conversation-list">
-            <h1 class="sr-only">{move || i18n.t("inbox.title")}</h1>
+            <h1 class="sr-only">{move || i18n.t(key!("inbox.title"))}</h1>
             <Show
                 when=move || inbox.loaded.get()
-                fallback=move || view! { <p class="muted pad">{i18n.t("inbox.loading")}</p> }
+                fallback=move || view! { <p class="muted pad">{i18n.t(key!("inbox.loading"))}</p> }
             >
                 <Show
                     when=move || inbox.conversations.with(|l| !l.is_empty())
-                    fallback=move || view! { <p class="empty">{i18n.t("inbox.empty")}</p> }
+                    fallback=move || view! { <p class="empty">{i18n.t(key!("inbox.empty"))}</p> }
                 >
                     <ul id="conversations">
                         <For
@@ -113,7 +114,7 @@ fn ConversationRow(conversation: Conversation, selected: Memo<Option<i64>>) -> i
                         </span>
                         {conversation.labels.first().map(|l| view! { <span class="chip small">{l.clone()}</span> })}
                         {(unread > 0).then(|| view! {
-                            <span class="badge" title=move || i18n.t("inbox.unread")>{unread}</span>
+                            <span class="badge" title=move || i18n.t(key!("inbox.unread"))>{unread}</span>
                         })}
                     </span>
                 </span>
@@ -147,7 +148,7 @@ fn ConversationView(id: i64) -> impl IntoView {
     view! {
         <div class="conversation" data-conversation=id>
             <header class="conversation-head">
-                <A href="/inbox" attr:class="back">{move || format!("‹ {}", i18n.t("conv.back"))}</A>
+                <A href="/inbox" attr:class="back">{move || format!("‹ {}", i18n.t(key!("conv.back")))}</A>
                 <div>
                     <h2 id="conversation-name">{move || conversation.get().map(|c| display_name(&c))}</h2>
                     <p class="muted">{move || conversation.get().map(|c| format!("+{}", c.contact))}</p>
@@ -157,9 +158,9 @@ fn ConversationView(id: i64) -> impl IntoView {
             <Labels id=id conversation=conversation />
             <div class="messages" node_ref=list_ref>
                 {move || match (messages.get(), load_error.get()) {
-                    (_, Some(ApiError::Refused { status: 404, .. })) => view! { <p class="empty">{i18n.t("conv.not_found")}</p> }.into_any(),
-                    (_, Some(_)) => view! { <p class="error" role="alert">{i18n.t("error.network")}</p> }.into_any(),
-                    (None, None) => view! { <p class="muted pad">{i18n.t("conv.loading")}</p> }.into_any(),
+                    (_, Some(ApiError::Refused { status: 404, .. })) => view! { <p class="empty">{i18n.t(key!("conv.not_found"))}</p> }.into_any(),
+                    (_, Some(_)) => view! { <p class="error" role="alert">{i18n.t(key!("error.network"))}</p> }.into_any(),
+                    (None, None) => view! { <p class="muted pad">{i18n.t(key!("conv.loading"))}</p> }.into_any(),
                     (Some(list), None) => view! {
                         <ol id="messages">
                             <For each=move || list.clone() key=|m| (m.id, m.kind.clone()) children=move |m| view! { <MessageBubble id=id message=m /> } />
@@ -190,7 +191,7 @@ fn MessageBubble(id: i64, message: Message) -> impl IntoView {
     let session = expect_context::<Session>();
     let can_delete = !deleted && session.me.get_untracked().is_some_and(|m| m.can(Permission::DeleteMessages));
     let delete = move |_| {
-        let ok = web_sys::window().and_then(|w| w.confirm_with_message(&i18n.t("conv.confirm_delete")).ok()).unwrap_or(false);
+        let ok = web_sys::window().and_then(|w| w.confirm_with_message(&i18n.t(key!("conv.confirm_delete"))).ok()).unwrap_or(false);
         if ok {
             leptos::task::spawn_local(async move {
                 if api::send_empty("DELETE", &format!("/api/v1/messages/{message_id}")).await.is_ok() {
@@ -202,13 +203,13 @@ fn MessageBubble(id: i64, message: Message) -> impl IntoView {
     view! {
         <li class="bubble" class:out=outbound class:in=!outbound class:deleted=deleted data-message=message_id>
             {if deleted {
-                view! { <p class="body muted">{move || i18n.t("conv.deleted")}</p> }.into_any()
+                view! { <p class="body muted">{move || i18n.t(key!("conv.deleted"))}</p> }.into_any()
             } else {
                 view! { <p class="body">{message.body.clone()}</p> }.into_any()
             }}
             <p class="meta">
                 {can_delete.then(|| view! {
-                    <button type="button" class="bubble-delete" title=move || i18n.t("common.delete") on:click=delete>"🗑"</button>
+                    <button type="button" class="bubble-delete" title=move || i18n.t(key!("common.delete")) on:click=delete>"🗑"</button>
                 })}
                 <span class="time">{move || format_time(at, i18n.lang.get().tag())}</span>
                 {outbound.then(|| view! { <Ticks status=status /> })}
@@ -265,7 +266,7 @@ fn Labels(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoView {
                     <span class="chip" data-label=l.clone()>
                         {l.clone()}
                         {can_edit.then(|| view! {
-                            <button type="button" class="chip-x" title=move || i18n.t("common.delete")
+                            <button type="button" class="chip-x" title=move || i18n.t(key!("common.delete"))
                                 on:click=move |_| save(labels().into_iter().filter(|x| *x != name).collect())>"×"</button>
                         })}
                     </span>
@@ -273,7 +274,7 @@ fn Labels(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoView {
             } />
             {can_edit.then(|| view! {
                 <form class="label-add" on:submit=add>
-                    <input id="label-input" maxlength="40" placeholder=move || i18n.t("labels.add")
+                    <input id="label-input" maxlength="40" placeholder=move || i18n.t(key!("labels.add"))
                         prop:value=draft on:input=move |ev| draft.set(event_target_value(&ev)) />
                 </form>
             })}
@@ -317,22 +318,22 @@ fn Assignment(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoVie
         });
     };
     let label = move || match assigned() {
-        None => i18n.t("conv.in_queue"),
-        Some(a) if a == my_id => i18n.t("conv.assigned_to_me"),
+        None => i18n.t(key!("conv.in_queue")),
+        Some(a) if a == my_id => i18n.t(key!("conv.assigned_to_me")),
         Some(a) => {
             let name =
                 names.get().unwrap_or_default().into_iter().find(|l| l.id == a.to_string()).map_or_else(|| format!("#{a}"), |l| l.name);
-            format!("{} {name}", i18n.t("conv.assigned_to"))
+            format!("{} {name}", i18n.t(key!("conv.assigned_to")))
         }
     };
     view! {
         <div class="assignment" id="assignment">
             <span class="pill" class:ok=move || assigned() == Some(my_id)>{label}</span>
             <Show when=move || can_reply && assigned() != Some(my_id) && (assigned().is_none() || supervises)>
-                <button type="button" class="secondary small" id="take-over" on:click=move |_| assign(Some(my_id))>{move || i18n.t("conv.take_over")}</button>
+                <button type="button" class="secondary small" id="take-over" on:click=move |_| assign(Some(my_id))>{move || i18n.t(key!("conv.take_over"))}</button>
             </Show>
             <Show when=move || assigned() == Some(my_id) || (supervises && assigned().is_some())>
-                <button type="button" class="text-button" id="release" on:click=move |_| assign(None)>{move || i18n.t("conv.release")}</button>
+                <button type="button" class="text-button" id="release" on:click=move |_| assign(None)>{move || i18n.t(key!("conv.release"))}</button>
             </Show>
             <Show when=move || error.get().is_some()>
                 <p class="error" role="alert">{move || error.get()}</p>
@@ -369,27 +370,27 @@ fn ReplyBox(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoView 
                 }
                 Err(ApiError::Refused { message, .. }) => error.set(Some(message)),
                 Err(ApiError::Unauthorized) => inbox.signed_out.set(true),
-                Err(ApiError::Network) => error.set(Some(i18n.t("error.network"))),
+                Err(ApiError::Network) => error.set(Some(i18n.t(key!("error.network")))),
             }
             busy.set(false);
         });
     };
     if !can_reply {
-        return view! { <p class="notice" id="read-only">{move || i18n.t("conv.read_only")}</p> }.into_any();
+        return view! { <p class="notice" id="read-only">{move || i18n.t(key!("conv.read_only"))}</p> }.into_any();
     }
     view! {
         <Show
             when=window_open
-            fallback=move || view! { <p class="notice" id="window-closed">{i18n.t("conv.window_closed")}</p> }
+            fallback=move || view! { <p class="notice" id="window-closed">{i18n.t(key!("conv.window_closed"))}</p> }
         >
             <form class="reply" on:submit=send>
                 <textarea id="reply-text" rows="2" maxlength="4096"
-                    placeholder=move || i18n.t("conv.reply_placeholder")
+                    placeholder=move || i18n.t(key!("conv.reply_placeholder"))
                     prop:value=text
                     on:input=move |ev| text.set(event_target_value(&ev))
                 ></textarea>
                 <button id="send" type="submit" class="primary" disabled=move || busy.get() || text.with(|t| t.trim().is_empty())>
-                    {move || if busy.get() { i18n.t("conv.sending") } else { i18n.t("conv.send") }}
+                    {move || if busy.get() { i18n.t(key!("conv.sending")) } else { i18n.t(key!("conv.send")) }}
                 </button>
             </form>
             <Show when=move || error.get().is_some()>

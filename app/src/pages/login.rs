@@ -1,5 +1,6 @@
 //! The sign-in page.
 
+use crate::key;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
@@ -17,7 +18,7 @@ pub fn LoginPage() -> impl IntoView {
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<&'static str>);
+    let error = RwSignal::new(None::<crate::i18n::Key>);
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         if busy.get_untracked() {
@@ -33,10 +34,10 @@ pub fn LoginPage() -> impl IntoView {
                     session.me.set(Some(me));
                     navigate("/inbox", Default::default());
                 }
-                Err(ApiError::Unauthorized) => error.set(Some("login.failed")),
-                Err(ApiError::Network) => error.set(Some("error.network")),
-                Err(ApiError::Refused { status: 429, .. }) => error.set(Some("login.locked")),
-                Err(_) => error.set(Some("error.generic")),
+                Err(ApiError::Unauthorized) => error.set(Some(key!("login.failed"))),
+                Err(ApiError::Network) => error.set(Some(key!("error.network"))),
+                Err(ApiError::Refused { status: 429, .. }) => error.set(Some(key!("login.locked"))),
+                Err(_) => error.set(Some(key!("error.generic"))),
             }
             busy.set(false);
         });
@@ -45,19 +46,19 @@ pub fn LoginPage() -> impl IntoView {
         <div class="login">
             <form class="card login-card" on:submit=submit>
                 <div class="login-head">
-                    <h1>{move || i18n.t("app.name")}</h1>
+                    <h1>{move || i18n.t(key!("app.name"))}</h1>
                     <button type="button" class="link" id="lang-switch" on:click=move |_| i18n.toggle()>
-                        {move || i18n.t("lang.switch")}
+                        {move || i18n.t(key!("lang.switch"))}
                     </button>
                 </div>
-                <h2>{move || i18n.t("login.title")}</h2>
+                <h2>{move || i18n.t(key!("login.title"))}</h2>
                 <label>
-                    <span>{move || i18n.t("login.email")}</span>
+                    <span>{move || i18n.t(key!("login.email"))}</span>
                     <input id="email" type="email" autocomplete="username" required
                         prop:value=email on:input=move |ev| email.set(event_target_value(&ev)) />
                 </label>
                 <label>
-                    <span>{move || i18n.t("login.password")}</span>
+                    <span>{move || i18n.t(key!("login.password"))}</span>
                     <input id="password" type="password" autocomplete="current-password" required
                         prop:value=password on:input=move |ev| password.set(event_target_value(&ev)) />
                 </label>
@@ -65,7 +66,7 @@ pub fn LoginPage() -> impl IntoView {
                     <p class="error" role="alert">{move || error.get().map(|k| i18n.t(k))}</p>
                 </Show>
                 <button id="sign-in" type="submit" class="primary" disabled=busy>
-                    {move || if busy.get() { i18n.t("login.busy") } else { i18n.t("login.submit") }}
+                    {move || if busy.get() { i18n.t(key!("login.busy")) } else { i18n.t(key!("login.submit")) }}
                 </button>
             </form>
         </div>

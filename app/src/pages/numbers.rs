@@ -1,5 +1,6 @@
 //! The numbers overview: every business number and its health.
 
+use crate::key;
 use leptos::prelude::*;
 use switchboard_shared::api::Number;
 
@@ -45,18 +46,18 @@ pub fn NumbersPage() -> impl IntoView {
     provide_context(NumbersReload(reload));
     view! {
         <section class="page">
-            <h1>{move || i18n.t("numbers.title")}</h1>
+            <h1>{move || i18n.t(key!("numbers.title"))}</h1>
             {manage.then(|| view! { <ConnectNumber reload=reload /> })}
-            <Suspense fallback=move || view! { <p class="muted">{i18n.t("numbers.loading")}</p> }>
+            <Suspense fallback=move || view! { <p class="muted">{i18n.t(key!("numbers.loading"))}</p> }>
                 {move || Suspend::new(async move {
                     match numbers.await {
-                        Ok(list) if list.is_empty() => view! { <p class="empty">{i18n.t("numbers.empty")}</p> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p class="empty">{i18n.t(key!("numbers.empty"))}</p> }.into_any(),
                         Ok(list) => view! {
                             <div class="cards">
                                 {list.into_iter().map(|n| view! { <NumberCard number=n/> }).collect_view()}
                             </div>
                         }.into_any(),
-                        Err(_) => view! { <p class="error" role="alert">{i18n.t("error.network")}</p> }.into_any(),
+                        Err(_) => view! { <p class="error" role="alert">{i18n.t(key!("error.network"))}</p> }.into_any(),
                     }
                 })}
             </Suspense>
@@ -80,16 +81,16 @@ fn NumberCard(number: Number) -> impl IntoView {
     };
     let quality = number.quality_rating.clone();
     let quality_key = match quality.as_str() {
-        "GREEN" => "quality.GREEN",
-        "YELLOW" => "quality.YELLOW",
-        "RED" => "quality.RED",
-        "NA" => "quality.NA",
-        _ => "quality.UNKNOWN",
+        "GREEN" => key!("quality.GREEN"),
+        "YELLOW" => key!("quality.YELLOW"),
+        "RED" => key!("quality.RED"),
+        "NA" => key!("quality.NA"),
+        _ => key!("quality.UNKNOWN"),
     };
     let limit = number.messaging_limit.clone();
     let limit_text = move || match tier_size(&limit) {
-        Some(n) => format!("{n} {}", i18n.t("numbers.per_day")),
-        None if limit == "TIER_UNLIMITED" => i18n.t("numbers.unlimited"),
+        Some(n) => format!("{n} {}", i18n.t(key!("numbers.per_day"))),
+        None if limit == "TIER_UNLIMITED" => i18n.t(key!("numbers.unlimited")),
         None => limit.clone(),
     };
     let session = expect_context::<Session>();
@@ -130,7 +131,7 @@ fn NumberCard(number: Number) -> impl IntoView {
             zones.insert(0, current.clone());
         }
         view! {
-            <select class="time-zone" aria-label=move || i18n.t("numbers.time_zone")
+            <select class="time-zone" aria-label=move || i18n.t(key!("numbers.time_zone"))
                 on:change=move |ev| set_zone(event_target_value(&ev))>
                 {zones.into_iter().map(|z| { let selected = z == current; view! { <option value=z.clone() selected=selected>{z.clone()}</option> } }).collect_view()}
             </select>
@@ -139,7 +140,7 @@ fn NumberCard(number: Number) -> impl IntoView {
         view! { <span>{zone.clone()}</span> }.into_any()
     };
     let remove = move |_| {
-        let ok = web_sys::window().and_then(|w| w.confirm_with_message(&i18n.t("numbers.confirm_remove")).ok()).unwrap_or(false);
+        let ok = web_sys::window().and_then(|w| w.confirm_with_message(&i18n.t(key!("numbers.confirm_remove"))).ok()).unwrap_or(false);
         if !ok {
             return;
         }
@@ -162,33 +163,33 @@ fn NumberCard(number: Number) -> impl IntoView {
                     <h2>{number.verified_name.clone()}</h2>
                     <p class="muted">{number.display_phone_number.clone()}</p>
                 </div>
-                <span class="badge big" title=move || i18n.t("numbers.unread")>{unread}</span>
+                <span class="badge big" title=move || i18n.t(key!("numbers.unread"))>{unread}</span>
             </header>
             <dl>
-                <dt>{move || i18n.t("numbers.quality")}</dt>
+                <dt>{move || i18n.t(key!("numbers.quality"))}</dt>
                 <dd><span class="quality" data-quality=quality.clone()></span>{move || i18n.t(quality_key)}</dd>
-                <dt>{move || i18n.t("numbers.limit")}</dt>
+                <dt>{move || i18n.t(key!("numbers.limit"))}</dt>
                 <dd>{limit_text}</dd>
-                <dt>{move || i18n.t("numbers.throughput")}</dt>
-                <dd>{throughput} " " {move || i18n.t("numbers.per_second")}</dd>
-                <dt>{move || i18n.t("numbers.last_webhook")}</dt>
-                <dd>{move || last.map_or_else(|| i18n.t("numbers.never"), |t| format_time(t, i18n.lang.get().tag()))}</dd>
-                <dt title=move || i18n.t("numbers.time_zone_help")>{move || i18n.t("numbers.time_zone")}</dt>
+                <dt>{move || i18n.t(key!("numbers.throughput"))}</dt>
+                <dd>{throughput} " " {move || i18n.t(key!("numbers.per_second"))}</dd>
+                <dt>{move || i18n.t(key!("numbers.last_webhook"))}</dt>
+                <dd>{move || last.map_or_else(|| i18n.t(key!("numbers.never")), |t| format_time(t, i18n.lang.get().tag()))}</dd>
+                <dt title=move || i18n.t(key!("numbers.time_zone_help"))>{move || i18n.t(key!("numbers.time_zone"))}</dt>
                 <dd>{zone_view}</dd>
             </dl>
             <p class=if connected { "state ok" } else { "state bad" }>
-                {move || if connected { i18n.t("numbers.connected") } else { i18n.t("numbers.disconnected") }}
+                {move || if connected { i18n.t(key!("numbers.connected")) } else { i18n.t(key!("numbers.disconnected")) }}
                 {problem.clone().map(|p| format!(" — {p}"))}
             </p>
-            {disabled.then(|| view! { <p class="state warn">{move || i18n.t("numbers.paused")}</p> })}
+            {disabled.then(|| view! { <p class="state warn">{move || i18n.t(key!("numbers.paused"))}</p> })}
             {manage.then(|| {
                 let toggle = set_disabled.clone();
                 view! {
                     <div class="row-actions">
                         <button type="button" class="secondary small" on:click=move |_| toggle(!disabled)>
-                            {move || if disabled { i18n.t("numbers.enable") } else { i18n.t("numbers.disable") }}
+                            {move || if disabled { i18n.t(key!("numbers.enable")) } else { i18n.t(key!("numbers.disable")) }}
                         </button>
-                        <button type="button" class="danger small" on:click=remove>{move || i18n.t("numbers.remove")}</button>
+                        <button type="button" class="danger small" on:click=remove>{move || i18n.t(key!("numbers.remove"))}</button>
                     </div>
                 }
             })}
@@ -207,11 +208,11 @@ struct NumbersReload(RwSignal<u32>);
 fn ConnectNumber(reload: RwSignal<u32>) -> impl IntoView {
     let i18n = use_i18n();
     let fields = [
-        ("waba_id", "numbers.waba_id", "text"),
-        ("phone_number_id", "numbers.phone_number_id", "text"),
-        ("access_token", "numbers.access_token", "password"),
-        ("app_secret", "numbers.app_secret", "password"),
-        ("verify_token", "numbers.verify_token", "text"),
+        ("waba_id", key!("numbers.waba_id"), "text"),
+        ("phone_number_id", key!("numbers.phone_number_id"), "text"),
+        ("access_token", key!("numbers.access_token"), "password"),
+        ("app_secret", key!("numbers.app_secret"), "password"),
+        ("verify_token", key!("numbers.verify_token"), "text"),
     ];
     let values: Vec<RwSignal<String>> = fields.iter().map(|_| RwSignal::new(String::new())).collect();
     let zones = time_zones();
@@ -253,9 +254,9 @@ fn ConnectNumber(reload: RwSignal<u32>) -> impl IntoView {
     };
     view! {
         <details class="card form-card" id="connect-number">
-            <summary><h2>{move || i18n.t("numbers.connect")}</h2></summary>
+            <summary><h2>{move || i18n.t(key!("numbers.connect"))}</h2></summary>
             <form class="stack" on:submit=submit autocomplete="off">
-                <p class="muted small">{move || i18n.t("numbers.connect_help")}</p>
+                <p class="muted small">{move || i18n.t(key!("numbers.connect_help"))}</p>
                 {fields.into_iter().zip(values).map(|((id, label, kind), value)| view! {
                     <label class="field">
                         <span>{move || i18n.t(label)}</span>
@@ -265,20 +266,20 @@ fn ConnectNumber(reload: RwSignal<u32>) -> impl IntoView {
                     </label>
                 }).collect_view()}
                 <label class="field">
-                    <span>{move || i18n.t("numbers.time_zone")}</span>
+                    <span>{move || i18n.t(key!("numbers.time_zone"))}</span>
                     <select id="number-time_zone" on:change=move |ev| zone.set(event_target_value(&ev))>
                         {zones.into_iter().map(|z| { let selected = z == own_zone; view! { <option value=z.clone() selected=selected>{z.clone()}</option> } }).collect_view()}
                     </select>
-                    <span class="muted small">{move || i18n.t("numbers.time_zone_help")}</span>
+                    <span class="muted small">{move || i18n.t(key!("numbers.time_zone_help"))}</span>
                 </label>
                 <Show when=move || error.get().is_some()>
                     <p class="error" role="alert" id="connect-error">{move || error.get()}</p>
                 </Show>
                 <Show when=move || done.get()>
-                    <p class="state ok">{move || i18n.t("numbers.connected_ok")}</p>
+                    <p class="state ok">{move || i18n.t(key!("numbers.connected_ok"))}</p>
                 </Show>
                 <button id="connect" type="submit" class="primary" disabled=busy>
-                    {move || if busy.get() { i18n.t("numbers.connecting") } else { i18n.t("numbers.connect") }}
+                    {move || if busy.get() { i18n.t(key!("numbers.connecting")) } else { i18n.t(key!("numbers.connect")) }}
                 </button>
             </form>
         </details>

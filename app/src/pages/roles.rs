@@ -1,5 +1,6 @@
 //! Roles: what each built-in role allows, and custom roles made here.
 
+use crate::key;
 use std::collections::BTreeSet;
 
 use leptos::ev::SubmitEvent;
@@ -48,8 +49,8 @@ pub fn RolesPage() -> impl IntoView {
     });
     view! {
         <section class="page">
-            <h1>{move || i18n.t("roles.title")}</h1>
-            <Suspense fallback=move || view! { <p class="muted">{i18n.t("common.loading")}</p> }>
+            <h1>{move || i18n.t(key!("roles.title"))}</h1>
+            <Suspense fallback=move || view! { <p class="muted">{i18n.t(key!("common.loading"))}</p> }>
                 {move || Suspend::new(async move {
                     match roles.await {
                         Ok(list) => view! {
@@ -84,7 +85,7 @@ fn RoleCard(role: Role, reload: RwSignal<u32>) -> impl IntoView {
         });
     };
     let delete = move |_| {
-        let ok = web_sys::window().and_then(|w| w.confirm_with_message(&i18n.t("roles.confirm_delete")).ok()).unwrap_or(false);
+        let ok = web_sys::window().and_then(|w| w.confirm_with_message(&i18n.t(key!("roles.confirm_delete"))).ok()).unwrap_or(false);
         if !ok {
             return;
         }
@@ -106,16 +107,16 @@ fn RoleCard(role: Role, reload: RwSignal<u32>) -> impl IntoView {
                         view! { <input class="role-name" prop:value=name on:input=move |ev| name.set(event_target_value(&ev)) /> }.into_any()
                     }}
                     <p class="muted small">
-                        {move || if builtin { i18n.t("roles.builtin") } else { i18n.t("roles.custom") }}
-                        " · " {role.members} " " {move || i18n.t("roles.members")}
+                        {move || if builtin { i18n.t(key!("roles.builtin")) } else { i18n.t(key!("roles.custom")) }}
+                        " · " {role.members} " " {move || i18n.t(key!("roles.members"))}
                     </p>
                 </div>
             </header>
             <PermissionBoxes chosen=chosen read_only=builtin />
             {(!builtin).then(|| view! {
                 <div class="row-actions">
-                    <button type="button" class="primary small save-role" on:click=save>{move || i18n.t("common.save")}</button>
-                    <button type="button" class="danger small" on:click=delete>{move || i18n.t("common.delete")}</button>
+                    <button type="button" class="primary small save-role" on:click=save>{move || i18n.t(key!("common.save"))}</button>
+                    <button type="button" class="danger small" on:click=delete>{move || i18n.t(key!("common.delete"))}</button>
                 </div>
             })}
             <Show when=move || error.get().is_some()>
@@ -143,16 +144,16 @@ fn NewRole(reload: RwSignal<u32>) -> impl IntoView {
     };
     view! {
         <form class="card role new-role stack" on:submit=submit>
-            <h2>{move || i18n.t("roles.new")}</h2>
+            <h2>{move || i18n.t(key!("roles.new"))}</h2>
             <label class="field">
-                <span>{move || i18n.t("roles.name")}</span>
+                <span>{move || i18n.t(key!("roles.name"))}</span>
                 <input id="new-role-name" required maxlength="60" prop:value=name on:input=move |ev| name.set(event_target_value(&ev)) />
             </label>
             <PermissionBoxes chosen=chosen />
             <Show when=move || error.get().is_some()>
                 <p class="error" role="alert">{move || error.get()}</p>
             </Show>
-            <button type="submit" class="primary" id="create-role">{move || i18n.t("roles.create")}</button>
+            <button type="submit" class="primary" id="create-role">{move || i18n.t(key!("roles.create"))}</button>
         </form>
     }
 }

@@ -1,6 +1,7 @@
 //! The page a one-time link opens: the new agent (or one whose password was reset) chooses a
 //! password. The token travels in the fragment, so it never reaches a server log.
 
+use crate::key;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -31,11 +32,11 @@ pub fn SetPasswordPage() -> impl IntoView {
         ev.prevent_default();
         let Some(token) = token.clone() else { return };
         if password.with_untracked(|p| p.chars().count()) < MIN_CHARS {
-            error.set(Some(i18n.t("setpw.short")));
+            error.set(Some(i18n.t(key!("setpw.short"))));
             return;
         }
         if password.get_untracked() != again.get_untracked() {
-            error.set(Some(i18n.t("setpw.mismatch")));
+            error.set(Some(i18n.t(key!("setpw.mismatch"))));
             return;
         }
         busy.set(true);
@@ -53,32 +54,32 @@ pub fn SetPasswordPage() -> impl IntoView {
         <div class="login">
             <form class="card login-card" on:submit=submit>
                 <div class="login-head">
-                    <h1>{move || i18n.t("app.name")}</h1>
-                    <button type="button" class="link" on:click=move |_| i18n.toggle()>{move || i18n.t("lang.switch")}</button>
+                    <h1>{move || i18n.t(key!("app.name"))}</h1>
+                    <button type="button" class="link" on:click=move |_| i18n.toggle()>{move || i18n.t(key!("lang.switch"))}</button>
                 </div>
-                <h2>{move || i18n.t("setpw.title")}</h2>
+                <h2>{move || i18n.t(key!("setpw.title"))}</h2>
                 {if !has_token {
-                    view! { <p class="error" role="alert">{move || i18n.t("setpw.no_token")}</p> }.into_any()
+                    view! { <p class="error" role="alert">{move || i18n.t(key!("setpw.no_token"))}</p> }.into_any()
                 } else {
                     view! {
                         <Show when=move || !done.get() fallback=move || view! {
-                            <p class="state ok" id="password-set">{i18n.t("setpw.done")}</p>
-                            <A href="/login" attr:class="primary button">{i18n.t("setpw.go_sign_in")}</A>
+                            <p class="state ok" id="password-set">{i18n.t(key!("setpw.done"))}</p>
+                            <A href="/login" attr:class="primary button">{i18n.t(key!("setpw.go_sign_in"))}</A>
                         }>
                             <label>
-                                <span>{move || i18n.t("setpw.password")}</span>
+                                <span>{move || i18n.t(key!("setpw.password"))}</span>
                                 <input id="new-password" type="password" autocomplete="new-password" required
                                     prop:value=password on:input=move |ev| password.set(event_target_value(&ev)) />
                             </label>
                             <label>
-                                <span>{move || i18n.t("setpw.confirm")}</span>
+                                <span>{move || i18n.t(key!("setpw.confirm"))}</span>
                                 <input id="new-password-again" type="password" autocomplete="new-password" required
                                     prop:value=again on:input=move |ev| again.set(event_target_value(&ev)) />
                             </label>
                             <Show when=move || error.get().is_some()>
                                 <p class="error" role="alert">{move || error.get()}</p>
                             </Show>
-                            <button id="set-password" type="submit" class="primary" disabled=busy>{move || i18n.t("setpw.submit")}</button>
+                            <button id="set-password" type="submit" class="primary" disabled=busy>{move || i18n.t(key!("setpw.submit"))}</button>
                         </Show>
                     }.into_any()
                 }}

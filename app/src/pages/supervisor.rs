@@ -1,6 +1,7 @@
 //! The supervisor's live view: load per number and per agent, refreshed every ten seconds
 //! and whenever something arrives.
 
+use crate::key;
 use leptos::prelude::*;
 use switchboard_shared::api::{Load, SupervisorView};
 
@@ -53,23 +54,23 @@ pub fn SupervisorPage() -> impl IntoView {
     });
     view! {
         <section class="page">
-            <h1>{move || i18n.t("sup.title")}</h1>
+            <h1>{move || i18n.t(key!("sup.title"))}</h1>
             <Show when=move || error.get().is_some()>
                 <p class="error" role="alert">{move || error.get()}</p>
             </Show>
             {move || match view_data.get() {
-                None => view! { <p class="muted">{i18n.t("common.loading")}</p> }.into_any(),
+                None => view! { <p class="muted">{i18n.t(key!("common.loading"))}</p> }.into_any(),
                 Some(v) => {
                     let generated = v.generated_at;
                     view! {
-                        <p class="muted small">{move || i18n.t("sup.updated")} " " {move || format_time(generated, i18n.lang.get().tag())}</p>
-                        <h2>{move || i18n.t("sup.numbers")}</h2>
+                        <p class="muted small">{move || i18n.t(key!("sup.updated"))} " " {move || format_time(generated, i18n.lang.get().tag())}</p>
+                        <h2>{move || i18n.t(key!("sup.numbers"))}</h2>
                         {if v.numbers.is_empty() {
-                            view! { <p class="empty">{i18n.t("sup.empty")}</p> }.into_any()
+                            view! { <p class="empty">{i18n.t(key!("sup.empty"))}</p> }.into_any()
                         } else {
                             view! { <LoadTable rows=v.numbers.clone() id="by-number" /> }.into_any()
                         }}
-                        <h2>{move || i18n.t("sup.agents")}</h2>
+                        <h2>{move || i18n.t(key!("sup.agents"))}</h2>
                         <LoadTable rows=v.agents.clone() id="by-agent" />
                     }.into_any()
                 }
@@ -89,11 +90,11 @@ fn LoadTable(rows: Vec<Load>, id: &'static str) -> impl IntoView {
             <table class="grid load" id=id>
                 <thead><tr>
                     <th></th>
-                    <th>{move || i18n.t("sup.open")}</th>
-                    <th>{move || i18n.t("sup.waiting")}</th>
-                    <th>{move || i18n.t("sup.longest")}</th>
-                    <th>{move || i18n.t("sup.handled")}</th>
-                    <th>{move || i18n.t("sup.first_response")}</th>
+                    <th>{move || i18n.t(key!("sup.open"))}</th>
+                    <th>{move || i18n.t(key!("sup.waiting"))}</th>
+                    <th>{move || i18n.t(key!("sup.longest"))}</th>
+                    <th>{move || i18n.t(key!("sup.handled"))}</th>
+                    <th>{move || i18n.t(key!("sup.first_response"))}</th>
                 </tr></thead>
                 <tbody>
                     {rows.into_iter().map(|r| {
@@ -105,17 +106,17 @@ fn LoadTable(rows: Vec<Load>, id: &'static str) -> impl IntoView {
                         view! {
                             <tr data-id=r.id.clone()>
                                 <td>
-                                    <span class="presence" class:on=online title=move || if online { i18n.t("sup.online") } else { i18n.t("sup.offline") }></span>
+                                    <span class="presence" class:on=online title=move || if online { i18n.t(key!("sup.online")) } else { i18n.t(key!("sup.offline")) }></span>
                                     <strong>{r.name.clone()}</strong>
                                 </td>
-                                <td data-label=move || i18n.t("sup.open")>{r.open}</td>
-                                <td data-label=move || i18n.t("sup.waiting") class="waiting">
+                                <td data-label=move || i18n.t(key!("sup.open"))>{r.open}</td>
+                                <td data-label=move || i18n.t(key!("sup.waiting")) class="waiting">
                                     <span class="bar" aria-hidden="true"><span style:width=width></span></span>
                                     <span class="num">{r.waiting}</span>
                                 </td>
-                                <td data-label=move || i18n.t("sup.longest") class:warn={longest.is_some_and(|w| w > 15 * 60_000)}>{move || duration(longest)}</td>
-                                <td data-label=move || i18n.t("sup.handled")>{r.handled_last_hour}</td>
-                                <td data-label=move || i18n.t("sup.first_response")>{move || duration(median)}</td>
+                                <td data-label=move || i18n.t(key!("sup.longest")) class:warn={longest.is_some_and(|w| w > 15 * 60_000)}>{move || duration(longest)}</td>
+                                <td data-label=move || i18n.t(key!("sup.handled"))>{r.handled_last_hour}</td>
+                                <td data-label=move || i18n.t(key!("sup.first_response"))>{move || duration(median)}</td>
                             </tr>
                         }
                     }).collect_view()}
