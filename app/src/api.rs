@@ -2,6 +2,7 @@
 
 use crate::key;
 use gloo_net::http::{Request, RequestBuilder, Response};
+use leptos::prelude::Get;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use switchboard_shared::api::{ErrorBody, CSRF_HEADER, CSRF_VALUE};
