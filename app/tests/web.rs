@@ -99,3 +99,17 @@ fn inbox_store_puts_the_newest_conversation_first_and_statuses_only_move_forward
     inbox.apply(event(5, status(MessageStatus::Delivered)));
     assert_eq!(status_of(), Some(MessageStatus::Read), "a late 'delivered' does not undo 'read'");
 }
+
+#[wasm_bindgen_test]
+fn a_relay_refusal_is_shown_in_the_readers_language_by_its_code() {
+    use switchboard_app::api::ApiError;
+    let i18n = I18n::new();
+    let refused = |code: &str| ApiError::Refused { status: 400, code: code.into(), message: "the template is PAUSED".into() };
+    i18n.set(Lang::ZhHant);
+    assert_eq!(refused("template_not_approved").text(i18n), "只能傳送已核准的範本。");
+    assert_eq!(refused("forbidden").text(i18n), "您的角色無權執行此操作。");
+    // A code the console does not know yet still says something.
+    assert_eq!(refused("brand_new_code").text(i18n), "the template is PAUSED");
+    i18n.set(Lang::En);
+    assert_eq!(refused("template_not_approved").text(i18n), "the template is PAUSED", "English readers get the relay's detail");
+}
