@@ -113,6 +113,13 @@ impl std::fmt::Debug for Config {
     }
 }
 
+impl Config {
+    /// The key that seals stored tokens and app secrets, or why there is none.
+    pub fn sealing_key(&self) -> anyhow::Result<&crate::secrets::SecretKey> {
+        self.secret_key.as_ref().ok_or_else(|| anyhow::anyhow!("no secret key configured (SWITCHBOARD_SECRET_KEY or --secret-key-file)"))
+    }
+}
+
 impl ConfigArgs {
     /// Layers flags/environment over the TOML file over the defaults.
     pub fn resolve(self) -> anyhow::Result<Config> {

@@ -95,11 +95,23 @@ impl AppState {
                 Arc::new(broadcasts::store::SendListener),
                 Arc::new(conversations::store::SendListener),
                 Arc::new(contacts::store::SendListener),
+                Arc::new(numbers::SendListener),
             ],
         }));
         access::ensure_builtin_roles(&state).await?;
         numbers::reload_app_secrets(&state).await?;
         Ok(state)
+    }
+
+    /// A number was connected or its credentials changed: its lane runs (started if new). The
+    /// numbers feature says so here rather than reaching into the outbox.
+    pub fn number_connected(&self, number_id: &str, throughput_per_sec: i64) {
+        outbox::start_lane(self, number_id, throughput_per_sec);
+    }
+
+    /// A number's settings changed (enabled again, a new time zone): its lane looks again.
+    pub fn number_changed(&self, number_id: &str) {
+        self.lanes.wake(number_id);
     }
 
     /// Starts the processor, the lanes and the health checks.
@@ -113,6 +125,12 @@ impl AppState {
         tokio::spawn(numbers::health_loop(self.clone()));
         Ok(())
     }
+}
+
+/// An agent was disabled: their conversations go back to the queue (returns the events to
+/// publish). Access says so here rather than writing the conversations' table.
+pub async fn agent_left(conn: &mut sqlx::AnyConnection, agent: i64) -> error::Result<Vec<switchboard_shared::api::Event>> {
+    conversations::store::requeue_conversations_of(conn, agent).await
 }
 
 /// The whole HTTP surface.

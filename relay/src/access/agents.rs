@@ -10,14 +10,14 @@ use axum::Json;
 use rand::RngCore;
 use serde_json::json;
 use switchboard_shared::access::Scope;
-use switchboard_shared::api::{Agent, AgentChange, CreatedAgent, EventKind, NewAgentsRequest, SetPasswordRequest};
+use switchboard_shared::api::{Agent, AgentChange, CreatedAgent, NewAgentsRequest, SetPasswordRequest};
 
 use crate::access::audit;
 use crate::access::auth::{hash_password, token_hash};
 use crate::access::{self, AuthUser};
 use crate::db::now_ms;
 use crate::error::{ApiJson, AppError, Result};
-use crate::{conversation_columns, events, AppState};
+use crate::AppState;
 
 /// How long a set-password link stays valid.
 pub const LINK_LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -253,7 +253,7 @@ pub async fn update(
         sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2").bind(disabled).bind(id).execute(&mut *tx).await?;
         if disabled && !before.disabled {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
-            requeued = requeue_conversations_of(&mut tx, id).await?;
+            requeued = crate::agent_left(&mut tx, id).await?;
         }
     }
     let after = load_agent(&mut tx, id).await?;
@@ -269,22 +269,6 @@ pub async fn update(
     // (resuming after its last event) with the new role and scope, or be refused if disabled.
     state.events.close_streams_of(id);
     Ok(Json(after))
-}
-
-/// Puts every conversation assigned to `agent` back in the queue; returns the events to publish.
-pub async fn requeue_conversations_of(conn: &mut sqlx::AnyConnection, agent: i64) -> Result<Vec<switchboard_shared::api::Event>> {
-    let rows =
-        sqlx::query_as(concat!("UPDATE conversations SET assigned_to = NULL WHERE assigned_to = $1 RETURNING ", conversation_columns!()))
-            .bind(agent)
-            .fetch_all(&mut *conn)
-            .await?;
-    let mut out = Vec::new();
-    for row in rows {
-        let conversation = crate::conversations::store::conversation_from_row(row);
-        let number_id = conversation.number_id.clone();
-        out.push(events::append(conn, &number_id, None, EventKind::Assignment { conversation }).await?);
-    }
-    Ok(out)
 }
 
 /// `POST /api/v1/agents/{id}/password-link`: a new one-time link; the old password stops

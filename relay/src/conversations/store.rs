@@ -98,6 +98,22 @@ pub async fn advance(
     Ok(())
 }
 
+/// Puts every conversation assigned to `agent` back in the queue; returns the events to publish.
+pub async fn requeue_conversations_of(conn: &mut AnyConnection, agent: i64) -> Result<Vec<Event>> {
+    let rows: Vec<ConversationRow> =
+        sqlx::query_as(concat!("UPDATE conversations SET assigned_to = NULL WHERE assigned_to = $1 RETURNING ", conversation_columns!()))
+            .bind(agent)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut out = Vec::new();
+    for row in rows {
+        let conversation = conversation_from_row(row);
+        let number_id = conversation.number_id.clone();
+        out.push(events::append(conn, &number_id, None, EventKind::Assignment { conversation }).await?);
+    }
+    Ok(out)
+}
+
 /// Keeps conversation messages in step with their sends: the message learns its wamid and moves
 /// to accepted (or straight to a status that raced ahead of the answer), or shows why it failed.
 pub struct SendListener;

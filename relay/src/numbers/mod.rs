@@ -10,12 +10,12 @@ use axum::Json;
 use secrecy::SecretString;
 use switchboard_shared::api::{ConnectNumberRequest, Number, NumberChange};
 
-use anyhow::Context;
+use futures::future::BoxFuture;
 
 use crate::access::AuthUser;
 use crate::db::now_ms;
 use crate::error::{ApiJson, AppError, Result};
-use crate::secrets::SecretKey;
+use crate::outbox::outcomes::{OutcomeListener, SendOutcome};
 use crate::AppState;
 
 /// What it takes to connect a number.
@@ -39,15 +39,10 @@ pub fn check_time_zone(name: &str) -> Result<String> {
     Ok(tz.iana_name().unwrap_or(name).to_owned())
 }
 
-/// The configured key, or a clear error for commands run without one.
-pub fn secret_key(state: &AppState) -> anyhow::Result<&SecretKey> {
-    state.config.secret_key.as_ref().context("no secret key configured (SWITCHBOARD_SECRET_KEY or --secret-key-file)")
-}
-
 /// Checks a number against the Graph API, then saves it (or updates its credentials) and
 /// starts its lane. A bad token or id is a clear error and nothing is saved.
 pub async fn upsert(state: &AppState, n: &NewNumber) -> anyhow::Result<()> {
-    let key = secret_key(state)?;
+    let key = state.config.sealing_key()?;
     let token = SecretString::from(n.access_token.clone());
     state
         .cloud
@@ -76,7 +71,7 @@ pub async fn upsert(state: &AppState, n: &NewNumber) -> anyhow::Result<()> {
     }
     let (rate,): (i64,) =
         sqlx::query_as("SELECT throughput_per_sec FROM numbers WHERE id = $1").bind(&n.id).fetch_one(&state.db.pool).await?;
-    crate::outbox::start_lane(state, &n.id, rate);
+    state.number_connected(&n.id, rate);
     Ok(())
 }
 
@@ -113,7 +108,7 @@ pub async fn reload_app_secrets(state: &AppState) -> anyhow::Result<()> {
     let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, app_secret FROM numbers").fetch_all(&state.db.pool).await?;
     let mut secrets = AppSecrets { configured: state.config.app_secret.clone(), ..AppSecrets::default() };
     if !rows.is_empty() {
-        let key = secret_key(state)?;
+        let key = state.config.sealing_key()?;
         for (id, sealed) in rows {
             secrets.by_number.insert(id, SecretString::from(key.open(&sealed)?));
         }
@@ -178,7 +173,7 @@ pub async fn recheck(state: &AppState, id: &str) {
     let sealed: Option<(String,)> =
         sqlx::query_as("SELECT access_token FROM numbers WHERE id = $1").bind(id).fetch_optional(&state.db.pool).await.unwrap_or_default();
     let Some((sealed,)) = sealed else { return };
-    let token = match secret_key(state).and_then(|k| k.open(&sealed)) {
+    let token = match state.config.sealing_key().and_then(|k| k.open(&sealed)) {
         Ok(t) => SecretString::from(t),
         Err(e) => return tracing::error!("cannot read the access token of {id}: {e:#}"),
     };
@@ -342,7 +337,7 @@ pub async fn update(
         .await?;
     }
     tx.commit().await?;
-    state.lanes.wake(&after.id);
+    state.number_changed(&after.id);
     Ok(Json(one_number(&state, &id).await?))
 }
 
@@ -371,14 +366,30 @@ pub async fn remove(State(state): State<AppState>, user: AuthUser, Path(id): Pat
 }
 
 /// Marks a number unable to send, with WhatsApp's reason (a revoked token): its lane pauses
-/// and its card says why, until it is connected again.
-pub async fn mark_disconnected(conn: &mut sqlx::AnyConnection, number_id: &str, problem: &str) -> Result<()> {
-    sqlx::query("UPDATE numbers SET connected = FALSE, problem = $1 WHERE id = $2")
-        .bind(problem)
-        .bind(number_id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+/// and its card says why, until it is connected again. The outbox says so as a send outcome.
+pub struct SendListener;
+
+impl OutcomeListener for SendListener {
+    fn record<'a>(
+        &'a self,
+        conn: &'a mut sqlx::AnyConnection,
+        outcomes: &'a [SendOutcome<'a>],
+        _at: i64,
+        _events: &'a mut Vec<switchboard_shared::api::Event>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            for o in outcomes {
+                if let SendOutcome::NumberStopped { number_id, reason } = *o {
+                    sqlx::query("UPDATE numbers SET connected = FALSE, problem = $1 WHERE id = $2")
+                        .bind(reason)
+                        .bind(number_id)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+            }
+            Ok(())
+        })
+    }
 }
 
 /// The quality rating Meta gives a number when it flags it (a `FLAGGED` quality webhook).

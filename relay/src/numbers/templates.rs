@@ -8,7 +8,6 @@ use axum::Json;
 use secrecy::SecretString;
 use switchboard_shared::api::Template;
 
-use super::secret_key;
 use crate::access::AuthUser;
 use crate::db::now_ms;
 use crate::error::{AppError, Result};
@@ -54,7 +53,7 @@ pub async fn sync_all(state: &AppState) -> Result<usize> {
     }
     let mut total = 0;
     for (waba, sealed) in by_waba {
-        let token = SecretString::from(secret_key(state)?.open(&sealed)?);
+        let token = SecretString::from(state.config.sealing_key()?.open(&sealed)?);
         total += sync_waba(state, &waba, &token).await?;
     }
     Ok(total)

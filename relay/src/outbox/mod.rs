@@ -446,7 +446,7 @@ async fn claim_in(state: &AppState, conn: &mut AnyConnection, number_id: &str, l
     if admitted.is_empty() {
         return Ok(None);
     }
-    let token = SecretString::from(crate::numbers::secret_key(state)?.open(&sealed)?);
+    let token = SecretString::from(state.config.sealing_key()?.open(&sealed)?);
     Ok(Some(Batch { token, rows: admitted }))
 }
 
@@ -688,7 +688,7 @@ async fn record_one(tx: &mut AnyConnection, state: &AppState, o: &Outcome, now: 
                 ErrorClass::Retry | ErrorClass::PauseLane => {
                     let wait = if class == ErrorClass::PauseLane { 60_000 } else { backoff_ms(code, attempts) };
                     if class == ErrorClass::PauseLane {
-                        crate::numbers::mark_disconnected(tx, number_id, &title).await?;
+                        tell_listeners(tx, state, &[SendOutcome::NumberStopped { number_id, reason: &title }], now, out).await?;
                     }
                     sqlx::query(
                         "UPDATE outbox SET state = 'queued', next_attempt_at = $1, error_code = $2, error_title = $3, updated_at = $4 WHERE id = $5",

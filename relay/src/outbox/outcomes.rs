@@ -1,7 +1,7 @@
 //! The seam between the outbox and the features whose sends it carries: the outbox reports each
 //! send's outcome here, in the transaction that records it, and each feature keeps its own
 //! tables in step (a broadcast's recipients, a conversation's message, a contact's last
-//! outbound time). The outbox knows none of them; `AppState` lists the listeners.
+//! outbound time, a number that can no longer send). The outbox knows none of them; `AppState` lists the listeners.
 
 use futures::future::BoxFuture;
 use sqlx::AnyConnection;
@@ -26,6 +26,9 @@ pub enum SendOutcome<'a> {
     },
     /// Meta refused it for good (not a retry).
     Failed { key: &'a str, number_id: &'a str, message_id: Option<i64>, broadcast: bool, code: Option<i64>, title: &'a str },
+    /// Nothing more can be sent through the number until someone acts (a revoked token, a
+    /// blocked account): its sends wait, and the number should say why.
+    NumberStopped { number_id: &'a str, reason: &'a str },
 }
 
 /// A feature that keeps its tables in step with its sends' outcomes.
