@@ -27,6 +27,7 @@ on_both_backends!(
     state_changing_request_without_csrf_header_is_403,
     reply_goes_through_the_sandbox_and_ticks_reach_read,
     send_with_unknown_outcome_is_settled_from_its_status_not_resent,
+    a_revoked_token_stops_the_number_and_says_why_while_the_reply_waits,
 );
 
 async fn webhook_with_bad_signature_is_rejected_and_stores_nothing(backend: Backend) {
@@ -457,4 +458,29 @@ async fn cors_is_granted_only_to_console_origins_in_the_configuration() {
     let forged = http.delete(format!("{}/api/v1/session", relay.url())).header("origin", "https://evil.example.net").send().await.unwrap();
     assert_eq!(forged.status(), 403);
     assert!(forged.headers().get("access-control-allow-origin").is_none());
+}
+
+async fn a_revoked_token_stops_the_number_and_says_why_while_the_reply_waits(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let cookie = app.login().await;
+    app.sandbox.customer_writes(NUMBER, "85290000077", "Kit", "hello");
+    eventually("the message", || async { app.count("SELECT COUNT(*) FROM messages").await == 1 }).await;
+    // Meta revokes the token (the stored one no longer works).
+    let sealed = app.relay.state.config.sealing_key().unwrap().seal("revoked-token");
+    sqlx::query("UPDATE numbers SET access_token = $1 WHERE id = $2")
+        .bind(sealed)
+        .bind(NUMBER)
+        .execute(&app.relay.state.db.pool)
+        .await
+        .unwrap();
+    let (conversation,): (i64,) = sqlx::query_as("SELECT id FROM conversations").fetch_one(&app.relay.state.db.pool).await.unwrap();
+    let r = app.post_api(&cookie, &format!("/api/v1/conversations/{conversation}/messages"), &json!({"text": "are you there?"})).await;
+    assert_eq!(r.status(), 200);
+    eventually("the number marked unable to send", || async {
+        app.count("SELECT COUNT(*) FROM numbers WHERE id = '100000000000001' AND connected = FALSE AND problem LIKE '%190%'").await == 1
+    })
+    .await;
+    // The reply is not lost: it waits in the outbox to be sent once the number is reconnected.
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE idempotency_key LIKE 'reply-%' AND state = 'queued'").await, 1);
+    assert!(app.sandbox.ledger().iter().all(|entry| !entry.summary.contains("are you there")), "nothing went out");
 }
