@@ -5,7 +5,9 @@ use axum::extract::State;
 use axum::Json;
 use switchboard_shared::access::{Permission, Scope};
 use switchboard_shared::api::*;
-use switchboard_shared::broadcast::{Audience, BroadcastCounts, BroadcastSpec, BroadcastState, ControlAction, FrequencyCap};
+use switchboard_shared::broadcast::{
+    Audience, BroadcastCounts, BroadcastSpec, BroadcastState, ControlAction, FrequencyCap, RecipientState,
+};
 use switchboard_shared::MessageStatus;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
@@ -164,6 +166,7 @@ pub fn document(state: &AppState) -> OpenApi {
             schema::<FrequencyCap>(),
             schema::<BroadcastCounts>(),
             schema::<BroadcastState>(),
+            schema::<RecipientState>(),
             schema::<ControlRequest>(),
             schema::<ControlAction>(),
         ])

@@ -554,8 +554,7 @@ pub struct Recipient {
     pub phone: String,
     pub name: Option<String>,
     pub number_id: Option<String>,
-    /// skipped | queued | accepted | failed | cancelled
-    pub state: String,
+    pub state: crate::broadcast::RecipientState,
     pub skipped: Option<String>,
     pub status: Option<String>,
     pub error_code: Option<i64>,

@@ -110,6 +110,44 @@ impl BroadcastState {
     }
 }
 
+/// Where one recipient of a broadcast is, stored as the same text in
+/// `broadcast_recipients.state`. Delivery and reading are its message `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RecipientState {
+    /// Not sent, for the reason in `skipped` (opted out, frequency cap, …).
+    Skipped,
+    /// Waiting in the outbox.
+    Queued,
+    /// Meta accepted the send.
+    Accepted,
+    /// Meta refused the send for good.
+    Failed,
+    /// The broadcast was cancelled before it went out.
+    Cancelled,
+}
+
+impl RecipientState {
+    pub const ALL: [RecipientState; 5] =
+        [RecipientState::Skipped, RecipientState::Queued, RecipientState::Accepted, RecipientState::Failed, RecipientState::Cancelled];
+
+    /// The stored text.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RecipientState::Skipped => "skipped",
+            RecipientState::Queued => "queued",
+            RecipientState::Accepted => "accepted",
+            RecipientState::Failed => "failed",
+            RecipientState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RecipientState> {
+        RecipientState::ALL.into_iter().find(|state| state.as_str() == s)
+    }
+}
+
 /// What a person can do to a broadcast (`POST /api/v1/broadcasts/{id}/control`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -383,6 +421,10 @@ mod state_tests {
             assert_eq!(serde_json::to_value(state).unwrap(), serde_json::json!(state.as_str()));
         }
         assert_eq!(BroadcastState::parse("pausd"), None);
+        for state in RecipientState::ALL {
+            assert_eq!(RecipientState::parse(state.as_str()), Some(state));
+            assert_eq!(serde_json::to_value(state).unwrap(), serde_json::json!(state.as_str()));
+        }
     }
 
     #[test]

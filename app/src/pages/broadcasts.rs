@@ -5,7 +5,7 @@
 use crate::key;
 use leptos::prelude::*;
 use switchboard_shared::api::{Broadcast, Recipient, SavedSegment, Template};
-use switchboard_shared::broadcast::{self as b, Audience, BroadcastSpec, BroadcastState, FrequencyCap};
+use switchboard_shared::broadcast::{self as b, Audience, BroadcastSpec, BroadcastState, FrequencyCap, RecipientState};
 
 use crate::api;
 use crate::components::scope::number_label;
@@ -588,9 +588,9 @@ fn Report(broadcast: Broadcast, on_change: Callback<()>, on_created: Callback<i6
                                             let outcome = match (&r.skipped, &r.status, &r.error_code) {
                                                 (Some(s), _, _) => i18n.lookup(&format!("skip.{s}")).unwrap_or_else(|| s.clone()),
                                                 (_, Some(s), Some(code)) if s == "failed" => format!("{} ({code})", i18n.t(key!("broadcast.failed"))),
-                                                (_, _, Some(code)) if r.state == "failed" => format!("{} ({code})", i18n.t(key!("broadcast.failed"))),
+                                                (_, _, Some(code)) if r.state == RecipientState::Failed => format!("{} ({code})", i18n.t(key!("broadcast.failed"))),
                                                 (_, Some(s), _) => i18n.lookup(&format!("status.{s}")).unwrap_or_else(|| s.clone()),
-                                                _ => state_label(i18n, &r.state),
+                                                _ => state_label(i18n, r.state.as_str()),
                                             };
                                             let title = r.error_title.clone().unwrap_or_default();
                                             view! {

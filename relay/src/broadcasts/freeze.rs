@@ -5,10 +5,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
 use sqlx::AnyConnection;
-use switchboard_shared::broadcast::{self as spec_fns, skip, Audience, BroadcastSpec, ContactValues};
+use switchboard_shared::broadcast::{self as spec_fns, skip, Audience, BroadcastSpec, ContactValues, RecipientState};
 use switchboard_shared::limits::{classify_error, ErrorClass};
 use switchboard_shared::segment::SegmentContact;
 use switchboard_shared::wire::{OutboundBody, SendRequest, TemplateLanguage, TemplateSend};
+use switchboard_shared::MessageStatus;
 
 use super::store::*;
 use crate::db::now_ms;
@@ -94,9 +95,12 @@ pub async fn freeze(state: &AppState, id: i64) -> Result<usize> {
             .fetch_all(&mut *tx)
             .await?;
             for (contact, st, status, code) in rows {
-                let transient_failure =
-                    (st == "failed" || status.as_deref() == Some("failed")) && code.is_none_or(|c| classify_error(c) == ErrorClass::Retry);
-                let unread = st == "accepted" && status.as_deref() != Some("read") && status.as_deref() != Some("failed");
+                let st = RecipientState::parse(&st);
+                let status = status.as_deref().and_then(MessageStatus::parse);
+                let transient_failure = (st == Some(RecipientState::Failed) || status == Some(MessageStatus::Failed))
+                    && code.is_none_or(|c| classify_error(c) == ErrorClass::Retry);
+                let unread =
+                    st == Some(RecipientState::Accepted) && status != Some(MessageStatus::Read) && status != Some(MessageStatus::Failed);
                 if transient_failure || unread {
                     audience.push(by_phone.get(contact.as_str()).copied().ok_or(contact));
                 }
@@ -185,7 +189,7 @@ pub async fn freeze(state: &AppState, id: i64) -> Result<usize> {
                 .bind(f.payload.as_ref().map(|_| key(id, &f.contact)))
                 .bind(f.skipped.as_ref().map(|s| s.0))
                 .bind(f.skipped.as_ref().and_then(|s| s.1.clone()))
-                .bind(if f.skipped.is_some() { "skipped" } else { "queued" })
+                .bind(if f.skipped.is_some() { RecipientState::Skipped } else { RecipientState::Queued }.as_str())
                 .bind(f.payload.clone());
         }
         q.execute(&mut *tx).await?;

@@ -12,7 +12,7 @@ use serde_json::json;
 use sqlx::AnyConnection;
 use switchboard_shared::access::{mask_phone, Permission, Scope};
 use switchboard_shared::api::{Broadcast, ControlRequest, Recipient};
-use switchboard_shared::broadcast::{self as spec_fns, Audience, BroadcastSpec, BroadcastState};
+use switchboard_shared::broadcast::{self as spec_fns, Audience, BroadcastSpec, BroadcastState, RecipientState};
 
 use super::store::*;
 use crate::access::audit;
@@ -308,13 +308,13 @@ pub(super) fn filter_sql(filter: Option<&str>) -> Result<&'static str> {
     })
 }
 
-pub(super) fn recipient(user: &AuthUser, r: RecipientRow) -> Recipient {
+pub(super) fn recipient(user: &AuthUser, r: RecipientRow) -> Result<Recipient> {
     let (contact, name, number_id, st, skipped, status, error_code, error_title, accepted_at, delivered_at, read_at, replied_at) = r;
-    Recipient {
+    Ok(Recipient {
+        state: RecipientState::parse(&st).ok_or_else(|| anyhow::anyhow!("recipient {contact} has an unknown state {st:?}"))?,
         phone: if user.can(Permission::SeeFullPhoneNumbers) { contact } else { mask_phone(&contact) },
         name,
         number_id,
-        state: st,
         skipped,
         status,
         error_code,
@@ -323,7 +323,7 @@ pub(super) fn recipient(user: &AuthUser, r: RecipientRow) -> Recipient {
         delivered_at,
         read_at,
         replied_at,
-    }
+    })
 }
 
 /// `GET /api/v1/broadcasts/{id}/recipients`: the per-recipient drill-down.
@@ -341,7 +341,7 @@ pub async fn recipients(
         .bind(q.offset.unwrap_or(0).max(0))
         .fetch_all(&state.db.pool)
         .await?;
-    Ok(Json(rows.into_iter().map(|r| recipient(&user, r)).collect()))
+    Ok(Json(rows.into_iter().map(|r| recipient(&user, r)).collect::<Result<_>>()?))
 }
 
 /// `GET /api/v1/broadcasts/{id}/export`: every recipient and outcome as CSV.
@@ -367,12 +367,12 @@ pub async fn export(State(state): State<AppState>, user: AuthUser, Path(id): Pat
     .map_err(anyhow::Error::from)?;
     let time = |t: Option<i64>| t.map(crate::export::rfc3339).unwrap_or_default();
     for r in rows {
-        let r = recipient(&user, r);
+        let r = recipient(&user, r)?;
         w.write_record([
             r.phone,
             r.name.unwrap_or_default(),
             r.number_id.unwrap_or_default(),
-            r.state,
+            r.state.as_str().to_owned(),
             r.skipped.unwrap_or_default(),
             r.status.unwrap_or_default(),
             r.error_code.map(|c| c.to_string()).unwrap_or_default(),

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::json;
 use sqlx::AnyConnection;
 use switchboard_shared::api::Broadcast;
-use switchboard_shared::broadcast::{BroadcastCounts, BroadcastSpec, BroadcastState};
+use switchboard_shared::broadcast::{BroadcastCounts, BroadcastSpec, BroadcastState, RecipientState};
 use switchboard_shared::MessageStatus;
 
 use crate::db::now_ms;
@@ -166,11 +166,11 @@ pub(super) async fn load_many(state: &AppState, condition: &str) -> Result<Vec<B
         let n = n as u64;
         counts.replied += replied as u64;
         let status = status.as_deref().and_then(MessageStatus::parse);
-        match st.as_str() {
-            "skipped" => *counts.skipped.entry(skipped.unwrap_or_default()).or_default() += n,
-            "queued" => counts.waiting += n,
-            "cancelled" => counts.cancelled += n,
-            "failed" => {
+        match RecipientState::parse(&st) {
+            Some(RecipientState::Skipped) => *counts.skipped.entry(skipped.unwrap_or_default()).or_default() += n,
+            Some(RecipientState::Queued) => counts.waiting += n,
+            Some(RecipientState::Cancelled) => counts.cancelled += n,
+            Some(RecipientState::Failed) => {
                 counts.failed += n;
                 *counts.failed_by_code.entry(code.unwrap_or(0).to_string()).or_default() += n;
             }
