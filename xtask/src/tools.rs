@@ -81,19 +81,28 @@ pub fn ensure_wrk() -> Option<PathBuf> {
     wrk.exists().then_some(wrk)
 }
 
-/// Debian's Chromium and its driver, for browser tests. Returns the driver's path.
+/// Debian's Chromium and its driver for browser tests, and the CJK and emoji fonts so the
+/// end-to-end screenshots of the Traditional Chinese pages show text, not boxes. Installs what
+/// is missing; returns the driver's path.
 pub fn ensure_chromium() -> Result<PathBuf> {
     let driver = PathBuf::from("/usr/bin/chromedriver");
-    let browser = PathBuf::from("/usr/bin/chromium");
-    if driver.exists() && browser.exists() {
+    let needed = [
+        ("chromium", "/usr/bin/chromium"),
+        ("chromium-driver", "/usr/bin/chromedriver"),
+        ("fonts-noto-cjk", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+        ("fonts-noto-color-emoji", "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"),
+    ];
+    let missing: Vec<&str> = needed.iter().filter(|(_, path)| !PathBuf::from(path).exists()).map(|(package, _)| *package).collect();
+    if missing.is_empty() {
         return Ok(driver);
     }
     if !is_root() {
-        bail!("browser tests need Chromium and ChromeDriver: run `sudo apt-get install chromium chromium-driver`, then run this again");
+        bail!("browser tests need {}: run `sudo apt-get install {}`, then run this again", missing.join(", "), missing.join(" "));
     }
     run(Command::new("apt-get").arg("update"))?;
     run(Command::new("apt-get")
-        .args(["install", "-y", "--no-install-recommends", "chromium", "chromium-driver"])
+        .args(["install", "-y", "--no-install-recommends"])
+        .args(&missing)
         .env("DEBIAN_FRONTEND", "noninteractive"))?;
     Ok(driver)
 }
