@@ -178,6 +178,20 @@ pub async fn load_user(state: &AppState, id: i64) -> Result<Option<AuthUser>> {
     }))
 }
 
+/// Whether an active agent works on `number_id`; `None` when there is no active agent `id`.
+pub async fn works_on(conn: &mut sqlx::AnyConnection, id: i64, number_id: &str) -> Result<Option<bool>> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT CASE WHEN all_numbers THEN 1 ELSE 0 END,
+                (SELECT COUNT(*) FROM user_numbers un WHERE un.user_id = users.id AND un.number_id = $2)
+         FROM users WHERE id = $1 AND disabled = FALSE",
+    )
+    .bind(id)
+    .bind(number_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(all, on_number)| all == 1 || on_number > 0))
+}
+
 /// The numbers in a user's scope (when it is not "all").
 pub async fn user_numbers(state: &AppState, user_id: i64) -> Result<BTreeSet<String>> {
     let rows: Vec<(String,)> =

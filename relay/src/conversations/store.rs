@@ -4,7 +4,7 @@
 
 use futures::future::BoxFuture;
 use sqlx::AnyConnection;
-use switchboard_shared::api::{Conversation, Direction, Event, EventKind};
+use switchboard_shared::api::{Conversation, Direction, Event, EventKind, Message};
 use switchboard_shared::MessageStatus;
 
 use crate::error::Result;
@@ -69,6 +69,162 @@ pub async fn load_conversation(conn: &mut AnyConnection, id: i64) -> Result<Opti
         .fetch_optional(&mut *conn)
         .await?;
     Ok(row.map(conversation_from_row))
+}
+
+/// The most recent conversations matching `scope_sql` (a condition from
+/// `AuthUser::scope_sql`), newest first.
+pub async fn recent(conn: &mut AnyConnection, scope_sql: &str, limit: i64) -> Result<Vec<Conversation>> {
+    let rows: Vec<ConversationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM conversations WHERE {scope_sql} ORDER BY last_message_at DESC, id DESC LIMIT {limit}",
+        conversation_columns!(),
+    )))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(conversation_from_row).collect())
+}
+
+/// A message as stored.
+#[derive(Debug, sqlx::FromRow)]
+struct MessageRow {
+    id: i64,
+    conversation_id: i64,
+    wamid: Option<String>,
+    direction: String,
+    kind: String,
+    body: String,
+    status: Option<String>,
+    error: Option<String>,
+    created_at: i64,
+}
+
+impl From<MessageRow> for Message {
+    fn from(row: MessageRow) -> Self {
+        Message {
+            id: row.id,
+            conversation_id: row.conversation_id,
+            wamid: row.wamid,
+            direction: if row.direction == "outbound" { Direction::Outbound } else { Direction::Inbound },
+            kind: row.kind,
+            body: row.body,
+            status: row.status.as_deref().and_then(MessageStatus::parse),
+            error: row.error,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// A conversation's last `limit` messages, oldest first.
+pub async fn messages_of(conn: &mut AnyConnection, conversation_id: i64, limit: i64) -> Result<Vec<Message>> {
+    let mut rows: Vec<MessageRow> = sqlx::query_as(
+        "SELECT id, conversation_id, wamid, direction, kind, body, status, error, created_at
+         FROM messages WHERE conversation_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+    )
+    .bind(conversation_id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.reverse();
+    Ok(rows.into_iter().map(Message::from).collect())
+}
+
+/// The id of the customer's last message in a conversation, to mark read with a reply.
+pub async fn last_inbound_wamid(conn: &mut AnyConnection, conversation_id: i64) -> Result<Option<String>> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT wamid FROM messages WHERE conversation_id = $1 AND direction = 'inbound' AND wamid IS NOT NULL ORDER BY id DESC LIMIT 1",
+    )
+    .bind(conversation_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(wamid,)| wamid))
+}
+
+/// Records a text a person typed, waiting to be sent; returns its message id.
+pub async fn add_outbound_text(conn: &mut AnyConnection, conversation: &Conversation, text: &str, at: i64, sent_by: i64) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at, sent_by)
+         VALUES ($1, $2, NULL, 'outbound', 'text', $3, 'pending', 0, NULL, $4, $5) RETURNING id",
+    )
+    .bind(conversation.id)
+    .bind(&conversation.number_id)
+    .bind(text)
+    .bind(at)
+    .bind(sent_by)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// A person replied: the conversation shows the reply, is read, and is theirs if nobody's.
+pub async fn replied(conn: &mut AnyConnection, id: i64, text: &str, at: i64, agent: i64) -> Result<Conversation> {
+    let row: ConversationRow = sqlx::query_as(concat!(
+        "UPDATE conversations SET last_message_at = $1, last_preview = $2, last_direction = 'outbound', unread = 0,
+           assigned_to = COALESCE(assigned_to, $4)
+         WHERE id = $3 RETURNING ",
+        conversation_columns!()
+    ))
+    .bind(at)
+    .bind(text)
+    .bind(id)
+    .bind(agent)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(conversation_from_row(row))
+}
+
+pub async fn mark_read(conn: &mut AnyConnection, id: i64) -> Result<()> {
+    sqlx::query("UPDATE conversations SET unread = 0 WHERE id = $1").bind(id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// What deleting a message needs to know of it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct StoredMessage {
+    pub conversation_id: i64,
+    pub direction: String,
+    pub kind: String,
+    pub body: String,
+    pub created_at: i64,
+}
+
+pub async fn message(conn: &mut AnyConnection, id: i64) -> Result<Option<StoredMessage>> {
+    Ok(sqlx::query_as("SELECT conversation_id, direction, kind, body, created_at FROM messages WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// Removes a message's content for good: the row stays (kind `deleted`), and the conversation's
+/// preview is cleared if it showed that text.
+pub async fn tombstone(conn: &mut AnyConnection, id: i64, conversation_id: i64, body: &str) -> Result<()> {
+    sqlx::query("UPDATE messages SET kind = 'deleted', body = '', error = NULL WHERE id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query("UPDATE conversations SET last_preview = '' WHERE id = $1 AND last_preview = $2")
+        .bind(conversation_id)
+        .bind(body)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Replaces a conversation's labels (already normalised).
+pub async fn set_labels(conn: &mut AnyConnection, id: i64, labels: &[String]) -> Result<Conversation> {
+    let row: ConversationRow =
+        sqlx::query_as(concat!("UPDATE conversations SET labels = $1 WHERE id = $2 RETURNING ", conversation_columns!()))
+            .bind(labels.join(","))
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(conversation_from_row(row))
+}
+
+/// Assigns a conversation to an agent, or back to the queue with `None`.
+pub async fn assign(conn: &mut AnyConnection, id: i64, agent: Option<i64>) -> Result<Conversation> {
+    let row: ConversationRow =
+        sqlx::query_as(concat!("UPDATE conversations SET assigned_to = $1 WHERE id = $2 RETURNING ", conversation_columns!()))
+            .bind(agent)
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(conversation_from_row(row))
 }
 
 /// Moves a message forward to `status` if that is progress, and records the event.
