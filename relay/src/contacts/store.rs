@@ -120,7 +120,7 @@ impl OutcomeListener for SendListener {
                 .iter()
                 .filter_map(|o| match *o {
                     SendOutcome::Accepted { recipient, .. } => recipient,
-                    SendOutcome::Failed { .. } | SendOutcome::NumberStopped { .. } => None,
+                    SendOutcome::Failed { .. } | SendOutcome::Settled { .. } | SendOutcome::NumberStopped { .. } => None,
                 })
                 .collect();
             recipients.sort_unstable();

@@ -270,6 +270,12 @@ pub async fn requeue_conversations_of(conn: &mut AnyConnection, agent: i64) -> R
     Ok(out)
 }
 
+/// A sent message learns its WhatsApp id, unless it already has one.
+pub async fn learn_wamid(conn: &mut AnyConnection, message_id: i64, wamid: &str) -> Result<()> {
+    sqlx::query("UPDATE messages SET wamid = $1 WHERE id = $2 AND wamid IS NULL").bind(wamid).bind(message_id).execute(&mut *conn).await?;
+    Ok(())
+}
+
 /// Keeps conversation messages in step with their sends: the message learns its wamid and moves
 /// to accepted (or straight to a status that raced ahead of the answer), or shows why it failed.
 pub struct SendListener;
@@ -302,6 +308,7 @@ impl OutcomeListener for SendListener {
                             advance(conn, number_id, wamid, status, None, events).await?;
                         }
                     }
+                    SendOutcome::Settled { message_id, wamid } => learn_wamid(conn, message_id, wamid).await?,
                     SendOutcome::Failed { number_id, message_id: Some(message_id), title, .. } => {
                         let failed: Option<(i64, Option<i64>)> = sqlx::query_as(
                             "UPDATE messages SET status = 'failed', status_rank = $1, error = $2 WHERE id = $3

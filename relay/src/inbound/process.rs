@@ -484,7 +484,9 @@ async fn apply_statuses(conn: &mut AnyConnection, statuses: Vec<(String, StatusU
             settle.push((key, &r.wamid));
         }
     }
-    crate::outbox::settle_from_statuses(conn, &settle).await?;
+    for (message_id, wamid) in crate::outbox::settle_from_statuses(conn, &settle).await? {
+        crate::conversations::store::learn_wamid(conn, message_id, &wamid).await?;
+    }
 
     // A broadcast send has no message in a conversation: its recipient row is its record.
     let (broadcast, conversation): (Vec<StatusRow>, Vec<StatusRow>) =

@@ -70,7 +70,7 @@ pub async fn enqueue(conn: &mut AnyConnection, key: &str, number_id: &str, messa
 }
 
 /// Settles an `unknown` or `inflight` row from a status webhook that carried its key.
-pub async fn settle_from_status(conn: &mut AnyConnection, key: &str, wamid: &str) -> Result<()> {
+pub async fn settle_from_status(conn: &mut AnyConnection, key: &str, wamid: &str) -> Result<Vec<(i64, String)>> {
     settle_from_statuses(conn, &[(key, wamid)]).await
 }
 
@@ -79,8 +79,11 @@ const SETTLE_CHUNK: usize = 1_000;
 
 /// [`settle_from_status`] for many (key, wamid) pairs, each key once: one statement per
 /// thousand, which is what a batch of status webhooks needs (nearly always settling nothing).
-pub async fn settle_from_statuses(conn: &mut AnyConnection, pairs: &[(&str, &str)]) -> Result<()> {
+/// Returns the conversation messages the settled sends carry, with their wamids, for the
+/// conversations to learn (the outbox writes only its own table).
+pub async fn settle_from_statuses(conn: &mut AnyConnection, pairs: &[(&str, &str)]) -> Result<Vec<(i64, String)>> {
     let now = now_ms();
+    let mut messages = Vec::new();
     for chunk in pairs.chunks(SETTLE_CHUNK) {
         let sql = format!(
             "UPDATE outbox SET state = 'sent', wamid = v.column2, updated_at = $1 FROM (VALUES {}) AS v
@@ -92,17 +95,9 @@ pub async fn settle_from_statuses(conn: &mut AnyConnection, pairs: &[(&str, &str
             q = q.bind(*key).bind(*wamid);
         }
         let settled = q.fetch_all(&mut *conn).await?;
-        for (message_id, wamid) in settled {
-            if let (Some(message_id), Some(wamid)) = (message_id, wamid) {
-                sqlx::query("UPDATE messages SET wamid = $1 WHERE id = $2 AND wamid IS NULL")
-                    .bind(wamid)
-                    .bind(message_id)
-                    .execute(&mut *conn)
-                    .await?;
-            }
-        }
+        messages.extend(settled.into_iter().filter_map(|(message_id, wamid)| Some((message_id?, wamid?))));
     }
-    Ok(())
+    Ok(messages)
 }
 
 struct Lane {
@@ -481,7 +476,12 @@ async fn reconcile_unknown(state: &AppState, conn: &mut AnyConnection, number_id
             .fetch_optional(&mut *conn)
             .await?;
         match seen {
-            Some((wamid,)) => settle_from_status(conn, &key, &wamid).await?,
+            Some((wamid,)) => {
+                let settled = settle_from_status(conn, &key, &wamid).await?;
+                let outcomes: Vec<SendOutcome> =
+                    settled.iter().map(|(message_id, wamid)| SendOutcome::Settled { message_id: *message_id, wamid }).collect();
+                tell_listeners(conn, state, &outcomes, now_ms(), &mut Vec::new()).await?;
+            }
             None => {
                 sqlx::query("UPDATE outbox SET state = 'queued', updated_at = $1 WHERE id = $2 AND state = 'unknown'")
                     .bind(now_ms())

@@ -26,6 +26,9 @@ pub enum SendOutcome<'a> {
     },
     /// Meta refused it for good (not a retry).
     Failed { key: &'a str, number_id: &'a str, message_id: Option<i64>, broadcast: bool, code: Option<i64>, title: &'a str },
+    /// A send whose answer was lost turned out, from its status webhook, to have gone out as
+    /// `wamid`: the message it carries learns its id.
+    Settled { message_id: i64, wamid: &'a str },
     /// Nothing more can be sent through the number until someone acts (a revoked token, a
     /// blocked account): its sends wait, and the number should say why.
     NumberStopped { number_id: &'a str, reason: &'a str },
