@@ -16,6 +16,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod groups;
 pub mod export;
 pub mod inbound;
 pub mod metrics;
@@ -92,9 +93,9 @@ impl AppState {
             imports: contacts::Imports::default(),
             broadcast_bell: Notify::new(),
             send_listeners: vec![
-                Arc::new(broadcasts::store::SendListener),
-                Arc::new(conversations::store::SendListener),
-                Arc::new(contacts::store::SendListener),
+                Arc::new(broadcasts::SendListener),
+                Arc::new(conversations::SendListener),
+                Arc::new(contacts::SendListener),
                 Arc::new(numbers::SendListener),
             ],
         }));
@@ -130,7 +131,7 @@ impl AppState {
 /// An agent was disabled: their conversations go back to the queue (returns the events to
 /// publish). Access says so here rather than writing the conversations' table.
 pub async fn agent_left(conn: &mut sqlx::AnyConnection, agent: i64) -> error::Result<Vec<switchboard_shared::api::Event>> {
-    conversations::store::requeue_conversations_of(conn, agent).await
+    conversations::requeue_conversations_of(conn, agent).await
 }
 
 /// The whole HTTP surface.

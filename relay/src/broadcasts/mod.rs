@@ -17,7 +17,7 @@
 mod freeze;
 mod http;
 mod scheduler;
-pub mod store;
+mod store;
 
 pub use freeze::*;
 pub use http::*;

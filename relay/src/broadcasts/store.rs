@@ -7,7 +7,7 @@ use serde_json::json;
 use sqlx::AnyConnection;
 use switchboard_shared::api::Broadcast;
 use switchboard_shared::broadcast::{BroadcastCounts, BroadcastSpec, BroadcastState, RecipientState};
-use switchboard_shared::MessageStatus;
+use switchboard_shared::{limits, MessageStatus};
 
 use crate::db::now_ms;
 use crate::error::Result;
@@ -318,4 +318,21 @@ impl OutcomeListener for SendListener {
             Ok(())
         })
     }
+}
+
+/// A customer wrote to `number_id` at `at`: the first reply after a broadcast counts for it,
+/// within 24 hours of its delivery.
+pub async fn count_reply(conn: &mut AnyConnection, contact: &str, number_id: &str, at: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE broadcast_recipients SET replied_at = $1
+         WHERE contact = $2 AND number_id = $3 AND replied_at IS NULL AND accepted_at IS NOT NULL
+           AND accepted_at <= $1 AND $1 - COALESCE(delivered_at, accepted_at) <= $4",
+    )
+    .bind(at)
+    .bind(contact)
+    .bind(number_id)
+    .bind(limits::CUSTOMER_SERVICE_WINDOW_MS)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -15,7 +15,7 @@ mod http;
 mod import;
 mod opt_out;
 mod segments;
-pub mod store;
+mod store;
 
 pub use http::*;
 pub use import::*;

@@ -140,3 +140,52 @@ impl OutcomeListener for SendListener {
         })
     }
 }
+
+/// A customer wrote to `number_id` at `at`: the contact exists (named from their profile if we
+/// had no name), talks to that number, and last wrote at `at` (unless a later message is known).
+pub async fn heard_from(conn: &mut AnyConnection, wa_id: &str, name: Option<&str>, number_id: &str, at: i64, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO contacts (wa_id, name, created_at, updated_at, last_inbound_at, numbers) VALUES ($1, $2, $3, $3, $4, $5)
+         ON CONFLICT (wa_id) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), updated_at = excluded.updated_at,
+           last_inbound_at = CASE WHEN contacts.last_inbound_at IS NULL OR excluded.last_inbound_at > contacts.last_inbound_at
+                                  THEN excluded.last_inbound_at ELSE contacts.last_inbound_at END,
+           numbers = CASE WHEN (',' || contacts.numbers || ',') LIKE ('%,' || excluded.numbers || ',%') THEN contacts.numbers
+                          WHEN contacts.numbers = '' THEN excluded.numbers
+                          ELSE contacts.numbers || ',' || excluded.numbers END",
+    )
+    .bind(wa_id)
+    .bind(name)
+    .bind(now)
+    .bind(at)
+    .bind(number_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Someone wrote in a group: they are known (by name, if their profile has one), but a group
+/// message is not a conversation with them.
+pub async fn seen_in_group(conn: &mut AnyConnection, wa_id: &str, name: Option<&str>, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO contacts (wa_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3)
+         ON CONFLICT (wa_id) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), updated_at = excluded.updated_at",
+    )
+    .bind(wa_id)
+    .bind(name)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The contact asked for no more marketing at `at`; false if they already had.
+pub async fn opt_out(conn: &mut AnyConnection, wa_id: &str, at: i64) -> Result<bool> {
+    let changed =
+        sqlx::query("UPDATE contacts SET opted_out_at = $1, opted_in = FALSE, updated_at = $1 WHERE wa_id = $2 AND opted_out_at IS NULL")
+            .bind(at)
+            .bind(wa_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    Ok(changed > 0)
+}

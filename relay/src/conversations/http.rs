@@ -70,7 +70,7 @@ pub async fn reply(
     }
     let last_inbound = store::last_inbound_wamid(&mut tx, id).await?;
     let text = request.text.trim().to_owned();
-    let message_id = store::add_outbound_text(&mut tx, &conversation, &text, now, user.id).await?;
+    let message_id = store::add_outbound_text(&mut tx, &conversation, &text, now, Some(user.id)).await?;
     let conversation = store::replied(&mut tx, id, &text, now, user.id).await?;
     let body = OutboundBody::text(text.clone());
     let send = if conversation.is_group {

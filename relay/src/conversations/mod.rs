@@ -2,6 +2,10 @@
 //! labels. `http` holds the handlers, `store` the conversations table and its model.
 
 mod http;
-pub mod store;
+mod store;
+
+pub use store::{
+    add_outbound_text, advance, has_message, learn_wamid, receive, recent, rename, requeue_conversations_of, Incoming, SendListener,
+};
 
 pub use http::*;

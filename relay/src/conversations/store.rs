@@ -13,7 +13,7 @@ use crate::outbox::outcomes::{OutcomeListener, SendOutcome};
 
 /// A conversation as stored, read with [`conversation_columns!`].
 #[derive(Debug, sqlx::FromRow)]
-pub struct ConversationRow {
+struct ConversationRow {
     pub id: i64,
     pub number_id: String,
     pub contact: String,
@@ -48,14 +48,8 @@ impl From<ConversationRow> for Conversation {
     }
 }
 
-/// A conversation from its stored row.
-pub fn conversation_from_row(row: ConversationRow) -> Conversation {
-    row.into()
-}
-
 /// The columns of a conversation, as [`ConversationRow`] reads them (a macro so SQL stays
 /// `&'static str`).
-#[macro_export]
 macro_rules! conversation_columns {
     () => {
         "id, number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at, assigned_to, labels,
@@ -68,7 +62,7 @@ pub async fn load_conversation(conn: &mut AnyConnection, id: i64) -> Result<Opti
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-    Ok(row.map(conversation_from_row))
+    Ok(row.map(Conversation::from))
 }
 
 /// The most recent conversations matching `scope_sql` (a condition from
@@ -80,7 +74,7 @@ pub async fn recent(conn: &mut AnyConnection, scope_sql: &str, limit: i64) -> Re
     )))
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows.into_iter().map(conversation_from_row).collect())
+    Ok(rows.into_iter().map(Conversation::from).collect())
 }
 
 /// A message as stored.
@@ -138,8 +132,9 @@ pub async fn last_inbound_wamid(conn: &mut AnyConnection, conversation_id: i64) 
     Ok(row.map(|(wamid,)| wamid))
 }
 
-/// Records a text a person typed, waiting to be sent; returns its message id.
-pub async fn add_outbound_text(conn: &mut AnyConnection, conversation: &Conversation, text: &str, at: i64, sent_by: i64) -> Result<i64> {
+/// Records a text waiting to be sent — typed by `sent_by`, or automatic with `None` — and
+/// returns its message id.
+pub async fn add_outbound_text(conn: &mut AnyConnection, conversation: &Conversation, text: &str, at: i64, sent_by: Option<i64>) -> Result<i64> {
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at, sent_by)
          VALUES ($1, $2, NULL, 'outbound', 'text', $3, 'pending', 0, NULL, $4, $5) RETURNING id",
@@ -168,7 +163,7 @@ pub async fn replied(conn: &mut AnyConnection, id: i64, text: &str, at: i64, age
     .bind(agent)
     .fetch_one(&mut *conn)
     .await?;
-    Ok(conversation_from_row(row))
+    Ok(Conversation::from(row))
 }
 
 pub async fn mark_read(conn: &mut AnyConnection, id: i64) -> Result<()> {
@@ -213,7 +208,7 @@ pub async fn set_labels(conn: &mut AnyConnection, id: i64, labels: &[String]) ->
             .bind(id)
             .fetch_one(&mut *conn)
             .await?;
-    Ok(conversation_from_row(row))
+    Ok(Conversation::from(row))
 }
 
 /// Assigns a conversation to an agent, or back to the queue with `None`.
@@ -224,7 +219,7 @@ pub async fn assign(conn: &mut AnyConnection, id: i64, agent: Option<i64>) -> Re
             .bind(id)
             .fetch_one(&mut *conn)
             .await?;
-    Ok(conversation_from_row(row))
+    Ok(Conversation::from(row))
 }
 
 /// Moves a message forward to `status` if that is progress, and records the event.
@@ -263,7 +258,7 @@ pub async fn requeue_conversations_of(conn: &mut AnyConnection, agent: i64) -> R
             .await?;
     let mut out = Vec::new();
     for row in rows {
-        let conversation = conversation_from_row(row);
+        let conversation = Conversation::from(row);
         let number_id = conversation.number_id.clone();
         out.push(events::append(conn, &number_id, None, EventKind::Assignment { conversation }).await?);
     }
@@ -299,11 +294,8 @@ impl OutcomeListener for SendListener {
                             .await?;
                         advance(conn, number_id, wamid, MessageStatus::Accepted, None, events).await?;
                         // Statuses that raced ahead of this answer are already stored: apply the best.
-                        let seen: Vec<(String,)> = sqlx::query_as("SELECT status FROM message_statuses WHERE wamid = $1")
-                            .bind(wamid)
-                            .fetch_all(&mut *conn)
-                            .await?;
-                        let best = seen.iter().filter_map(|(s,)| MessageStatus::parse(s)).max_by_key(|s| s.rank());
+                        let seen = crate::outbox::statuses_seen(conn, wamid).await?;
+                        let best = seen.into_iter().max_by_key(|s| s.rank());
                         if let Some(status) = best {
                             advance(conn, number_id, wamid, status, None, events).await?;
                         }
@@ -336,4 +328,95 @@ impl OutcomeListener for SendListener {
             Ok(())
         })
     }
+}
+
+/// Whether a message with this WhatsApp id is already stored (Meta delivers some twice).
+pub async fn has_message(conn: &mut AnyConnection, wamid: &str) -> Result<bool> {
+    let seen: Option<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE wamid = $1").bind(wamid).fetch_optional(&mut *conn).await?;
+    Ok(seen.is_some())
+}
+
+/// A message a customer (or a group member) sent, as the webhook gave it.
+pub struct Incoming<'a> {
+    pub number_id: &'a str,
+    /// The customer, or the group whose conversation this is.
+    pub contact: &'a str,
+    /// The customer's profile name, or the group's subject.
+    pub contact_name: Option<&'a str>,
+    pub is_group: bool,
+    pub wamid: &'a str,
+    pub kind: &'a str,
+    /// What the inbox shows of it.
+    pub body: String,
+    pub error: Option<String>,
+    pub at: i64,
+}
+
+/// Stores an inbound message in its conversation (made if new): the conversation shows it
+/// (unless a later message already does) and counts it unread.
+pub async fn receive(conn: &mut AnyConnection, m: Incoming<'_>) -> Result<(Conversation, Message)> {
+    let row: ConversationRow = sqlx::query_as(concat!(
+        "INSERT INTO conversations (number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at, is_group)
+         VALUES ($1, $2, $3, $4, $5, 'inbound', 1, $4, $6)
+         ON CONFLICT (number_id, contact) DO UPDATE SET
+           contact_name = COALESCE(excluded.contact_name, conversations.contact_name),
+           last_preview = CASE WHEN excluded.last_message_at >= conversations.last_message_at THEN excluded.last_preview ELSE conversations.last_preview END,
+           last_direction = CASE WHEN excluded.last_message_at >= conversations.last_message_at THEN 'inbound' ELSE conversations.last_direction END,
+           last_message_at = CASE WHEN excluded.last_message_at >= conversations.last_message_at THEN excluded.last_message_at ELSE conversations.last_message_at END,
+           last_inbound_at = CASE WHEN conversations.last_inbound_at IS NULL OR excluded.last_inbound_at > conversations.last_inbound_at THEN excluded.last_inbound_at ELSE conversations.last_inbound_at END,
+           unread = conversations.unread + 1
+         RETURNING ",
+        conversation_columns!()
+    ))
+    .bind(m.number_id)
+    .bind(m.contact)
+    .bind(m.contact_name)
+    .bind(m.at)
+    .bind(&m.body)
+    .bind(m.is_group)
+    .fetch_one(&mut *conn)
+    .await?;
+    let conversation = Conversation::from(row);
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at)
+         VALUES ($1, $2, $3, 'inbound', $4, $5, NULL, 0, $6, $7) RETURNING id",
+    )
+    .bind(conversation.id)
+    .bind(m.number_id)
+    .bind(m.wamid)
+    .bind(m.kind)
+    .bind(&m.body)
+    .bind(&m.error)
+    .bind(m.at)
+    .fetch_one(&mut *conn)
+    .await?;
+    let message = Message {
+        id,
+        conversation_id: conversation.id,
+        wamid: Some(m.wamid.to_owned()),
+        direction: Direction::Inbound,
+        kind: m.kind.to_owned(),
+        body: m.body,
+        status: None,
+        error: m.error,
+        created_at: m.at,
+    };
+    Ok((conversation, message))
+}
+
+/// A group was renamed: its conversation shows the new subject (with an event).
+pub async fn rename(conn: &mut AnyConnection, number_id: &str, contact: &str, name: &str, out: &mut Vec<Event>) -> Result<()> {
+    let rows: Vec<ConversationRow> =
+        sqlx::query_as(concat!("UPDATE conversations SET contact_name = $1 WHERE number_id = $2 AND contact = $3 RETURNING ", conversation_columns!()))
+            .bind(name)
+            .bind(number_id)
+            .bind(contact)
+            .fetch_all(&mut *conn)
+            .await?;
+    for row in rows {
+        let conversation = Conversation::from(row);
+        let assigned_to = conversation.assigned_to;
+        out.push(events::append(conn, number_id, assigned_to, EventKind::Conversation { conversation }).await?);
+    }
+    Ok(())
 }

@@ -63,28 +63,7 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Job>, bell: Arc<Notify>) {
     }
 }
 
-/// Rows per INSERT. Fixed sizes keep the set of statement texts small, so prepared
-/// statements are reused.
-const CHUNKS: [usize; 4] = [64, 16, 4, 1];
-
-fn insert_sql(rows: usize) -> String {
-    let values: Vec<String> = (0..rows).map(|i| format!("(${}, ${}, FALSE)", 2 * i + 1, 2 * i + 2)).collect();
-    format!("INSERT INTO webhook_inbox (received_at, body, processed) VALUES {}", values.join(","))
-}
-
 async fn write(db: &Db, jobs: &[Job]) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
-    let mut rest = jobs;
-    while !rest.is_empty() {
-        let size = CHUNKS.into_iter().find(|c| *c <= rest.len()).unwrap_or(1);
-        let (chunk, tail) = rest.split_at(size);
-        // Only placeholders are formatted into the text; the values are bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_sql(size)));
-        for job in chunk {
-            query = query.bind(job.received_at).bind(job.body.to_vec());
-        }
-        query.execute(&mut *tx).await?;
-        rest = tail;
-    }
-    tx.commit().await
+    let bodies: Vec<(i64, &[u8])> = jobs.iter().map(|j| (j.received_at, &j.body[..])).collect();
+    super::store::store_bodies(&db.pool, &bodies).await
 }

@@ -6,6 +6,7 @@
 
 pub mod ingest;
 pub mod process;
+mod store;
 
 use std::collections::HashMap;
 

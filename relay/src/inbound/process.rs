@@ -15,12 +15,10 @@ use switchboard_shared::wire::{
 };
 use switchboard_shared::MessageStatus;
 
-use crate::conversation_columns;
-use crate::conversations::store::{advance, conversation_from_row, ConversationRow};
 use crate::db::now_ms;
 use crate::error::Result;
 use crate::{contacts, events, AppState};
-use switchboard_shared::limits;
+use super::store;
 
 /// How many times in a row processing steps aside for the webhook writer.
 /// How long the processor steps aside while webhook bodies wait for the writer.
@@ -65,10 +63,7 @@ pub async fn run(state: AppState) {
 
 /// Processes one batch of unprocessed bodies; returns how many.
 pub async fn process_pending(state: &AppState) -> Result<usize> {
-    let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as("SELECT id, body FROM webhook_inbox WHERE processed = FALSE ORDER BY id LIMIT $1")
-        .bind(BATCH)
-        .fetch_all(&state.db.pool)
-        .await?;
+    let rows = store::unprocessed(&state.db.pool, BATCH).await?;
     if rows.is_empty() {
         return Ok(0);
     }
@@ -80,11 +75,8 @@ pub async fn process_pending(state: &AppState) -> Result<usize> {
     }
     let recheck = std::mem::take(&mut deferred.recheck);
     apply_deferred(&mut tx, deferred, &mut new_events).await?;
-    let ids: Vec<String> = rows.iter().map(|(id, _)| id.to_string()).collect();
-    // The ids are integers we just read, not outside input.
-    sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE webhook_inbox SET processed = TRUE WHERE id IN ({})", ids.join(","))))
-        .execute(&mut *tx)
-        .await?;
+    let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+    store::mark_processed(&mut tx, &ids).await?;
     tx.commit().await?;
     if !recheck.is_empty() {
         let state = state.clone();
@@ -101,14 +93,7 @@ pub async fn process_pending(state: &AppState) -> Result<usize> {
 
 async fn dead_letter(conn: &mut AnyConnection, inbox_id: i64, reason: String, body: &[u8], out: &mut Vec<Event>) -> Result<()> {
     tracing::warn!("webhook {inbox_id} to dead letters: {reason}");
-    let (id,): (i64,) =
-        sqlx::query_as("INSERT INTO dead_letters (inbox_id, reason, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
-            .bind(inbox_id)
-            .bind(&reason)
-            .bind(body.to_vec())
-            .bind(now_ms())
-            .fetch_one(&mut *conn)
-            .await?;
+    let id = store::dead_letter(conn, inbox_id, &reason, body, now_ms()).await?;
     out.push(events::append(conn, "", None, EventKind::DeadLetter { id, reason }).await?);
     Ok(())
 }
@@ -187,13 +172,6 @@ async fn apply_quality(conn: &mut AnyConnection, value: QualityUpdate, deferred:
     Ok(())
 }
 
-/// A group's subject, if a webhook has told us.
-async fn group_subject(conn: &mut AnyConnection, group_id: &str) -> Result<Option<String>> {
-    let row: Option<(Option<String>,)> =
-        sqlx::query_as("SELECT subject FROM groups WHERE id = $1").bind(group_id).fetch_optional(&mut *conn).await?;
-    Ok(row.and_then(|(s,)| s))
-}
-
 /// Group lifecycle and settings webhooks: remembers each group's subject and names its
 /// conversation after it. (Participants and join requests are for group control.)
 async fn apply_groups(conn: &mut AnyConnection, value: GroupsValue, out: &mut Vec<Event>) -> Result<()> {
@@ -214,33 +192,9 @@ async fn apply_groups(conn: &mut AnyConnection, value: GroupsValue, out: &mut Ve
         if subject.is_none() && invite_link.is_none() {
             continue;
         }
-        sqlx::query(
-            "INSERT INTO groups (id, number_id, subject, invite_link, updated_at) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (id) DO UPDATE SET subject = COALESCE(excluded.subject, groups.subject),
-               invite_link = COALESCE(excluded.invite_link, groups.invite_link), updated_at = excluded.updated_at",
-        )
-        .bind(group_id)
-        .bind(&number_id)
-        .bind(&subject)
-        .bind(&invite_link)
-        .bind(now_ms())
-        .execute(&mut *conn)
-        .await?;
+        crate::groups::remember(conn, group_id, &number_id, subject.as_deref(), invite_link.as_deref()).await?;
         if let Some(subject) = subject {
-            let rows: Vec<ConversationRow> = sqlx::query_as(concat!(
-                "UPDATE conversations SET contact_name = $1 WHERE number_id = $2 AND contact = $3 RETURNING ",
-                crate::conversation_columns!()
-            ))
-            .bind(&subject)
-            .bind(&number_id)
-            .bind(group_id)
-            .fetch_all(&mut *conn)
-            .await?;
-            for row in rows {
-                let conversation = conversation_from_row(row);
-                let assigned_to = conversation.assigned_to;
-                out.push(events::append(conn, &number_id, assigned_to, EventKind::Conversation { conversation }).await?);
-            }
+            crate::conversations::rename(conn, &number_id, group_id, &subject, out).await?;
         }
     }
     Ok(())
@@ -271,9 +225,7 @@ async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, deferred
             tracing::warn!("message {} has no sender; skipped", m.id);
             continue;
         };
-        let seen: Option<(i64,)> =
-            sqlx::query_as("SELECT id FROM messages WHERE wamid = $1").bind(&m.id).fetch_optional(&mut *conn).await?;
-        if seen.is_some() {
+        if crate::conversations::has_message(conn, &m.id).await? {
             continue;
         }
         // A group message belongs to the group's conversation; a 1:1 message to the sender's.
@@ -286,95 +238,32 @@ async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, deferred
         }
         if m.group_id.is_none() {
             // A 1:1 message: the contact talks to this number, and wrote at `at`.
-            sqlx::query(
-                "INSERT INTO contacts (wa_id, name, created_at, updated_at, last_inbound_at, numbers) VALUES ($1, $2, $3, $3, $4, $5)
-                 ON CONFLICT (wa_id) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), updated_at = excluded.updated_at,
-                   last_inbound_at = CASE WHEN contacts.last_inbound_at IS NULL OR excluded.last_inbound_at > contacts.last_inbound_at
-                                          THEN excluded.last_inbound_at ELSE contacts.last_inbound_at END,
-                   numbers = CASE WHEN (',' || contacts.numbers || ',') LIKE ('%,' || excluded.numbers || ',%') THEN contacts.numbers
-                                  WHEN contacts.numbers = '' THEN excluded.numbers
-                                  ELSE contacts.numbers || ',' || excluded.numbers END",
-            )
-            .bind(sender)
-            .bind(name)
-            .bind(now)
-            .bind(at)
-            .bind(&number_id)
-            .execute(&mut *conn)
-            .await?;
+            crate::contacts::heard_from(conn, sender, name, &number_id, at, now).await?;
             // The first reply after a broadcast counts for it (within 24 h of delivery).
-            sqlx::query(
-                "UPDATE broadcast_recipients SET replied_at = $1
-                 WHERE contact = $2 AND number_id = $3 AND replied_at IS NULL AND accepted_at IS NOT NULL
-                   AND accepted_at <= $1 AND $1 - COALESCE(delivered_at, accepted_at) <= $4",
-            )
-            .bind(at)
-            .bind(sender)
-            .bind(&number_id)
-            .bind(limits::CUSTOMER_SERVICE_WINDOW_MS)
-            .execute(&mut *conn)
-            .await?;
+            crate::broadcasts::count_reply(conn, sender, &number_id, at).await?;
         } else {
-            sqlx::query(
-                "INSERT INTO contacts (wa_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3)
-                 ON CONFLICT (wa_id) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), updated_at = excluded.updated_at",
-            )
-            .bind(sender)
-            .bind(name)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
+            crate::contacts::seen_in_group(conn, sender, name, now).await?;
         }
-        let row: ConversationRow = sqlx::query_as(concat!(
-            "INSERT INTO conversations (number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at, is_group)
-             VALUES ($1, $2, $3, $4, $5, 'inbound', 1, $4, $6)
-             ON CONFLICT (number_id, contact) DO UPDATE SET
-               contact_name = COALESCE(excluded.contact_name, conversations.contact_name),
-               last_preview = CASE WHEN excluded.last_message_at >= conversations.last_message_at THEN excluded.last_preview ELSE conversations.last_preview END,
-               last_direction = CASE WHEN excluded.last_message_at >= conversations.last_message_at THEN 'inbound' ELSE conversations.last_direction END,
-               last_message_at = CASE WHEN excluded.last_message_at >= conversations.last_message_at THEN excluded.last_message_at ELSE conversations.last_message_at END,
-               last_inbound_at = CASE WHEN conversations.last_inbound_at IS NULL OR excluded.last_inbound_at > conversations.last_inbound_at THEN excluded.last_inbound_at ELSE conversations.last_inbound_at END,
-               unread = conversations.unread + 1
-             RETURNING ",
-            conversation_columns!()
-        ))
-        .bind(&number_id)
-        .bind(contact)
-        .bind(match &m.group_id {
-            Some(group) => group_subject(conn, group).await?,
+        let contact_name = match &m.group_id {
+            Some(group) => crate::groups::subject(conn, group).await?,
             None => name.map(str::to_owned),
-        })
-        .bind(at)
-        .bind(&preview)
-        .bind(m.group_id.is_some())
-        .fetch_one(&mut *conn)
-        .await?;
-        let conversation = conversation_from_row(row);
-        let error = error_text(&m.errors).map(|(_, text)| text);
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at)
-             VALUES ($1, $2, $3, 'inbound', $4, $5, NULL, 0, $6, $7) RETURNING id",
-        )
-        .bind(conversation.id)
-        .bind(&number_id)
-        .bind(&m.id)
-        .bind(&m.kind)
-        .bind(&preview)
-        .bind(&error)
-        .bind(at)
-        .fetch_one(&mut *conn)
-        .await?;
-        let message = Message {
-            id,
-            conversation_id: conversation.id,
-            wamid: Some(m.id.clone()),
-            direction: Direction::Inbound,
-            kind: m.kind.clone(),
-            body: preview,
-            status: None,
-            error,
-            created_at: at,
         };
+        let error = error_text(&m.errors).map(|(_, text)| text);
+        let (conversation, message) = crate::conversations::receive(
+            conn,
+            crate::conversations::Incoming {
+                number_id: &number_id,
+                contact,
+                contact_name: contact_name.as_deref(),
+                is_group: m.group_id.is_some(),
+                wamid: &m.id,
+                kind: &m.kind,
+                body: preview,
+                error,
+                at,
+            },
+        )
+        .await?;
         let assigned_to = conversation.assigned_to;
         let mut keyword = false;
         if m.group_id.is_none() && m.kind == "text" {
@@ -398,9 +287,6 @@ async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, deferred
     Ok(())
 }
 
-/// Statuses per statement: 6 parameters each, well inside both backends' limits.
-const STATUS_CHUNK: usize = 500;
-
 /// One status, read.
 struct StatusRow {
     number_id: String,
@@ -413,23 +299,9 @@ struct StatusRow {
 
 /// Applies what a batch's bodies deferred: marks the numbers heard from, then the statuses.
 pub async fn apply_deferred(conn: &mut AnyConnection, deferred: Deferred, out: &mut Vec<Event>) -> Result<()> {
-    mark_heard_from(conn, &deferred.heard_from).await?;
+    let heard_from: Vec<&str> = deferred.heard_from.iter().map(String::as_str).collect();
+    crate::numbers::heard_from(conn, &heard_from, now_ms()).await?;
     apply_statuses(conn, deferred.statuses, out).await
-}
-
-/// When Meta last sent a webhook for each number.
-async fn mark_heard_from(conn: &mut AnyConnection, heard_from: &BTreeSet<String>) -> Result<()> {
-    let now = now_ms();
-    if !heard_from.is_empty() {
-        let numbers: Vec<&String> = heard_from.iter().collect();
-        let sql = format!("UPDATE numbers SET last_webhook_at = $1 WHERE id IN ({})", crate::db::list_placeholders_after(1, numbers.len()));
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(conn, sql))).bind(now);
-        for n in numbers {
-            q = q.bind(n);
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
 }
 
 /// Applies a batch's statuses in a handful of statements whatever their number: stores each
@@ -455,26 +327,19 @@ async fn apply_statuses(conn: &mut AnyConnection, statuses: Vec<(String, StatusU
         return Ok(());
     }
     // Stored once per (wamid, status): only what is new goes on.
-    let mut new: HashSet<(String, String)> = HashSet::with_capacity(rows.len());
-    for chunk in rows.chunks(STATUS_CHUNK) {
-        let sql = format!(
-            "INSERT INTO message_statuses (wamid, status, at, callback_data, error_code, error_title) VALUES {}
-             ON CONFLICT (wamid, status) DO NOTHING RETURNING wamid, status",
-            crate::db::values_placeholders(chunk.len(), 6)
-        );
-        let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(crate::db::for_backend(conn, sql)));
-        for r in chunk {
-            q = q
-                .bind(&r.wamid)
-                .bind(r.status.as_str())
-                .bind(r.at)
-                .bind(&r.key)
-                .bind(r.error.as_ref().and_then(|e| e.0))
-                .bind(r.error.as_ref().map(|e| e.1.clone()));
-        }
-        new.extend(q.fetch_all(&mut *conn).await?);
-    }
-    rows.retain(|r| new.contains(&(r.wamid.clone(), r.status.as_str().to_owned())));
+    let logged: Vec<crate::outbox::StatusLog> = rows
+        .iter()
+        .map(|r| crate::outbox::StatusLog {
+            wamid: &r.wamid,
+            status: r.status,
+            at: r.at,
+            callback_data: r.key.as_deref(),
+            error_code: r.error.as_ref().and_then(|e| e.0),
+            error_title: r.error.as_ref().map(|e| e.1.as_str()),
+        })
+        .collect();
+    let new = crate::outbox::log_statuses(conn, &logged).await?;
+    rows.retain(|r| new.contains(&(r.wamid.clone(), r.status)));
 
     // A send whose HTTP answer we never saw is settled by its status: it was sent.
     let mut settle: Vec<(&str, &str)> = Vec::new();
@@ -485,7 +350,7 @@ async fn apply_statuses(conn: &mut AnyConnection, statuses: Vec<(String, StatusU
         }
     }
     for (message_id, wamid) in crate::outbox::settle_from_statuses(conn, &settle).await? {
-        crate::conversations::store::learn_wamid(conn, message_id, &wamid).await?;
+        crate::conversations::learn_wamid(conn, message_id, &wamid).await?;
     }
 
     // A broadcast send has no message in a conversation: its recipient row is its record.
@@ -493,7 +358,7 @@ async fn apply_statuses(conn: &mut AnyConnection, statuses: Vec<(String, StatusU
         rows.into_iter().partition(|r| r.key.as_deref().is_some_and(|k| k.starts_with(crate::broadcasts::KEY_PREFIX)));
     crate::broadcasts::apply_statuses(conn, &broadcast_progress(&broadcast)).await?;
     for r in conversation {
-        advance(conn, &r.number_id, &r.wamid, r.status, r.error.map(|e| e.1), out).await?;
+        crate::conversations::advance(conn, &r.number_id, &r.wamid, r.status, r.error.map(|e| e.1), out).await?;
     }
     Ok(())
 }
@@ -545,27 +410,12 @@ async fn opt_out_contact(
     confirmation: &str,
     out: &mut Vec<Event>,
 ) -> Result<()> {
-    let changed =
-        sqlx::query("UPDATE contacts SET opted_out_at = $1, opted_in = FALSE, updated_at = $1 WHERE wa_id = $2 AND opted_out_at IS NULL")
-            .bind(at)
-            .bind(&conversation.contact)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-    if changed == 0 || confirmation.trim().is_empty() {
+    let changed = crate::contacts::opt_out(conn, &conversation.contact, at).await?;
+    if !changed || confirmation.trim().is_empty() {
         return Ok(());
     }
     let now = now_ms();
-    let (message_id,): (i64,) = sqlx::query_as(
-        "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at, sent_by)
-         VALUES ($1, $2, NULL, 'outbound', 'text', $3, 'pending', 0, NULL, $4, NULL) RETURNING id",
-    )
-    .bind(conversation.id)
-    .bind(&conversation.number_id)
-    .bind(confirmation)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
+    let message_id = crate::conversations::add_outbound_text(conn, conversation, confirmation, now, None).await?;
     let send = SendRequest::individual(conversation.contact.clone(), OutboundBody::text(confirmation.to_owned()));
     let payload = Payload::Send { body: serde_json::to_value(&send).map_err(anyhow::Error::from)? };
     crate::outbox::enqueue(conn, &format!("optout-{wamid}"), &conversation.number_id, Some(message_id), &payload).await?;

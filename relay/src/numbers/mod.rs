@@ -1,6 +1,9 @@
 //! Business numbers: their credentials, health from the Graph API, and the overview list.
 
+mod store;
 pub mod templates;
+
+pub use store::{for_broadcast, heard_from, sending_credentials, template, throughputs, ForBroadcast, Sending};
 
 use std::time::Duration;
 
@@ -13,7 +16,6 @@ use switchboard_shared::api::{ConnectNumberRequest, Number, NumberChange};
 use futures::future::BoxFuture;
 
 use crate::access::AuthUser;
-use crate::db::now_ms;
 use crate::error::{ApiJson, AppError, Result};
 use crate::outbox::outcomes::{OutcomeListener, SendOutcome};
 use crate::AppState;
@@ -49,29 +51,13 @@ pub async fn upsert(state: &AppState, n: &NewNumber) -> anyhow::Result<()> {
         .phone_number(&n.id, &token)
         .await
         .map_err(|e| anyhow::anyhow!("WhatsApp did not accept phone number id {} with this access token: {e}", n.id))?;
-    sqlx::query(
-        "INSERT INTO numbers (id, waba_id, access_token, app_secret, verify_token, created_at, time_zone) VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, 'UTC'))
-         ON CONFLICT (id) DO UPDATE SET waba_id = excluded.waba_id, access_token = excluded.access_token,
-           app_secret = excluded.app_secret, verify_token = excluded.verify_token, time_zone = COALESCE($8, numbers.time_zone)",
-    )
-    .bind(&n.id)
-    .bind(&n.waba_id)
-    .bind(key.seal(&n.access_token))
-    .bind(key.seal(&n.app_secret))
-    .bind(&n.verify_token)
-    .bind(now_ms())
-    .bind(&n.time_zone)
-    .bind(&n.time_zone)
-    .execute(&state.db.pool)
-    .await?;
+    store::save(&state.db.pool, n, &key.seal(&n.access_token), &key.seal(&n.app_secret)).await?;
     reload_app_secrets(state).await?;
     check_health(state, &n.id, &token).await?;
     if let Err(e) = crate::numbers::templates::sync_waba(state, &n.waba_id, &token).await {
         tracing::warn!("templates of {}: {e}", n.waba_id);
     }
-    let (rate,): (i64,) =
-        sqlx::query_as("SELECT throughput_per_sec FROM numbers WHERE id = $1").bind(&n.id).fetch_one(&state.db.pool).await?;
-    state.number_connected(&n.id, rate);
+    state.number_connected(&n.id, store::throughput(&state.db.pool, &n.id).await?);
     Ok(())
 }
 
@@ -105,7 +91,7 @@ pub enum SignerCheck<'a> {
 
 /// Re-reads the app secrets that may sign webhooks.
 pub async fn reload_app_secrets(state: &AppState) -> anyhow::Result<()> {
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, app_secret FROM numbers").fetch_all(&state.db.pool).await?;
+    let rows = store::sealed_app_secrets(&state.db.pool).await?;
     let mut secrets = AppSecrets { configured: state.config.app_secret.clone(), ..AppSecrets::default() };
     if !rows.is_empty() {
         let key = state.config.sealing_key()?;
@@ -122,11 +108,7 @@ pub async fn is_verify_token(state: &AppState, token: &str) -> bool {
     if state.config.verify_token.as_deref() == Some(token) {
         return true;
     }
-    sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM numbers WHERE verify_token = $1 AND verify_token <> ''")
-        .bind(token)
-        .fetch_one(&state.db.pool)
-        .await
-        .is_ok_and(|(n,)| n > 0)
+    store::has_verify_token(&state.db.pool, token).await.unwrap_or(false)
 }
 
 /// How often every number's health (quality, limit, throughput) and templates are fetched.
@@ -141,28 +123,20 @@ pub async fn check_health(state: &AppState, id: &str, token: &SecretString) -> a
                 _ => switchboard_shared::limits::DEFAULT_THROUGHPUT_PER_SEC,
             };
             let quality = info.quality_rating.unwrap_or_else(|| "UNKNOWN".into());
+            let health = store::Health {
+                display_phone_number: info.display_phone_number.unwrap_or_default(),
+                verified_name: info.verified_name.unwrap_or_default(),
+                messaging_limit: info.whatsapp_business_manager_messaging_limit.unwrap_or_default(),
+                throughput_per_sec: throughput as i64,
+            };
             let mut tx = state.db.pool.begin().await?;
-            sqlx::query(
-                "UPDATE numbers SET display_phone_number = $1, verified_name = $2, messaging_limit = $3,
-                   throughput_per_sec = $4, connected = TRUE, problem = NULL WHERE id = $5",
-            )
-            .bind(info.display_phone_number.unwrap_or_default())
-            .bind(info.verified_name.unwrap_or_default())
-            .bind(info.whatsapp_business_manager_messaging_limit.unwrap_or_default())
-            .bind(throughput as i64)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+            store::record_health(&mut tx, id, &health).await?;
             record_quality(&mut tx, id, &quality).await?;
             tx.commit().await?;
         }
         Err(e) => {
             tracing::warn!("health check of {id} failed: {e}");
-            sqlx::query("UPDATE numbers SET connected = FALSE, problem = $1 WHERE id = $2")
-                .bind(e.to_string())
-                .bind(id)
-                .execute(&state.db.pool)
-                .await?;
+            store::record_problem(&mut *state.db.pool.acquire().await?, id, &e.to_string()).await?;
         }
     }
     Ok(())
@@ -170,9 +144,7 @@ pub async fn check_health(state: &AppState, id: &str, token: &SecretString) -> a
 
 /// Checks one number's health now (Meta said its quality or limit changed).
 pub async fn recheck(state: &AppState, id: &str) {
-    let sealed: Option<(String,)> =
-        sqlx::query_as("SELECT access_token FROM numbers WHERE id = $1").bind(id).fetch_optional(&state.db.pool).await.unwrap_or_default();
-    let Some((sealed,)) = sealed else { return };
+    let Ok(Some(sealed)) = store::sealed_token(&state.db.pool, id).await else { return };
     let token = match state.config.sealing_key().and_then(|k| k.open(&sealed)) {
         Ok(t) => SecretString::from(t),
         Err(e) => return tracing::error!("cannot read the access token of {id}: {e:#}"),
@@ -185,8 +157,7 @@ pub async fn recheck(state: &AppState, id: &str) {
 /// Checks every number's health every five minutes.
 pub async fn health_loop(state: AppState) {
     loop {
-        let numbers: Vec<(String,)> = sqlx::query_as("SELECT id FROM numbers").fetch_all(&state.db.pool).await.unwrap_or_default();
-        for (id,) in numbers {
+        for id in store::ids(&state.db.pool).await.unwrap_or_default() {
             recheck(&state, &id).await;
         }
         if let Err(e) = crate::numbers::templates::sync_all(&state).await {
@@ -196,45 +167,9 @@ pub async fn health_loop(state: AppState) {
     }
 }
 
-type NumberRow = (String, String, String, String, String, String, i64, i64, Option<String>, Option<i64>, i64, i64, String);
-
 /// `GET /api/v1/numbers`: the numbers in the user's scope.
 pub async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<Vec<Number>>> {
-    Ok(Json(load_numbers(&state.db.pool, &user.scope_sql("n.id", None)).await?))
-}
-
-async fn load_numbers<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(db: E, condition: &str) -> Result<Vec<Number>> {
-    let rows: Vec<NumberRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT n.id, n.waba_id, n.display_phone_number, n.verified_name, n.quality_rating, n.messaging_limit,
-                n.throughput_per_sec, CASE WHEN n.connected THEN 1 ELSE 0 END, n.problem, n.last_webhook_at,
-                CAST(COALESCE((SELECT SUM(c.unread) FROM conversations c WHERE c.number_id = n.id), 0) AS BIGINT),
-                CASE WHEN n.disabled THEN 1 ELSE 0 END, n.time_zone
-         FROM numbers n WHERE {condition} ORDER BY n.display_phone_number, n.id"
-    )))
-    .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, waba_id, display, name, quality, limit, throughput, connected, problem, last_webhook_at, unread, disabled, time_zone)| {
-                Number {
-                    id,
-                    waba_id,
-                    display_phone_number: display,
-                    verified_name: name,
-                    quality_rating: quality,
-                    messaging_limit: limit,
-                    throughput_per_sec: throughput as u32,
-                    connected: connected != 0,
-                    problem,
-                    unread,
-                    last_webhook_at,
-                    disabled: disabled != 0,
-                    time_zone,
-                }
-            },
-        )
-        .collect())
+    Ok(Json(store::load(&state.db.pool, &user.scope_sql("n.id", None)).await?))
 }
 
 fn digits_only(what: &str, value: &str) -> Result<String> {
@@ -247,7 +182,7 @@ fn digits_only(what: &str, value: &str) -> Result<String> {
 
 async fn one_number(state: &AppState, id: &str) -> Result<Number> {
     let digits = digits_only("phone-number id", id)?;
-    load_numbers(&state.db.pool, &format!("n.id = '{digits}'")).await?.pop().ok_or(AppError::NotFound)
+    store::load(&state.db.pool, &format!("n.id = '{digits}'")).await?.pop().ok_or(AppError::NotFound)
 }
 
 /// `POST /api/v1/numbers`: connect a number, checked against the Graph API before it is saved.
@@ -307,7 +242,7 @@ pub async fn update(
     let mut after = before.clone();
     let mut tx = state.db.pool.begin().await?;
     if let Some(disabled) = change.disabled {
-        sqlx::query("UPDATE numbers SET disabled = $1 WHERE id = $2").bind(disabled).bind(&before.id).execute(&mut *tx).await?;
+        store::set_disabled(&mut tx, &before.id, disabled).await?;
         after.disabled = disabled;
         let action = if disabled { "number.disable" } else { "number.enable" };
         crate::access::audit::record_on(
@@ -322,7 +257,7 @@ pub async fn update(
         .await?;
     }
     if let Some(zone) = time_zone {
-        sqlx::query("UPDATE numbers SET time_zone = $1 WHERE id = $2").bind(&zone).bind(&before.id).execute(&mut *tx).await?;
+        store::set_time_zone(&mut tx, &before.id, &zone).await?;
         let was = after.clone();
         after.time_zone = zone;
         crate::access::audit::record_on(
@@ -349,7 +284,7 @@ pub async fn remove(State(state): State<AppState>, user: AuthUser, Path(id): Pat
         return Err(AppError::NotFound);
     }
     let mut tx = state.db.pool.begin().await?;
-    sqlx::query("DELETE FROM numbers WHERE id = $1").bind(&before.id).execute(&mut *tx).await?;
+    store::delete(&mut tx, &before.id).await?;
     crate::access::audit::record_on(
         &mut tx,
         &user,
@@ -380,11 +315,7 @@ impl OutcomeListener for SendListener {
         Box::pin(async move {
             for o in outcomes {
                 if let SendOutcome::NumberStopped { number_id, reason } = *o {
-                    sqlx::query("UPDATE numbers SET connected = FALSE, problem = $1 WHERE id = $2")
-                        .bind(reason)
-                        .bind(number_id)
-                        .execute(&mut *conn)
-                        .await?;
+                    store::record_problem(conn, number_id, reason).await?;
                 }
             }
             Ok(())
@@ -399,10 +330,8 @@ pub const RED: &str = "RED";
 /// (the quality kill switch); staying RED does not pause again what someone chose to resume.
 /// Both the health check and Meta's quality webhook come through here.
 pub async fn record_quality(conn: &mut sqlx::AnyConnection, id: &str, rating: &str) -> Result<()> {
-    let before: Option<(String,)> =
-        sqlx::query_as("SELECT quality_rating FROM numbers WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
-    sqlx::query("UPDATE numbers SET quality_rating = $1 WHERE id = $2").bind(rating).bind(id).execute(&mut *conn).await?;
-    if rating == RED && before.is_some_and(|(b,)| b != RED) {
+    let before = store::swap_quality(conn, id, rating).await?;
+    if rating == RED && before.is_some_and(|b| b != RED) {
         crate::broadcasts::pause_for_low_quality(conn, id).await?;
     }
     Ok(())
@@ -415,6 +344,6 @@ pub async fn find_by_display_digits(conn: &mut sqlx::AnyConnection, digits: &str
     if digits.is_empty() {
         return Ok(None);
     }
-    let numbers: Vec<(String, String)> = sqlx::query_as("SELECT id, display_phone_number FROM numbers").fetch_all(&mut *conn).await?;
+    let numbers = store::display_numbers(conn).await?;
     Ok(numbers.into_iter().find(|(_, display)| only_digits(display) == digits).map(|(id, _)| id))
 }

@@ -22,31 +22,14 @@ pub async fn sync_waba(state: &AppState, waba_id: &str, token: &SecretString) ->
         .map_err(|e| AppError::bad_request("graph_error", format!("WhatsApp did not list the templates of {waba_id}: {e}")))?;
     let now = now_ms();
     let mut tx = state.db.pool.begin().await?;
-    sqlx::query("DELETE FROM templates WHERE waba_id = $1").bind(waba_id).execute(&mut *tx).await?;
-    for t in &list {
-        sqlx::query(
-            "INSERT INTO templates (waba_id, name, language, id, category, status, components, synced_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (waba_id, name, language) DO NOTHING",
-        )
-        .bind(waba_id)
-        .bind(&t.name)
-        .bind(t.language.clone().unwrap_or_default())
-        .bind(&t.id)
-        .bind(t.category.clone().unwrap_or_default().to_uppercase())
-        .bind(t.status.clone().unwrap_or_default().to_uppercase())
-        .bind(serde_json::to_string(&t.components).map_err(anyhow::Error::from)?)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    }
+    super::store::replace_templates(&mut tx, waba_id, &list, now).await?;
     tx.commit().await?;
     Ok(list.len())
 }
 
 /// Syncs every WABA that has an enabled number, with that number's token.
 pub async fn sync_all(state: &AppState) -> Result<usize> {
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT waba_id, access_token FROM numbers WHERE disabled = FALSE ORDER BY id").fetch_all(&state.db.pool).await?;
+    let rows = super::store::waba_tokens(&state.db.pool).await?;
     let mut by_waba: BTreeMap<String, String> = BTreeMap::new();
     for (waba, sealed) in rows {
         by_waba.entry(waba).or_insert(sealed);
@@ -61,25 +44,11 @@ pub async fn sync_all(state: &AppState) -> Result<usize> {
 
 /// The templates of the WABAs behind the user's numbers.
 async fn visible(state: &AppState, user: &AuthUser) -> Result<Vec<Template>> {
-    let numbers: Vec<(String, String)> = sqlx::query_as("SELECT id, waba_id FROM numbers").fetch_all(&state.db.pool).await?;
+    let numbers = super::store::wabas(&state.db.pool).await?;
     let wabas: Vec<String> = numbers.into_iter().filter(|(id, _)| user.covers(id)).map(|(_, w)| w).collect();
-    let rows: Vec<(String, String, String, String, String, String, i64)> =
-        sqlx::query_as("SELECT waba_id, name, language, category, status, components, synced_at FROM templates ORDER BY name, language")
-            .fetch_all(&state.db.pool)
-            .await?;
-    Ok(rows
-        .into_iter()
-        .filter(|r| wabas.contains(&r.0))
-        .map(|(waba_id, name, language, category, status, components, synced_at)| Template {
-            waba_id,
-            name,
-            language,
-            category,
-            status,
-            components: serde_json::from_str(&components).unwrap_or_default(),
-            synced_at,
-        })
-        .collect())
+    let mut all = super::store::templates(&state.db.pool).await?;
+    all.retain(|t| wabas.contains(&t.waba_id));
+    Ok(all)
 }
 
 /// `GET /api/v1/templates`.

@@ -8,6 +8,9 @@
 //! mid-request finds those rows `inflight` at start and treats them the same way.
 
 pub mod outcomes;
+mod store;
+
+pub use store::{enqueue, log_statuses, settle_from_statuses, statuses_seen, OutboxState, StatusLog};
 
 use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU32;
@@ -48,56 +51,6 @@ pub enum Payload {
     Send { body: Value },
     /// Mark an inbound message read.
     MarkRead { wamid: String },
-}
-
-/// Adds a row inside the caller's transaction. A second row with the same key is ignored, so
-/// callers can retry freely. Returns whether the row was new.
-pub async fn enqueue(conn: &mut AnyConnection, key: &str, number_id: &str, message_id: Option<i64>, payload: &Payload) -> Result<bool> {
-    let now = now_ms();
-    let payload = serde_json::to_string(payload).map_err(anyhow::Error::from)?;
-    let done = sqlx::query(
-        "INSERT INTO outbox (idempotency_key, number_id, message_id, payload, state, attempts, next_attempt_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'queued', 0, $5, $5, $5) ON CONFLICT (idempotency_key) DO NOTHING",
-    )
-    .bind(key)
-    .bind(number_id)
-    .bind(message_id)
-    .bind(payload)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// Settles an `unknown` or `inflight` row from a status webhook that carried its key.
-pub async fn settle_from_status(conn: &mut AnyConnection, key: &str, wamid: &str) -> Result<Vec<(i64, String)>> {
-    settle_from_statuses(conn, &[(key, wamid)]).await
-}
-
-/// Keys per statement when settling: 2 parameters each.
-const SETTLE_CHUNK: usize = 1_000;
-
-/// [`settle_from_status`] for many (key, wamid) pairs, each key once: one statement per
-/// thousand, which is what a batch of status webhooks needs (nearly always settling nothing).
-/// Returns the conversation messages the settled sends carry, with their wamids, for the
-/// conversations to learn (the outbox writes only its own table).
-pub async fn settle_from_statuses(conn: &mut AnyConnection, pairs: &[(&str, &str)]) -> Result<Vec<(i64, String)>> {
-    let now = now_ms();
-    let mut messages = Vec::new();
-    for chunk in pairs.chunks(SETTLE_CHUNK) {
-        let sql = format!(
-            "UPDATE outbox SET state = 'sent', wamid = v.column2, updated_at = $1 FROM (VALUES {}) AS v
-             WHERE outbox.idempotency_key = v.column1 AND outbox.state IN ('unknown', 'inflight') RETURNING outbox.message_id, outbox.wamid",
-            crate::db::values_placeholders_after(1, chunk.len(), 2)
-        );
-        let mut q = sqlx::query_as::<_, (Option<i64>, Option<String>)>(sqlx::AssertSqlSafe(crate::db::for_backend(conn, sql))).bind(now);
-        for (key, wamid) in chunk {
-            q = q.bind(*key).bind(*wamid);
-        }
-        let settled = q.fetch_all(&mut *conn).await?;
-        messages.extend(settled.into_iter().filter_map(|(message_id, wamid)| Some((message_id?, wamid?))));
-    }
-    Ok(messages)
 }
 
 struct Lane {
@@ -202,14 +155,7 @@ impl Budget {
 
 /// Loads the last 24 hours of business-initiated recipients into the budget.
 async fn load_budget(state: &AppState) -> Result<()> {
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT n.portfolio, o.recipient, MAX(o.updated_at) FROM outbox o JOIN numbers n ON n.id = o.number_id
-         WHERE o.recipient IS NOT NULL AND o.state IN ('sent', 'inflight', 'unknown') AND o.updated_at > $1
-         GROUP BY n.portfolio, o.recipient",
-    )
-    .bind(now_ms() - DAY_MS)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = store::recent_recipients(&state.db.pool, now_ms() - DAY_MS).await?;
     let mut rows = rows;
     rows.sort_by_key(|r| r.2);
     let mut all = state.lanes.budget.portfolios.lock().expect("budget lock");
@@ -222,12 +168,7 @@ async fn load_budget(state: &AppState) -> Result<()> {
 /// Rows a dead relay left `inflight` may have reached Meta: treat them as unknown.
 pub async fn recover_after_restart(state: &AppState) -> Result<()> {
     let now = now_ms();
-    let moved = sqlx::query("UPDATE outbox SET state = 'unknown', next_attempt_at = $1, updated_at = $2 WHERE state = 'inflight'")
-        .bind(now + RECONCILE_WINDOW_MS)
-        .bind(now)
-        .execute(&state.db.pool)
-        .await?
-        .rows_affected();
+    let moved = store::inflight_to_unknown(&state.db.pool, now + RECONCILE_WINDOW_MS, now).await?;
     if moved > 0 {
         tracing::warn!("{moved} sends were in flight when the relay stopped; reconciling them from status webhooks");
     }
@@ -241,8 +182,7 @@ pub async fn start_lanes(state: &AppState) -> Result<()> {
     if state.lanes.recorder.set(tx).is_ok() {
         tokio::spawn(run_recorder(state.clone(), rx));
     }
-    let numbers: Vec<(String, i64)> = sqlx::query_as("SELECT id, throughput_per_sec FROM numbers").fetch_all(&state.db.pool).await?;
-    for (id, rate) in numbers {
+    for (id, rate) in crate::numbers::throughputs(&state.db.pool).await? {
         start_lane(state, &id, rate);
     }
     Ok(())
@@ -277,7 +217,7 @@ pub fn start_lane(state: &AppState, number_id: &str, throughput_per_sec: i64) {
 /// Claimed rows and the token to send them with.
 struct Batch {
     token: SecretString,
-    rows: Vec<Row>,
+    rows: Vec<store::Claimed>,
 }
 
 /// A lane is two tasks: the claimer reads the next batch from the database while the sender
@@ -338,9 +278,6 @@ async fn send_batch(state: &AppState, number_id: &str, lane: &Arc<Lane>, batch: 
     Ok(())
 }
 
-/// A claimed row: id, key, message, payload, attempts so far, recipient, broadcast.
-type Row = (i64, String, Option<i64>, String, i64, Option<String>, Option<i64>);
-const ROW_COLUMNS: &str = "id, idempotency_key, message_id, payload, attempts, recipient, broadcast_id";
 
 /// Claims due rows — live sends first, then running broadcasts' — checked against the pair
 /// rate and the messaging limit, and marks them in flight; `None` when there is nothing to send
@@ -359,89 +296,48 @@ async fn claim(state: &AppState, number_id: &str, lane: &Arc<Lane>) -> Result<Op
 async fn claim_in(state: &AppState, conn: &mut AnyConnection, number_id: &str, lane: &Arc<Lane>) -> Result<Option<Batch>> {
     reconcile_unknown(state, conn, number_id).await?;
     // A disabled or removed number sends nothing; its queue waits for it to come back.
-    let Some((sealed, portfolio, messaging_limit)): Option<(String, String, String)> =
-        sqlx::query_as("SELECT access_token, portfolio, messaging_limit FROM numbers WHERE id = $1 AND disabled = FALSE")
-            .bind(number_id)
-            .fetch_optional(&mut *conn)
-            .await?
-    else {
+    let Some(sending) = crate::numbers::sending_credentials(conn, number_id).await? else {
         return Ok(None);
     };
     let now = now_ms();
-    let mut rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {ROW_COLUMNS} FROM outbox
-         WHERE number_id = $1 AND state = 'queued' AND broadcast_id IS NULL AND next_attempt_at <= $2 ORDER BY id LIMIT $3"
-    )))
-    .bind(number_id)
-    .bind(now)
-    .bind(lane.claim)
-    .fetch_all(&mut *conn)
-    .await?;
-    if (rows.len() as i64) < lane.claim {
-        let more: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {ROW_COLUMNS} FROM outbox
-             WHERE number_id = $1 AND state = 'queued' AND broadcast_id IN (SELECT id FROM broadcasts WHERE state = 'running')
-               AND next_attempt_at <= $2 ORDER BY next_attempt_at, id LIMIT $3"
-        )))
-        .bind(number_id)
-        .bind(now)
-        .bind(lane.claim - rows.len() as i64)
-        .fetch_all(&mut *conn)
-        .await?;
-        rows.extend(more);
-    }
+    let rows = store::due(conn, number_id, now, lane.claim).await?;
     if rows.is_empty() {
         return Ok(None);
     }
-    let tier = switchboard_shared::broadcast::tier_limit(&messaging_limit);
-    let mut admitted: Vec<Row> = Vec::with_capacity(rows.len());
+    let tier = switchboard_shared::broadcast::tier_limit(&sending.messaging_limit);
+    let mut admitted: Vec<store::Claimed> = Vec::with_capacity(rows.len());
     let mut deferred: Vec<(i64, i64, Option<&str>)> = Vec::new();
     for row in rows {
-        let to = row.5.clone().or_else(|| recipient_of(&row.3));
+        let to = row.recipient.clone().or_else(|| recipient_of(&row.payload));
         if let Some(to) = &to {
             if let Err(not_until) = lane.pair.check_key(to) {
                 let wait = not_until.wait_time_from(governor::clock::Clock::now(lane.pair.clock()));
-                deferred.push((row.0, now + wait.as_millis() as i64 + 1, None));
+                deferred.push((row.id, now + wait.as_millis() as i64 + 1, None));
                 continue;
             }
         }
-        if let (Some(_), Some(to)) = (row.6, &row.5) {
-            if let Err(opens) = state.lanes.budget.admit(&portfolio, tier, to, now) {
-                deferred.push((row.0, opens, Some(LIMIT_WAIT)));
+        if let (Some(_), Some(to)) = (row.broadcast_id, &row.recipient) {
+            if let Err(opens) = state.lanes.budget.admit(&sending.portfolio, tier, to, now) {
+                deferred.push((row.id, opens, Some(LIMIT_WAIT)));
                 continue;
             }
         }
         admitted.push(row);
     }
-    for (id, at, why) in &deferred {
-        sqlx::query("UPDATE outbox SET next_attempt_at = $1, error_title = COALESCE($2, error_title), updated_at = $3 WHERE id = $4 AND state = 'queued'")
-            .bind(at)
-            .bind(why)
-            .bind(now)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-    }
+    store::defer(conn, &deferred, now).await?;
     if admitted.is_empty() {
         // Everything claimed waits (pair rate, messaging limit) until its new time.
         return Ok(None);
     }
-    let ids: Vec<String> = admitted.iter().map(|r| r.0.to_string()).collect();
-    // The ids are integers we just read, not outside input. Only the rows this update moved are
-    // ours to send: one cancelled (or claimed elsewhere) since the read stays unsent.
-    let moved: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "UPDATE outbox SET state = 'inflight', attempts = attempts + 1, updated_at = $1 WHERE id IN ({}) AND state = 'queued' RETURNING id",
-        ids.join(",")
-    )))
-    .bind(now)
-    .fetch_all(&mut *conn)
-    .await?;
-    let moved: std::collections::HashSet<i64> = moved.into_iter().map(|(id,)| id).collect();
-    admitted.retain(|r| moved.contains(&r.0));
+    // Only the rows this update moved are ours to send: one cancelled (or claimed elsewhere)
+    // since the read stays unsent.
+    let ids: Vec<i64> = admitted.iter().map(|r| r.id).collect();
+    let moved = store::mark_inflight(conn, &ids, now).await?;
+    admitted.retain(|r| moved.contains(&r.id));
     if admitted.is_empty() {
         return Ok(None);
     }
-    let token = SecretString::from(state.config.sealing_key()?.open(&sealed)?);
+    let token = SecretString::from(state.config.sealing_key()?.open(&sending.sealed_token)?);
     Ok(Some(Batch { token, rows: admitted }))
 }
 
@@ -457,37 +353,25 @@ fn recipient_of(payload: &str) -> Option<String> {
 /// Nothing is requeued while stored webhooks wait to be processed: the status that settles a
 /// row may be among them.
 async fn reconcile_unknown(state: &AppState, conn: &mut AnyConnection, number_id: &str) -> Result<()> {
-    let due: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, idempotency_key FROM outbox WHERE number_id = $1 AND state = 'unknown' AND next_attempt_at <= $2")
-            .bind(number_id)
-            .bind(now_ms())
-            .fetch_all(&mut *conn)
-            .await?;
+    let due = store::unknown_due(conn, number_id, now_ms()).await?;
     if due.is_empty() || state.ingest.pending() > 0 {
         return Ok(());
     }
-    let (backlog,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhook_inbox WHERE processed = FALSE").fetch_one(&mut *conn).await?;
+    let backlog = store::webhooks_waiting(conn).await?;
     if backlog > 0 {
         return Ok(());
     }
     for (id, key) in due {
-        let seen: Option<(String,)> = sqlx::query_as("SELECT wamid FROM message_statuses WHERE callback_data = $1 LIMIT 1")
-            .bind(&key)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let seen = store::wamid_from_statuses(conn, &key).await?;
         match seen {
-            Some((wamid,)) => {
-                let settled = settle_from_status(conn, &key, &wamid).await?;
+            Some(wamid) => {
+                let settled = store::settle_from_statuses(conn, &[(&key, &wamid)]).await?;
                 let outcomes: Vec<SendOutcome> =
                     settled.iter().map(|(message_id, wamid)| SendOutcome::Settled { message_id: *message_id, wamid }).collect();
                 tell_listeners(conn, state, &outcomes, now_ms(), &mut Vec::new()).await?;
             }
             None => {
-                sqlx::query("UPDATE outbox SET state = 'queued', updated_at = $1 WHERE id = $2 AND state = 'unknown'")
-                    .bind(now_ms())
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
+                store::requeue_unknown(conn, id, now_ms()).await?;
             }
         }
     }
@@ -505,7 +389,7 @@ fn backoff_ms(code: Option<i64>, attempts: i64) -> i64 {
 /// What came of one request, waiting to be recorded.
 struct Outcome {
     number_id: String,
-    row: Row,
+    row: store::Claimed,
     result: Result<Option<String>, CloudError>,
 }
 
@@ -531,10 +415,10 @@ fn with_callback_data(body: &str, key: &str) -> Option<String> {
 }
 
 /// The request itself: no database work, so lanes never wait for the disk.
-async fn attempt(state: &AppState, number_id: &str, token: &SecretString, row: Row) -> Outcome {
+async fn attempt(state: &AppState, number_id: &str, token: &SecretString, row: store::Claimed) -> Outcome {
     let unreadable = |e: String| Err(CloudError::Decode { status: 0, message: format!("unreadable outbox payload: {e}") });
-    let result = match serde_json::from_str::<StoredPayload>(&row.3) {
-        Ok(StoredPayload { kind: "send", body: Some(body), .. }) => match with_callback_data(body.get(), &row.1) {
+    let result = match serde_json::from_str::<StoredPayload>(&row.payload) {
+        Ok(StoredPayload { kind: "send", body: Some(body), .. }) => match with_callback_data(body.get(), &row.idempotency_key) {
             Some(request) => state.cloud.send_json(number_id, token, request).await.map(|r| r.messages.first().map(|m| m.id.clone())),
             None => unreadable("the body is not a JSON object".into()),
         },
@@ -577,7 +461,7 @@ async fn record(state: &AppState, batch: &[Outcome]) -> Result<()> {
     // Accepted sends with no conversation message (broadcasts: nearly all of a busy day's) are
     // written set-based; the rest one by one, with their events.
     let (accepted, others): (Vec<&Outcome>, Vec<&Outcome>) =
-        batch.iter().partition(|o| o.row.2.is_none() && matches!(o.result, Ok(Some(_))));
+        batch.iter().partition(|o| o.row.message_id.is_none() && matches!(o.result, Ok(Some(_))));
     let mut tx = state.db.pool.begin().await?;
     record_accepted(&mut tx, state, &accepted, now, &mut out).await?;
     for o in others {
@@ -600,16 +484,9 @@ const RECORD_CHUNK: usize = 500;
 /// then what the features keep in step (broadcast recipients, contacts' last outbound time).
 async fn record_accepted(tx: &mut AnyConnection, state: &AppState, accepted: &[&Outcome], now: i64, out: &mut Vec<Event>) -> Result<()> {
     for chunk in accepted.chunks(RECORD_CHUNK) {
-        let wamid = |o: &Outcome| o.result.as_ref().ok().cloned().flatten();
-        let sql = format!(
-            "UPDATE outbox SET state = 'sent', wamid = v.column2, updated_at = $1 FROM (VALUES {}) AS v WHERE outbox.id = v.column1",
-            crate::db::values_placeholders_after(1, chunk.len(), 2)
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(tx, sql))).bind(now);
-        for o in chunk {
-            q = q.bind(o.row.0).bind(wamid(o));
-        }
-        q.execute(&mut *tx).await?;
+        let sent: Vec<(i64, Option<&str>)> =
+            chunk.iter().map(|o| (o.row.id, o.result.as_ref().ok().and_then(Option::as_deref))).collect();
+        store::mark_sent_many(tx, &sent, now).await?;
         let outcomes: Vec<SendOutcome> = chunk.iter().map(|o| accepted_outcome(o)).collect();
         tell_listeners(tx, state, &outcomes, now, out).await?;
     }
@@ -618,13 +495,12 @@ async fn record_accepted(tx: &mut AnyConnection, state: &AppState, accepted: &[&
 
 /// The outcome the features hear of, for a send Meta accepted.
 fn accepted_outcome(o: &Outcome) -> SendOutcome<'_> {
-    let (_, key, message_id, _, _, recipient, broadcast_id) = &o.row;
     SendOutcome::Accepted {
-        key,
+        key: &o.row.idempotency_key,
         number_id: &o.number_id,
-        message_id: *message_id,
-        recipient: recipient.as_deref(),
-        broadcast: broadcast_id.is_some(),
+        message_id: o.row.message_id,
+        recipient: o.row.recipient.as_deref(),
+        broadcast: o.row.broadcast_id.is_some(),
         wamid: o.result.as_ref().ok().and_then(Option::as_deref),
     }
 }
@@ -645,34 +521,25 @@ async fn tell_listeners(
 
 async fn record_one(tx: &mut AnyConnection, state: &AppState, o: &Outcome, now: i64, out: &mut Vec<Event>) -> Result<()> {
     let number_id = o.number_id.as_str();
-    let (id, key, message_id, _, attempts, _, broadcast_id) = &o.row;
+    let store::Claimed { id, idempotency_key: key, message_id, attempts, broadcast_id, .. } = &o.row;
+    let id = *id;
     let attempts = attempts + 1;
     match &o.result {
         Ok(wamid) => {
-            sqlx::query("UPDATE outbox SET state = 'sent', wamid = COALESCE($1, wamid), updated_at = $2 WHERE id = $3")
-                .bind(wamid)
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            store::mark_sent(tx, id, wamid.as_deref(), now).await?;
             tell_listeners(tx, state, &[accepted_outcome(o)], now, out).await?;
             state.metrics.sends(SendResult::Accepted, 1);
         }
         // A failed request whose send a status webhook has meanwhile proven (the row is no
         // longer in flight: Meta answered too late, or not at all) stays sent.
-        Err(e) if !still_in_flight(tx, *id).await? => {
+        Err(e) if !store::still_in_flight(tx, id).await? => {
             tracing::warn!("send {key} on {number_id}: {e}; already settled by its status webhook");
             state.metrics.sends(SendResult::SettledByStatus, 1);
         }
         Err(e @ (CloudError::NoAnswer(_) | CloudError::Decode { status: 200..=299, .. })) => {
             // No answer, or a success we could not read: it may have been sent.
             tracing::warn!("send {key} on {number_id}: {e}; outcome unknown, reconciling");
-            sqlx::query("UPDATE outbox SET state = 'unknown', next_attempt_at = $1, updated_at = $2 WHERE id = $3")
-                .bind(now + RECONCILE_WINDOW_MS)
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            store::mark_unknown(tx, id, now + RECONCILE_WINDOW_MS, now).await?;
             state.metrics.sends(SendResult::Unknown, 1);
         }
         Err(e) => {
@@ -690,26 +557,11 @@ async fn record_one(tx: &mut AnyConnection, state: &AppState, o: &Outcome, now: 
                     if class == ErrorClass::PauseLane {
                         tell_listeners(tx, state, &[SendOutcome::NumberStopped { number_id, reason: &title }], now, out).await?;
                     }
-                    sqlx::query(
-                        "UPDATE outbox SET state = 'queued', next_attempt_at = $1, error_code = $2, error_title = $3, updated_at = $4 WHERE id = $5",
-                    )
-                    .bind(now + wait)
-                    .bind(code)
-                    .bind(&title)
-                    .bind(now)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                    store::retry_later(tx, id, now + wait, code, &title, now).await?;
                     state.metrics.sends(SendResult::Retry, 1);
                 }
                 ErrorClass::Permanent => {
-                    sqlx::query("UPDATE outbox SET state = 'failed', error_code = $1, error_title = $2, updated_at = $3 WHERE id = $4")
-                        .bind(code)
-                        .bind(&title)
-                        .bind(now)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
+                    store::mark_failed(tx, id, code, &title, now).await?;
                     let failed = SendOutcome::Failed {
                         key,
                         number_id,
@@ -725,13 +577,6 @@ async fn record_one(tx: &mut AnyConnection, state: &AppState, o: &Outcome, now: 
         }
     }
     Ok(())
-}
-
-/// Whether a row is still waiting for its request's outcome (a status webhook may have settled
-/// it first).
-async fn still_in_flight(tx: &mut AnyConnection, id: i64) -> Result<bool> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT state FROM outbox WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
-    Ok(row.is_some_and(|(state,)| state == "inflight"))
 }
 
 /// Sends beyond Meta's text limit are refused before they reach the outbox.

@@ -1,0 +1,63 @@
+//! The webhook_inbox and dead_letters tables: every signed body as Meta sent it, whether it has
+//! been processed, and what could not be understood.
+
+use sqlx::{AnyConnection, AnyPool};
+
+use crate::error::Result;
+
+/// Rows per INSERT. Fixed sizes keep the set of statement texts small, so prepared
+/// statements are reused.
+const CHUNKS: [usize; 4] = [64, 16, 4, 1];
+
+fn insert_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows).map(|i| format!("(${}, ${}, FALSE)", 2 * i + 1, 2 * i + 2)).collect();
+    format!("INSERT INTO webhook_inbox (received_at, body, processed) VALUES {}", values.join(","))
+}
+
+/// Stores bodies (with when each was received) in one transaction.
+pub(super) async fn store_bodies(pool: &AnyPool, bodies: &[(i64, &[u8])]) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let mut rest = bodies;
+    while !rest.is_empty() {
+        let size = CHUNKS.into_iter().find(|c| *c <= rest.len()).unwrap_or(1);
+        let (chunk, tail) = rest.split_at(size);
+        // Only placeholders are formatted into the text; the values are bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_sql(size)));
+        for (received_at, body) in chunk {
+            query = query.bind(*received_at).bind(body.to_vec());
+        }
+        query.execute(&mut *tx).await?;
+        rest = tail;
+    }
+    tx.commit().await
+}
+
+/// The oldest `limit` bodies not yet processed: (id, body).
+pub(super) async fn unprocessed(pool: &AnyPool, limit: i64) -> Result<Vec<(i64, Vec<u8>)>> {
+    Ok(sqlx::query_as("SELECT id, body FROM webhook_inbox WHERE processed = FALSE ORDER BY id LIMIT $1").bind(limit).fetch_all(pool).await?)
+}
+
+pub(super) async fn mark_processed(conn: &mut AnyConnection, ids: &[i64]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    // The ids are integers we read, not outside input.
+    sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE webhook_inbox SET processed = TRUE WHERE id IN ({})", list.join(","))))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Keeps what could not be understood, with why; returns its id.
+pub(super) async fn dead_letter(conn: &mut AnyConnection, inbox_id: i64, reason: &str, body: &[u8], at: i64) -> Result<i64> {
+    let (id,): (i64,) =
+        sqlx::query_as("INSERT INTO dead_letters (inbox_id, reason, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(inbox_id)
+            .bind(reason)
+            .bind(body.to_vec())
+            .bind(at)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(id)
+}
