@@ -22,14 +22,6 @@ pub(super) fn later_starts(spec: &BroadcastSpec, now: i64) -> Vec<(String, i64)>
     spec.starts.iter().filter(|(_, at)| **at > now).map(|(n, at)| (n.clone(), *at)).collect()
 }
 
-/// One frozen recipient before it is written.
-pub(super) struct Frozen {
-    contact: String,
-    number_id: Option<String>,
-    skipped: Option<(&'static str, Option<String>)>,
-    payload: Option<String>,
-}
-
 /// Picks the number a contact hears from: the first chosen number it talks to, else one
 /// spread evenly by its phone (so each lane gets a fair share).
 pub(super) fn pick_number<'a>(chosen: &'a [String], talks_to: &[String], phone: &str) -> &'a str {
@@ -46,17 +38,10 @@ pub(super) fn pick_number<'a>(chosen: &'a [String], talks_to: &[String], phone: 
 pub async fn freeze(state: &AppState, id: i64) -> Result<usize> {
     let mut tx = state.db.pool.begin().await?;
     let now = now_ms();
-    let claimed = sqlx::query("UPDATE broadcasts SET state = 'running', started_at = $1 WHERE id = $2 AND state = 'scheduled'")
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if claimed == 0 {
+    if !mark_started(&mut tx, id, now).await? {
         return Ok(0);
     }
-    let (spec,): (String,) = sqlx::query_as("SELECT spec FROM broadcasts WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
-    let spec: BroadcastSpec = serde_json::from_str(&spec).map_err(anyhow::Error::from)?;
+    let spec = spec_of(&mut tx, id).await?.ok_or_else(|| anyhow::anyhow!("broadcast {id} has no readable request"))?;
     let clock = std::time::Instant::now();
     let all = contacts::load_all(&mut tx).await?;
     let loaded = clock.elapsed();
@@ -88,12 +73,7 @@ pub async fn freeze(state: &AppState, id: i64) -> Result<usize> {
             }
         }
         Audience::Resend { broadcast_id } => {
-            let rows: Vec<(String, String, Option<String>, Option<i64>)> = sqlx::query_as(
-                "SELECT contact, state, status, error_code FROM broadcast_recipients WHERE broadcast_id = $1 ORDER BY contact",
-            )
-            .bind(broadcast_id)
-            .fetch_all(&mut *tx)
-            .await?;
+            let rows = outcomes_of(&mut tx, *broadcast_id).await?;
             for (contact, st, status, code) in rows {
                 let st = RecipientState::parse(&st);
                 let status = status.as_deref().and_then(MessageStatus::parse);
@@ -112,13 +92,7 @@ pub async fn freeze(state: &AppState, id: i64) -> Result<usize> {
     let mut recent: HashMap<String, u32> = HashMap::new();
     if let (Some(cap), true) = (spec.frequency_cap, marketing) {
         let since = now - i64::from(cap.days) * 86_400_000;
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT r.contact, b.spec, r.accepted_at FROM broadcast_recipients r JOIN broadcasts b ON b.id = r.broadcast_id
-             WHERE r.accepted_at IS NOT NULL AND r.accepted_at >= $1",
-        )
-        .bind(since)
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows = accepted_since(&mut tx, since).await?;
         let mut marketing_broadcast: HashMap<String, bool> = HashMap::new();
         for (contact, bspec, _) in rows {
             let is_marketing = *marketing_broadcast.entry(bspec.clone()).or_insert_with(|| {
@@ -175,31 +149,13 @@ pub async fn freeze(state: &AppState, id: i64) -> Result<usize> {
     }
 
     let built = clock.elapsed();
-    for chunk in frozen.chunks(CHUNK) {
-        let sql = format!(
-            "INSERT INTO broadcast_recipients (broadcast_id, contact, number_id, outbox_key, skipped, error_title, state, payload) VALUES {}",
-            crate::db::values_placeholders(chunk.len(), 8)
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&tx, sql)));
-        for f in chunk {
-            q = q
-                .bind(id)
-                .bind(f.contact.clone())
-                .bind(f.number_id.clone())
-                .bind(f.payload.as_ref().map(|_| key(id, &f.contact)))
-                .bind(f.skipped.as_ref().map(|s| s.0))
-                .bind(f.skipped.as_ref().and_then(|s| s.1.clone()))
-                .bind(if f.skipped.is_some() { RecipientState::Skipped } else { RecipientState::Queued }.as_str())
-                .bind(f.payload.clone());
-        }
-        q.execute(&mut *tx).await?;
-    }
+    insert_recipients(&mut tx, id, &frozen).await?;
     // The first sends go into the outbox with the freeze, so the lanes start at once; the rest
     // follow in their own transactions right after.
     let mut cursor = String::new();
     let later = later_starts(&spec, now);
     queue_chunk(&mut tx, id, &mut cursor, FIRST_CHUNK, &later).await?;
-    sqlx::query("UPDATE broadcasts SET audience = $1 WHERE id = $2").bind(frozen.len() as i64).bind(id).execute(&mut *tx).await?;
+    set_audience(&mut tx, id, frozen.len() as i64).await?;
     let written = clock.elapsed();
     tx.commit().await?;
     state.lanes.wake_all();
@@ -224,33 +180,11 @@ pub(super) async fn queue_chunk(
     limit: i64,
     later: &[(String, i64)],
 ) -> Result<usize> {
-    let queued: Vec<(String,)> = sqlx::query_as(
-        "INSERT INTO outbox (idempotency_key, number_id, message_id, payload, state, attempts, next_attempt_at, created_at, updated_at, broadcast_id, recipient)
-         SELECT r.outbox_key, r.number_id, NULL, r.payload, 'queued', 0, $3, $3, $3, r.broadcast_id, r.contact
-         FROM broadcast_recipients r
-         WHERE r.broadcast_id = $1 AND r.contact > $2 AND r.state = 'queued' AND r.outbox_key IS NOT NULL
-           AND EXISTS (SELECT 1 FROM broadcasts b WHERE b.id = r.broadcast_id AND b.state IN ('running', 'paused'))
-           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.idempotency_key = r.outbox_key)
-         ORDER BY r.contact LIMIT $4
-         RETURNING recipient",
-    )
-    .bind(id)
-    .bind(cursor.as_str())
-    .bind(now_ms())
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    if let Some(last) = queued.iter().map(|(c,)| c).max() {
+    let queued = crate::outbox::queue_broadcast(conn, id, cursor, now_ms(), limit).await?;
+    if let Some(last) = queued.iter().max() {
         *cursor = last.clone();
         for (number, at) in later {
-            sqlx::query(
-                "UPDATE outbox SET next_attempt_at = $1 WHERE broadcast_id = $2 AND number_id = $3 AND state = 'queued' AND next_attempt_at < $1",
-            )
-            .bind(at)
-            .bind(id)
-            .bind(number)
-            .execute(&mut *conn)
-            .await?;
+            crate::outbox::delay_broadcast(conn, id, number, *at).await?;
         }
     }
     Ok(queued.len())

@@ -42,36 +42,26 @@ pub(super) async fn validate(conn: &mut AnyConnection, user: &AuthUser, spec: &B
         if !user.covers(n) {
             return Err(AppError::NotFound);
         }
-        let row: Option<(String, i64, String)> =
-            sqlx::query_as("SELECT waba_id, CASE WHEN disabled THEN 1 ELSE 0 END, time_zone FROM numbers WHERE id = $1")
-                .bind(n)
-                .fetch_optional(&mut *conn)
-                .await?;
-        let Some((waba, disabled, zone)) = row else { return Err(bad("unknown_number", format!("number {n} is not connected"))) };
-        zones.push((n.clone(), zone));
-        if disabled != 0 {
+        let Some(number) = crate::numbers::for_broadcast(conn, n).await? else {
+            return Err(bad("unknown_number", format!("number {n} is not connected")));
+        };
+        zones.push((n.clone(), number.time_zone));
+        if number.disabled != 0 {
             return Err(bad("number_disabled", format!("number {n} is paused; resume it first")));
         }
-        let t: Option<(String, String, String)> =
-            sqlx::query_as("SELECT status, category, components FROM templates WHERE waba_id = $1 AND name = $2 AND language = $3")
-                .bind(&waba)
-                .bind(&spec.template)
-                .bind(&spec.language)
-                .fetch_optional(&mut *conn)
-                .await?;
-        let Some((status, cat, components)) = t else {
+        let Some(template) = crate::numbers::template(conn, &number.waba_id, &spec.template, &spec.language).await? else {
             return Err(bad(
                 "unknown_template",
                 format!("template {} ({}) is not among number {n}'s templates; sync templates first", spec.template, spec.language),
             ));
         };
+        let (status, cat, components) = (template.status, template.category, template.components);
         if status != "APPROVED" {
             return Err(bad(
                 "template_not_approved",
                 format!("template {} is {status}; only approved templates can be sent", spec.template),
             ));
         }
-        let components: Vec<serde_json::Value> = serde_json::from_str(&components).unwrap_or_default();
         let wanted = spec_fns::body_text(&components).map_or(0, spec_fns::placeholders);
         if spec.parameters.len() != wanted {
             return Err(bad("parameters", format!("template {} takes {wanted} values; {} given", spec.template, spec.parameters.len())));
@@ -97,9 +87,7 @@ pub(super) async fn validate(conn: &mut AnyConnection, user: &AuthUser, spec: &B
         Audience::List { .. } => {}
         Audience::Resend { broadcast_id } => {
             // Only a broadcast the user may see: its recipients are theirs to reach again.
-            let source: Option<(String,)> =
-                sqlx::query_as("SELECT spec FROM broadcasts WHERE id = $1").bind(broadcast_id).fetch_optional(&mut *conn).await?;
-            let numbers = source.and_then(|(s,)| serde_json::from_str::<BroadcastSpec>(&s).ok()).map(|s| s.numbers);
+            let numbers = spec_of(conn, *broadcast_id).await?.map(|s| s.numbers);
             if !numbers.is_some_and(|numbers| numbers.iter().all(|n| user.covers(n))) {
                 return Err(bad("audience", format!("there is no broadcast {broadcast_id}")));
             }
@@ -161,16 +149,7 @@ pub async fn create(
     let now = now_ms();
     // The broadcast starts (freezes its audience) when its first number does.
     let send_at = spec.starts.values().copied().min().or(spec.send_at).unwrap_or(now);
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO broadcasts (name, spec, state, send_at, created_by, created_at) VALUES ($1, $2, 'scheduled', $3, $4, $5) RETURNING id",
-    )
-    .bind(spec.name.trim())
-    .bind(serde_json::to_string(&spec).map_err(anyhow::Error::from)?)
-    .bind(send_at)
-    .bind(user.id)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
+    let id = insert(&mut tx, &spec, send_at, user.id, now).await?;
     let numbers: Vec<&str> = spec.numbers.iter().map(String::as_str).collect();
     audit::record_on(
         &mut tx,
@@ -224,27 +203,11 @@ pub async fn control(
     }
     let mut tx = state.db.pool.begin().await?;
     let target = action.to(before.started_at.is_some());
-    sqlx::query("UPDATE broadcasts SET state = $1, paused_reason = NULL WHERE id = $2")
-        .bind(target.as_str())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    set_state(&mut tx, id, target).await?;
     if target == BroadcastState::Cancelled {
         let now = now_ms();
-        sqlx::query("UPDATE outbox SET state = 'cancelled', updated_at = $1 WHERE broadcast_id = $2 AND state = 'queued'")
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "UPDATE broadcast_recipients SET state = 'cancelled' WHERE broadcast_id = $1 AND state = 'queued'
-               AND (outbox_key IN (SELECT idempotency_key FROM outbox WHERE broadcast_id = $1 AND state = 'cancelled')
-                    OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.idempotency_key = broadcast_recipients.outbox_key))",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE broadcasts SET completed_at = $1 WHERE id = $2").bind(now).bind(id).execute(&mut *tx).await?;
+        crate::outbox::cancel_broadcast(&mut tx, id, now).await?;
+        cancel_unsent(&mut tx, id, now).await?;
     }
     let numbers: Vec<&str> = before.spec.numbers.iter().map(String::as_str).collect();
     audit::record_on(
@@ -274,55 +237,20 @@ pub struct RecipientQuery {
     limit: Option<i64>,
 }
 
-pub(super) type RecipientRow = (
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-);
-
-pub(super) const RECIPIENT_SQL: &str = "SELECT r.contact, c.name, r.number_id, r.state, r.skipped, r.status, r.error_code, r.error_title,
-        r.accepted_at, r.delivered_at, r.read_at, r.replied_at
-     FROM broadcast_recipients r LEFT JOIN contacts c ON c.wa_id = r.contact WHERE r.broadcast_id = $1";
-
-pub(super) fn filter_sql(filter: Option<&str>) -> Result<&'static str> {
-    Ok(match filter.unwrap_or("") {
-        "" | "all" => "",
-        "skipped" => " AND r.state = 'skipped'",
-        "queued" => " AND r.state = 'queued'",
-        "accepted" => " AND r.state = 'accepted'",
-        "failed" => " AND (r.state = 'failed' OR r.status = 'failed')",
-        "cancelled" => " AND r.state = 'cancelled'",
-        "delivered" => " AND r.delivered_at IS NOT NULL",
-        "read" => " AND r.read_at IS NOT NULL",
-        "replied" => " AND r.replied_at IS NOT NULL",
-        other => return Err(AppError::bad_request("invalid_filter", format!("{other:?} is not a recipient filter"))),
-    })
-}
-
-pub(super) fn recipient(user: &AuthUser, r: RecipientRow) -> Result<Recipient> {
-    let (contact, name, number_id, st, skipped, status, error_code, error_title, accepted_at, delivered_at, read_at, replied_at) = r;
+fn recipient(user: &AuthUser, r: RecipientRow) -> Result<Recipient> {
     Ok(Recipient {
-        state: RecipientState::parse(&st).ok_or_else(|| anyhow::anyhow!("recipient {contact} has an unknown state {st:?}"))?,
-        phone: if user.can(Permission::SeeFullPhoneNumbers) { contact } else { mask_phone(&contact) },
-        name,
-        number_id,
-        skipped,
-        status,
-        error_code,
-        error_title,
-        accepted_at,
-        delivered_at,
-        read_at,
-        replied_at,
+        state: RecipientState::parse(&r.state).ok_or_else(|| anyhow::anyhow!("recipient {} has an unknown state {:?}", r.contact, r.state))?,
+        phone: if user.can(Permission::SeeFullPhoneNumbers) { r.contact } else { mask_phone(&r.contact) },
+        name: r.name,
+        number_id: r.number_id,
+        skipped: r.skipped,
+        status: r.status,
+        error_code: r.error_code,
+        error_title: r.error_title,
+        accepted_at: r.accepted_at,
+        delivered_at: r.delivered_at,
+        read_at: r.read_at,
+        replied_at: r.replied_at,
     })
 }
 
@@ -334,21 +262,15 @@ pub async fn recipients(
     Query(q): Query<RecipientQuery>,
 ) -> Result<Json<Vec<Recipient>>> {
     visible(&state, &user, id).await?;
-    let sql = format!("{RECIPIENT_SQL}{} ORDER BY r.contact LIMIT $2 OFFSET $3", filter_sql(q.filter.as_deref())?);
-    let rows: Vec<RecipientRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .bind(q.limit.unwrap_or(100).clamp(1, 1_000))
-        .bind(q.offset.unwrap_or(0).max(0))
-        .fetch_all(&state.db.pool)
-        .await?;
+    let page = (q.limit.unwrap_or(100).clamp(1, 1_000), q.offset.unwrap_or(0).max(0));
+    let rows = recipient_rows(&state.db.pool, id, q.filter.as_deref(), Some(page)).await?;
     Ok(Json(rows.into_iter().map(|r| recipient(&user, r)).collect::<Result<_>>()?))
 }
 
 /// `GET /api/v1/broadcasts/{id}/export`: every recipient and outcome as CSV.
 pub async fn export(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<Response> {
     let broadcast = visible(&state, &user, id).await?;
-    let rows: Vec<RecipientRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{RECIPIENT_SQL} ORDER BY r.contact"))).bind(id).fetch_all(&state.db.pool).await?;
+    let rows = recipient_rows(&state.db.pool, id, None, None).await?;
     let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     w.write_record([
         "phone",

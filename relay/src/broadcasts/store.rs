@@ -336,3 +336,198 @@ pub async fn count_reply(conn: &mut AnyConnection, contact: &str, number_id: &st
     .await?;
     Ok(())
 }
+
+/// Saves a new broadcast, scheduled; returns its id.
+pub(super) async fn insert(conn: &mut AnyConnection, spec: &BroadcastSpec, send_at: i64, created_by: i64, now: i64) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO broadcasts (name, spec, state, send_at, created_by, created_at) VALUES ($1, $2, 'scheduled', $3, $4, $5) RETURNING id",
+    )
+    .bind(spec.name.trim())
+    .bind(serde_json::to_string(spec).map_err(anyhow::Error::from)?)
+    .bind(send_at)
+    .bind(created_by)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// A broadcast's request, if there is such a broadcast.
+pub(super) async fn spec_of(conn: &mut AnyConnection, id: i64) -> Result<Option<BroadcastSpec>> {
+    let source: Option<(String,)> = sqlx::query_as("SELECT spec FROM broadcasts WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
+    Ok(source.and_then(|(s,)| serde_json::from_str::<BroadcastSpec>(&s).ok()))
+}
+
+/// Someone paused, resumed or cancelled a broadcast.
+pub(super) async fn set_state(conn: &mut AnyConnection, id: i64, state: BroadcastState) -> Result<()> {
+    sqlx::query("UPDATE broadcasts SET state = $1, paused_reason = NULL WHERE id = $2").bind(state.as_str()).bind(id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// A cancelled broadcast's recipients whose sends were withdrawn (or never queued) are
+/// cancelled too, and the broadcast is complete.
+pub(super) async fn cancel_unsent(conn: &mut AnyConnection, id: i64, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE broadcast_recipients SET state = 'cancelled' WHERE broadcast_id = $1 AND state = 'queued'
+           AND (outbox_key IN (SELECT idempotency_key FROM outbox WHERE broadcast_id = $1 AND state = 'cancelled')
+                OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.idempotency_key = broadcast_recipients.outbox_key))",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE broadcasts SET completed_at = $1 WHERE id = $2").bind(now).bind(id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// A recipient and what came of their send.
+#[derive(sqlx::FromRow)]
+pub(super) struct RecipientRow {
+    pub contact: String,
+    pub name: Option<String>,
+    pub number_id: Option<String>,
+    pub state: String,
+    pub skipped: Option<String>,
+    pub status: Option<String>,
+    pub error_code: Option<i64>,
+    pub error_title: Option<String>,
+    pub accepted_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub read_at: Option<i64>,
+    pub replied_at: Option<i64>,
+}
+
+const RECIPIENT_SQL: &str = "SELECT r.contact, c.name, r.number_id, r.state, r.skipped, r.status, r.error_code, r.error_title,
+        r.accepted_at, r.delivered_at, r.read_at, r.replied_at
+     FROM broadcast_recipients r LEFT JOIN contacts c ON c.wa_id = r.contact WHERE r.broadcast_id = $1";
+
+/// The condition a recipient filter adds (`skipped | queued | accepted | failed | cancelled |
+/// delivered | read | replied`, or none / `all`).
+fn filter_sql(filter: Option<&str>) -> Result<&'static str> {
+    Ok(match filter.unwrap_or("") {
+        "" | "all" => "",
+        "skipped" => " AND r.state = 'skipped'",
+        "queued" => " AND r.state = 'queued'",
+        "accepted" => " AND r.state = 'accepted'",
+        "failed" => " AND (r.state = 'failed' OR r.status = 'failed')",
+        "cancelled" => " AND r.state = 'cancelled'",
+        "delivered" => " AND r.delivered_at IS NOT NULL",
+        "read" => " AND r.read_at IS NOT NULL",
+        "replied" => " AND r.replied_at IS NOT NULL",
+        other => return Err(crate::error::AppError::bad_request("invalid_filter", format!("{other:?} is not a recipient filter"))),
+    })
+}
+
+/// A broadcast's recipients by phone, filtered, one page (limit, offset) or all.
+pub(super) async fn recipient_rows(pool: &sqlx::AnyPool, id: i64, filter: Option<&str>, page: Option<(i64, i64)>) -> Result<Vec<RecipientRow>> {
+    let filter = filter_sql(filter)?;
+    Ok(match page {
+        Some((limit, offset)) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{RECIPIENT_SQL}{filter} ORDER BY r.contact LIMIT $2 OFFSET $3")))
+                .bind(id)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(pool)
+                .await?
+        }
+        None => sqlx::query_as(sqlx::AssertSqlSafe(format!("{RECIPIENT_SQL}{filter} ORDER BY r.contact"))).bind(id).fetch_all(pool).await?,
+    })
+}
+
+/// A scheduled broadcast becomes running; false if it was not scheduled (someone else started
+/// it, or it was cancelled).
+pub(super) async fn mark_started(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool> {
+    let claimed = sqlx::query("UPDATE broadcasts SET state = 'running', started_at = $1 WHERE id = $2 AND state = 'scheduled'")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok(claimed > 0)
+}
+
+/// A broadcast's recipients by phone: (contact, state, status, error code).
+pub(super) async fn outcomes_of(conn: &mut AnyConnection, id: i64) -> Result<Vec<(String, String, Option<String>, Option<i64>)>> {
+    Ok(sqlx::query_as("SELECT contact, state, status, error_code FROM broadcast_recipients WHERE broadcast_id = $1 ORDER BY contact")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?)
+}
+
+/// Every send accepted since `since`: (contact, its broadcast's request, when accepted).
+pub(super) async fn accepted_since(conn: &mut AnyConnection, since: i64) -> Result<Vec<(String, String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT r.contact, b.spec, r.accepted_at FROM broadcast_recipients r JOIN broadcasts b ON b.id = r.broadcast_id
+         WHERE r.accepted_at IS NOT NULL AND r.accepted_at >= $1",
+    )
+    .bind(since)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// One frozen recipient before it is written.
+pub(super) struct Frozen {
+    pub contact: String,
+    pub number_id: Option<String>,
+    /// Why they are not sent to, with a detail.
+    pub skipped: Option<(&'static str, Option<String>)>,
+    /// The stored outbox payload of their send.
+    pub payload: Option<String>,
+}
+
+/// Writes a broadcast's frozen audience.
+pub(super) async fn insert_recipients(conn: &mut AnyConnection, id: i64, frozen: &[Frozen]) -> Result<()> {
+    for chunk in frozen.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO broadcast_recipients (broadcast_id, contact, number_id, outbox_key, skipped, error_title, state, payload) VALUES {}",
+            crate::db::values_placeholders(chunk.len(), 8)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&*conn, sql)));
+        for f in chunk {
+            q = q
+                .bind(id)
+                .bind(f.contact.clone())
+                .bind(f.number_id.clone())
+                .bind(f.payload.as_ref().map(|_| key(id, &f.contact)))
+                .bind(f.skipped.as_ref().map(|s| s.0))
+                .bind(f.skipped.as_ref().and_then(|s| s.1.clone()))
+                .bind(if f.skipped.is_some() { RecipientState::Skipped } else { RecipientState::Queued }.as_str())
+                .bind(f.payload.clone());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn set_audience(conn: &mut AnyConnection, id: i64, size: i64) -> Result<()> {
+    sqlx::query("UPDATE broadcasts SET audience = $1 WHERE id = $2").bind(size).bind(id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Scheduled broadcasts whose time has come, earliest first.
+pub(super) async fn due(pool: &sqlx::AnyPool, now: i64) -> Result<Vec<i64>> {
+    let due: Vec<(i64,)> = sqlx::query_as("SELECT id FROM broadcasts WHERE state = 'scheduled' AND send_at <= $1 ORDER BY send_at, id")
+        .bind(now)
+        .fetch_all(pool)
+        .await?;
+    Ok(due.into_iter().map(|(id,)| id).collect())
+}
+
+/// Running broadcasts with nothing left to send or queue are done.
+pub(super) async fn finish_sent(pool: &sqlx::AnyPool, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE broadcasts SET state = 'done', completed_at = $1 WHERE state = 'running'
+           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.broadcast_id = broadcasts.id AND o.state IN ('queued', 'inflight', 'unknown'))
+           AND NOT EXISTS (SELECT 1 FROM broadcast_recipients r WHERE r.broadcast_id = broadcasts.id AND r.state = 'queued'
+                             AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.idempotency_key = r.outbox_key))",
+    )
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Running and paused broadcasts, with their requests.
+pub(super) async fn started(pool: &sqlx::AnyPool) -> Result<Vec<(i64, BroadcastSpec)>> {
+    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, spec FROM broadcasts WHERE state IN ('running', 'paused')").fetch_all(pool).await?;
+    rows.into_iter().map(|(id, spec)| Ok((id, serde_json::from_str(&spec).map_err(anyhow::Error::from)?))).collect()
+}

@@ -45,11 +45,7 @@ pub async fn update(
     ApiJson(change): ApiJson<ContactChange>,
 ) -> Result<StatusCode> {
     let mut tx = state.db.pool.begin().await?;
-    let row: Option<ContactRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some(row) = row else { return Err(AppError::NotFound) };
+    let Some(row) = contact_by_id(&mut tx, id).await? else { return Err(AppError::NotFound) };
     let (_, _, c) = contact_from_row(row, &HashMap::new());
     if !visible(&user, &c) {
         return Err(AppError::NotFound);
@@ -57,33 +53,13 @@ pub async fn update(
     let now = now_ms();
     if let Some(tags) = &change.tags {
         let tags = normalize_labels(tags).map_err(|m| AppError::bad_request("invalid_tag", m))?;
-        sqlx::query("UPDATE contacts SET tags = $1, updated_at = $2 WHERE id = $3")
-            .bind(tags.join(","))
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        set_tags(&mut tx, id, &tags, now).await?;
     }
     if let Some(opted_in) = change.opted_in {
-        sqlx::query(
-            "UPDATE contacts SET opted_in = $1, opted_out_at = CASE WHEN $1 THEN NULL ELSE opted_out_at END, updated_at = $2 WHERE id = $3",
-        )
-        .bind(opted_in)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        set_opted_in(&mut tx, id, opted_in, now).await?;
     }
     if let Some(opted_out) = change.opted_out {
-        sqlx::query(
-            "UPDATE contacts SET opted_out_at = $1, opted_in = CASE WHEN $2 THEN FALSE ELSE opted_in END, updated_at = $3 WHERE id = $4",
-        )
-        .bind(opted_out.then_some(now))
-        .bind(opted_out)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        set_opted_out(&mut tx, id, opted_out, now).await?;
     }
     let numbers: Vec<&str> = c.numbers.iter().map(String::as_str).collect();
     audit::record_on(

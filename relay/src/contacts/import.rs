@@ -280,16 +280,7 @@ pub async fn import(
     }
     // Stored with its audit entry before the answer: from here on the import cannot be lost.
     let mut tx = state.db.pool.begin().await?;
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO contact_imports (owner, mapping, body, status, finished, created_at) VALUES ($1, $2, $3, $4, FALSE, $5) RETURNING id",
-    )
-    .bind(user.id)
-    .bind(serde_json::to_string(&mapping).map_err(anyhow::Error::from)?)
-    .bind(bytes.to_vec())
-    .bind(serde_json::to_string(&ImportStatus::default()).map_err(anyhow::Error::from)?)
-    .bind(now_ms())
-    .fetch_one(&mut *tx)
-    .await?;
+    let id = store_import(&mut tx, user.id, &mapping, &bytes, now_ms()).await?;
     let after = json!({"id": id, "bytes": bytes.len(), "mapping": mapping});
     audit::record(&mut tx, &user, "contacts.import", "contacts", None, Some(after)).await?;
     tx.commit().await?;
@@ -351,11 +342,7 @@ pub(super) async fn run_import(state: AppState, id: i64, mapping: ImportMapping,
 
 /// At start: runs again every import a stopped relay left unfinished.
 pub async fn resume_imports(state: &AppState) -> Result<()> {
-    let unfinished: Vec<(i64, String, Option<Vec<u8>>)> =
-        sqlx::query_as("SELECT id, mapping, body FROM contact_imports WHERE finished = FALSE ORDER BY id")
-            .fetch_all(&state.db.pool)
-            .await?;
-    for (id, mapping, body) in unfinished {
+    for (id, mapping, body) in unfinished_imports(&state.db.pool).await? {
         let mapping: ImportMapping = serde_json::from_str(&mapping).map_err(anyhow::Error::from)?;
         tracing::warn!("import {id} was not finished when the relay stopped; running it again");
         tokio::spawn(run_import(state.clone(), id, mapping, body.unwrap_or_default()));
@@ -365,11 +352,7 @@ pub async fn resume_imports(state: &AppState) -> Result<()> {
 
 /// An import of `user`'s as stored, with the progress of one still running.
 pub(super) async fn stored_import(state: &AppState, user: &AuthUser, id: i64) -> Result<ImportStatus> {
-    let row: Option<(i64, String, i64)> =
-        sqlx::query_as("SELECT owner, status, CASE WHEN finished THEN 1 ELSE 0 END FROM contact_imports WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&state.db.pool)
-            .await?;
+    let row = import_row(&state.db.pool, id).await?;
     let (_, status, finished) = row.filter(|(owner, _, _)| *owner == user.id).ok_or(AppError::NotFound)?;
     let mut status: ImportStatus = serde_json::from_str(&status).map_err(anyhow::Error::from)?;
     status.id = id;
@@ -389,8 +372,7 @@ pub async fn import_status(State(state): State<AppState>, user: AuthUser, Path(i
 /// `GET /api/v1/contacts/import/{id}/rejected`: every row not imported, with the reason.
 pub async fn import_rejected(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<Response> {
     stored_import(&state, &user, id).await?;
-    let (rejected,): (Option<Vec<u8>>,) =
-        sqlx::query_as("SELECT rejected_csv FROM contact_imports WHERE id = $1").bind(id).fetch_one(&state.db.pool).await?;
+    let rejected = rejected_rows(&state.db.pool, id).await?;
     Ok((
         [(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"rejected-rows.csv\"")],
         rejected.unwrap_or_default(),

@@ -20,8 +20,8 @@ pub fn default_opt_out() -> OptOutSettings {
 
 /// The opt-out settings in force.
 pub async fn opt_out_settings(conn: &mut AnyConnection) -> Result<OptOutSettings> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = 'opt_out'").fetch_optional(&mut *conn).await?;
-    Ok(row.and_then(|(v,)| serde_json::from_str(&v).ok()).unwrap_or_else(default_opt_out))
+    let value = super::store::setting(conn, "opt_out").await?;
+    Ok(value.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_else(default_opt_out))
 }
 
 /// Whether an inbound text is one of the keywords: the whole message, any case, ignoring
@@ -53,10 +53,7 @@ pub async fn put_opt_out(
     }
     let mut tx = state.db.pool.begin().await?;
     let value = serde_json::to_string(&request).map_err(anyhow::Error::from)?;
-    sqlx::query("INSERT INTO settings (key, value) VALUES ('opt_out', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-        .bind(&value)
-        .execute(&mut *tx)
-        .await?;
+    super::store::save_setting(&mut tx, "opt_out", &value).await?;
     audit::record(
         &mut tx,
         &user,

@@ -15,9 +15,7 @@ use crate::AppState;
 
 /// `GET /api/v1/segments`.
 pub async fn list_segments(State(state): State<AppState>) -> Result<Json<Vec<SavedSegment>>> {
-    let rows: Vec<(i64, String, String)> =
-        sqlx::query_as("SELECT id, name, expression FROM segments ORDER BY name").fetch_all(&state.db.pool).await?;
-    Ok(Json(rows.into_iter().map(|(id, name, expression)| SavedSegment { id, name, expression }).collect()))
+    Ok(Json(super::store::segments(&state.db.pool).await?))
 }
 
 /// Checks a segment expression; the error points at the character.
@@ -39,16 +37,7 @@ pub async fn save_segment(
     }
     check_expression(&request.expression)?;
     let mut tx = state.db.pool.begin().await?;
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO segments (name, expression, created_by, created_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (name) DO UPDATE SET expression = excluded.expression RETURNING id",
-    )
-    .bind(name)
-    .bind(&request.expression)
-    .bind(user.id)
-    .bind(now_ms())
-    .fetch_one(&mut *tx)
-    .await?;
+    let id = super::store::save_segment(&mut tx, name, &request.expression, user.id, now_ms()).await?;
     audit::record(&mut tx, &user, "segment.save", name, None, Some(json!({"expression": request.expression}))).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(SavedSegment { id, name: name.to_owned(), expression: request.expression })))
@@ -57,8 +46,7 @@ pub async fn save_segment(
 /// `DELETE /api/v1/segments/{id}`.
 pub async fn delete_segment(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<StatusCode> {
     let mut tx = state.db.pool.begin().await?;
-    let gone = sqlx::query("DELETE FROM segments WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
-    if gone == 0 {
+    if !super::store::delete_segment(&mut tx, id).await? {
         return Err(AppError::NotFound);
     }
     audit::record(&mut tx, &user, "segment.delete", &format!("segment {id}"), None, None).await?;

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use futures::future::BoxFuture;
-use sqlx::AnyConnection;
-use switchboard_shared::api::{Event, ImportStatus};
+use sqlx::{AnyConnection, AnyPool};
+use switchboard_shared::api::{Event, ImportMapping, ImportStatus, SavedSegment};
 use switchboard_shared::segment::SegmentContact;
 
 use super::import::*;
@@ -188,4 +188,110 @@ pub async fn opt_out(conn: &mut AnyConnection, wa_id: &str, at: i64) -> Result<b
             .await?
             .rows_affected();
     Ok(changed > 0)
+}
+
+pub(super) async fn contact_by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<ContactRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = $1"))).bind(id).fetch_optional(&mut *conn).await?)
+}
+
+pub(super) async fn set_tags(conn: &mut AnyConnection, id: i64, tags: &[String], now: i64) -> Result<()> {
+    sqlx::query("UPDATE contacts SET tags = $1, updated_at = $2 WHERE id = $3").bind(tags.join(",")).bind(now).bind(id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Consent given (which also lifts an opt-out) or withdrawn.
+pub(super) async fn set_opted_in(conn: &mut AnyConnection, id: i64, opted_in: bool, now: i64) -> Result<()> {
+    sqlx::query("UPDATE contacts SET opted_in = $1, opted_out_at = CASE WHEN $1 THEN NULL ELSE opted_out_at END, updated_at = $2 WHERE id = $3")
+        .bind(opted_in)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Opted out now (which also withdraws consent), or the opt-out lifted.
+pub(super) async fn set_opted_out(conn: &mut AnyConnection, id: i64, opted_out: bool, now: i64) -> Result<()> {
+    sqlx::query("UPDATE contacts SET opted_out_at = $1, opted_in = CASE WHEN $2 THEN FALSE ELSE opted_in END, updated_at = $3 WHERE id = $4")
+        .bind(opted_out.then_some(now))
+        .bind(opted_out)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Stores an accepted import (its file and mapping) before it runs; returns its id.
+pub(super) async fn store_import(conn: &mut AnyConnection, owner: i64, mapping: &ImportMapping, body: &[u8], now: i64) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO contact_imports (owner, mapping, body, status, finished, created_at) VALUES ($1, $2, $3, $4, FALSE, $5) RETURNING id",
+    )
+    .bind(owner)
+    .bind(serde_json::to_string(mapping).map_err(anyhow::Error::from)?)
+    .bind(body.to_vec())
+    .bind(serde_json::to_string(&ImportStatus::default()).map_err(anyhow::Error::from)?)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// Imports a stopped relay left unfinished: (id, mapping, file).
+pub(super) async fn unfinished_imports(pool: &AnyPool) -> Result<Vec<(i64, String, Option<Vec<u8>>)>> {
+    Ok(sqlx::query_as("SELECT id, mapping, body FROM contact_imports WHERE finished = FALSE ORDER BY id").fetch_all(pool).await?)
+}
+
+/// An import's (owner, stored status, finished as 0/1).
+pub(super) async fn import_row(pool: &AnyPool, id: i64) -> Result<Option<(i64, String, i64)>> {
+    Ok(sqlx::query_as("SELECT owner, status, CASE WHEN finished THEN 1 ELSE 0 END FROM contact_imports WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// The rejected-rows CSV of a finished import.
+pub(super) async fn rejected_rows(pool: &AnyPool, id: i64) -> Result<Option<Vec<u8>>> {
+    let (rejected,): (Option<Vec<u8>>,) = sqlx::query_as("SELECT rejected_csv FROM contact_imports WHERE id = $1").bind(id).fetch_one(pool).await?;
+    Ok(rejected)
+}
+
+pub(super) async fn segments(pool: &AnyPool) -> Result<Vec<SavedSegment>> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as("SELECT id, name, expression FROM segments ORDER BY name").fetch_all(pool).await?;
+    Ok(rows.into_iter().map(|(id, name, expression)| SavedSegment { id, name, expression }).collect())
+}
+
+/// Saves a named segment (a second save under a name replaces it); returns its id.
+pub(super) async fn save_segment(conn: &mut AnyConnection, name: &str, expression: &str, by: i64, now: i64) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO segments (name, expression, created_by, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (name) DO UPDATE SET expression = excluded.expression RETURNING id",
+    )
+    .bind(name)
+    .bind(expression)
+    .bind(by)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// False if there was no such segment.
+pub(super) async fn delete_segment(conn: &mut AnyConnection, id: i64) -> Result<bool> {
+    Ok(sqlx::query("DELETE FROM segments WHERE id = $1").bind(id).execute(&mut *conn).await?.rows_affected() > 0)
+}
+
+/// A stored setting (JSON text), if saved.
+pub(super) async fn setting(conn: &mut AnyConnection, key: &str) -> Result<Option<String>> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(&mut *conn).await?;
+    Ok(row.map(|(v,)| v))
+}
+
+pub(super) async fn save_setting(conn: &mut AnyConnection, key: &str, value: &str) -> Result<()> {
+    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(key)
+        .bind(value)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

@@ -10,7 +10,7 @@
 pub mod outcomes;
 mod store;
 
-pub use store::{enqueue, log_statuses, settle_from_statuses, statuses_seen, OutboxState, StatusLog};
+pub use store::{cancel_broadcast, delay_broadcast, enqueue, log_statuses, queue_broadcast, settle_from_statuses, statuses_seen, OutboxState, StatusLog};
 
 use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU32;

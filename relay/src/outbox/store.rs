@@ -335,3 +335,47 @@ pub async fn log_statuses(conn: &mut AnyConnection, rows: &[StatusLog<'_>]) -> R
     }
     Ok(new)
 }
+
+/// Withdraws a cancelled broadcast's sends still queued.
+pub async fn cancel_broadcast(conn: &mut AnyConnection, broadcast_id: i64, now: i64) -> Result<()> {
+    sqlx::query("UPDATE outbox SET state = 'cancelled', updated_at = $1 WHERE broadcast_id = $2 AND state = 'queued'")
+        .bind(now)
+        .bind(broadcast_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Queues up to `limit` of a running or paused broadcast's frozen recipients (after `cursor`,
+/// in contact order) that have no send yet; returns the recipients queued. The outbox is
+/// written here only: broadcasts freeze their audience, the outbox turns it into sends.
+pub async fn queue_broadcast(conn: &mut AnyConnection, broadcast_id: i64, cursor: &str, now: i64, limit: i64) -> Result<Vec<String>> {
+    let queued: Vec<(String,)> = sqlx::query_as(
+        "INSERT INTO outbox (idempotency_key, number_id, message_id, payload, state, attempts, next_attempt_at, created_at, updated_at, broadcast_id, recipient)
+         SELECT r.outbox_key, r.number_id, NULL, r.payload, 'queued', 0, $3, $3, $3, r.broadcast_id, r.contact
+         FROM broadcast_recipients r
+         WHERE r.broadcast_id = $1 AND r.contact > $2 AND r.state = 'queued' AND r.outbox_key IS NOT NULL
+           AND EXISTS (SELECT 1 FROM broadcasts b WHERE b.id = r.broadcast_id AND b.state IN ('running', 'paused'))
+           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.idempotency_key = r.outbox_key)
+         ORDER BY r.contact LIMIT $4
+         RETURNING recipient",
+    )
+    .bind(broadcast_id)
+    .bind(cursor)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(queued.into_iter().map(|(r,)| r).collect())
+}
+
+/// A broadcast's queued sends through `number_id` wait until `at` (that number starts later).
+pub async fn delay_broadcast(conn: &mut AnyConnection, broadcast_id: i64, number_id: &str, at: i64) -> Result<()> {
+    sqlx::query("UPDATE outbox SET next_attempt_at = $1 WHERE broadcast_id = $2 AND number_id = $3 AND state = 'queued' AND next_attempt_at < $1")
+        .bind(at)
+        .bind(broadcast_id)
+        .bind(number_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
