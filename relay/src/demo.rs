@@ -9,7 +9,7 @@ use rand::Rng;
 use switchboard_sandbox::{Sandbox, SandboxConfig, SandboxNumber};
 
 use crate::access::auth;
-use crate::db::now_ms;
+use crate::clock::now_ms;
 use crate::numbers::{self, NewNumber};
 use crate::{Config, Relay};
 
@@ -128,20 +128,16 @@ pub async fn seed_contacts(relay: &Relay, count: usize) -> anyhow::Result<()> {
             "last_purchase": {"type": "date", "value": (now / day - (i as i64 * 13) % 120) * day},
             "member": {"type": "bool", "value": i % 3 != 0},
         });
-        sqlx::query(
-            "INSERT INTO contacts (wa_id, name, created_at, updated_at, tags, attributes, opted_in, numbers, last_inbound_at)
-             VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8) ON CONFLICT (wa_id) DO NOTHING",
-        )
-        .bind(format!("8526{:07}", 1_000_000 + i))
-        .bind(name)
-        .bind(now)
-        .bind(tags.join(","))
-        .bind(attributes.to_string())
-        .bind(i % 5 != 4)
-        .bind(&numbers[i % numbers.len()])
-        .bind((i % 4 == 0).then(|| now - (i as i64 % 60) * day))
-        .execute(&mut *tx)
-        .await?;
+        let contact = crate::contacts::NewContact {
+            wa_id: &format!("8526{:07}", 1_000_000 + i),
+            name: &name,
+            tags: &tags.join(","),
+            attributes: &attributes.to_string(),
+            opted_in: i % 5 != 4,
+            numbers: &numbers[i % numbers.len()],
+            last_inbound_at: (i % 4 == 0).then(|| now - (i as i64 % 60) * day),
+        };
+        crate::contacts::add_contact(&mut tx, &contact, now).await?;
     }
     tx.commit().await?;
     Ok(())

@@ -5,19 +5,19 @@
 //! writer, the processor, one send lane per business number and the number health checks.
 
 pub mod access;
-pub mod backup;
 pub mod broadcasts;
+pub mod clock;
 pub mod cloud;
 pub mod config;
 pub mod contacts;
 pub mod conversations;
 pub mod db;
+pub use db::backup;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
 pub mod events;
 pub mod groups;
-pub mod export;
 pub mod inbound;
 pub mod metrics;
 pub mod numbers;
@@ -132,6 +132,12 @@ impl AppState {
 /// publish). Access says so here rather than writing the conversations' table.
 pub async fn agent_left(conn: &mut sqlx::AnyConnection, agent: i64) -> error::Result<Vec<switchboard_shared::api::Event>> {
     conversations::requeue_conversations_of(conn, agent).await
+}
+
+/// A number's quality fell to RED: every broadcast through it pauses at once (the quality kill
+/// switch). Numbers say so here rather than reaching into broadcasts, which read numbers.
+pub async fn quality_fell_to_red(conn: &mut sqlx::AnyConnection, number_id: &str) -> error::Result<()> {
+    broadcasts::pause_for_low_quality(conn, number_id).await.map(drop)
 }
 
 /// The whole HTTP surface.

@@ -162,7 +162,7 @@ async fn main() -> anyhow::Result<()> {
             let state = AppState::new(config.resolve()?).await?;
             let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
             let id = auth::upsert_user(&state, &email, &name, &password, &role, &scope).await?;
-            let (role,): (String,) = sqlx::query_as("SELECT role FROM users WHERE id = $1").bind(id).fetch_one(&state.db.pool).await?;
+            let role = switchboard_relay::access::role_of(&state.db.pool, id).await?.unwrap_or_default();
             let on = match &scope {
                 Scope::All => "all numbers".to_owned(),
                 Scope::Numbers(ids) => ids.iter().cloned().collect::<Vec<_>>().join(", "),

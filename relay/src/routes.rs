@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use crate::access::AuthUser;
 use crate::access::{self, agents, audit, auth};
 use crate::numbers::templates;
-use crate::{broadcasts, contacts, conversations, events, export, numbers, reports, AppState};
+use crate::{broadcasts, contacts, conversations, events, numbers, reports, AppState};
 
 /// What a route needs from the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,7 +189,13 @@ pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .gives_list::<AuditEntry>()
         .add(M::GET, "/supervisor", P(ViewReports), "Live load per number and per agent", reports::supervisor)
         .gives::<SupervisorView>()
-        .add(M::GET, "/export/conversations", P(ExportConversations), "Messages as CSV or JSON, streamed", export::conversations)
+        .add(
+            M::GET,
+            "/export/conversations",
+            P(ExportConversations),
+            "Messages as CSV or JSON, streamed",
+            conversations::export::conversations,
+        )
         .add(M::GET, "/contacts", P(ManageContacts), "Every contact in scope with tags, attributes and consent", contacts::list)
         .gives_list::<Contact>()
         .add(M::PATCH, "/contacts/{id}", P(ManageContacts), "Change a contact's tags or consent", contacts::update)

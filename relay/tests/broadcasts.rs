@@ -351,7 +351,7 @@ async fn a_throughput_storm_is_waited_out_and_every_recipient_still_gets_one_sen
     let cookie = admin(&app).await;
     seed_contacts(&app, &cookie, 120).await;
     // Meta refuses every send with 130429 for the first 1.5 s of the broadcast.
-    let storm_until = switchboard_relay::db::now_ms() + 1_500;
+    let storm_until = switchboard_relay::clock::now_ms() + 1_500;
     app.sandbox.set_faults(Faults { throughput_storm_until: Some(storm_until), ..Faults::default() });
     let id = broadcast(&app, &cookie, daily_pick(&[NUMBER], json!({"kind": "segment", "expression": "tag list"}))).await;
     let b = wait_done(&app, &cookie, id, 60).await;
@@ -387,7 +387,7 @@ async fn the_messaging_limit_holds_what_exceeds_it_visibly(backend: Backend) {
     assert_eq!(b["counts"]["accepted"], 250, "{b}");
     assert_eq!(b["state"], "running");
     let opens = b["limit_window_opens_at"].as_i64().unwrap();
-    let in_a_day = switchboard_relay::db::now_ms() + 24 * 3600 * 1000;
+    let in_a_day = switchboard_relay::clock::now_ms() + 24 * 3600 * 1000;
     assert!((opens - in_a_day).abs() < 60_000, "the window opens a day after the first send: {opens}");
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(ledger_keys(&app, id).len(), 250, "nothing beyond the limit");
@@ -439,7 +439,7 @@ async fn a_relay_that_died_while_queueing_finishes_at_start_without_sending_twic
     let cookie = admin(&app).await;
     seed_contacts(&app, &cookie, 300).await;
     let mut spec = daily_pick(&[NUMBER, NUMBER2], json!({"kind": "segment", "expression": "tag list"}));
-    spec["send_at"] = json!(switchboard_relay::db::now_ms() + 3_600_000);
+    spec["send_at"] = json!(switchboard_relay::clock::now_ms() + 3_600_000);
     let id = broadcast(&app, &cookie, spec).await;
     // Start it by hand, then take back what was still waiting in the outbox: as if the relay
     // had died after freezing the audience but before queueing all of it.
@@ -492,7 +492,7 @@ async fn a_wall_clock_start_begins_each_number_at_that_time_in_its_own_time_zone
     for (local, send_at, says) in [
         (json!("tomorrow 9am"), json!(null), "not a date and time"),
         (json!(wall_clock_in("Asia/Tokyo", -3_900)), json!(null), "already passed in Asia/Tokyo"),
-        (json!(wall_clock_in("Asia/Tokyo", 60)), json!(switchboard_relay::db::now_ms() + 60_000), "not both"),
+        (json!(wall_clock_in("Asia/Tokyo", 60)), json!(switchboard_relay::clock::now_ms() + 60_000), "not both"),
     ] {
         spec["send_local"] = local;
         spec["send_at"] = send_at;
@@ -646,7 +646,7 @@ async fn a_number_falling_to_red_quality_pauses_its_broadcasts_until_someone_res
     // One broadcast through the number that will fall (80/s: about 4 s), one through the other.
     let id = broadcast(&app, &cookie, daily_pick(&[NUMBER], json!({"kind": "segment", "expression": "tag list"}))).await;
     let mut later = daily_pick(&[NUMBER2], json!({"kind": "segment", "expression": "tag list"}));
-    later["send_at"] = json!(switchboard_relay::db::now_ms() + 3_600_000);
+    later["send_at"] = json!(switchboard_relay::clock::now_ms() + 3_600_000);
     let other = broadcast(&app, &cookie, later).await;
     eventually("sending has begun", || async { ledger_keys(&app, id).len() >= 20 }).await;
 

@@ -12,10 +12,11 @@ use serde_json::json;
 use switchboard_shared::access::Scope;
 use switchboard_shared::api::{Agent, AgentChange, CreatedAgent, NewAgentsRequest, SetPasswordRequest};
 
+use super::store::{self, AgentField, AgentRow};
 use crate::access::audit;
 use crate::access::auth::{hash_password, token_hash};
 use crate::access::{self, AuthUser};
-use crate::db::now_ms;
+use crate::clock::now_ms;
 use crate::error::{ApiJson, AppError, Result};
 use crate::AppState;
 
@@ -29,45 +30,30 @@ pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Most agents created in one request.
 pub const MAX_AGENTS_PER_REQUEST: usize = 500;
 
-type AgentRow = (i64, String, String, String, i64, i64, i64, i64, i64);
-
-const AGENT_SELECT: &str = "SELECT id, email, name, role, CASE WHEN all_numbers THEN 1 ELSE 0 END,
-        CASE WHEN assigned_only THEN 1 ELSE 0 END, CASE WHEN disabled THEN 1 ELSE 0 END,
-        CASE WHEN password_set THEN 1 ELSE 0 END, created_at FROM users";
-
 async fn agent_from(conn: &mut sqlx::AnyConnection, row: AgentRow) -> Result<Agent> {
-    let (id, email, name, role, all_numbers, assigned_only, disabled, password_set, created_at) = row;
-    let scope = if all_numbers == 1 {
-        Scope::All
-    } else {
-        let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT number_id FROM user_numbers WHERE user_id = $1").bind(id).fetch_all(&mut *conn).await?;
-        Scope::Numbers(rows.into_iter().map(|(n,)| n).collect())
-    };
+    let scope = if row.all_numbers == 1 { Scope::All } else { Scope::Numbers(store::numbers_of(conn, row.id).await?) };
     Ok(Agent {
-        id,
-        email,
-        name,
-        role,
+        id: row.id,
+        email: row.email,
+        name: row.name,
+        role: row.role,
         scope,
-        assigned_only: assigned_only == 1,
-        disabled: disabled == 1,
-        password_set: password_set == 1,
-        created_at,
+        assigned_only: row.assigned_only == 1,
+        disabled: row.disabled == 1,
+        password_set: row.password_set == 1,
+        created_at: row.created_at,
     })
 }
 
 pub async fn load_agent(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Agent> {
-    let row: Option<AgentRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{AGENT_SELECT} WHERE id = $1"))).bind(id).fetch_optional(&mut *conn).await?;
-    agent_from(conn, row.ok_or(AppError::NotFound)?).await
+    let row = store::agent(conn, id).await?.ok_or(AppError::NotFound)?;
+    agent_from(conn, row).await
 }
 
 /// `GET /api/v1/agents`
 pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<Agent>>> {
     let mut conn = state.db.pool.acquire().await?;
-    let rows: Vec<AgentRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{AGENT_SELECT} ORDER BY disabled, LOWER(name), id"))).fetch_all(&mut *conn).await?;
+    let rows = store::agents(&mut conn).await?;
     let mut agents = Vec::with_capacity(rows.len());
     for row in rows {
         agents.push(agent_from(&mut conn, row).await?);
@@ -177,9 +163,7 @@ pub async fn create(
         .ok_or_else(|| AppError::bad_request("unknown_role", format!("There is no role named {:?}.", request.role)))?;
     let mut existing = Vec::new();
     for invitee in &invitees {
-        let found: Option<(i64,)> =
-            sqlx::query_as("SELECT id FROM users WHERE email = $1").bind(&invitee.email).fetch_optional(&mut *tx).await?;
-        if found.is_some() {
+        if store::email_taken(&mut tx, &invitee.email).await? {
             existing.push(invitee.email.clone());
         }
     }
@@ -192,22 +176,15 @@ pub async fn create(
         let (token, hash) = new_token();
         let name = invitee.name.clone().unwrap_or_else(|| invitee.email.split('@').next().unwrap_or_default().to_owned());
         // No usable password until the link is used.
-        let password_hash = NO_PASSWORD;
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO users (email, name, password_hash, role, disabled, created_at, assigned_only, password_set,
-                                reset_token_hash, reset_expires_at)
-             VALUES ($1, $2, $3, $4, FALSE, $5, $6, FALSE, $7, $8) RETURNING id",
-        )
-        .bind(&invitee.email)
-        .bind(&name)
-        .bind(password_hash)
-        .bind(&role)
-        .bind(now)
-        .bind(request.assigned_only)
-        .bind(hash)
-        .bind(now + LINK_LIFETIME_MS)
-        .fetch_one(&mut *tx)
-        .await?;
+        let invite = store::Invite {
+            email: &invitee.email,
+            name: &name,
+            role: &role,
+            assigned_only: request.assigned_only,
+            reset_token_hash: &hash,
+            link_expires_at: now + LINK_LIFETIME_MS,
+        };
+        let id = store::invite(&mut tx, &invite, now).await?;
         access::save_scope(&mut tx, id, &request.scope).await?;
         let agent = load_agent(&mut tx, id).await?;
         audit::record(&mut tx, &user, "agent.create", &format!("agent:{id}"), None, Some(json!(agent))).await?;
@@ -234,25 +211,25 @@ pub async fn update(
         if name.is_empty() || name.chars().count() > 100 {
             return Err(AppError::bad_request("invalid_name", "A name has 1 to 100 characters."));
         }
-        sqlx::query("UPDATE users SET name = $1 WHERE id = $2").bind(name).bind(id).execute(&mut *tx).await?;
+        store::set_agent_field(&mut tx, id, AgentField::Name(name)).await?;
     }
     if let Some(role) = &change.role {
         let role = access::canonical_role(&mut tx, role)
             .await?
             .ok_or_else(|| AppError::bad_request("unknown_role", format!("There is no role named {role:?}.")))?;
-        sqlx::query("UPDATE users SET role = $1 WHERE id = $2").bind(role).bind(id).execute(&mut *tx).await?;
+        store::set_agent_field(&mut tx, id, AgentField::Role(&role)).await?;
     }
     if let Some(scope) = &change.scope {
         access::save_scope(&mut tx, id, scope).await?;
     }
     if let Some(assigned_only) = change.assigned_only {
-        sqlx::query("UPDATE users SET assigned_only = $1 WHERE id = $2").bind(assigned_only).bind(id).execute(&mut *tx).await?;
+        store::set_agent_field(&mut tx, id, AgentField::AssignedOnly(assigned_only)).await?;
     }
     let mut requeued = Vec::new();
     if let Some(disabled) = change.disabled {
-        sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2").bind(disabled).bind(id).execute(&mut *tx).await?;
+        store::set_agent_field(&mut tx, id, AgentField::Disabled(disabled)).await?;
         if disabled && !before.disabled {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+            store::end_sessions_of(&mut tx, id).await?;
             requeued = crate::agent_left(&mut tx, id).await?;
         }
     }
@@ -277,14 +254,8 @@ pub async fn reset_password(State(state): State<AppState>, user: AuthUser, Path(
     let mut tx = state.db.pool.begin().await?;
     let agent = load_agent(&mut tx, id).await?;
     let (token, hash) = new_token();
-    sqlx::query("UPDATE users SET reset_token_hash = $1, reset_expires_at = $2, password_hash = $3, password_set = FALSE WHERE id = $4")
-        .bind(hash)
-        .bind(now_ms() + LINK_LIFETIME_MS)
-        .bind(NO_PASSWORD)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+    store::start_password_reset(&mut tx, id, &hash, now_ms() + LINK_LIFETIME_MS).await?;
+    store::end_sessions_of(&mut tx, id).await?;
     audit::record(&mut tx, &user, "agent.reset_password", &format!("agent:{id}"), None, None).await?;
     tx.commit().await?;
     state.events.close_streams_of(id);
@@ -298,16 +269,8 @@ pub async fn set_password(State(state): State<AppState>, ApiJson(request): ApiJs
     }
     let hash = hash_password(&request.password)?;
     let mut tx = state.db.pool.begin().await?;
-    let row: Option<(i64,)> = sqlx::query_as(
-        "UPDATE users SET password_hash = $1, password_set = TRUE, reset_token_hash = NULL, reset_expires_at = NULL
-         WHERE reset_token_hash = $2 AND reset_expires_at > $3 RETURNING id",
-    )
-    .bind(hash)
-    .bind(token_hash(request.token.trim()))
-    .bind(now_ms())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((id,)) = row else {
+    let row = store::finish_password_reset(&mut tx, &token_hash(request.token.trim()), &hash, now_ms()).await?;
+    let Some(id) = row else {
         return Err(AppError::bad_request(
             "invalid_link",
             "This link has expired or was already used. Ask an administrator for a new one.",

@@ -8,8 +8,9 @@ use serde_json::Value;
 use switchboard_shared::access::{is_meta_id, mask_phones_in, Permission, Scope};
 use switchboard_shared::api::AuditEntry;
 
+use super::store;
 use crate::access::AuthUser;
-use crate::db::now_ms;
+use crate::clock::now_ms;
 use crate::error::Result;
 use crate::AppState;
 
@@ -62,19 +63,17 @@ pub async fn record_on(
         Actor::Link(id) => (Some(id), "link"),
         Actor::System => (None, "system"),
     };
-    sqlx::query(
-        "INSERT INTO audit_log (at, actor_id, actor, action, target, before, after, numbers) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(now_ms())
-    .bind(actor_id)
-    .bind(actor)
-    .bind(action)
-    .bind(target)
-    .bind(before.map(|v| v.to_string()))
-    .bind(after.map(|v| v.to_string()))
-    .bind(numbers_column(numbers))
-    .execute(&mut *conn)
-    .await?;
+    let entry = store::NewEntry {
+        at: now_ms(),
+        actor_id,
+        actor,
+        action,
+        target,
+        before: before.map(|v| v.to_string()),
+        after: after.map(|v| v.to_string()),
+        numbers: numbers_column(numbers),
+    };
+    store::append_audit(conn, entry).await?;
     Ok(())
 }
 
@@ -138,26 +137,8 @@ pub async fn list(State(state): State<AppState>, user: AuthUser, Query(q): Query
     if let Some(actor) = q.actor.as_deref().filter(|a| !a.is_empty()) {
         push(&mut conditions, "LOWER(actor) = ?", actor.to_lowercase());
     }
-    let mut sql =
-        format!("SELECT id, at, actor_id, actor, action, target, before, after FROM audit_log WHERE {}", conditions.join(" AND "));
-    // Numbers are formatted, not bound: they are parsed i64s already.
-    if let Some(from) = q.from {
-        sql.push_str(&format!(" AND at >= {from}"));
-    }
-    if let Some(to) = q.to {
-        sql.push_str(&format!(" AND at < {to}"));
-    }
-    if let Some(before_id) = q.before_id {
-        sql.push_str(&format!(" AND id < {before_id}"));
-    }
     let limit = q.limit.unwrap_or(200).clamp(1, 1000);
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT {limit}"));
-    let mut query =
-        sqlx::query_as::<_, (i64, i64, Option<i64>, String, String, String, Option<String>, Option<String>)>(sqlx::AssertSqlSafe(sql));
-    for b in binds {
-        query = query.bind(b);
-    }
-    let rows = query.fetch_all(&state.db.pool).await?;
+    let rows = store::audit_entries(&state.db.pool, &conditions, binds, q.from, q.to, q.before_id, limit).await?;
     let masked = !user.can(Permission::SeeFullPhoneNumbers);
     let present = |json: Option<String>| {
         let mut value: Option<Value> = json.and_then(|s| serde_json::from_str(&s).ok());
@@ -168,15 +149,15 @@ pub async fn list(State(state): State<AppState>, user: AuthUser, Query(q): Query
     };
     Ok(Json(
         rows.into_iter()
-            .map(|(id, at, actor_id, actor, action, target, before, after)| AuditEntry {
-                id,
-                at,
-                actor_id,
-                actor,
-                action,
-                target,
-                before: present(before),
-                after: present(after),
+            .map(|r| AuditEntry {
+                id: r.id,
+                at: r.at,
+                actor_id: r.actor_id,
+                actor: r.actor,
+                action: r.action,
+                target: r.target,
+                before: present(r.before),
+                after: present(r.after),
             })
             .collect(),
     ))

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use switchboard_shared::access::Scope;
 use switchboard_shared::api::LoginRequest;
 
-use crate::db::now_ms;
+use crate::clock::now_ms;
 use crate::error::{ApiJson, AppError, Result};
 use crate::metrics::LoginResult;
 use crate::AppState;
@@ -84,23 +84,10 @@ pub async fn upsert_user(state: &AppState, email: &str, name: &str, password: &s
     }
     let mut tx = state.db.pool.begin().await?;
     let Some(role) = crate::access::canonical_role(&mut tx, role).await? else {
-        let names: Vec<(String,)> = sqlx::query_as("SELECT name FROM roles ORDER BY id").fetch_all(&mut *tx).await?;
-        let names: Vec<String> = names.into_iter().map(|(n,)| n).collect();
+        let names = super::store::role_names(&mut tx).await?;
         anyhow::bail!("unknown role {role:?}: use one of {}", names.join(", "));
     };
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO users (email, name, password_hash, role, disabled, created_at, password_set) VALUES ($1, $2, $3, $4, FALSE, $5, TRUE)
-         ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role, name = excluded.name,
-             password_set = TRUE, disabled = FALSE
-         RETURNING id",
-    )
-    .bind(&email)
-    .bind(name)
-    .bind(hash)
-    .bind(&role)
-    .bind(now_ms())
-    .fetch_one(&mut *tx)
-    .await?;
+    let id = super::store::upsert_with_password(&mut tx, &email, name, &hash, &role, now_ms()).await?;
     crate::access::save_scope(&mut tx, id, scope).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let after = serde_json::json!({"email": email, "name": name, "role": role, "scope": scope});
     crate::access::audit::record(&mut tx, crate::access::audit::Actor::Cli, "agent.upsert", &format!("agent:{id}"), None, Some(after))
@@ -137,10 +124,7 @@ pub async fn login(State(state): State<AppState>, ApiJson(request): ApiJson<Logi
             (wait_ms + 59_999) / 60_000
         )));
     }
-    let row: Option<(i64, String)> = sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1 AND disabled = FALSE")
-        .bind(&email)
-        .fetch_optional(&state.db.pool)
-        .await?;
+    let row = super::store::password_of(&state.db.pool, &email).await?;
     // Hash even for an unknown email, so timing does not tell which emails exist.
     let (hash, user) = match row {
         Some((id, hash)) => (hash, Some(id)),
@@ -162,13 +146,7 @@ pub async fn login(State(state): State<AppState>, ApiJson(request): ApiJson<Logi
     let token = hex::encode(raw);
     let now = now_ms();
     let lifetime_secs = state.config.session_hours * 3600;
-    sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-        .bind(token_hash(&token))
-        .bind(user.id)
-        .bind(now)
-        .bind(now + lifetime_secs as i64 * 1000)
-        .execute(&state.db.pool)
-        .await?;
+    super::store::start_session(&state.db.pool, &token_hash(&token), user.id, now, now + lifetime_secs as i64 * 1000).await?;
     state.metrics.login(LoginResult::Accepted);
     Ok(([(SET_COOKIE, cookie(&state, &token, lifetime_secs))], Json(user.me())).into_response())
 }
@@ -186,7 +164,7 @@ fn dummy_hash() -> &'static str {
 /// `DELETE /api/v1/session`: signs out.
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
     if let Some(token) = session_token(&headers) {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash(&token)).execute(&state.db.pool).await?;
+        super::store::end_session(&state.db.pool, &token_hash(&token)).await?;
     }
     Ok(([(SET_COOKIE, cookie(&state, "", 0))], axum::http::StatusCode::NO_CONTENT).into_response())
 }

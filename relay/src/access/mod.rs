@@ -4,6 +4,9 @@
 pub mod agents;
 pub mod audit;
 pub mod auth;
+mod store;
+
+pub use store::{canonical_role, role_of, works_on};
 
 use std::collections::BTreeSet;
 
@@ -16,7 +19,7 @@ use switchboard_shared::access::{builtin_permissions, is_meta_id, mask_phone, Pe
 use switchboard_shared::api::{Conversation, Event, EventKind, Me, Role, RoleRequest};
 
 use self::auth::{session_token, token_hash};
-use crate::db::now_ms;
+use crate::clock::now_ms;
 use crate::error::{ApiJson, AppError, Result};
 use crate::AppState;
 
@@ -130,40 +133,14 @@ impl FromRequestParts<AppState> for AuthUser {
             return Ok(user.clone());
         }
         let token = session_token(&parts.headers).ok_or(AppError::Unauthorized)?;
-        let row: Option<(i64,)> = sqlx::query_as("SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
-            .bind(token_hash(&token))
-            .bind(now_ms())
-            .fetch_optional(&state.db.pool)
-            .await?;
-        let (id,) = row.ok_or(AppError::Unauthorized)?;
+        let id = store::session_user(&state.db.pool, &token_hash(&token), now_ms()).await?.ok_or(AppError::Unauthorized)?;
         load_user(state, id).await?.ok_or(AppError::Unauthorized)
     }
 }
 
-/// A signed-in user's row with their role's permissions (booleans read as 0/1 on both backends).
-#[derive(sqlx::FromRow)]
-struct UserRow {
-    id: i64,
-    email: String,
-    name: String,
-    role: String,
-    all_numbers: i64,
-    assigned_only: i64,
-    permissions: Option<String>,
-}
-
 /// A user with their role's permissions and their scope; `None` if unknown or disabled.
 pub async fn load_user(state: &AppState, id: i64) -> Result<Option<AuthUser>> {
-    let row: Option<UserRow> = sqlx::query_as(
-        "SELECT u.id, u.email, u.name, u.role,
-                CASE WHEN u.all_numbers THEN 1 ELSE 0 END AS all_numbers, CASE WHEN u.assigned_only THEN 1 ELSE 0 END AS assigned_only,
-                r.permissions
-         FROM users u LEFT JOIN roles r ON r.name = u.role
-         WHERE u.id = $1 AND u.disabled = FALSE",
-    )
-    .bind(id)
-    .fetch_optional(&state.db.pool)
-    .await?;
+    let row = store::active_user(&state.db.pool, id).await?;
     let Some(u) = row else { return Ok(None) };
     let scope = if u.all_numbers == 1 { Scope::All } else { Scope::Numbers(user_numbers(state, u.id).await?) };
     Ok(Some(AuthUser {
@@ -178,41 +155,21 @@ pub async fn load_user(state: &AppState, id: i64) -> Result<Option<AuthUser>> {
     }))
 }
 
-/// Whether an active agent works on `number_id`; `None` when there is no active agent `id`.
-pub async fn works_on(conn: &mut sqlx::AnyConnection, id: i64, number_id: &str) -> Result<Option<bool>> {
-    let row: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT CASE WHEN all_numbers THEN 1 ELSE 0 END,
-                (SELECT COUNT(*) FROM user_numbers un WHERE un.user_id = users.id AND un.number_id = $2)
-         FROM users WHERE id = $1 AND disabled = FALSE",
-    )
-    .bind(id)
-    .bind(number_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.map(|(all, on_number)| all == 1 || on_number > 0))
-}
-
 /// The numbers in a user's scope (when it is not "all").
 pub async fn user_numbers(state: &AppState, user_id: i64) -> Result<BTreeSet<String>> {
-    let rows: Vec<(String,)> =
-        sqlx::query_as("SELECT number_id FROM user_numbers WHERE user_id = $1").bind(user_id).fetch_all(&state.db.pool).await?;
-    Ok(rows.into_iter().map(|(n,)| n).collect())
+    store::numbers_of(&mut *state.db.pool.acquire().await?, user_id).await
 }
 
 /// Saves a user's scope (inside the caller's transaction).
 pub async fn save_scope(conn: &mut sqlx::AnyConnection, user_id: i64, scope: &Scope) -> Result<()> {
-    sqlx::query("DELETE FROM user_numbers WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
-    let all = matches!(scope, Scope::All);
-    sqlx::query("UPDATE users SET all_numbers = $1 WHERE id = $2").bind(all).bind(user_id).execute(&mut *conn).await?;
-    if let Scope::Numbers(ids) = scope {
-        for id in ids {
-            if !is_meta_id(id) {
-                return Err(AppError::bad_request("invalid_scope", format!("{id:?} is not a phone-number id")));
-            }
-            sqlx::query("INSERT INTO user_numbers (user_id, number_id) VALUES ($1, $2)").bind(user_id).bind(id).execute(&mut *conn).await?;
-        }
+    let numbers: Vec<&str> = match scope {
+        Scope::All => Vec::new(),
+        Scope::Numbers(ids) => ids.iter().map(String::as_str).collect(),
+    };
+    if let Some(id) = numbers.iter().find(|id| !is_meta_id(id)) {
+        return Err(AppError::bad_request("invalid_scope", format!("{id:?} is not a phone-number id")));
     }
-    Ok(())
+    store::set_scope(conn, user_id, matches!(scope, Scope::All), &numbers).await
 }
 
 fn parse_permissions(json: &str) -> BTreeSet<Permission> {
@@ -229,42 +186,24 @@ fn permissions_json(permissions: &BTreeSet<Permission>) -> String {
 pub async fn ensure_builtin_roles(state: &AppState) -> anyhow::Result<()> {
     for name in BUILTIN_ROLES {
         let permissions = builtin_permissions(name).expect("built-in role");
-        sqlx::query(
-            "INSERT INTO roles (name, permissions, builtin, created_at) VALUES ($1, $2, TRUE, $3)
-             ON CONFLICT (name) DO UPDATE SET permissions = excluded.permissions, builtin = TRUE",
-        )
-        .bind(name)
-        .bind(permissions_json(&permissions))
-        .bind(now_ms())
-        .execute(&state.db.pool)
-        .await?;
+        store::save_builtin_role(&state.db.pool, name, &permissions_json(&permissions), now_ms()).await?;
     }
     Ok(())
 }
 
-/// The stored name of a role given in any case (`agent` → `Agent`), if it exists.
-pub async fn canonical_role(conn: &mut sqlx::AnyConnection, name: &str) -> Result<Option<String>> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT name FROM roles WHERE LOWER(name) = LOWER($1)").bind(name.trim()).fetch_optional(&mut *conn).await?;
-    Ok(row.map(|(n,)| n))
-}
-
-type RoleRow = (i64, String, String, i64, i64);
-
-const ROLE_SELECT: &str = "SELECT r.id, r.name, r.permissions, CASE WHEN r.builtin THEN 1 ELSE 0 END,
-        (SELECT COUNT(*) FROM users u WHERE u.role = r.name AND u.disabled = FALSE)
-        FROM roles r";
-
-fn role_from(row: RoleRow) -> Role {
-    let (id, name, permissions, builtin, members) = row;
-    Role { id, name, permissions: parse_permissions(&permissions).into_iter().collect(), builtin: builtin == 1, members }
+fn role_from(row: store::RoleRow) -> Role {
+    Role {
+        id: row.id,
+        name: row.name,
+        permissions: parse_permissions(&row.permissions).into_iter().collect(),
+        builtin: row.builtin == 1,
+        members: row.members,
+    }
 }
 
 /// `GET /api/v1/roles`
 pub async fn list_roles(State(state): State<AppState>) -> Result<Json<Vec<Role>>> {
-    let rows: Vec<RoleRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{ROLE_SELECT} ORDER BY r.builtin DESC, r.id"))).fetch_all(&state.db.pool).await?;
-    Ok(Json(rows.into_iter().map(role_from).collect()))
+    Ok(Json(store::roles(&state.db.pool).await?.into_iter().map(role_from).collect()))
 }
 
 /// A role request with its name checked and trimmed.
@@ -293,14 +232,9 @@ pub async fn create_role(
         // Another case of the same name (`agent` for `Agent`): the unique index is exact.
         return Err(AppError::Conflict(taken()));
     }
-    let (id,): (i64,) =
-        sqlx::query_as("INSERT INTO roles (name, permissions, builtin, created_at) VALUES ($1, $2, FALSE, $3) RETURNING id")
-            .bind(&request.name)
-            .bind(permissions_json(&permissions))
-            .bind(now_ms())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| AppError::conflict_if_unique(e, taken))?;
+    let id = store::insert_role(&mut tx, &request.name, &permissions_json(&permissions), now_ms())
+        .await
+        .map_err(|e| AppError::conflict_if_unique(e, taken))?;
     let role = Role { id, name: request.name, permissions: permissions.into_iter().collect(), builtin: false, members: 0 };
     audit::record(&mut tx, &user, "role.create", &format!("role:{id}"), None, Some(json!(role))).await?;
     tx.commit().await?;
@@ -308,9 +242,7 @@ pub async fn create_role(
 }
 
 async fn load_role(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Role> {
-    let row: Option<RoleRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{ROLE_SELECT} WHERE r.id = $1"))).bind(id).fetch_optional(&mut *conn).await?;
-    row.map(role_from).ok_or(AppError::NotFound)
+    store::role(conn, id).await?.map(role_from).ok_or(AppError::NotFound)
 }
 
 /// `PUT /api/v1/roles/{id}`: rename a custom role or change its permissions; agents holding it
@@ -333,19 +265,12 @@ pub async fn update_role(
         }
     }
     let permissions: BTreeSet<Permission> = request.permissions.iter().copied().collect();
-    sqlx::query("UPDATE roles SET name = $1, permissions = $2 WHERE id = $3")
-        .bind(&request.name)
-        .bind(permissions_json(&permissions))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE users SET role = $1 WHERE role = $2").bind(&request.name).bind(&before.name).execute(&mut *tx).await?;
+    let holders = store::update_role(&mut tx, id, &before.name, &request.name, &permissions_json(&permissions)).await?;
     let after = load_role(&mut tx, id).await?;
     audit::record(&mut tx, &user, "role.update", &format!("role:{id}"), Some(json!(before)), Some(json!(after))).await?;
-    let holders: Vec<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE role = $1").bind(&after.name).fetch_all(&mut *tx).await?;
     tx.commit().await?;
     // Their live streams reconnect with the role's new permissions (masking may change).
-    for (holder,) in holders {
+    for holder in holders {
         state.events.close_streams_of(holder);
     }
     Ok(Json(after))
@@ -358,11 +283,11 @@ pub async fn delete_role(State(state): State<AppState>, user: AuthUser, Path(id)
     if before.builtin {
         return Err(AppError::Conflict(format!("{} is a built-in role and cannot be removed.", before.name)));
     }
-    let (holders,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = $1").bind(&before.name).fetch_one(&mut *tx).await?;
+    let holders = store::holders(&mut tx, &before.name).await?;
     if holders > 0 {
         return Err(AppError::Conflict(format!("{holders} agents still hold {}; give them another role first.", before.name)));
     }
-    sqlx::query("DELETE FROM roles WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    store::delete_role(&mut tx, id).await?;
     audit::record(&mut tx, &user, "role.delete", &format!("role:{id}"), Some(json!(before)), None).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)

@@ -12,7 +12,7 @@ use switchboard_shared::wire::{OutboundBody, SendRequest, TemplateLanguage, Temp
 use switchboard_shared::MessageStatus;
 
 use super::store::*;
-use crate::db::now_ms;
+use crate::clock::now_ms;
 use crate::error::Result;
 use crate::outbox::Payload;
 use crate::{contacts, AppState};

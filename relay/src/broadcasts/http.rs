@@ -17,7 +17,7 @@ use switchboard_shared::broadcast::{self as spec_fns, Audience, BroadcastSpec, B
 use super::store::*;
 use crate::access::audit;
 use crate::access::AuthUser;
-use crate::db::now_ms;
+use crate::clock::now_ms;
 use crate::error::{ApiJson, AppError, Result};
 use crate::{contacts, AppState};
 
@@ -239,7 +239,8 @@ pub struct RecipientQuery {
 
 fn recipient(user: &AuthUser, r: RecipientRow) -> Result<Recipient> {
     Ok(Recipient {
-        state: RecipientState::parse(&r.state).ok_or_else(|| anyhow::anyhow!("recipient {} has an unknown state {:?}", r.contact, r.state))?,
+        state: RecipientState::parse(&r.state)
+            .ok_or_else(|| anyhow::anyhow!("recipient {} has an unknown state {:?}", r.contact, r.state))?,
         phone: if user.can(Permission::SeeFullPhoneNumbers) { r.contact } else { mask_phone(&r.contact) },
         name: r.name,
         number_id: r.number_id,
@@ -287,7 +288,7 @@ pub async fn export(State(state): State<AppState>, user: AuthUser, Path(id): Pat
         "replied_at",
     ])
     .map_err(anyhow::Error::from)?;
-    let time = |t: Option<i64>| t.map(crate::export::rfc3339).unwrap_or_default();
+    let time = |t: Option<i64>| t.map(crate::clock::rfc3339).unwrap_or_default();
     for r in rows {
         let r = recipient(&user, r)?;
         w.write_record([

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::store::{due, finish_sent, started};
 
 use super::freeze::*;
-use crate::db::now_ms;
+use crate::clock::now_ms;
 use crate::error::Result;
 use crate::AppState;
 

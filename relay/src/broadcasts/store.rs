@@ -9,7 +9,7 @@ use switchboard_shared::api::Broadcast;
 use switchboard_shared::broadcast::{BroadcastCounts, BroadcastSpec, BroadcastState, RecipientState};
 use switchboard_shared::{limits, MessageStatus};
 
-use crate::db::now_ms;
+use crate::clock::now_ms;
 use crate::error::Result;
 use crate::outbox::LIMIT_WAIT;
 use futures::future::BoxFuture;
@@ -360,7 +360,11 @@ pub(super) async fn spec_of(conn: &mut AnyConnection, id: i64) -> Result<Option<
 
 /// Someone paused, resumed or cancelled a broadcast.
 pub(super) async fn set_state(conn: &mut AnyConnection, id: i64, state: BroadcastState) -> Result<()> {
-    sqlx::query("UPDATE broadcasts SET state = $1, paused_reason = NULL WHERE id = $2").bind(state.as_str()).bind(id).execute(&mut *conn).await?;
+    sqlx::query("UPDATE broadcasts SET state = $1, paused_reason = NULL WHERE id = $2")
+        .bind(state.as_str())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -418,7 +422,12 @@ fn filter_sql(filter: Option<&str>) -> Result<&'static str> {
 }
 
 /// A broadcast's recipients by phone, filtered, one page (limit, offset) or all.
-pub(super) async fn recipient_rows(pool: &sqlx::AnyPool, id: i64, filter: Option<&str>, page: Option<(i64, i64)>) -> Result<Vec<RecipientRow>> {
+pub(super) async fn recipient_rows(
+    pool: &sqlx::AnyPool,
+    id: i64,
+    filter: Option<&str>,
+    page: Option<(i64, i64)>,
+) -> Result<Vec<RecipientRow>> {
     let filter = filter_sql(filter)?;
     Ok(match page {
         Some((limit, offset)) => {
@@ -528,6 +537,7 @@ pub(super) async fn finish_sent(pool: &sqlx::AnyPool, now: i64) -> Result<()> {
 
 /// Running and paused broadcasts, with their requests.
 pub(super) async fn started(pool: &sqlx::AnyPool) -> Result<Vec<(i64, BroadcastSpec)>> {
-    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, spec FROM broadcasts WHERE state IN ('running', 'paused')").fetch_all(pool).await?;
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, spec FROM broadcasts WHERE state IN ('running', 'paused')").fetch_all(pool).await?;
     rows.into_iter().map(|(id, spec)| Ok((id, serde_json::from_str(&spec).map_err(anyhow::Error::from)?))).collect()
 }

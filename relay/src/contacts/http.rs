@@ -14,7 +14,7 @@ use switchboard_shared::segment::SegmentContact;
 use super::store::*;
 use crate::access::audit;
 use crate::access::AuthUser;
-use crate::db::now_ms;
+use crate::clock::now_ms;
 use crate::error::{ApiJson, AppError, Result};
 use crate::AppState;
 
@@ -90,7 +90,7 @@ pub async fn export(State(state): State<AppState>, user: AuthUser) -> Result<Res
     w.write_record(&header).map_err(anyhow::Error::from)?;
     let mut count = 0;
     for (phone, name, c) in all.iter().filter(|(_, _, c)| visible(&user, c)) {
-        let time = |t: Option<i64>| t.map(crate::export::rfc3339).unwrap_or_default();
+        let time = |t: Option<i64>| t.map(crate::clock::rfc3339).unwrap_or_default();
         let mut record = vec![
             if full { format!("+{phone}") } else { mask_phone(phone) },
             name.clone().unwrap_or_default(),

@@ -16,7 +16,7 @@ use switchboard_shared::segment::{parse_date, AttrValue};
 use super::store::*;
 use crate::access::audit;
 use crate::access::AuthUser;
-use crate::db::now_ms;
+use crate::clock::now_ms;
 use crate::error::{AppError, Result};
 use crate::AppState;
 

@@ -9,7 +9,7 @@ use switchboard_shared::segment::Segment;
 
 use crate::access::audit;
 use crate::access::AuthUser;
-use crate::db::now_ms;
+use crate::clock::now_ms;
 use crate::error::{ApiJson, AppError, Result};
 use crate::AppState;
 

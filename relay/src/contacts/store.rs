@@ -9,7 +9,7 @@ use switchboard_shared::api::{Event, ImportMapping, ImportStatus, SavedSegment};
 use switchboard_shared::segment::SegmentContact;
 
 use super::import::*;
-use crate::db::now_ms;
+use crate::clock::now_ms;
 use crate::error::Result;
 use crate::outbox::outcomes::{OutcomeListener, SendOutcome};
 
@@ -191,34 +191,46 @@ pub async fn opt_out(conn: &mut AnyConnection, wa_id: &str, at: i64) -> Result<b
 }
 
 pub(super) async fn contact_by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<ContactRow>> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = $1"))).bind(id).fetch_optional(&mut *conn).await?)
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?)
 }
 
 pub(super) async fn set_tags(conn: &mut AnyConnection, id: i64, tags: &[String], now: i64) -> Result<()> {
-    sqlx::query("UPDATE contacts SET tags = $1, updated_at = $2 WHERE id = $3").bind(tags.join(",")).bind(now).bind(id).execute(&mut *conn).await?;
+    sqlx::query("UPDATE contacts SET tags = $1, updated_at = $2 WHERE id = $3")
+        .bind(tags.join(","))
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
 /// Consent given (which also lifts an opt-out) or withdrawn.
 pub(super) async fn set_opted_in(conn: &mut AnyConnection, id: i64, opted_in: bool, now: i64) -> Result<()> {
-    sqlx::query("UPDATE contacts SET opted_in = $1, opted_out_at = CASE WHEN $1 THEN NULL ELSE opted_out_at END, updated_at = $2 WHERE id = $3")
-        .bind(opted_in)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE contacts SET opted_in = $1, opted_out_at = CASE WHEN $1 THEN NULL ELSE opted_out_at END, updated_at = $2 WHERE id = $3",
+    )
+    .bind(opted_in)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
 /// Opted out now (which also withdraws consent), or the opt-out lifted.
 pub(super) async fn set_opted_out(conn: &mut AnyConnection, id: i64, opted_out: bool, now: i64) -> Result<()> {
-    sqlx::query("UPDATE contacts SET opted_out_at = $1, opted_in = CASE WHEN $2 THEN FALSE ELSE opted_in END, updated_at = $3 WHERE id = $4")
-        .bind(opted_out.then_some(now))
-        .bind(opted_out)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE contacts SET opted_out_at = $1, opted_in = CASE WHEN $2 THEN FALSE ELSE opted_in END, updated_at = $3 WHERE id = $4",
+    )
+    .bind(opted_out.then_some(now))
+    .bind(opted_out)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -252,12 +264,14 @@ pub(super) async fn import_row(pool: &AnyPool, id: i64) -> Result<Option<(i64, S
 
 /// The rejected-rows CSV of a finished import.
 pub(super) async fn rejected_rows(pool: &AnyPool, id: i64) -> Result<Option<Vec<u8>>> {
-    let (rejected,): (Option<Vec<u8>>,) = sqlx::query_as("SELECT rejected_csv FROM contact_imports WHERE id = $1").bind(id).fetch_one(pool).await?;
+    let (rejected,): (Option<Vec<u8>>,) =
+        sqlx::query_as("SELECT rejected_csv FROM contact_imports WHERE id = $1").bind(id).fetch_one(pool).await?;
     Ok(rejected)
 }
 
 pub(super) async fn segments(pool: &AnyPool) -> Result<Vec<SavedSegment>> {
-    let rows: Vec<(i64, String, String)> = sqlx::query_as("SELECT id, name, expression FROM segments ORDER BY name").fetch_all(pool).await?;
+    let rows: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT id, name, expression FROM segments ORDER BY name").fetch_all(pool).await?;
     Ok(rows.into_iter().map(|(id, name, expression)| SavedSegment { id, name, expression }).collect())
 }
 
@@ -293,5 +307,38 @@ pub(super) async fn save_setting(conn: &mut AnyConnection, key: &str, value: &st
         .bind(value)
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// A contact to add as it is.
+pub struct NewContact<'a> {
+    pub wa_id: &'a str,
+    pub name: &'a str,
+    /// Comma-separated.
+    pub tags: &'a str,
+    /// The typed attributes as JSON.
+    pub attributes: &'a str,
+    pub opted_in: bool,
+    /// Comma-separated number ids.
+    pub numbers: &'a str,
+    pub last_inbound_at: Option<i64>,
+}
+
+/// Adds a contact unless one with that phone exists (the demo's seed).
+pub async fn add_contact(conn: &mut AnyConnection, c: &NewContact<'_>, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO contacts (wa_id, name, created_at, updated_at, tags, attributes, opted_in, numbers, last_inbound_at)
+         VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8) ON CONFLICT (wa_id) DO NOTHING",
+    )
+    .bind(c.wa_id)
+    .bind(c.name)
+    .bind(now)
+    .bind(c.tags)
+    .bind(c.attributes)
+    .bind(c.opted_in)
+    .bind(c.numbers)
+    .bind(c.last_inbound_at)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

@@ -12,7 +12,7 @@ use switchboard_shared::MessageStatus;
 
 use super::store;
 use crate::access::AuthUser;
-use crate::db::now_ms;
+use crate::clock::now_ms;
 use crate::error::{ApiJson, AppError, Result};
 use crate::outbox::{self, Payload};
 use crate::{events, AppState};

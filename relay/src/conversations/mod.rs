@@ -1,6 +1,7 @@
 //! The shared inbox: conversations across all numbers, their messages, replies, assignment and
 //! labels. `http` holds the handlers, `store` the conversations table and its model.
 
+pub mod export;
 mod http;
 mod store;
 

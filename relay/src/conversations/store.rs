@@ -134,7 +134,13 @@ pub async fn last_inbound_wamid(conn: &mut AnyConnection, conversation_id: i64) 
 
 /// Records a text waiting to be sent — typed by `sent_by`, or automatic with `None` — and
 /// returns its message id.
-pub async fn add_outbound_text(conn: &mut AnyConnection, conversation: &Conversation, text: &str, at: i64, sent_by: Option<i64>) -> Result<i64> {
+pub async fn add_outbound_text(
+    conn: &mut AnyConnection,
+    conversation: &Conversation,
+    text: &str,
+    at: i64,
+    sent_by: Option<i64>,
+) -> Result<i64> {
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at, sent_by)
          VALUES ($1, $2, NULL, 'outbound', 'text', $3, 'pending', 0, NULL, $4, $5) RETURNING id",
@@ -406,17 +412,51 @@ pub async fn receive(conn: &mut AnyConnection, m: Incoming<'_>) -> Result<(Conve
 
 /// A group was renamed: its conversation shows the new subject (with an event).
 pub async fn rename(conn: &mut AnyConnection, number_id: &str, contact: &str, name: &str, out: &mut Vec<Event>) -> Result<()> {
-    let rows: Vec<ConversationRow> =
-        sqlx::query_as(concat!("UPDATE conversations SET contact_name = $1 WHERE number_id = $2 AND contact = $3 RETURNING ", conversation_columns!()))
-            .bind(name)
-            .bind(number_id)
-            .bind(contact)
-            .fetch_all(&mut *conn)
-            .await?;
+    let rows: Vec<ConversationRow> = sqlx::query_as(concat!(
+        "UPDATE conversations SET contact_name = $1 WHERE number_id = $2 AND contact = $3 RETURNING ",
+        conversation_columns!()
+    ))
+    .bind(name)
+    .bind(number_id)
+    .bind(contact)
+    .fetch_all(&mut *conn)
+    .await?;
     for row in rows {
         let conversation = Conversation::from(row);
         let assigned_to = conversation.assigned_to;
         out.push(events::append(conn, number_id, assigned_to, EventKind::Conversation { conversation }).await?);
     }
     Ok(())
+}
+
+/// One message as the export writes it.
+#[derive(sqlx::FromRow)]
+pub(super) struct ExportedMessage {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub number_id: String,
+    pub contact: String,
+    pub contact_name: Option<String>,
+    pub direction: String,
+    pub kind: String,
+    pub body: String,
+    pub status: Option<String>,
+    pub error: Option<String>,
+    /// The email of the agent who sent it.
+    pub sent_by: Option<String>,
+    pub created_at: i64,
+}
+
+/// Up to `page` messages after message `after`, matching `filter` (a condition on `m`
+/// (messages) and `c` (conversations) built from checked values), by id.
+pub(super) async fn export_page(pool: &sqlx::AnyPool, filter: &str, after: i64, page: i64) -> Result<Vec<ExportedMessage>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT m.id, m.conversation_id, c.number_id, c.contact, c.contact_name, m.direction, m.kind, m.body, m.status, m.error,
+                u.email AS sent_by, m.created_at
+         FROM messages m JOIN conversations c ON c.id = m.conversation_id LEFT JOIN users u ON u.id = m.sent_by
+         WHERE m.id > $1 AND {filter} ORDER BY m.id LIMIT {page}"
+    )))
+    .bind(after)
+    .fetch_all(pool)
+    .await
 }

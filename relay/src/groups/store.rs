@@ -2,7 +2,7 @@
 
 use sqlx::AnyConnection;
 
-use crate::db::now_ms;
+use crate::clock::now_ms;
 use crate::error::Result;
 
 /// Remembers what a webhook said of a group; what it did not say stays as it was.

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use crate::db::{now_ms, Db};
+use crate::clock::now_ms;
+use crate::db::Db;
 
 /// Most bodies written in one transaction.
 const MAX_BATCH: usize = 256;

@@ -15,10 +15,10 @@ use switchboard_shared::wire::{
 };
 use switchboard_shared::MessageStatus;
 
-use crate::db::now_ms;
+use super::store;
+use crate::clock::now_ms;
 use crate::error::Result;
 use crate::{contacts, events, AppState};
-use super::store;
 
 /// How many times in a row processing steps aside for the webhook writer.
 /// How long the processor steps aside while webhook bodies wait for the writer.

@@ -3,7 +3,7 @@
 mod store;
 pub mod templates;
 
-pub use store::{for_broadcast, heard_from, sending_credentials, template, throughputs, ForBroadcast, Sending};
+pub use store::{for_broadcast, heard_from, template, ForBroadcast};
 
 use std::time::Duration;
 
@@ -332,7 +332,7 @@ pub const RED: &str = "RED";
 pub async fn record_quality(conn: &mut sqlx::AnyConnection, id: &str, rating: &str) -> Result<()> {
     let before = store::swap_quality(conn, id, rating).await?;
     if rating == RED && before.is_some_and(|b| b != RED) {
-        crate::broadcasts::pause_for_low_quality(conn, id).await?;
+        crate::quality_fell_to_red(conn, id).await?;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use sqlx::{AnyConnection, AnyPool};
 use switchboard_shared::api::{Number, Template};
 
-use crate::db::now_ms;
+use crate::clock::now_ms;
 use crate::error::Result;
 
 /// Saves a number (or updates its credentials); the token and secret come sealed.
@@ -25,11 +25,6 @@ pub(super) async fn save(pool: &AnyPool, n: &super::NewNumber, sealed_token: &st
     .execute(pool)
     .await?;
     Ok(())
-}
-
-/// Every number's sends per second, to start its lane.
-pub async fn throughputs(pool: &AnyPool) -> Result<Vec<(String, i64)>> {
-    Ok(sqlx::query_as("SELECT id, throughput_per_sec FROM numbers").fetch_all(pool).await?)
 }
 
 pub(super) async fn throughput(pool: &AnyPool, id: &str) -> Result<i64> {
@@ -162,25 +157,6 @@ pub(super) async fn swap_quality(conn: &mut AnyConnection, id: &str, rating: &st
 /// (id, display phone number) of every number.
 pub(super) async fn display_numbers(conn: &mut AnyConnection) -> Result<Vec<(String, String)>> {
     Ok(sqlx::query_as("SELECT id, display_phone_number FROM numbers").fetch_all(&mut *conn).await?)
-}
-
-/// What a lane needs to send for a number.
-#[derive(sqlx::FromRow)]
-pub struct Sending {
-    pub sealed_token: String,
-    /// The business portfolio whose messaging limit the number shares.
-    pub portfolio: String,
-    pub messaging_limit: String,
-}
-
-/// A number's sending credentials, unless it is disabled or removed.
-pub async fn sending_credentials(conn: &mut AnyConnection, id: &str) -> Result<Option<Sending>> {
-    Ok(sqlx::query_as(
-        "SELECT access_token AS sealed_token, portfolio, messaging_limit FROM numbers WHERE id = $1 AND disabled = FALSE",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?)
 }
 
 /// Meta sent a webhook for these numbers just now.

@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use switchboard_shared::api::Template;
 
 use crate::access::AuthUser;
-use crate::db::now_ms;
+use crate::clock::now_ms;
 use crate::error::{AppError, Result};
 use crate::AppState;
 

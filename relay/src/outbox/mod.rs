@@ -10,7 +10,9 @@
 pub mod outcomes;
 mod store;
 
-pub use store::{cancel_broadcast, delay_broadcast, enqueue, log_statuses, queue_broadcast, settle_from_statuses, statuses_seen, OutboxState, StatusLog};
+pub use store::{
+    cancel_broadcast, delay_broadcast, enqueue, log_statuses, queue_broadcast, settle_from_statuses, statuses_seen, OutboxState, StatusLog,
+};
 
 use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU32;
@@ -26,8 +28,8 @@ use switchboard_shared::limits::{self, classify_error, codes, ErrorClass};
 use switchboard_shared::wire::{MarkReadRequest, SuccessResponse};
 use tokio::sync::{mpsc, Notify, Semaphore};
 
+use crate::clock::now_ms;
 use crate::cloud::CloudError;
-use crate::db::now_ms;
 use crate::error::Result;
 use crate::metrics::SendResult;
 use crate::AppState;
@@ -182,7 +184,7 @@ pub async fn start_lanes(state: &AppState) -> Result<()> {
     if state.lanes.recorder.set(tx).is_ok() {
         tokio::spawn(run_recorder(state.clone(), rx));
     }
-    for (id, rate) in crate::numbers::throughputs(&state.db.pool).await? {
+    for (id, rate) in store::throughputs(&state.db.pool).await? {
         start_lane(state, &id, rate);
     }
     Ok(())
@@ -278,7 +280,6 @@ async fn send_batch(state: &AppState, number_id: &str, lane: &Arc<Lane>, batch: 
     Ok(())
 }
 
-
 /// Claims due rows — live sends first, then running broadcasts' — checked against the pair
 /// rate and the messaging limit, and marks them in flight; `None` when there is nothing to send
 /// now.
@@ -296,7 +297,7 @@ async fn claim(state: &AppState, number_id: &str, lane: &Arc<Lane>) -> Result<Op
 async fn claim_in(state: &AppState, conn: &mut AnyConnection, number_id: &str, lane: &Arc<Lane>) -> Result<Option<Batch>> {
     reconcile_unknown(state, conn, number_id).await?;
     // A disabled or removed number sends nothing; its queue waits for it to come back.
-    let Some(sending) = crate::numbers::sending_credentials(conn, number_id).await? else {
+    let Some(sending) = store::sending_credentials(conn, number_id).await? else {
         return Ok(None);
     };
     let now = now_ms();
@@ -484,8 +485,7 @@ const RECORD_CHUNK: usize = 500;
 /// then what the features keep in step (broadcast recipients, contacts' last outbound time).
 async fn record_accepted(tx: &mut AnyConnection, state: &AppState, accepted: &[&Outcome], now: i64, out: &mut Vec<Event>) -> Result<()> {
     for chunk in accepted.chunks(RECORD_CHUNK) {
-        let sent: Vec<(i64, Option<&str>)> =
-            chunk.iter().map(|o| (o.row.id, o.result.as_ref().ok().and_then(Option::as_deref))).collect();
+        let sent: Vec<(i64, Option<&str>)> = chunk.iter().map(|o| (o.row.id, o.result.as_ref().ok().and_then(Option::as_deref))).collect();
         store::mark_sent_many(tx, &sent, now).await?;
         let outcomes: Vec<SendOutcome> = chunk.iter().map(|o| accepted_outcome(o)).collect();
         tell_listeners(tx, state, &outcomes, now, out).await?;

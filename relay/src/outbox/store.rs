@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, AnyPool};
 use switchboard_shared::MessageStatus;
 
 use super::Payload;
-use crate::db::now_ms;
+use crate::clock::now_ms;
 use crate::error::Result;
 
 /// Where an outbox row is. Stored as [`OutboxState::as_str`]; the SQL below names the same
@@ -255,14 +255,16 @@ pub(super) async fn mark_unknown(conn: &mut AnyConnection, id: i64, reconcile_at
 
 /// Back to the queue, to be tried again at `at`.
 pub(super) async fn retry_later(conn: &mut AnyConnection, id: i64, at: i64, code: Option<i64>, title: &str, now: i64) -> Result<()> {
-    sqlx::query("UPDATE outbox SET state = 'queued', next_attempt_at = $1, error_code = $2, error_title = $3, updated_at = $4 WHERE id = $5")
-        .bind(at)
-        .bind(code)
-        .bind(title)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE outbox SET state = 'queued', next_attempt_at = $1, error_code = $2, error_title = $3, updated_at = $4 WHERE id = $5",
+    )
+    .bind(at)
+    .bind(code)
+    .bind(title)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -286,10 +288,8 @@ pub(super) async fn still_in_flight(conn: &mut AnyConnection, id: i64) -> Result
 
 /// The wamid of the send whose key a stored status carried, if one did.
 pub(super) async fn wamid_from_statuses(conn: &mut AnyConnection, key: &str) -> Result<Option<String>> {
-    let seen: Option<(String,)> = sqlx::query_as("SELECT wamid FROM message_statuses WHERE callback_data = $1 LIMIT 1")
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let seen: Option<(String,)> =
+        sqlx::query_as("SELECT wamid FROM message_statuses WHERE callback_data = $1 LIMIT 1").bind(key).fetch_optional(&mut *conn).await?;
     Ok(seen.map(|(w,)| w))
 }
 
@@ -371,11 +371,37 @@ pub async fn queue_broadcast(conn: &mut AnyConnection, broadcast_id: i64, cursor
 
 /// A broadcast's queued sends through `number_id` wait until `at` (that number starts later).
 pub async fn delay_broadcast(conn: &mut AnyConnection, broadcast_id: i64, number_id: &str, at: i64) -> Result<()> {
-    sqlx::query("UPDATE outbox SET next_attempt_at = $1 WHERE broadcast_id = $2 AND number_id = $3 AND state = 'queued' AND next_attempt_at < $1")
-        .bind(at)
-        .bind(broadcast_id)
-        .bind(number_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE outbox SET next_attempt_at = $1 WHERE broadcast_id = $2 AND number_id = $3 AND state = 'queued' AND next_attempt_at < $1",
+    )
+    .bind(at)
+    .bind(broadcast_id)
+    .bind(number_id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
+}
+
+// ---- what the lanes read of the numbers (the numbers feature writes them)
+
+/// Every number's sends per second, to start its lane.
+pub(super) async fn throughputs(pool: &AnyPool) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as("SELECT id, throughput_per_sec FROM numbers").fetch_all(pool).await?)
+}
+
+/// What a lane needs to send for a number.
+#[derive(sqlx::FromRow)]
+pub struct Sending {
+    pub sealed_token: String,
+    /// The business portfolio whose messaging limit the number shares.
+    pub portfolio: String,
+    pub messaging_limit: String,
+}
+
+/// A number's sending credentials, unless it is disabled or removed.
+pub(super) async fn sending_credentials(conn: &mut AnyConnection, id: &str) -> Result<Option<Sending>> {
+    Ok(sqlx::query_as("SELECT access_token AS sealed_token, portfolio, messaging_limit FROM numbers WHERE id = $1 AND disabled = FALSE")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?)
 }

@@ -2,6 +2,8 @@
 //! driver. Both dialects share the SQL the relay writes (`$n` parameters, `ON CONFLICT`,
 //! `RETURNING`); only the migrations differ.
 
+pub mod backup;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -83,11 +85,6 @@ impl Db {
         migrator.run(&pool).await.context("running migrations")?;
         Ok(Db { pool, backend })
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 /// `($1, $2, …), (…), …` for a multi-row INSERT of `rows` rows of `columns` values each, in the

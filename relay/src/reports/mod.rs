@@ -14,9 +14,11 @@ use switchboard_shared::api::{Load, SupervisorView};
 use switchboard_shared::limits;
 
 use crate::access::AuthUser;
-use crate::db::now_ms;
+use crate::clock::now_ms;
 use crate::error::Result;
 use crate::AppState;
+
+mod store;
 
 #[derive(Debug, Deserialize)]
 pub struct SupervisorQuery {
@@ -66,23 +68,13 @@ pub async fn supervisor(State(state): State<AppState>, user: AuthUser, Query(q):
     let open_since = now - limits::CUSTOMER_SERVICE_WINDOW_MS;
     let in_scope = user.scope_sql("number_id", None);
 
-    let numbers: Vec<(String, String, String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT id, display_phone_number, verified_name, CASE WHEN connected AND NOT disabled THEN 1 ELSE 0 END
-         FROM numbers WHERE {} ORDER BY display_phone_number, id",
-        user.scope_sql("id", None)
-    )))
-    .fetch_all(&state.db.pool)
-    .await?;
+    let numbers = store::numbers(&state.db.pool, &user.scope_sql("id", None)).await?;
     // A viewer limited to some numbers sees the colleagues who work on at least one of them.
     let colleagues = match &user.scope {
         Scope::All => "1 = 1".to_owned(),
         Scope::Numbers(_) => format!("(all_numbers OR id IN (SELECT user_id FROM user_numbers WHERE {in_scope}))"),
     };
-    let agents: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT id, name FROM users WHERE disabled = FALSE AND {colleagues} ORDER BY LOWER(name), id"
-    )))
-    .fetch_all(&state.db.pool)
-    .await?;
+    let agents = store::agents(&state.db.pool, &colleagues).await?;
 
     let mut by_number: HashMap<String, Load> = numbers
         .iter()
@@ -98,12 +90,7 @@ pub async fn supervisor(State(state): State<AppState>, user: AuthUser, Query(q):
         .collect();
 
     // Open and waiting conversations.
-    let open: Vec<(String, Option<i64>, String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT number_id, assigned_to, last_direction, last_message_at FROM conversations
-         WHERE last_message_at >= {open_since} AND {in_scope}"
-    )))
-    .fetch_all(&state.db.pool)
-    .await?;
+    let open = store::open_conversations(&state.db.pool, open_since, &in_scope).await?;
     for (number_id, assigned_to, direction, last_at) in open {
         let waiting = direction == "inbound";
         let count = |load: &mut Load| {
@@ -123,14 +110,7 @@ pub async fn supervisor(State(state): State<AppState>, user: AuthUser, Query(q):
     }
 
     // Replies typed in the last hour.
-    let handled: Vec<(String, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT number_id, sent_by, COUNT(*) FROM messages
-         WHERE direction = 'outbound' AND sent_by IS NOT NULL AND created_at >= {} AND {in_scope}
-         GROUP BY number_id, sent_by",
-        now - 3_600_000
-    )))
-    .fetch_all(&state.db.pool)
-    .await?;
+    let handled = store::replies_since(&state.db.pool, now - 3_600_000, &in_scope).await?;
     for (number_id, agent, n) in handled {
         if let Some(load) = by_number.get_mut(&number_id) {
             load.handled_last_hour += n;
@@ -141,12 +121,7 @@ pub async fn supervisor(State(state): State<AppState>, user: AuthUser, Query(q):
     }
 
     // First responses today, per waiting episode.
-    let rows: Vec<(i64, String, String, i64, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT conversation_id, number_id, direction, created_at, sent_by FROM messages
-         WHERE created_at >= {day_start} AND {in_scope} ORDER BY conversation_id, created_at, id"
-    )))
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = store::messages_since(&state.db.pool, day_start, &in_scope).await?;
     let mut times_by_number: HashMap<String, Vec<i64>> = HashMap::new();
     let mut times_by_agent: HashMap<i64, Vec<i64>> = HashMap::new();
     let mut start = 0;

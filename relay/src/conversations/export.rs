@@ -11,6 +11,7 @@ use switchboard_shared::access::{mask_phone, Permission, Scope};
 
 use crate::access::audit;
 use crate::access::AuthUser;
+use crate::clock::rfc3339;
 use crate::error::{AppError, Result};
 use crate::AppState;
 
@@ -50,16 +51,6 @@ pub struct ExportRow {
     /// RFC 3339, UTC.
     pub created_at: String,
     pub created_at_ms: i64,
-}
-
-type Row = (i64, i64, String, String, Option<String>, String, String, String, Option<String>, Option<String>, Option<String>, i64);
-
-/// RFC 3339 in UTC with milliseconds.
-pub fn rfc3339(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
 }
 
 /// `GET /api/v1/export/conversations`
@@ -108,12 +99,6 @@ pub async fn conversations(State(state): State<AppState>, user: AuthUser, Query(
         audit::record_on(&mut conn, &user, &numbers, "export.conversations", "conversations", None, Some(filters)).await?;
     }
     let mask = !user.can(Permission::SeeFullPhoneNumbers);
-    let page_sql = format!(
-        "SELECT m.id, m.conversation_id, c.number_id, c.contact, c.contact_name, m.direction, m.kind, m.body, m.status, m.error,
-                u.email, m.created_at
-         FROM messages m JOIN conversations c ON c.id = m.conversation_id LEFT JOIN users u ON u.id = m.sent_by
-         WHERE m.id > $1 AND {filter} ORDER BY m.id LIMIT {PAGE}"
-    );
 
     struct Cursor {
         after: i64,
@@ -121,13 +106,12 @@ pub async fn conversations(State(state): State<AppState>, user: AuthUser, Query(
         done: bool,
     }
     let stream = futures::stream::unfold(Cursor { after: 0, first: true, done: false }, move |mut cursor| {
-        let (state, page_sql) = (state.clone(), page_sql.clone());
+        let (state, filter) = (state.clone(), filter.clone());
         async move {
             if cursor.done {
                 return None;
             }
-            let rows: std::result::Result<Vec<Row>, sqlx::Error> =
-                sqlx::query_as(sqlx::AssertSqlSafe(page_sql)).bind(cursor.after).fetch_all(&state.db.pool).await;
+            let rows = super::store::export_page(&state.db.pool, &filter, cursor.after, PAGE).await;
             let rows = match rows {
                 Ok(rows) => rows,
                 // The status line is gone already; cutting the body short is the only signal left.
@@ -143,22 +127,21 @@ pub async fn conversations(State(state): State<AppState>, user: AuthUser, Query(
             let mut writer = csv::WriterBuilder::new().has_headers(cursor.first).from_writer(Vec::new());
             let last_page = (rows.len() as i64) < PAGE;
             for (i, row) in rows.into_iter().enumerate() {
-                let (id, conversation_id, number_id, contact, contact_name, direction, kind, body, status, error, sent_by, at) = row;
-                cursor.after = id;
+                cursor.after = row.id;
                 let record = ExportRow {
-                    message_id: id,
-                    conversation_id,
-                    number_id,
-                    contact: if mask { mask_phone(&contact) } else { contact },
-                    contact_name: contact_name.unwrap_or_default(),
-                    direction,
-                    kind,
-                    body,
-                    status: status.unwrap_or_default(),
-                    error: error.unwrap_or_default(),
-                    sent_by: sent_by.unwrap_or_default(),
-                    created_at: rfc3339(at),
-                    created_at_ms: at,
+                    message_id: row.id,
+                    conversation_id: row.conversation_id,
+                    number_id: row.number_id,
+                    contact: if mask { mask_phone(&row.contact) } else { row.contact },
+                    contact_name: row.contact_name.unwrap_or_default(),
+                    direction: row.direction,
+                    kind: row.kind,
+                    body: row.body,
+                    status: row.status.unwrap_or_default(),
+                    error: row.error.unwrap_or_default(),
+                    sent_by: row.sent_by.unwrap_or_default(),
+                    created_at: rfc3339(row.created_at),
+                    created_at_ms: row.created_at,
                 };
                 if json {
                     if !(cursor.first && i == 0) {
@@ -192,16 +175,4 @@ pub async fn conversations(State(state): State<AppState>, user: AuthUser, Query(
         Body::from_stream(stream),
     )
         .into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::rfc3339;
-
-    #[test]
-    fn timestamps_are_rfc3339_utc() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_767_225_600_123), "2026-01-01T00:00:00.123Z");
-        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
-    }
 }

@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::{AnyConnection, Row};
 
-use crate::db::{now_ms, Backend, Db};
+use crate::clock::now_ms;
+use crate::db::{Backend, Db};
 
 /// Every table, parents before children. A table in the database but not here fails a backup,
 /// so a new table cannot be silently left out.

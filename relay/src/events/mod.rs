@@ -14,13 +14,15 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::IntoResponse;
 use serde::Deserialize;
-use sqlx::AnyConnection;
-use switchboard_shared::api::{Event, EventKind};
+use switchboard_shared::api::Event;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
+mod store;
+
+pub use store::append;
+
 use crate::access::AuthUser;
-use crate::db::now_ms;
 use crate::error::Result;
 use crate::AppState;
 
@@ -79,52 +81,14 @@ impl Default for Hub {
     }
 }
 
-/// Appends an event inside the caller's transaction; publish it after the commit.
-pub async fn append(conn: &mut AnyConnection, number_id: &str, assigned_to: Option<i64>, kind: EventKind) -> Result<Event> {
-    let at = now_ms();
-    if state_is_postgres(conn) {
-        // Postgres hands out sequence numbers before commit, so two writers could commit out
-        // of order and a live reader could skip one. One event writer at a time keeps the log
-        // in commit order; SQLite's single write lock already does.
-        sqlx::query("SELECT pg_advisory_xact_lock(7350001)").execute(&mut *conn).await?;
-    }
-    let payload = serde_json::to_string(&kind).map_err(anyhow::Error::from)?;
-    let (seq,): (i64,) =
-        sqlx::query_as("INSERT INTO events (number_id, kind, payload, at, assigned_to) VALUES ($1, $2, $3, $4, $5) RETURNING seq")
-            .bind(number_id)
-            .bind(kind.name())
-            .bind(payload)
-            .bind(at)
-            .bind(assigned_to)
-            .fetch_one(&mut *conn)
-            .await?;
-    Ok(Event { seq, number_id: number_id.to_owned(), at, assigned_to, kind })
-}
-
-fn state_is_postgres(conn: &AnyConnection) -> bool {
-    conn.backend_name().eq_ignore_ascii_case("postgres") || conn.backend_name().eq_ignore_ascii_case("postgresql")
-}
-
 /// Events after `after`, oldest first.
 pub async fn since(state: &AppState, after: i64, limit: i64) -> Result<Vec<Event>> {
-    let rows: Vec<(i64, String, String, i64, Option<i64>)> =
-        sqlx::query_as("SELECT seq, number_id, payload, at, assigned_to FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
-            .bind(after)
-            .bind(limit)
-            .fetch_all(&state.db.pool)
-            .await?;
-    rows.into_iter()
-        .map(|(seq, number_id, payload, at, assigned_to)| {
-            let kind: EventKind = serde_json::from_str(&payload).map_err(anyhow::Error::from)?;
-            Ok(Event { seq, number_id, at, assigned_to, kind })
-        })
-        .collect()
+    store::since(&state.db.pool, after, limit).await
 }
 
 /// The newest event id (0 when the log is empty).
 pub async fn last_seq(state: &AppState) -> Result<i64> {
-    let (seq,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM events").fetch_one(&state.db.pool).await?;
-    Ok(seq.unwrap_or(0))
+    store::last_seq(&state.db.pool).await
 }
 
 #[derive(Deserialize)]
