@@ -16,6 +16,8 @@ pub enum ApiError {
     Refused { status: u16, code: String, message: String },
     /// The relay could not be reached.
     Network,
+    /// Not sent: the browser found the input incomplete or wrong, and this says why.
+    Invalid(crate::i18n::Key),
 }
 
 /// The error a non-2xx answer stands for, with the relay's code and message when it sent them.
@@ -108,6 +110,7 @@ impl ApiError {
             },
             ApiError::Network => i18n.t(key!("error.network")),
             ApiError::Unauthorized => i18n.t(key!("error.signed_out")),
+            ApiError::Invalid(why) => i18n.t(*why),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! pieces in `components/`, synced data in `store`, words in `i18n`.
 
 pub mod api;
+pub mod client;
 pub mod components;
 pub mod i18n;
 pub mod pages;
@@ -66,7 +67,7 @@ fn provide_contexts(bundle: Bundle) {
     provide_context(inbox);
     provide_context(bundle);
     leptos::task::spawn_local(async move {
-        if let Ok(me) = api::get::<Me>("/api/v1/me").await {
+        if let Ok(me) = client::me().await {
             session.me.set(Some(me));
         }
         session.checked.set(true);

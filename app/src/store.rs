@@ -6,11 +6,12 @@
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use switchboard_shared::api::{Conversation, Event, EventKind, InboxSnapshot, Message, Number};
+use switchboard_shared::api::{BroadcastProgress, Conversation, Event, EventKind, EventsQuery, Me, Message, Number};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
 use crate::api;
+use crate::client;
 
 /// State of the live connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,9 @@ pub struct Inbox {
     pub signed_out: RwSignal<bool>,
     /// Who is watching: their id, and whether they see only conversations assigned to them.
     pub viewer: RwSignal<Option<(i64, bool)>>,
+    /// The latest report of each broadcast the stream told of (the broadcasts page follows
+    /// these instead of asking the relay again).
+    pub broadcasts: RwSignal<HashMap<i64, BroadcastProgress>>,
     source: StoredValue<Option<web_sys::EventSource>, LocalStorage>,
 }
 
@@ -50,16 +54,17 @@ impl Inbox {
             open: RwSignal::new(None),
             signed_out: RwSignal::new(false),
             viewer: RwSignal::new(None),
+            broadcasts: RwSignal::new(HashMap::new()),
             source: StoredValue::new_local(None),
         }
     }
 
     /// Loads the snapshot, then follows the event stream from there.
     pub async fn start(self) {
-        if let Ok(numbers) = api::get::<Vec<Number>>("/api/v1/numbers").await {
+        if let Ok(numbers) = client::numbers().await {
             self.numbers.set(numbers);
         }
-        match api::get::<InboxSnapshot>("/api/v1/conversations").await {
+        match client::inbox().await {
             Ok(snapshot) => {
                 self.conversations.set(sorted(snapshot.conversations));
                 self.loaded.set(true);
@@ -85,7 +90,7 @@ impl Inbox {
         if let Some(old) = self.source.get_value() {
             old.close();
         }
-        let Ok(source) = web_sys::EventSource::new(&format!("/api/v1/events?after={after}")) else {
+        let Ok(source) = web_sys::EventSource::new(&client::events_url(&EventsQuery { after: Some(after) })) else {
             self.connection.set(Connection::Reconnecting);
             return;
         };
@@ -96,7 +101,7 @@ impl Inbox {
                 }
             }
         });
-        for name in ["message", "status", "dead_letter", "assignment", "conversation", "message_deleted"] {
+        for name in ["message", "status", "dead_letter", "assignment", "conversation", "message_deleted", "broadcast"] {
             let _ = source.add_event_listener_with_callback(name, on_event.as_ref().unchecked_ref());
         }
         on_event.forget();
@@ -109,7 +114,7 @@ impl Inbox {
             // CLOSED means the browser gave up (e.g. 401): check whether we are still signed in.
             if watched.ready_state() == web_sys::EventSource::CLOSED {
                 leptos::task::spawn_local(async move {
-                    if api::get::<switchboard_shared::api::Me>("/api/v1/me").await == Err(api::ApiError::Unauthorized) {
+                    if client::me().await.map(|_: Me| ()) == Err(api::ApiError::Unauthorized) {
                         self.signed_out.set(true);
                     } else {
                         self.start().await;
@@ -130,7 +135,7 @@ impl Inbox {
                     conversation.unread = 0;
                     let id = conversation.id;
                     leptos::task::spawn_local(async move {
-                        let _ = api::send_empty("POST", &format!("/api/v1/conversations/{id}/read")).await;
+                        let _ = client::mark_read(id).await;
                     });
                 }
                 let id = conversation.id;
@@ -166,6 +171,9 @@ impl Inbox {
                 });
             }
             EventKind::MessageDeleted { conversation_id, message_id } => self.forget_message(conversation_id, message_id),
+            EventKind::Broadcast { progress } => self.broadcasts.update(|all| {
+                all.insert(progress.id, progress);
+            }),
             EventKind::DeadLetter { .. } => {}
         }
     }
@@ -197,7 +205,7 @@ impl Inbox {
     pub async fn open_conversation(self, id: i64) -> Result<(), api::ApiError> {
         self.open.set(Some(id));
         if !self.messages.with_untracked(|m| m.contains_key(&id)) {
-            let list = api::get::<Vec<Message>>(&format!("/api/v1/conversations/{id}/messages")).await?;
+            let list = client::messages(id).await?;
             self.messages.update(|all| {
                 // Events that arrived while loading are kept.
                 let live = all.remove(&id).unwrap_or_default();
@@ -216,7 +224,7 @@ impl Inbox {
                     c.unread = 0;
                 }
             });
-            let _ = api::send_empty("POST", &format!("/api/v1/conversations/{id}/read")).await;
+            let _ = client::mark_read(id).await;
         }
         Ok(())
     }

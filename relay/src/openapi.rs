@@ -65,6 +65,9 @@ fn operation(spec: &RouteSpec) -> utoipa::openapi::path::Operation {
                 .schema(Some(if spec.path.starts_with("/numbers") { String::schema() } else { i64::schema() })),
         );
     }
+    for parameter in spec.query.map(|params| params()).unwrap_or_default() {
+        op = op.parameter(parameter);
+    }
     if spec.need != Need::Public {
         op = op.security(SecurityRequirement::new("session", Vec::<String>::new()));
     }
@@ -159,6 +162,7 @@ pub fn document(state: &AppState) -> OpenApi {
             schema::<OptOutSettings>(),
             schema::<Template>(),
             schema::<Broadcast>(),
+            schema::<BroadcastProgress>(),
             schema::<InboxSnapshot>(),
             schema::<Recipient>(),
             schema::<BroadcastSpec>(),

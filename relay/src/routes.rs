@@ -55,6 +55,8 @@ pub struct RouteSpec {
     pub request: Option<&'static str>,
     /// The JSON it answers with, by schema name, and whether it is a list of them.
     pub response: Option<(&'static str, bool)>,
+    /// Its query string's parameters, as `/openapi.json` lists them.
+    pub query: Option<fn() -> Vec<utoipa::openapi::path::Parameter>>,
 }
 
 struct Api {
@@ -75,7 +77,7 @@ impl Api {
             route = route.route_layer(axum::middleware::from_fn_with_state(self.state.clone(), move |s, r, n| enforce(s, need, r, n)));
         }
         self.router = self.router.route(path, route);
-        self.specs.push(RouteSpec { method, path, need, summary, request: None, response: None });
+        self.specs.push(RouteSpec { method, path, need, summary, request: None, response: None, query: None });
         self
     }
 
@@ -94,6 +96,12 @@ impl Api {
     /// The last route answers with a list of `T`.
     fn gives_list<T: ToSchema>(mut self) -> Self {
         self.last().response = Some((schema_name::<T>(), true));
+        self
+    }
+
+    /// The last route reads a `T` from its query string.
+    fn query<T: utoipa::IntoParams>(mut self) -> Self {
+        self.last().query = Some(|| T::into_params(|| Some(utoipa::openapi::path::ParameterIn::Query)));
         self
     }
 
@@ -165,6 +173,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .gives::<Conversation>()
         .add(M::DELETE, "/messages/{id}", P(DeleteMessages), "Delete a message's content from the record", conversations::delete_message)
         .add(M::GET, "/events", SignedIn, "Live events (Server-Sent Events), resumable", events::stream)
+        .query::<EventsQuery>()
         .gives::<Event>()
         .add(M::GET, "/agents", P(ManageAgents), "Every agent", agents::list)
         .gives_list::<Agent>()
@@ -186,8 +195,10 @@ pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .gives::<Role>()
         .add(M::DELETE, "/roles/{id}", P(ManageAgents), "Remove a custom role nobody holds", access::delete_role)
         .add(M::GET, "/audit", P(ViewReports), "The audit log, searched and filtered", audit::list)
+        .query::<AuditQuery>()
         .gives_list::<AuditEntry>()
         .add(M::GET, "/supervisor", P(ViewReports), "Live load per number and per agent", reports::supervisor)
+        .query::<SupervisorQuery>()
         .gives::<SupervisorView>()
         .add(
             M::GET,
@@ -196,12 +207,14 @@ pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
             "Messages as CSV or JSON, streamed",
             conversations::export::conversations,
         )
+        .query::<ExportQuery>()
         .add(M::GET, "/contacts", P(ManageContacts), "Every contact in scope with tags, attributes and consent", contacts::list)
         .gives_list::<Contact>()
         .add(M::PATCH, "/contacts/{id}", P(ManageContacts), "Change a contact's tags or consent", contacts::update)
         .takes::<ContactChange>()
         .add(M::GET, "/contacts/export", P(ManageContacts), "Contacts as CSV", contacts::export)
         .add(M::POST, "/contacts/import", P(ManageContacts), "Start a CSV import (body: the file; mapping in the query)", contacts::import)
+        .query::<ImportQuery>()
         .gives::<ImportStatus>()
         .add(M::GET, "/contacts/import/{id}", P(ManageContacts), "An import's progress and outcome", contacts::import_status)
         .gives::<ImportStatus>()
@@ -244,6 +257,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .takes::<ControlRequest>()
         .gives::<switchboard_shared::api::Broadcast>()
         .add(M::GET, "/broadcasts/{id}/recipients", P(Broadcast), "Per-recipient outcomes, filtered", broadcasts::recipients)
+        .query::<RecipientQuery>()
         .gives_list::<Recipient>()
         .add(M::GET, "/broadcasts/{id}/export", P(Broadcast), "Every recipient's outcome as CSV", broadcasts::export);
     (api.router.fallback(|| async { crate::error::AppError::NotFound }), api.specs)

@@ -472,6 +472,18 @@ async fn openapi_json_describes_every_declared_route_and_nothing_else(backend: B
             panic!("{what} answers JSON without a declared schema");
         }
     }
+    // Every query string a handler reads is declared with its route, and documented.
+    let with_query: Vec<&str> = specs.iter().filter(|s| s.query.is_some()).map(|s| s.path).collect();
+    for path in ["/events", "/audit", "/supervisor", "/contacts/import", "/broadcasts/{id}/recipients", "/export/conversations"] {
+        assert!(with_query.contains(&path), "{path} reads a query string its declaration does not name");
+    }
+    for spec in specs.iter().filter(|s| s.query.is_some()) {
+        let op = &doc["paths"][format!("/api/v1{}", spec.path)][spec.method.as_str().to_lowercase()];
+        for param in (spec.query.unwrap())() {
+            let listed = op["parameters"].as_array().into_iter().flatten().any(|p| p["name"] == param.name.as_str() && p["in"] == "query");
+            assert!(listed, "{} {}: query parameter {} is not documented", spec.method, spec.path, param.name);
+        }
+    }
     let operations: usize = doc["paths"].as_object().unwrap().values().map(|item| item.as_object().unwrap().len()).sum();
     assert_eq!(operations, specs.len(), "the document has operations the relay does not serve");
     // Every schema it points at is defined.

@@ -28,6 +28,7 @@ on_both_backends!(
     sends_answered_after_the_timeout_are_settled_by_their_statuses_and_never_sent_twice,
     an_import_a_stopped_relay_left_unfinished_is_finished_at_start,
     a_number_falling_to_red_quality_pauses_its_broadcasts_until_someone_resumes,
+    broadcast_progress_reaches_the_event_streams_of_those_who_may_see_it,
 );
 
 const ADMIN: &str = "admin@example.com";
@@ -683,4 +684,51 @@ async fn a_number_falling_to_red_quality_pauses_its_broadcasts_until_someone_res
     let keys = ledger_keys(&app, id);
     assert_eq!(keys.len(), 300);
     assert!(keys.values().all(|&n| n == 1), "a recipient got two sends");
+}
+
+async fn broadcast_progress_reaches_the_event_streams_of_those_who_may_see_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let cookie = admin(&app).await;
+    let role = json!({"name": "Marketer", "permissions": ["broadcast", "send_templates"]});
+    assert_eq!(app.post_api(&cookie, "/api/v1/roles", &role).await.status(), 201);
+    let state = &app.relay.state;
+    auth::upsert_user(state, "all@example.com", "All", PASSWORD, "Marketer", &Scope::All).await.unwrap();
+    auth::upsert_user(state, "two@example.com", "Two", PASSWORD, "Marketer", &Scope::Numbers([NUMBER2.to_owned()].into())).await.unwrap();
+    auth::upsert_user(state, "agent@example.com", "Agent", PASSWORD, "Agent", &Scope::All).await.unwrap();
+    let marketer = app.login_as("all@example.com", PASSWORD).await;
+    let other_number = app.login_as("two@example.com", PASSWORD).await;
+    let agent = app.login_as("agent@example.com", PASSWORD).await;
+    let mut streams = Vec::new();
+    for who in [&marketer, &other_number, &agent] {
+        streams.push(app.call(Method::GET, who, "/api/v1/events", None).await);
+    }
+    seed_contacts(&app, &cookie, 3).await;
+    let phones = ["+85260100000", "+85260100001", "+85260100002"];
+    let id = broadcast(&app, &cookie, daily_pick(&[NUMBER], json!({"kind": "list", "phones": phones}))).await;
+
+    // The marketer follows it to the end from the stream alone, without asking again.
+    let mut seen = Vec::new();
+    for _ in 0..60 {
+        let batch = events_within(&mut streams[0], Duration::from_millis(500)).await;
+        seen.extend(batch.into_iter().filter(|e| e["type"] == "broadcast" && e["progress"]["id"] == id));
+        if seen.last().is_some_and(|e| e["progress"]["state"] == "done") {
+            break;
+        }
+    }
+    let last = seen.last().unwrap_or_else(|| panic!("no progress event for broadcast {id}"));
+    assert_eq!(last["progress"]["state"], "done", "{last}");
+    assert_eq!(last["progress"]["counts"]["accepted"], 3, "{last}");
+    assert!(seen.windows(2).all(|w| w[0]["progress"] != w[1]["progress"]), "an unchanged report is not sent again");
+
+    // Neither someone on another number nor someone who may not broadcast hears of it.
+    for stream in &mut streams[1..] {
+        let events = events_within(stream, Duration::from_millis(1_500)).await;
+        assert!(events.iter().all(|e| e["type"] != "broadcast"), "{events:?}");
+    }
+    // Without the permission to see full numbers, the uploaded list is masked.
+    let shown = app.get_json(&marketer, &format!("/api/v1/broadcasts/{id}")).await;
+    let listed: Vec<&str> = shown["spec"]["audience"]["phones"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    assert!(listed.iter().all(|p| p.contains('•')), "{listed:?}");
+    let full = app.get_json(&cookie, &format!("/api/v1/broadcasts/{id}")).await;
+    assert_eq!(full["spec"]["audience"]["phones"][0], phones[0]);
 }

@@ -381,6 +381,9 @@ pub enum EventKind {
     Conversation { conversation: Conversation },
     /// A message was deleted from the record (its text is gone; the row stays as a tombstone).
     MessageDeleted { conversation_id: i64, message_id: i64 },
+    /// A broadcast's report changed (sent at most twice a second per broadcast while it runs,
+    /// and for ten minutes after, while statuses and replies still come in).
+    Broadcast { progress: BroadcastProgress },
 }
 
 impl EventKind {
@@ -393,6 +396,7 @@ impl EventKind {
             EventKind::Assignment { .. } => "assignment",
             EventKind::Conversation { .. } => "conversation",
             EventKind::MessageDeleted { .. } => "message_deleted",
+            EventKind::Broadcast { .. } => "broadcast",
         }
     }
 }
@@ -540,6 +544,51 @@ pub struct Broadcast {
     pub limit_window_opens_at: Option<i64>,
 }
 
+/// What changes in a broadcast's report while it runs: the report without the request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BroadcastProgress {
+    pub id: i64,
+    /// The numbers it sends from (who may see it).
+    pub numbers: Vec<String>,
+    pub state: crate::broadcast::BroadcastState,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    #[serde(default)]
+    pub paused_reason: Option<String>,
+    pub counts: crate::broadcast::BroadcastCounts,
+    pub accepted_by_number: std::collections::BTreeMap<String, u64>,
+    pub limit_window_opens_at: Option<i64>,
+}
+
+impl Broadcast {
+    /// Its report as a progress event carries it.
+    pub fn progress(&self) -> BroadcastProgress {
+        BroadcastProgress {
+            id: self.id,
+            numbers: self.spec.numbers.clone(),
+            state: self.state,
+            started_at: self.started_at,
+            completed_at: self.completed_at,
+            paused_reason: self.paused_reason.clone(),
+            counts: self.counts.clone(),
+            accepted_by_number: self.accepted_by_number.clone(),
+            limit_window_opens_at: self.limit_window_opens_at,
+        }
+    }
+
+    /// Takes in a newer report of this broadcast.
+    pub fn apply(&mut self, p: BroadcastProgress) {
+        self.state = p.state;
+        self.started_at = p.started_at;
+        self.completed_at = p.completed_at;
+        self.paused_reason = p.paused_reason;
+        self.counts = p.counts;
+        self.accepted_by_number = p.accepted_by_number;
+        self.limit_window_opens_at = p.limit_window_opens_at;
+    }
+}
+
 /// `POST /api/v1/broadcasts/{id}/control`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -563,4 +612,102 @@ pub struct Recipient {
     pub delivered_at: Option<i64>,
     pub read_at: Option<i64>,
     pub replied_at: Option<i64>,
+}
+
+/// `GET /api/v1/audit?…`: newest first, filtered and searched.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct AuditQuery {
+    /// Words that must all appear in the actor, action, target, before or after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    /// Exact action, or a prefix ending in `.` (`agent.`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// At or after this time (UTC ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<i64>,
+    /// Before this time (UTC ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<i64>,
+    /// Entries older than this id (paging backwards).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_id: Option<i64>,
+    /// At most this many (1 to 1,000; 200 when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
+/// `GET /api/v1/export/conversations?…`: which messages, in which format.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct ExportQuery {
+    /// `csv` (default) or `json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// Only this business number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    /// Only conversations assigned to this agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<i64>,
+    /// Messages at or after this time (UTC ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<i64>,
+    /// Messages before this time (UTC ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<i64>,
+    /// Only conversations with this label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// `GET /api/v1/broadcasts/{id}/recipients?…`: one page of a broadcast's recipients.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct RecipientQuery {
+    /// skipped | queued | accepted | failed | cancelled | delivered | read | replied (all when
+    /// absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<i64>,
+    /// 1 to 1,000; 100 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
+/// `GET /api/v1/supervisor?…`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct SupervisorQuery {
+    /// Start of "today" in the viewer's time zone (UTC ms); UTC midnight when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub day_start: Option<i64>,
+}
+
+/// `GET /api/v1/events?…`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct EventsQuery {
+    /// Resume after this event id (for the first connection, where a browser cannot set
+    /// `Last-Event-ID`). Without it and without the header, the stream starts at "now".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<i64>,
+}
+
+/// `POST /api/v1/contacts/import?mapping=…` (the CSV is the body).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct ImportQuery {
+    /// The column mapping as JSON (an `ImportMapping`).
+    pub mapping: String,
 }

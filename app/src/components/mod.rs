@@ -1,5 +1,6 @@
 //! Reusable pieces of the console.
 
+pub mod feedback;
 pub mod scope;
 pub mod shell;
 pub mod ticks;

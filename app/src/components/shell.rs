@@ -7,7 +7,6 @@ use leptos_router::hooks::use_navigate;
 
 use switchboard_shared::access::Permission;
 
-use crate::api;
 use crate::i18n::use_i18n;
 use crate::store::{use_inbox, Connection};
 use crate::{Bundle, Session};
@@ -28,7 +27,7 @@ pub fn Shell(children: Children) -> impl IntoView {
     let sign_out = move |_| {
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
-            let _ = api::send_empty("DELETE", "/api/v1/session").await;
+            let _ = crate::client::sign_out().await;
             inbox.stop();
             session.me.set(None);
             navigate("/login", Default::default());

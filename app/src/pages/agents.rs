@@ -5,9 +5,10 @@ use crate::key;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use switchboard_shared::access::Scope;
-use switchboard_shared::api::{Agent, AgentChange, CreatedAgent, NewAgentsRequest, Role};
+use switchboard_shared::api::{Agent, AgentChange, CreatedAgent, NewAgentsRequest};
 
-use crate::api;
+use crate::client;
+use crate::components::feedback::{ErrorNote, Mutation};
 use crate::components::scope::{describe_scope, ScopePicker};
 use crate::i18n::{use_i18n, I18n};
 use crate::store::use_inbox;
@@ -36,9 +37,9 @@ pub fn AgentsPage() -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let agents = LocalResource::new(move || {
         reload.track();
-        api::get::<Vec<Agent>>("/api/v1/agents")
+        client::agents()
     });
-    let roles = LocalResource::new(|| api::get::<Vec<Role>>("/api/v1/roles"));
+    let roles = LocalResource::new(client::roles);
     let role_names = Signal::derive(move || {
         roles.get().and_then(|r| r.ok()).map(|list| list.into_iter().map(|r| r.name).collect::<Vec<_>>()).unwrap_or_default()
     });
@@ -89,7 +90,7 @@ pub fn AgentsPage() -> impl IntoView {
                                 </table>
                             </div>
                         }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.text(i18n)}</p> }.into_any(),
+                        Err(e) => view! { <ErrorNote error=Signal::derive(move || Some(e.clone())) /> }.into_any(),
                     }
                 })}
             </Suspense>
@@ -105,31 +106,20 @@ fn NewAgents(role_names: Signal<Vec<String>>, on_links: Callback<Vec<CreatedAgen
     let role = RwSignal::new("Agent".to_owned());
     let scope = RwSignal::new(Scope::All);
     let assigned_only = RwSignal::new(false);
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let creating = Mutation::new();
+    let busy = creating.pending();
     let numbers = Signal::derive(move || inbox.numbers.get());
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        if busy.get_untracked() {
-            return;
-        }
-        busy.set(true);
-        error.set(None);
         let request = NewAgentsRequest {
             emails: emails.get_untracked(),
             role: role.get_untracked(),
             scope: scope.get_untracked(),
             assigned_only: assigned_only.get_untracked(),
         };
-        leptos::task::spawn_local(async move {
-            match api::send::<_, Vec<CreatedAgent>>("POST", "/api/v1/agents", &request).await {
-                Ok(created) => {
-                    emails.set(String::new());
-                    on_links.run(created);
-                }
-                Err(e) => error.set(Some(e.text(i18n))),
-            }
-            busy.set(false);
+        creating.run(async move { client::create_agents(&request).await }, move |created| {
+            emails.set(String::new());
+            on_links.run(created);
         });
     };
     view! {
@@ -159,9 +149,7 @@ fn NewAgents(role_names: Signal<Vec<String>>, on_links: Callback<Vec<CreatedAgen
                     <input type="checkbox" prop:checked=assigned_only on:change=move |ev| assigned_only.set(event_target_checked(&ev)) />
                     <span>{move || i18n.t(key!("agents.assigned_only"))}</span>
                 </label>
-                <Show when=move || error.get().is_some()>
-                    <p class="error" role="alert">{move || error.get()}</p>
-                </Show>
+                <ErrorNote error=creating.error() />
                 <button id="create-agents" type="submit" class="primary" disabled=busy>
                     {move || if busy.get() { i18n.t(key!("agents.creating")) } else { i18n.t(key!("agents.create")) }}
                 </button>
@@ -178,17 +166,12 @@ fn AgentRow(agent: Agent, role_names: Signal<Vec<String>>, on_links: Callback<Ve
     let me = session.me.get_untracked().map(|m| m.id);
     let is_me = me == Some(agent.id);
     let id = agent.id;
-    let error = RwSignal::new(None::<String>);
+    let action = Mutation::new();
     let editing = RwSignal::new(false);
     let scope = RwSignal::new(agent.scope.clone());
     let numbers = Signal::derive(move || inbox.numbers.get());
     let change = move |c: AgentChange| {
-        leptos::task::spawn_local(async move {
-            match api::send::<_, Agent>("PATCH", &format!("/api/v1/agents/{id}"), &c).await {
-                Ok(_) => reload.update(|n| *n += 1),
-                Err(e) => error.set(Some(e.text(i18n))),
-            }
-        });
+        action.run(async move { client::change_agent(id, &c).await }, move |_| reload.update(|n| *n += 1));
     };
     let disable = move |_| {
         let ok = web_sys::window().and_then(|w| w.confirm_with_message(&i18n.t(key!("agents.confirm_disable"))).ok()).unwrap_or(false);
@@ -197,12 +180,7 @@ fn AgentRow(agent: Agent, role_names: Signal<Vec<String>>, on_links: Callback<Ve
         }
     };
     let reset = move |_| {
-        leptos::task::spawn_local(async move {
-            match api::send::<_, CreatedAgent>("POST", &format!("/api/v1/agents/{id}/password-link"), &serde_json::json!({})).await {
-                Ok(link) => on_links.run(vec![link]),
-                Err(e) => error.set(Some(e.text(i18n))),
-            }
-        });
+        action.run(client::password_link(id), move |link| on_links.run(vec![link]));
     };
     let role_now = agent.role.clone();
     let scope_text = {
@@ -256,9 +234,7 @@ fn AgentRow(agent: Agent, role_names: Signal<Vec<String>>, on_links: Callback<Ve
                     view! { <button type="button" class="danger small disable" on:click=disable>{move || i18n.t(key!("agents.disable"))}</button> }.into_any()
                 })}
                 <button type="button" class="secondary small reset" on:click=reset>{move || i18n.t(key!("agents.reset"))}</button>
-                <Show when=move || error.get().is_some()>
-                    <p class="error" role="alert">{move || error.get()}</p>
-                </Show>
+                <ErrorNote error=action.error() />
             </td>
         </tr>
     }

@@ -4,9 +4,10 @@ use crate::key;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use serde_json::Value;
-use switchboard_shared::api::AuditEntry;
+use switchboard_shared::api::{AuditEntry, AuditQuery};
 
-use crate::api;
+use crate::client;
+use crate::components::feedback::{ErrorNote, Mutation};
 use crate::components::format_time;
 use crate::i18n::{use_i18n, I18n};
 
@@ -42,13 +43,9 @@ fn action_label(i18n: I18n, action: &str) -> String {
     i18n.lookup(&format!("action.{action}")).unwrap_or_else(|| action.to_owned())
 }
 
-fn query(q: &str, kind: &str, before_id: Option<i64>) -> String {
-    let enc = |s: &str| String::from(js_sys::encode_uri_component(s));
-    let mut url = format!("/api/v1/audit?limit={PAGE}&q={}&action={}", enc(q), enc(kind));
-    if let Some(id) = before_id {
-        url.push_str(&format!("&before_id={id}"));
-    }
-    url
+fn query(q: String, kind: String, before_id: Option<i64>) -> AuditQuery {
+    let given = |s: String| (!s.trim().is_empty()).then_some(s);
+    AuditQuery { q: given(q), action: given(kind), before_id, limit: Some(PAGE as i64), ..AuditQuery::default() }
 }
 
 #[component]
@@ -59,22 +56,16 @@ pub fn AuditPage() -> impl IntoView {
     let entries = RwSignal::new(Vec::<AuditEntry>::new());
     let more = RwSignal::new(false);
     let loaded = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let fetch = Mutation::new();
     let load = move |append: bool| {
         let before = if append { entries.with_untracked(|e| e.last().map(|x| x.id)) } else { None };
-        let url = query(&search.get_untracked(), &kind.get_untracked(), before);
-        leptos::task::spawn_local(async move {
-            match api::get::<Vec<AuditEntry>>(&url).await {
-                Ok(list) => {
-                    more.set(list.len() == PAGE);
-                    if append {
-                        entries.update(|e| e.extend(list));
-                    } else {
-                        entries.set(list);
-                    }
-                    error.set(None);
-                }
-                Err(e) => error.set(Some(e.text(i18n))),
+        let q = query(search.get_untracked(), kind.get_untracked(), before);
+        fetch.run(async move { client::audit(&q).await }, move |list| {
+            more.set(list.len() == PAGE);
+            if append {
+                entries.update(|e| e.extend(list));
+            } else {
+                entries.set(list);
             }
             loaded.set(true);
         });
@@ -95,9 +86,7 @@ pub fn AuditPage() -> impl IntoView {
                     {KINDS.into_iter().map(|k| view! { <option value=k>{move || i18n.lookup(&format!("audit.kind.{k}")).unwrap_or_default()}</option> }).collect_view()}
                 </select>
             </form>
-            <Show when=move || error.get().is_some()>
-                <p class="error" role="alert">{move || error.get()}</p>
-            </Show>
+            <ErrorNote error=fetch.error() />
             <Show when=move || loaded.get() fallback=move || view! { <p class="muted">{i18n.t(key!("common.loading"))}</p> }>
                 <Show when=move || entries.with(|e| !e.is_empty()) fallback=move || view! { <p class="empty">{i18n.t(key!("audit.empty"))}</p> }>
                     <div class="table-wrap">

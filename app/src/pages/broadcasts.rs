@@ -4,14 +4,15 @@
 
 use crate::key;
 use leptos::prelude::*;
-use switchboard_shared::api::{Broadcast, Recipient, SavedSegment, Template};
-use switchboard_shared::broadcast::{self as b, Audience, BroadcastSpec, BroadcastState, FrequencyCap, RecipientState};
+use switchboard_shared::api::{Broadcast, RecipientQuery};
+use switchboard_shared::broadcast::{self as b, Audience, BroadcastSpec, BroadcastState, ControlAction, FrequencyCap, RecipientState};
 
-use crate::api;
+use crate::client;
+use crate::components::feedback::{ErrorNote, Mutation};
 use crate::components::scope::number_label;
 use crate::components::{format_date_time, format_time, format_time_in};
 use crate::i18n::{use_i18n, I18n};
-use crate::store::use_inbox;
+use crate::store::{use_inbox, Connection};
 
 fn percent(part: u64, whole: u64) -> f64 {
     if whole == 0 {
@@ -32,37 +33,51 @@ fn state_label(i18n: I18n, state: &str) -> String {
 #[component]
 pub fn BroadcastsPage() -> impl IntoView {
     let i18n = use_i18n();
+    let inbox = use_inbox();
     let list = RwSignal::new(Vec::<Broadcast>::new());
     let loaded = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let fetch = Mutation::new();
     let selected = RwSignal::new(None::<i64>);
     // Bumped after a sync, so the composer lists what was just fetched.
     let templates_synced = RwSignal::new(0u32);
     let refresh = move || {
-        leptos::task::spawn_local(async move {
-            match api::get::<Vec<Broadcast>>("/api/v1/broadcasts").await {
-                Ok(l) => {
-                    list.set(l);
-                    error.set(None);
-                }
-                Err(e) => error.set(Some(e.text(i18n))),
-            }
+        fetch.run(client::broadcasts(), move |l| {
+            list.set(l);
             loaded.set(true);
         });
     };
     refresh();
-    // Live while anything runs: every two seconds.
+    // Live from the event stream: each report the relay sends replaces the one shown; a
+    // broadcast the list does not have yet (someone else made it) brings the list again.
+    let asked_for = StoredValue::new(std::collections::HashSet::<i64>::new());
+    Effect::new(move |_| {
+        let latest = inbox.broadcasts.get();
+        let mut unknown = false;
+        list.update(|l| {
+            for (id, progress) in &latest {
+                match l.iter_mut().find(|b| b.id == *id) {
+                    Some(b) if b.progress() != *progress => b.apply(progress.clone()),
+                    Some(_) => {}
+                    None => unknown |= asked_for.try_update_value(|a| a.insert(*id)).unwrap_or(false),
+                }
+            }
+        });
+        if unknown {
+            refresh();
+        }
+    });
+    // Only while the stream is down (and something is live) is the list asked for again.
     let handle = set_interval_with_handle(
         move || {
             // Statuses and replies keep coming after the last send: keep following a broadcast
             // for ten minutes after it finished.
             let now = js_sys::Date::now() as i64;
             let live = |b: &Broadcast| !b.state.is_finished() || b.completed_at.is_some_and(|t| now - t < 600_000);
-            if list.with_untracked(|l| l.iter().any(live)) {
+            if inbox.connection.get_untracked() != Connection::Live && list.with_untracked(|l| l.iter().any(live)) {
                 refresh();
             }
         },
-        std::time::Duration::from_secs(2),
+        std::time::Duration::from_secs(5),
     )
     .ok();
     on_cleanup(move || {
@@ -86,9 +101,7 @@ pub fn BroadcastsPage() -> impl IntoView {
             <h1>{move || i18n.t(key!("broadcast.title"))}</h1>
             <Composer on_created=on_created templates_synced=templates_synced />
             <TemplatesCard synced=templates_synced />
-            <Show when=move || error.with(Option::is_some)>
-                <p class="error" role="alert">{move || error.get()}</p>
-            </Show>
+            <ErrorNote error=fetch.error() />
             <Show when=move || loaded.get() && list.with(Vec::is_empty)>
                 <p class="empty">{move || i18n.t(key!("broadcast.empty"))}</p>
             </Show>
@@ -134,9 +147,9 @@ fn Composer(on_created: Callback<i64>, templates_synced: RwSignal<u32>) -> impl 
     let inbox = use_inbox();
     let templates = LocalResource::new(move || {
         templates_synced.track();
-        api::get::<Vec<Template>>("/api/v1/templates")
+        client::templates()
     });
-    let segments = LocalResource::new(|| api::get::<Vec<SavedSegment>>("/api/v1/segments"));
+    let segments = LocalResource::new(client::segments);
     let name = RwSignal::new(String::new());
     let numbers = RwSignal::new(Vec::<String>::new());
     let template = RwSignal::new(String::new()); // "name|language"
@@ -149,8 +162,8 @@ fn Composer(on_created: Callback<i64>, templates_synced: RwSignal<u32>) -> impl 
     let cap_on = RwSignal::new(false);
     let cap_max = RwSignal::new(2u32);
     let cap_days = RwSignal::new(30u32);
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let creating = Mutation::new();
+    let busy = creating.pending();
     // Each approved template once, though several accounts may have it.
     let approved = move || {
         let mut seen = std::collections::HashSet::new();
@@ -188,11 +201,8 @@ fn Composer(on_created: Callback<i64>, templates_synced: RwSignal<u32>) -> impl 
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if busy.get_untracked() {
-            return;
-        }
         let Some(t) = chosen() else {
-            error.set(Some(i18n.t(key!("broadcast.need_template"))));
+            creating.refuse(key!("broadcast.need_template"));
             return;
         };
         let audience = match audience_kind.get_untracked().as_str() {
@@ -216,15 +226,7 @@ fn Composer(on_created: Callback<i64>, templates_synced: RwSignal<u32>) -> impl 
             frequency_cap: cap_on.get_untracked().then(|| FrequencyCap { max: cap_max.get_untracked(), days: cap_days.get_untracked() }),
             creator_numbers: None,
         };
-        busy.set(true);
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            match api::post::<_, Broadcast>("/api/v1/broadcasts", &spec).await {
-                Ok(created) => on_created.run(created.id),
-                Err(e) => error.set(Some(e.text(i18n))),
-            }
-            busy.set(false);
-        });
+        creating.run(async move { client::create_broadcast(&spec).await }, move |created| on_created.run(created.id));
     };
     view! {
         <details class="card form-card" id="new-broadcast">
@@ -332,9 +334,7 @@ fn Composer(on_created: Callback<i64>, templates_synced: RwSignal<u32>) -> impl 
                         </Show>
                     </div>
                 </div>
-                <Show when=move || error.with(Option::is_some)>
-                    <p class="error" role="alert" id="broadcast-error">{move || error.get()}</p>
-                </Show>
+                <ErrorNote error=creating.error() id="broadcast-error" />
                 <button type="submit" class="primary" id="broadcast-submit" disabled=move || busy.get()>
                     {move || if busy.get() { i18n.t(key!("common.saving")) } else if when.get().is_empty() { i18n.t(key!("broadcast.send_now")) } else { i18n.t(key!("broadcast.schedule")) }}
                 </button>
@@ -357,21 +357,11 @@ fn TemplatesCard(synced: RwSignal<u32>) -> impl IntoView {
     };
     let templates = LocalResource::new(move || {
         synced.track();
-        api::get::<Vec<Template>>("/api/v1/templates")
+        client::templates()
     });
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
-    let sync = move |_| {
-        busy.set(true);
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            match api::post::<_, Vec<Template>>("/api/v1/templates/sync", &serde_json::json!({})).await {
-                Ok(_) => synced.update(|n| *n += 1),
-                Err(e) => error.set(Some(e.text(i18n))),
-            }
-            busy.set(false);
-        });
-    };
+    let syncing = Mutation::new();
+    let busy = syncing.pending();
+    let sync = move |_| syncing.run(client::sync_templates(), move |_| synced.update(|n| *n += 1));
     let status_class = |status: &str| match status {
         "APPROVED" => "pill ok",
         "PENDING" | "IN_APPEAL" => "pill warn",
@@ -388,9 +378,7 @@ fn TemplatesCard(synced: RwSignal<u32>) -> impl IntoView {
                     </button>
                     <span class="muted small">{move || i18n.t(key!("templates.note"))}</span>
                 </div>
-                <Show when=move || error.with(Option::is_some)>
-                    <p class="error" role="alert">{move || error.get()}</p>
-                </Show>
+                <ErrorNote error=syncing.error() />
                 <Suspense fallback=move || view! { <p class="muted">{i18n.t(key!("common.loading"))}</p> }>
                     {move || Suspend::new(async move {
                         match templates.await {
@@ -429,7 +417,7 @@ fn TemplatesCard(synced: RwSignal<u32>) -> impl IntoView {
                                     </div>
                                 }.into_any()
                             }
-                            Err(e) => view! { <p class="error" role="alert">{e.text(i18n)}</p> }.into_any(),
+                            Err(e) => view! { <ErrorNote error=Signal::derive(move || Some(e.clone())) /> }.into_any(),
                         }
                     })}
                 </Suspense>
@@ -448,17 +436,11 @@ fn Report(broadcast: Broadcast, on_change: Callback<()>, on_created: Callback<i6
     let filter = RwSignal::new("all".to_owned());
     let recipients = LocalResource::new(move || {
         let f = filter.get();
-        async move { api::get::<Vec<Recipient>>(&format!("/api/v1/broadcasts/{id}/recipients?filter={f}&limit=100")).await }
+        let q = RecipientQuery { filter: Some(f), limit: Some(100), offset: None };
+        async move { client::recipients(id, &q).await }
     });
-    let error = RwSignal::new(None::<String>);
-    let control = move |action: &'static str| {
-        leptos::task::spawn_local(async move {
-            match api::post::<_, Broadcast>(&format!("/api/v1/broadcasts/{id}/control"), &serde_json::json!({"action": action})).await {
-                Ok(_) => on_change.run(()),
-                Err(e) => error.set(Some(e.text(i18n))),
-            }
-        });
-    };
+    let action = Mutation::new();
+    let control = move |what: ControlAction| action.run(client::control_broadcast(id, what), move |_| on_change.run(()));
     let audience = c.audience;
     let bars = [
         (key!("broadcast.accepted"), c.accepted),
@@ -480,12 +462,7 @@ fn Report(broadcast: Broadcast, on_change: Callback<()>, on_created: Callback<i6
         s.send_at = None;
         s.send_local = None;
         s.starts.clear();
-        leptos::task::spawn_local(async move {
-            match api::post::<_, Broadcast>("/api/v1/broadcasts", &s).await {
-                Ok(created) => on_created.run(created.id),
-                Err(e) => error.set(Some(e.text(i18n))),
-            }
-        });
+        action.run(async move { client::create_broadcast(&s).await }, move |created| on_created.run(created.id));
     };
     let lang = move || i18n.lang.get().tag();
     view! {
@@ -553,17 +530,15 @@ fn Report(broadcast: Broadcast, on_change: Callback<()>, on_created: Callback<i6
                 </p>
             })}
             <div class="row-actions">
-                {running.then(|| view! { <button type="button" id="pause" class="secondary" on:click=move |_| control("pause")>{move || i18n.t(key!("broadcast.pause"))}</button> })}
-                {paused.then(|| view! { <button type="button" id="resume" on:click=move |_| control("resume")>{move || i18n.t(key!("broadcast.resume"))}</button> })}
+                {running.then(|| view! { <button type="button" id="pause" class="secondary" on:click=move |_| control(ControlAction::Pause)>{move || i18n.t(key!("broadcast.pause"))}</button> })}
+                {paused.then(|| view! { <button type="button" id="resume" on:click=move |_| control(ControlAction::Resume)>{move || i18n.t(key!("broadcast.resume"))}</button> })}
                 {(!finished).then(|| view! { <button type="button" id="cancel" class="danger" on:click=move |_| {
-                    if web_sys::window().and_then(|w| w.confirm_with_message(&i18n.t(key!("broadcast.confirm_cancel"))).ok()).unwrap_or(false) { control("cancel") }
+                    if web_sys::window().and_then(|w| w.confirm_with_message(&i18n.t(key!("broadcast.confirm_cancel"))).ok()).unwrap_or(false) { control(ControlAction::Cancel) }
                 }>{move || i18n.t(key!("broadcast.cancel"))}</button> })}
                 {finished.then(|| view! { <button type="button" id="send-again" class="secondary" on:click=send_again.clone()>{move || i18n.t(key!("broadcast.send_again"))}</button> })}
-                <a class="button secondary" href=format!("/api/v1/broadcasts/{id}/export") download=format!("broadcast-{id}.csv")>{move || i18n.t(key!("broadcast.export"))}</a>
+                <a class="button secondary" href=client::broadcast_export_url(id) download=format!("broadcast-{id}.csv")>{move || i18n.t(key!("broadcast.export"))}</a>
             </div>
-            <Show when=move || error.with(Option::is_some)>
-                <p class="error" role="alert">{move || error.get()}</p>
-            </Show>
+            <ErrorNote error=action.error() />
             <h3>{move || i18n.t(key!("broadcast.recipients"))}</h3>
             <select id="recipient-filter" on:change=move |ev| filter.set(event_target_value(&ev))>
                 {["all", "accepted", "delivered", "read", "replied", "failed", "skipped", "queued", "cancelled"].into_iter().map(|f| view! {
@@ -606,7 +581,7 @@ fn Report(broadcast: Broadcast, on_change: Callback<()>, on_created: Callback<i6
                                 </table>
                             </div>
                         }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.text(i18n)}</p> }.into_any(),
+                        Err(e) => view! { <ErrorNote error=Signal::derive(move || Some(e.clone())) /> }.into_any(),
                     }
                 })}
             </Suspense>

@@ -9,7 +9,8 @@ use switchboard_shared::api::{
 };
 use switchboard_shared::segment::Segment;
 
-use crate::api;
+use crate::client;
+use crate::components::feedback::{ErrorNote, Mutation};
 use crate::components::format_time;
 use crate::i18n::use_i18n;
 
@@ -46,14 +47,11 @@ pub fn ContactsPage() -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let contacts = RwSignal::new(Vec::<Contact>::new());
     let loaded = RwSignal::new(false);
-    let load_error = RwSignal::new(None::<String>);
+    let fetch = Mutation::new();
     Effect::new(move |_| {
         reload.track();
-        leptos::task::spawn_local(async move {
-            match api::get::<Vec<Contact>>("/api/v1/contacts").await {
-                Ok(list) => contacts.set(list),
-                Err(e) => load_error.set(Some(e.text(i18n))),
-            }
+        fetch.run(client::contacts(), move |list| {
+            contacts.set(list);
             loaded.set(true);
         });
     });
@@ -62,12 +60,10 @@ pub fn ContactsPage() -> impl IntoView {
         <section class="page">
             <div class="page-head">
                 <h1>{move || i18n.t(key!("contacts.title"))}</h1>
-                <a class="button secondary" href="/api/v1/contacts/export" download="contacts.csv">{move || i18n.t(key!("contacts.export"))}</a>
+                <a class="button secondary" href=client::contacts_export_url() download="contacts.csv">{move || i18n.t(key!("contacts.export"))}</a>
             </div>
             <ImportCard on_imported=on_imported />
-            <Show when=move || load_error.with(Option::is_some)>
-                <p class="error" role="alert">{move || load_error.get()}</p>
-            </Show>
+            <ErrorNote error=fetch.error() />
             <SegmentCard contacts=contacts loaded=loaded />
             <OptOutCard />
         </section>
@@ -92,18 +88,18 @@ fn ImportCard(on_imported: Callback<()>) -> impl IntoView {
     // Every other column: skipped, or an attribute of a kind.
     let kinds = RwSignal::new(Vec::<(String, String)>::new());
     let status = RwSignal::new(None::<ImportStatus>);
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let importing = Mutation::new();
+    let busy = importing.pending();
 
     let choose = move |ev: leptos::ev::Event| {
         let input: web_sys::HtmlInputElement = event_target(&ev);
         let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
         file_name.set(file.name());
         status.set(None);
-        error.set(None);
+        importing.clear();
         leptos::task::spawn_local(async move {
             let Ok(value) = wasm_bindgen_futures::JsFuture::from(file.text()).await else {
-                error.set(Some(i18n.t(key!("contacts.unreadable"))));
+                importing.refuse(key!("contacts.unreadable"));
                 return;
             };
             let body = value.as_string().unwrap_or_default();
@@ -119,7 +115,7 @@ fn ImportCard(on_imported: Callback<()>) -> impl IntoView {
     let start = move |_| {
         let Some(body) = text.get_untracked() else { return };
         if phone.get_untracked().is_empty() {
-            error.set(Some(i18n.t(key!("contacts.need_phone"))));
+            importing.refuse(key!("contacts.need_phone"));
             return;
         }
         let used = [phone.get_untracked(), name.get_untracked(), tags.get_untracked(), opted_in.get_untracked()];
@@ -148,37 +144,22 @@ fn ImportCard(on_imported: Callback<()>) -> impl IntoView {
             attributes,
             default_country: country.get_untracked(),
         };
-        busy.set(true);
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            let query = String::from(js_sys::encode_uri_component(&serde_json::to_string(&mapping).unwrap_or_default()));
-            let started = api::send_text::<ImportStatus>(&format!("/api/v1/contacts/import?mapping={query}"), body).await;
-            match started {
-                Ok(s) => {
-                    let id = s.id;
-                    status.set(Some(s));
-                    loop {
-                        sleep_ms(400).await;
-                        match api::get::<ImportStatus>(&format!("/api/v1/contacts/import/{id}")).await {
-                            Ok(s) => {
-                                let done = s.finished;
-                                status.set(Some(s));
-                                if done {
-                                    on_imported.run(());
-                                    break;
-                                }
-                            }
-                            Err(e) => {
-                                error.set(Some(e.text(i18n)));
-                                break;
-                            }
-                        }
-                    }
+        // Started, then followed until it finishes: the whole run is one action.
+        let run = async move {
+            let mut s = client::import_contacts(&mapping, body).await?;
+            let id = s.id;
+            status.set(Some(s));
+            loop {
+                sleep_ms(400).await;
+                s = client::import_status(id).await?;
+                let finished = s.finished;
+                status.set(Some(s.clone()));
+                if finished {
+                    return Ok(s);
                 }
-                Err(e) => error.set(Some(e.text(i18n))),
             }
-            busy.set(false);
-        });
+        };
+        importing.run(run, move |_| on_imported.run(()));
     };
     let indexed_kinds = move || kinds.get().into_iter().enumerate().collect::<Vec<(usize, (String, String))>>();
     let column_select = move |signal: RwSignal<String>, id: &'static str, label: crate::i18n::Key, optional: bool| {
@@ -271,7 +252,7 @@ fn ImportCard(on_imported: Callback<()>) -> impl IntoView {
                                 <p id="import-result" class="ok-text">
                                     {i18n.t(key!("contacts.result")).replace("{created}", &s.created.to_string()).replace("{merged}", &s.merged.to_string()).replace("{rejected}", &s.rejected.to_string())}
                                     {(s.rejected > 0).then(|| view! {
-                                        " " <a id="rejected-link" href=format!("/api/v1/contacts/import/{}/rejected", s.id) download="rejected-rows.csv">{i18n.t(key!("contacts.rejected_download"))}</a>
+                                        " " <a id="rejected-link" href=client::rejected_rows_url(s.id) download="rejected-rows.csv">{i18n.t(key!("contacts.rejected_download"))}</a>
                                     })}
                                 </p>
                             }.into_any()
@@ -282,9 +263,7 @@ fn ImportCard(on_imported: Callback<()>) -> impl IntoView {
                         }
                     })}
                 </Show>
-                <Show when=move || error.with(Option::is_some)>
-                    <p class="error" role="alert">{move || error.get()}</p>
-                </Show>
+                <ErrorNote error=importing.error() />
             </div>
         </details>
     }
@@ -305,13 +284,14 @@ fn SegmentCard(contacts: RwSignal<Vec<Contact>>, loaded: RwSignal<bool>) -> impl
     let i18n = use_i18n();
     let expression = RwSignal::new(String::new());
     let segment_name = RwSignal::new(String::new());
-    let save_message = RwSignal::new(None::<Result<String, String>>);
+    let saved_as = RwSignal::new(None::<String>);
+    let saving = Mutation::new();
     let reload_saved = RwSignal::new(0u32);
     let saved_list = RwSignal::new(Vec::<SavedSegment>::new());
     Effect::new(move |_| {
         reload_saved.track();
         leptos::task::spawn_local(async move {
-            if let Ok(list) = api::get::<Vec<SavedSegment>>("/api/v1/segments").await {
+            if let Ok(list) = client::segments().await {
                 saved_list.set(list);
             }
         });
@@ -347,14 +327,10 @@ fn SegmentCard(contacts: RwSignal<Vec<Contact>>, loaded: RwSignal<bool>) -> impl
     });
     let save = move |_| {
         let request = SegmentRequest { name: segment_name.get_untracked(), expression: expression.get_untracked() };
-        leptos::task::spawn_local(async move {
-            match api::post::<_, SavedSegment>("/api/v1/segments", &request).await {
-                Ok(s) => {
-                    save_message.set(Some(Ok(i18n.t(key!("contacts.segment_saved")).replace("{name}", &s.name))));
-                    reload_saved.update(|n| *n += 1);
-                }
-                Err(e) => save_message.set(Some(Err(e.text(i18n)))),
-            }
+        saved_as.set(None);
+        saving.run(async move { client::save_segment(&request).await }, move |s| {
+            saved_as.set(Some(s.name));
+            reload_saved.update(|n| *n += 1);
         });
     };
     let lang = move || i18n.lang.get().tag();
@@ -403,10 +379,8 @@ fn SegmentCard(contacts: RwSignal<Vec<Contact>>, loaded: RwSignal<bool>) -> impl
                     <button type="button" id="save-segment" class="secondary" on:click=save>{move || i18n.t(key!("contacts.save_segment"))}</button>
                 </div>
             </Show>
-            {move || save_message.get().map(|m| match m {
-                Ok(t) => view! { <p class="ok-text">{t}</p> }.into_any(),
-                Err(t) => view! { <p class="error" role="alert">{t}</p> }.into_any(),
-            })}
+            {move || saved_as.get().map(|name| view! { <p class="ok-text">{i18n.t(key!("contacts.segment_saved")).replace("{name}", &name)}</p> })}
+            <ErrorNote error=saving.error() />
             <Show when=move || loaded.get() && total() == 0>
                 <p class="empty">{move || i18n.t(key!("contacts.empty"))}</p>
             </Show>
@@ -444,9 +418,10 @@ fn OptOutCard() -> impl IntoView {
     let i18n = use_i18n();
     let keywords = RwSignal::new(String::new());
     let confirmation = RwSignal::new(String::new());
-    let message = RwSignal::new(None::<Result<String, String>>);
+    let saved = RwSignal::new(false);
+    let saving = Mutation::new();
     leptos::task::spawn_local(async move {
-        if let Ok(s) = api::get::<OptOutSettings>("/api/v1/settings/opt-out").await {
+        if let Ok(s) = client::opt_out().await {
             keywords.set(s.keywords.join(", "));
             confirmation.set(s.confirmation);
         }
@@ -456,12 +431,8 @@ fn OptOutCard() -> impl IntoView {
             keywords: keywords.get_untracked().split([',', '，', '\n']).map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect(),
             confirmation: confirmation.get_untracked(),
         };
-        leptos::task::spawn_local(async move {
-            match api::send::<_, OptOutSettings>("PUT", "/api/v1/settings/opt-out", &request).await {
-                Ok(_) => message.set(Some(Ok(i18n.t(key!("common.saved"))))),
-                Err(e) => message.set(Some(Err(e.text(i18n)))),
-            }
-        });
+        saved.set(false);
+        saving.run(async move { client::save_opt_out(&request).await }, move |_| saved.set(true));
     };
     view! {
         <details class="card form-card" id="opt-out">
@@ -477,10 +448,10 @@ fn OptOutCard() -> impl IntoView {
                     <textarea id="opt-out-confirmation" rows="2" prop:value=confirmation on:input=move |ev| confirmation.set(event_target_value(&ev))></textarea>
                 </label>
                 <button type="button" on:click=save>{move || i18n.t(key!("common.save"))}</button>
-                {move || message.get().map(|m| match m {
-                    Ok(t) => view! { <p class="ok-text">{t}</p> }.into_any(),
-                    Err(t) => view! { <p class="error" role="alert">{t}</p> }.into_any(),
-                })}
+                <Show when=move || saved.get()>
+                    <p class="ok-text">{move || i18n.t(key!("common.saved"))}</p>
+                </Show>
+                <ErrorNote error=saving.error() />
             </div>
         </details>
     }

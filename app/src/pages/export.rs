@@ -3,7 +3,7 @@
 use crate::key;
 use leptos::prelude::*;
 use switchboard_shared::access::Permission;
-use switchboard_shared::api::SupervisorView;
+use switchboard_shared::api::{ExportQuery, SupervisorQuery};
 
 use crate::components::scope::number_label;
 use crate::i18n::use_i18n;
@@ -32,29 +32,21 @@ pub fn ExportPage() -> impl IntoView {
     let can_see_agents = session.me.get_untracked().is_some_and(|m| m.can(Permission::ViewReports));
     let agents = LocalResource::new(move || async move {
         if can_see_agents {
-            crate::api::get::<SupervisorView>("/api/v1/supervisor").await.map(|v| v.agents).unwrap_or_default()
+            crate::client::supervisor(&SupervisorQuery::default()).await.map(|v| v.agents).unwrap_or_default()
         } else {
             Vec::new()
         }
     });
     let href = move || {
-        let mut url = format!("/api/v1/export/conversations?format={}", format.get());
-        if !number.get().is_empty() {
-            url.push_str(&format!("&number={}", number.get()));
-        }
-        if !agent.get().is_empty() {
-            url.push_str(&format!("&agent={}", agent.get()));
-        }
-        if !label.get().trim().is_empty() {
-            url.push_str(&format!("&label={}", String::from(js_sys::encode_uri_component(label.get().trim()))));
-        }
-        if let Some(ms) = local_day(&from.get(), 0) {
-            url.push_str(&format!("&from={ms}"));
-        }
-        if let Some(ms) = local_day(&to.get(), 1) {
-            url.push_str(&format!("&to={ms}"));
-        }
-        url
+        let given = |s: String| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+        crate::client::export_url(&ExportQuery {
+            format: Some(format.get()),
+            number: given(number.get()),
+            agent: agent.get().parse().ok(),
+            from: local_day(&from.get(), 0),
+            to: local_day(&to.get(), 1),
+            label: given(label.get()),
+        })
     };
     view! {
         <section class="page narrow">

@@ -7,10 +7,12 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use switchboard_shared::access::Permission;
-use switchboard_shared::api::{AssignRequest, Conversation, Direction, LabelsRequest, Message, ReplyRequest, SupervisorView};
+use switchboard_shared::api::{AssignRequest, Conversation, Direction, LabelsRequest, Message, ReplyRequest, SupervisorQuery};
 use switchboard_shared::limits::CUSTOMER_SERVICE_WINDOW_MS;
 
-use crate::api::{self, ApiError};
+use crate::api::ApiError;
+use crate::client;
+use crate::components::feedback::{ErrorNote, Mutation};
 use crate::components::format_time;
 use crate::components::ticks::Ticks;
 use crate::i18n::use_i18n;
@@ -159,7 +161,7 @@ fn ConversationView(id: i64) -> impl IntoView {
             <div class="messages" node_ref=list_ref>
                 {move || match (messages.get(), load_error.get()) {
                     (_, Some(ApiError::Refused { status: 404, .. })) => view! { <p class="empty">{i18n.t(key!("conv.not_found"))}</p> }.into_any(),
-                    (_, Some(_)) => view! { <p class="error" role="alert">{i18n.t(key!("error.network"))}</p> }.into_any(),
+                    (_, Some(e)) => view! { <ErrorNote error=Signal::derive(move || Some(e.clone())) /> }.into_any(),
                     (None, None) => view! { <p class="muted pad">{i18n.t(key!("conv.loading"))}</p> }.into_any(),
                     (Some(list), None) => view! {
                         <ol id="messages">
@@ -190,14 +192,11 @@ fn MessageBubble(id: i64, message: Message) -> impl IntoView {
     let deleted = message.kind == "deleted";
     let session = expect_context::<Session>();
     let can_delete = !deleted && session.me.get_untracked().is_some_and(|m| m.can(Permission::DeleteMessages));
+    let removal = Mutation::new();
     let delete = move |_| {
         let ok = web_sys::window().and_then(|w| w.confirm_with_message(&i18n.t(key!("conv.confirm_delete"))).ok()).unwrap_or(false);
         if ok {
-            leptos::task::spawn_local(async move {
-                if api::send_empty("DELETE", &format!("/api/v1/messages/{message_id}")).await.is_ok() {
-                    inbox.forget_message(id, message_id);
-                }
-            });
+            removal.run(client::delete_message(message_id), move |()| inbox.forget_message(id, message_id));
         }
     };
     view! {
@@ -217,6 +216,7 @@ fn MessageBubble(id: i64, message: Message) -> impl IntoView {
             <Show when=move || error.get().is_some()>
                 <p class="bubble-error">{move || error.get()}</p>
             </Show>
+            <ErrorNote error=removal.error() />
         </li>
     }
 }
@@ -229,22 +229,15 @@ fn Labels(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoView {
     let session = expect_context::<Session>();
     let can_edit = session.me.get_untracked().is_some_and(|m| m.can(Permission::Reply));
     let draft = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    let saving = Mutation::new();
     let labels = move || conversation.get().map(|c| c.labels).unwrap_or_default();
     let save = move |next: Vec<String>| {
-        leptos::task::spawn_local(async move {
-            match api::send::<_, Conversation>("PUT", &format!("/api/v1/conversations/{id}/labels"), &LabelsRequest { labels: next }).await
-            {
-                Ok(c) => {
-                    error.set(None);
-                    inbox.conversations.update(|l| {
-                        if let Some(x) = l.iter_mut().find(|x| x.id == c.id) {
-                            x.labels = c.labels;
-                        }
-                    })
+        saving.run(async move { client::set_labels(id, &LabelsRequest { labels: next }).await }, move |c: Conversation| {
+            inbox.conversations.update(|l| {
+                if let Some(x) = l.iter_mut().find(|x| x.id == c.id) {
+                    x.labels = c.labels;
                 }
-                Err(e) => error.set(Some(e.text(i18n))),
-            }
+            })
         });
     };
     let add = move |ev: SubmitEvent| {
@@ -278,9 +271,7 @@ fn Labels(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoView {
                         prop:value=draft on:input=move |ev| draft.set(event_target_value(&ev)) />
                 </form>
             })}
-            <Show when=move || error.get().is_some()>
-                <p class="error" role="alert">{move || error.get()}</p>
-            </Show>
+            <ErrorNote error=saving.error() />
         </div>
     }
 }
@@ -295,26 +286,23 @@ fn Assignment(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoVie
     let my_id = me.as_ref().map_or(0, |m| m.id);
     let can_reply = me.as_ref().is_some_and(|m| m.can(Permission::Reply));
     let supervises = me.as_ref().is_some_and(|m| m.can(Permission::ViewReports) || m.can(Permission::ManageAgents));
-    let error = RwSignal::new(None::<String>);
+    let assigning = Mutation::new();
     // Colleagues' names, for those allowed to see the live view.
     let names = LocalResource::new(move || async move {
         if supervises {
-            api::get::<SupervisorView>("/api/v1/supervisor").await.map(|v| v.agents).unwrap_or_default()
+            client::supervisor(&SupervisorQuery::default()).await.map(|v| v.agents).unwrap_or_default()
         } else {
             Vec::new()
         }
     });
     let assigned = move || conversation.get().and_then(|c| c.assigned_to);
     let assign = move |agent_id: Option<i64>| {
-        leptos::task::spawn_local(async move {
-            match api::post::<_, Conversation>(&format!("/api/v1/conversations/{id}/assign"), &AssignRequest { agent_id }).await {
-                Ok(c) => inbox.conversations.update(|l| {
-                    if let Some(x) = l.iter_mut().find(|x| x.id == c.id) {
-                        x.assigned_to = c.assigned_to;
-                    }
-                }),
-                Err(e) => error.set(Some(e.text(i18n))),
-            }
+        assigning.run(async move { client::assign(id, &AssignRequest { agent_id }).await }, move |c: Conversation| {
+            inbox.conversations.update(|l| {
+                if let Some(x) = l.iter_mut().find(|x| x.id == c.id) {
+                    x.assigned_to = c.assigned_to;
+                }
+            })
         });
     };
     let label = move || match assigned() {
@@ -335,9 +323,7 @@ fn Assignment(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoVie
             <Show when=move || assigned() == Some(my_id) || (supervises && assigned().is_some())>
                 <button type="button" class="text-button" id="release" on:click=move |_| assign(None)>{move || i18n.t(key!("conv.release"))}</button>
             </Show>
-            <Show when=move || error.get().is_some()>
-                <p class="error" role="alert">{move || error.get()}</p>
-            </Show>
+            <ErrorNote error=assigning.error() />
         </div>
     }
 }
@@ -349,30 +335,27 @@ fn ReplyBox(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoView 
     let session = expect_context::<Session>();
     let can_reply = session.me.get_untracked().is_some_and(|m| m.can(Permission::Reply));
     let text = RwSignal::new(String::new());
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let sending = Mutation::new();
+    let busy = sending.pending();
     let window_open = move || {
         conversation.get().and_then(|c| c.last_inbound_at).is_some_and(|t| js_sys::Date::now() as i64 - t < CUSTOMER_SERVICE_WINDOW_MS)
     };
     let send = move |ev: SubmitEvent| {
         ev.prevent_default();
         let body = text.get_untracked();
-        if body.trim().is_empty() || busy.get_untracked() {
+        if body.trim().is_empty() {
             return;
         }
-        busy.set(true);
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            match api::post::<_, Message>(&format!("/api/v1/conversations/{id}/messages"), &ReplyRequest { text: body }).await {
-                Ok(message) => {
-                    text.set(String::new());
-                    inbox.add_message(id, message);
-                }
-                Err(ApiError::Refused { message, .. }) => error.set(Some(message)),
-                Err(ApiError::Unauthorized) => inbox.signed_out.set(true),
-                Err(ApiError::Network) => error.set(Some(i18n.t(key!("error.network")))),
+        let call = async move {
+            let answer = client::reply(id, &ReplyRequest { text: body }).await;
+            if matches!(answer, Err(ApiError::Unauthorized)) {
+                inbox.signed_out.set(true);
             }
-            busy.set(false);
+            answer
+        };
+        sending.run(call, move |message| {
+            text.set(String::new());
+            inbox.add_message(id, message);
         });
     };
     if !can_reply {
@@ -393,9 +376,7 @@ fn ReplyBox(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoView 
                     {move || if busy.get() { i18n.t(key!("conv.sending")) } else { i18n.t(key!("conv.send")) }}
                 </button>
             </form>
-            <Show when=move || error.get().is_some()>
-                <p class="error" role="alert">{move || error.get()}</p>
-            </Show>
+            <ErrorNote error=sending.error() />
         </Show>
     }
     .into_any()

@@ -4,9 +4,11 @@ use crate::key;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-use switchboard_shared::api::{LoginRequest, Me};
+use switchboard_shared::api::LoginRequest;
 
-use crate::api::{self, ApiError};
+use crate::api::ApiError;
+use crate::client;
+use crate::components::feedback::{ErrorNote, Mutation};
 use crate::i18n::use_i18n;
 use crate::Session;
 
@@ -17,29 +19,24 @@ pub fn LoginPage() -> impl IntoView {
     let navigate = use_navigate();
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<crate::i18n::Key>);
+    let signing_in = Mutation::new();
+    let busy = signing_in.pending();
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        if busy.get_untracked() {
-            return;
-        }
-        busy.set(true);
-        error.set(None);
         let navigate = navigate.clone();
         let request = LoginRequest { email: email.get_untracked(), password: password.get_untracked() };
-        leptos::task::spawn_local(async move {
-            match api::post::<_, Me>("/api/v1/session", &request).await {
-                Ok(me) => {
-                    session.me.set(Some(me));
-                    navigate("/inbox", Default::default());
-                }
-                Err(ApiError::Unauthorized) => error.set(Some(key!("login.failed"))),
-                Err(ApiError::Network) => error.set(Some(key!("error.network"))),
-                Err(ApiError::Refused { status: 429, .. }) => error.set(Some(key!("login.locked"))),
-                Err(_) => error.set(Some(key!("error.generic"))),
-            }
-            busy.set(false);
+        // Sign-in says only "wrong email or password" or "locked", whatever the relay's detail.
+        let call = async move {
+            client::sign_in(&request).await.map_err(|e| match e {
+                ApiError::Unauthorized => ApiError::Invalid(key!("login.failed")),
+                ApiError::Refused { status: 429, .. } => ApiError::Invalid(key!("login.locked")),
+                ApiError::Refused { .. } => ApiError::Invalid(key!("error.generic")),
+                other => other,
+            })
+        };
+        signing_in.run(call, move |me| {
+            session.me.set(Some(me));
+            navigate("/inbox", Default::default());
         });
     };
     view! {
@@ -62,9 +59,7 @@ pub fn LoginPage() -> impl IntoView {
                     <input id="password" type="password" autocomplete="current-password" required
                         prop:value=password on:input=move |ev| password.set(event_target_value(&ev)) />
                 </label>
-                <Show when=move || error.get().is_some()>
-                    <p class="error" role="alert">{move || error.get().map(|k| i18n.t(k))}</p>
-                </Show>
+                <ErrorNote error=signing_in.error() />
                 <button id="sign-in" type="submit" class="primary" disabled=busy>
                     {move || if busy.get() { i18n.t(key!("login.busy")) } else { i18n.t(key!("login.submit")) }}
                 </button>

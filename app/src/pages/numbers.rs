@@ -8,7 +8,8 @@ use leptos::ev::SubmitEvent;
 use switchboard_shared::access::Permission;
 use switchboard_shared::api::{ConnectNumberRequest, NumberChange};
 
-use crate::api;
+use crate::client;
+use crate::components::feedback::{ErrorNote, Mutation};
 use crate::components::{browser_time_zone, format_time, time_zones};
 use crate::i18n::use_i18n;
 use crate::store::use_inbox;
@@ -34,7 +35,7 @@ pub fn NumbersPage() -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let numbers = LocalResource::new(move || {
         reload.track();
-        api::get::<Vec<Number>>("/api/v1/numbers")
+        client::numbers()
     });
     // Keep the inbox's copy (names on conversation rows, number pickers) in step.
     Effect::new(move |_| {
@@ -57,7 +58,7 @@ pub fn NumbersPage() -> impl IntoView {
                                 {list.into_iter().map(|n| view! { <NumberCard number=n/> }).collect_view()}
                             </div>
                         }.into_any(),
-                        Err(_) => view! { <p class="error" role="alert">{i18n.t(key!("error.network"))}</p> }.into_any(),
+                        Err(e) => view! { <ErrorNote error=Signal::derive(move || Some(e.clone())) /> }.into_any(),
                     }
                 })}
             </Suspense>
@@ -96,31 +97,21 @@ fn NumberCard(number: Number) -> impl IntoView {
     let session = expect_context::<Session>();
     let manage = session.me.get_untracked().is_some_and(|m| m.can(Permission::ManageNumbers));
     let NumbersReload(reload) = expect_context::<NumbersReload>();
-    let error = RwSignal::new(None::<String>);
+    let action = Mutation::new();
     let disabled = number.disabled;
     let number_id = number.id.clone();
     let set_disabled = {
         let number_id = number_id.clone();
         move |disabled: bool| {
-            let path = format!("/api/v1/numbers/{number_id}");
-            leptos::task::spawn_local(async move {
-                match api::send::<_, Number>("PATCH", &path, &NumberChange { disabled: Some(disabled), time_zone: None }).await {
-                    Ok(_) => reload.update(|n| *n += 1),
-                    Err(e) => error.set(Some(e.text(i18n))),
-                }
-            });
+            let (id, change) = (number_id.clone(), NumberChange { disabled: Some(disabled), time_zone: None });
+            action.run(async move { client::change_number(&id, &change).await }, move |_| reload.update(|n| *n += 1));
         }
     };
     let set_zone = {
         let number_id = number_id.clone();
         move |zone: String| {
-            let path = format!("/api/v1/numbers/{number_id}");
-            leptos::task::spawn_local(async move {
-                match api::send::<_, Number>("PATCH", &path, &NumberChange { disabled: None, time_zone: Some(zone) }).await {
-                    Ok(_) => reload.update(|n| *n += 1),
-                    Err(e) => error.set(Some(e.text(i18n))),
-                }
-            });
+            let (id, change) = (number_id.clone(), NumberChange { disabled: None, time_zone: Some(zone) });
+            action.run(async move { client::change_number(&id, &change).await }, move |_| reload.update(|n| *n += 1));
         }
     };
     let zone = number.time_zone.clone();
@@ -144,13 +135,8 @@ fn NumberCard(number: Number) -> impl IntoView {
         if !ok {
             return;
         }
-        let path = format!("/api/v1/numbers/{number_id}");
-        leptos::task::spawn_local(async move {
-            match api::send_empty("DELETE", &path).await {
-                Ok(()) => reload.update(|n| *n += 1),
-                Err(e) => error.set(Some(e.text(i18n))),
-            }
-        });
+        let id = number_id.clone();
+        action.run(async move { client::remove_number(&id).await }, move |()| reload.update(|n| *n += 1));
     };
     let throughput = number.throughput_per_sec;
     let connected = number.connected;
@@ -193,9 +179,7 @@ fn NumberCard(number: Number) -> impl IntoView {
                     </div>
                 }
             })}
-            <Show when=move || error.get().is_some()>
-                <p class="error" role="alert">{move || error.get()}</p>
-            </Show>
+            <ErrorNote error=action.error() />
         </article>
     }
 }
@@ -218,17 +202,12 @@ fn ConnectNumber(reload: RwSignal<u32>) -> impl IntoView {
     let zones = time_zones();
     let own_zone = browser_time_zone().unwrap_or_else(|| "UTC".to_owned());
     let zone = RwSignal::new(own_zone.clone());
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let connecting = Mutation::new();
+    let busy = connecting.pending();
     let done = RwSignal::new(false);
     let v = values.clone();
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        if busy.get_untracked() {
-            return;
-        }
-        busy.set(true);
-        error.set(None);
         done.set(false);
         let request = ConnectNumberRequest {
             waba_id: v[0].get_untracked(),
@@ -239,17 +218,11 @@ fn ConnectNumber(reload: RwSignal<u32>) -> impl IntoView {
             time_zone: Some(zone.get_untracked()),
         };
         let v = v.clone();
-        leptos::task::spawn_local(async move {
-            match api::send::<_, Number>("POST", "/api/v1/numbers", &request).await {
-                Ok(_) => {
-                    // Secrets leave the page as soon as they are saved.
-                    v.iter().for_each(|s| s.set(String::new()));
-                    done.set(true);
-                    reload.update(|n| *n += 1);
-                }
-                Err(e) => error.set(Some(e.text(i18n))),
-            }
-            busy.set(false);
+        connecting.run(async move { client::connect_number(&request).await }, move |_| {
+            // Secrets leave the page as soon as they are saved.
+            v.iter().for_each(|s| s.set(String::new()));
+            done.set(true);
+            reload.update(|n| *n += 1);
         });
     };
     view! {
@@ -272,9 +245,7 @@ fn ConnectNumber(reload: RwSignal<u32>) -> impl IntoView {
                     </select>
                     <span class="muted small">{move || i18n.t(key!("numbers.time_zone_help"))}</span>
                 </label>
-                <Show when=move || error.get().is_some()>
-                    <p class="error" role="alert" id="connect-error">{move || error.get()}</p>
-                </Show>
+                <ErrorNote error=connecting.error() id="connect-error" />
                 <Show when=move || done.get()>
                     <p class="state ok">{move || i18n.t(key!("numbers.connected_ok"))}</p>
                 </Show>

@@ -8,7 +8,8 @@ use leptos::prelude::*;
 use switchboard_shared::access::Permission;
 use switchboard_shared::api::{Role, RoleRequest};
 
-use crate::api;
+use crate::client;
+use crate::components::feedback::{ErrorNote, Mutation};
 use crate::i18n::use_i18n;
 use crate::pages::agents::role_label;
 
@@ -45,7 +46,7 @@ pub fn RolesPage() -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let roles = LocalResource::new(move || {
         reload.track();
-        api::get::<Vec<Role>>("/api/v1/roles")
+        client::roles()
     });
     view! {
         <section class="page">
@@ -59,7 +60,7 @@ pub fn RolesPage() -> impl IntoView {
                                 <NewRole reload=reload />
                             </div>
                         }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.text(i18n)}</p> }.into_any(),
+                        Err(e) => view! { <ErrorNote error=Signal::derive(move || Some(e.clone())) /> }.into_any(),
                     }
                 })}
             </Suspense>
@@ -72,29 +73,19 @@ fn RoleCard(role: Role, reload: RwSignal<u32>) -> impl IntoView {
     let i18n = use_i18n();
     let chosen = RwSignal::new(role.permissions.iter().copied().collect::<BTreeSet<_>>());
     let name = RwSignal::new(role.name.clone());
-    let error = RwSignal::new(None::<String>);
+    let action = Mutation::new();
     let id = role.id;
     let builtin = role.builtin;
     let save = move |_| {
         let request = RoleRequest { name: name.get_untracked(), permissions: chosen.get_untracked().into_iter().collect() };
-        leptos::task::spawn_local(async move {
-            match api::send::<_, Role>("PUT", &format!("/api/v1/roles/{id}"), &request).await {
-                Ok(_) => reload.update(|n| *n += 1),
-                Err(e) => error.set(Some(e.text(i18n))),
-            }
-        });
+        action.run(async move { client::change_role(id, &request).await }, move |_| reload.update(|n| *n += 1));
     };
     let delete = move |_| {
         let ok = web_sys::window().and_then(|w| w.confirm_with_message(&i18n.t(key!("roles.confirm_delete"))).ok()).unwrap_or(false);
         if !ok {
             return;
         }
-        leptos::task::spawn_local(async move {
-            match api::send_empty("DELETE", &format!("/api/v1/roles/{id}")).await {
-                Ok(()) => reload.update(|n| *n += 1),
-                Err(e) => error.set(Some(e.text(i18n))),
-            }
-        });
+        action.run(client::delete_role(id), move |()| reload.update(|n| *n += 1));
     };
     let title = role.name.clone();
     view! {
@@ -119,9 +110,7 @@ fn RoleCard(role: Role, reload: RwSignal<u32>) -> impl IntoView {
                     <button type="button" class="danger small" on:click=delete>{move || i18n.t(key!("common.delete"))}</button>
                 </div>
             })}
-            <Show when=move || error.get().is_some()>
-                <p class="error" role="alert">{move || error.get()}</p>
-            </Show>
+            <ErrorNote error=action.error() />
         </article>
     }
 }
@@ -131,16 +120,11 @@ fn NewRole(reload: RwSignal<u32>) -> impl IntoView {
     let i18n = use_i18n();
     let chosen = RwSignal::new(BTreeSet::new());
     let name = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    let create = Mutation::new();
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let request = RoleRequest { name: name.get_untracked(), permissions: chosen.get_untracked().into_iter().collect() };
-        leptos::task::spawn_local(async move {
-            match api::send::<_, Role>("POST", "/api/v1/roles", &request).await {
-                Ok(_) => reload.update(|n| *n += 1),
-                Err(e) => error.set(Some(e.text(i18n))),
-            }
-        });
+        create.run(async move { client::create_role(&request).await }, move |_| reload.update(|n| *n += 1));
     };
     view! {
         <form class="card role new-role stack" on:submit=submit>
@@ -150,10 +134,8 @@ fn NewRole(reload: RwSignal<u32>) -> impl IntoView {
                 <input id="new-role-name" required maxlength="60" prop:value=name on:input=move |ev| name.set(event_target_value(&ev)) />
             </label>
             <PermissionBoxes chosen=chosen />
-            <Show when=move || error.get().is_some()>
-                <p class="error" role="alert">{move || error.get()}</p>
-            </Show>
-            <button type="submit" class="primary" id="create-role">{move || i18n.t(key!("roles.create"))}</button>
+            <ErrorNote error=create.error() />
+            <button type="submit" class="primary" id="create-role" disabled=create.pending()>{move || i18n.t(key!("roles.create"))}</button>
         </form>
     }
 }

@@ -7,7 +7,8 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use switchboard_shared::api::SetPasswordRequest;
 
-use crate::api;
+use crate::client;
+use crate::components::feedback::{ErrorNote, Mutation};
 use crate::i18n::use_i18n;
 
 /// Shortest password the relay accepts.
@@ -24,31 +25,23 @@ pub fn SetPasswordPage() -> impl IntoView {
     let token = token_from_hash();
     let password = RwSignal::new(String::new());
     let again = RwSignal::new(String::new());
-    let busy = RwSignal::new(false);
+    let setting = Mutation::new();
+    let busy = setting.pending();
     let done = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
     let has_token = token.is_some();
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let Some(token) = token.clone() else { return };
         if password.with_untracked(|p| p.chars().count()) < MIN_CHARS {
-            error.set(Some(i18n.t(key!("setpw.short"))));
+            setting.refuse(key!("setpw.short"));
             return;
         }
         if password.get_untracked() != again.get_untracked() {
-            error.set(Some(i18n.t(key!("setpw.mismatch"))));
+            setting.refuse(key!("setpw.mismatch"));
             return;
         }
-        busy.set(true);
-        error.set(None);
         let request = SetPasswordRequest { token, password: password.get_untracked() };
-        leptos::task::spawn_local(async move {
-            match api::send_no_answer("POST", "/api/v1/password", &request).await {
-                Ok(()) => done.set(true),
-                Err(e) => error.set(Some(e.text(i18n))),
-            }
-            busy.set(false);
-        });
+        setting.run(async move { client::set_password(&request).await }, move |()| done.set(true));
     };
     view! {
         <div class="login">
@@ -76,9 +69,7 @@ pub fn SetPasswordPage() -> impl IntoView {
                                 <input id="new-password-again" type="password" autocomplete="new-password" required
                                     prop:value=again on:input=move |ev| again.set(event_target_value(&ev)) />
                             </label>
-                            <Show when=move || error.get().is_some()>
-                                <p class="error" role="alert">{move || error.get()}</p>
-                            </Show>
+                            <ErrorNote error=setting.error() />
                             <button id="set-password" type="submit" class="primary" disabled=busy>{move || i18n.t(key!("setpw.submit"))}</button>
                         </Show>
                     }.into_any()

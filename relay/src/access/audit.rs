@@ -3,7 +3,6 @@
 
 use axum::extract::{Query, State};
 use axum::Json;
-use serde::Deserialize;
 use serde_json::Value;
 use switchboard_shared::access::{is_meta_id, mask_phones_in, Permission, Scope};
 use switchboard_shared::api::AuditEntry;
@@ -94,22 +93,12 @@ fn within_numbers_sql(ids: &std::collections::BTreeSet<String>) -> String {
     format!("numbers IS NOT NULL AND {stripped} = ','")
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct AuditQuery {
-    /// Words that must all appear in the actor, action, target, before or after.
-    pub q: Option<String>,
-    /// Exact action, or a prefix ending in `.` (`agent.`).
-    pub action: Option<String>,
-    pub actor: Option<String>,
-    pub from: Option<i64>,
-    pub to: Option<i64>,
-    /// Entries older than this id (paging backwards).
-    pub before_id: Option<i64>,
-    pub limit: Option<i64>,
-}
-
 /// `GET /api/v1/audit`: newest first, filtered and searched.
-pub async fn list(State(state): State<AppState>, user: AuthUser, Query(q): Query<AuditQuery>) -> Result<Json<Vec<AuditEntry>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<switchboard_shared::api::AuditQuery>,
+) -> Result<Json<Vec<AuditEntry>>> {
     let mut conditions = vec![match &user.scope {
         Scope::All => "1 = 1".to_owned(),
         Scope::Numbers(ids) => within_numbers_sql(ids),

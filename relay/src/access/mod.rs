@@ -96,6 +96,8 @@ impl AuthUser {
             // Someone who sees only their own conversations still needs to hear that one was
             // taken away from them, so assignment changes go to everyone on the number.
             EventKind::Assignment { .. } => self.covers(&e.number_id),
+            // A broadcast is seen by those who may broadcast on every number it sends from.
+            EventKind::Broadcast { progress } => self.can(Permission::Broadcast) && progress.numbers.iter().all(|n| self.covers(n)),
             _ => self.may_see_conversation(&e.number_id, e.assigned_to),
         };
         if !visible {

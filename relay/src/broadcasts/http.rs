@@ -7,7 +7,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
 use serde_json::json;
 use sqlx::AnyConnection;
 use switchboard_shared::access::{mask_phone, Permission, Scope};
@@ -172,17 +171,26 @@ pub(super) fn may_see(user: &AuthUser, b: &Broadcast) -> bool {
     b.spec.numbers.iter().all(|n| user.covers(n))
 }
 
+/// A broadcast as this user may see it: an uploaded list's phones masked unless they may see
+/// full numbers.
+pub(super) fn present(user: &AuthUser, mut b: Broadcast) -> Broadcast {
+    if let (false, Audience::List { phones }) = (user.can(Permission::SeeFullPhoneNumbers), &mut b.spec.audience) {
+        phones.iter_mut().for_each(|p| *p = mask_phone(p));
+    }
+    b
+}
+
 /// Broadcasts the list shows: the newest 200.
 pub(super) const LIST_SIZE: i64 = 200;
 
 /// `GET /api/v1/broadcasts`: newest first, with their reports.
 pub async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<Vec<Broadcast>>> {
     let all = load_many(&state, &format!("id IN (SELECT id FROM broadcasts ORDER BY id DESC LIMIT {LIST_SIZE})")).await?;
-    Ok(Json(all.into_iter().filter(|b| may_see(&user, b)).collect()))
+    Ok(Json(all.into_iter().filter(|b| may_see(&user, b)).map(|b| present(&user, b)).collect()))
 }
 
 pub(super) async fn visible(state: &AppState, user: &AuthUser, id: i64) -> Result<Broadcast> {
-    load(state, id).await?.filter(|b| may_see(user, b)).ok_or(AppError::NotFound)
+    load(state, id).await?.filter(|b| may_see(user, b)).map(|b| present(user, b)).ok_or(AppError::NotFound)
 }
 
 /// `GET /api/v1/broadcasts/{id}`: the live report.
@@ -226,17 +234,6 @@ pub async fn control(
     Ok(Json(visible(&state, &user, id).await?))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct RecipientQuery {
-    /// skipped | queued | accepted | failed | cancelled | delivered | read | replied
-    #[serde(default)]
-    filter: Option<String>,
-    #[serde(default)]
-    offset: Option<i64>,
-    #[serde(default)]
-    limit: Option<i64>,
-}
-
 fn recipient(user: &AuthUser, r: RecipientRow) -> Result<Recipient> {
     Ok(Recipient {
         state: RecipientState::parse(&r.state)
@@ -260,7 +257,7 @@ pub async fn recipients(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<i64>,
-    Query(q): Query<RecipientQuery>,
+    Query(q): Query<switchboard_shared::api::RecipientQuery>,
 ) -> Result<Json<Vec<Recipient>>> {
     visible(&state, &user, id).await?;
     let page = (q.limit.unwrap_or(100).clamp(1, 1_000), q.offset.unwrap_or(0).max(0));

@@ -8,7 +8,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
 use serde_json::json;
 use switchboard_shared::api::{normalize_labels, AttributeKind, ImportMapping, ImportStatus};
 use switchboard_shared::segment::{parse_date, AttrValue};
@@ -243,18 +242,12 @@ pub(super) fn split_list(s: &str) -> Vec<String> {
     s.split(',').filter(|t| !t.is_empty()).map(str::to_owned).collect()
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ImportQuery {
-    /// The mapping as JSON (`ImportMapping`).
-    mapping: String,
-}
-
 /// `POST /api/v1/contacts/import?mapping=…` with the CSV as the body: starts an import and
 /// answers at once with its id; `GET /api/v1/contacts/import/{id}` follows it.
 pub async fn import(
     State(state): State<AppState>,
     user: AuthUser,
-    Query(q): Query<ImportQuery>,
+    Query(q): Query<switchboard_shared::api::ImportQuery>,
     body: axum::body::Body,
 ) -> Result<(StatusCode, Json<ImportStatus>)> {
     let mapping: ImportMapping = serde_json::from_str(&q.mapping)

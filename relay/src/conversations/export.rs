@@ -6,7 +6,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use switchboard_shared::access::{mask_phone, Permission, Scope};
 
 use crate::access::audit;
@@ -17,22 +17,6 @@ use crate::AppState;
 
 /// Rows per query.
 pub const PAGE: i64 = 2000;
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-pub struct ExportQuery {
-    /// `csv` (default) or `json`.
-    pub format: Option<String>,
-    /// Only this business number.
-    pub number: Option<String>,
-    /// Only conversations assigned to this agent.
-    pub agent: Option<i64>,
-    /// Messages at or after this time (UTC ms).
-    pub from: Option<i64>,
-    /// Messages before this time (UTC ms).
-    pub to: Option<i64>,
-    /// Only conversations with this label.
-    pub label: Option<String>,
-}
 
 /// One exported message.
 #[derive(Debug, Serialize)]
@@ -54,7 +38,11 @@ pub struct ExportRow {
 }
 
 /// `GET /api/v1/export/conversations`
-pub async fn conversations(State(state): State<AppState>, user: AuthUser, Query(q): Query<ExportQuery>) -> Result<Response> {
+pub async fn conversations(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<switchboard_shared::api::ExportQuery>,
+) -> Result<Response> {
     let json = match q.format.as_deref().unwrap_or("csv") {
         "csv" => false,
         "json" => true,

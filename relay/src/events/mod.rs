@@ -13,7 +13,6 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::IntoResponse;
-use serde::Deserialize;
 use switchboard_shared::api::Event;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
@@ -91,13 +90,6 @@ pub async fn last_seq(state: &AppState) -> Result<i64> {
     store::last_seq(&state.db.pool).await
 }
 
-#[derive(Deserialize)]
-pub struct StreamQuery {
-    /// Resume after this event id (for the first connection, where a browser cannot set
-    /// `Last-Event-ID`). Without it and without the header, the stream starts at "now".
-    after: Option<i64>,
-}
-
 fn to_sse(e: &Event) -> SseEvent {
     SseEvent::default()
         .id(e.seq.to_string())
@@ -111,7 +103,7 @@ pub async fn stream(
     State(state): State<AppState>,
     user: AuthUser,
     headers: HeaderMap,
-    Query(q): Query<StreamQuery>,
+    Query(q): Query<switchboard_shared::api::EventsQuery>,
 ) -> Result<impl IntoResponse> {
     let header_id = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
     // Subscribe before reading the log, so nothing committed in between is missed.

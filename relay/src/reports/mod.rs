@@ -8,7 +8,6 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::Json;
-use serde::Deserialize;
 use switchboard_shared::access::Scope;
 use switchboard_shared::api::{Load, SupervisorView};
 use switchboard_shared::limits;
@@ -19,12 +18,6 @@ use crate::error::Result;
 use crate::AppState;
 
 mod store;
-
-#[derive(Debug, Deserialize)]
-pub struct SupervisorQuery {
-    /// Start of "today" in the viewer's time zone (UTC ms); defaults to UTC midnight.
-    pub day_start: Option<i64>,
-}
 
 /// Median and 90th percentile (nearest rank) of some durations.
 pub fn median_p90(values: &mut [i64]) -> (Option<i64>, Option<i64>) {
@@ -62,7 +55,11 @@ pub fn first_responses(steps: &[Step]) -> Vec<(i64, i64)> {
 }
 
 /// `GET /api/v1/supervisor`
-pub async fn supervisor(State(state): State<AppState>, user: AuthUser, Query(q): Query<SupervisorQuery>) -> Result<Json<SupervisorView>> {
+pub async fn supervisor(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<switchboard_shared::api::SupervisorQuery>,
+) -> Result<Json<SupervisorView>> {
     let now = now_ms();
     let day_start = q.day_start.unwrap_or(now - now.rem_euclid(86_400_000));
     let open_since = now - limits::CUSTOMER_SERVICE_WINDOW_MS;

@@ -275,3 +275,19 @@ macro_rules! on_both_backends {
         }
     )*};
 }
+
+/// The events (`data:` JSON) an open `/api/v1/events` response delivers within `wait`.
+#[allow(dead_code)]
+pub async fn events_within(response: &mut reqwest::Response, wait: Duration) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut buffer = String::new();
+    let mut out = Vec::new();
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, response.chunk()).await {
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            out.extend(block.lines().filter_map(|l| l.strip_prefix("data:")).filter_map(|d| serde_json::from_str(d.trim()).ok()));
+        }
+    }
+    out
+}
