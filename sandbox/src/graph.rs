@@ -342,7 +342,7 @@ async fn send_message(
             .expect("inbound lock")
             .get(&(pn.clone(), to.clone()))
             .is_some_and(|t| now_ms() - t < limits::CUSTOMER_SERVICE_WINDOW_MS);
-        let limit = switchboard_shared::broadcast::tier_limit(&number.messaging_limit);
+        let limit = switchboard_shared::numbers::MessagingTier::parse(&number.messaging_limit).limit();
         if let (false, Some(limit)) = (in_window, limit) {
             if !state.tier_window.lock().expect("tier lock").admit(&to, now_ms(), limit) {
                 state.count_refusal(TIER_REACHED);

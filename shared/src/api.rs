@@ -194,9 +194,11 @@ pub struct Number {
     pub display_phone_number: String,
     pub verified_name: String,
     /// GREEN, YELLOW, RED, NA or UNKNOWN.
-    pub quality_rating: String,
-    /// TIER_250, TIER_2K, TIER_10K, TIER_100K, TIER_UNLIMITED.
-    pub messaging_limit: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "GREEN"))]
+    pub quality_rating: crate::numbers::QualityRating,
+    /// TIER_250, TIER_1K, TIER_2K, TIER_10K, TIER_100K, TIER_UNLIMITED, or "" when not known.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "TIER_1K"))]
+    pub messaging_limit: crate::numbers::MessagingTier,
     pub throughput_per_sec: u32,
     /// Whether the last health check against the Graph API succeeded.
     pub connected: bool,

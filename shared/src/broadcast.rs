@@ -297,19 +297,6 @@ pub fn has_image_header(components: &[Value]) -> bool {
     })
 }
 
-/// Unique business-initiated recipients per moving 24 h a messaging tier allows (`None`:
-/// unlimited). Unknown values read as the smallest tier, the safe side.
-pub fn tier_limit(messaging_limit: &str) -> Option<u64> {
-    match messaging_limit.trim().to_ascii_uppercase().as_str() {
-        "TIER_UNLIMITED" | "UNLIMITED" => None,
-        "TIER_100K" => Some(100_000),
-        "TIER_10K" => Some(10_000),
-        "TIER_2K" => Some(2_000),
-        "TIER_1K" => Some(1_000),
-        _ => Some(250),
-    }
-}
-
 /// A broadcast's report, as counts; rates follow peers-and-complaints §4.3.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -388,14 +375,6 @@ mod tests {
         let c = components(Some("https://x/y.jpg"), &["a".into()]);
         assert_eq!(c[0]["parameters"][0]["image"]["link"], "https://x/y.jpg");
         assert_eq!(c[1]["parameters"][0]["text"], "a");
-    }
-
-    #[test]
-    fn tiers_read_meta_values_and_default_to_the_smallest() {
-        assert_eq!(tier_limit("TIER_250"), Some(250));
-        assert_eq!(tier_limit("TIER_2K"), Some(2_000));
-        assert_eq!(tier_limit("tier_unlimited"), None);
-        assert_eq!(tier_limit(""), Some(250));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod access;
 pub mod api;
 pub mod broadcast;
 pub mod limits;
+pub mod numbers;
 pub mod segment;
 pub mod signature;
 pub mod status;

@@ -3,6 +3,7 @@
 use crate::key;
 use leptos::prelude::*;
 use switchboard_shared::api::Number;
+use switchboard_shared::numbers::{MessagingTier, QualityRating};
 
 use leptos::ev::SubmitEvent;
 use switchboard_shared::access::Permission;
@@ -15,16 +16,18 @@ use crate::i18n::use_i18n;
 use crate::store::use_inbox;
 use crate::Session;
 
-/// "TIER_2K" → "2,000"; unknown tiers are shown as Meta wrote them.
-fn tier_size(tier: &str) -> Option<&'static str> {
-    Some(match tier {
-        "TIER_250" => "250",
-        "TIER_1K" => "1,000",
-        "TIER_2K" => "2,000",
-        "TIER_10K" => "10,000",
-        "TIER_100K" => "100,000",
-        _ => return None,
-    })
+/// A tier as people read it: "2,000 a day", "unlimited", or "not known yet".
+fn tier_text(i18n: crate::i18n::I18n, tier: MessagingTier) -> String {
+    let size = match tier {
+        MessagingTier::Tier250 => "250",
+        MessagingTier::Tier1k => "1,000",
+        MessagingTier::Tier2k => "2,000",
+        MessagingTier::Tier10k => "10,000",
+        MessagingTier::Tier100k => "100,000",
+        MessagingTier::Unlimited => return i18n.t(key!("numbers.unlimited")),
+        MessagingTier::Unknown => return i18n.t(key!("quality.UNKNOWN")),
+    };
+    format!("{size} {}", i18n.t(key!("numbers.per_day")))
 }
 
 #[component]
@@ -80,20 +83,16 @@ fn NumberCard(number: Number) -> impl IntoView {
             api_unread
         }
     };
-    let quality = number.quality_rating.clone();
-    let quality_key = match quality.as_str() {
-        "GREEN" => key!("quality.GREEN"),
-        "YELLOW" => key!("quality.YELLOW"),
-        "RED" => key!("quality.RED"),
-        "NA" => key!("quality.NA"),
-        _ => key!("quality.UNKNOWN"),
+    let quality = number.quality_rating;
+    let quality_key = match quality {
+        QualityRating::Green => key!("quality.GREEN"),
+        QualityRating::Yellow => key!("quality.YELLOW"),
+        QualityRating::Red => key!("quality.RED"),
+        QualityRating::NotRated => key!("quality.NA"),
+        QualityRating::Unknown => key!("quality.UNKNOWN"),
     };
-    let limit = number.messaging_limit.clone();
-    let limit_text = move || match tier_size(&limit) {
-        Some(n) => format!("{n} {}", i18n.t(key!("numbers.per_day"))),
-        None if limit == "TIER_UNLIMITED" => i18n.t(key!("numbers.unlimited")),
-        None => limit.clone(),
-    };
+    let limit = number.messaging_limit;
+    let limit_text = move || tier_text(i18n, limit);
     let session = expect_context::<Session>();
     let manage = session.me.get_untracked().is_some_and(|m| m.can(Permission::ManageNumbers));
     let NumbersReload(reload) = expect_context::<NumbersReload>();
@@ -153,7 +152,7 @@ fn NumberCard(number: Number) -> impl IntoView {
             </header>
             <dl>
                 <dt>{move || i18n.t(key!("numbers.quality"))}</dt>
-                <dd><span class="quality" data-quality=quality.clone()></span>{move || i18n.t(quality_key)}</dd>
+                <dd><span class="quality" data-quality=quality.as_str()></span>{move || i18n.t(quality_key)}</dd>
                 <dt>{move || i18n.t(key!("numbers.limit"))}</dt>
                 <dd>{limit_text}</dd>
                 <dt>{move || i18n.t(key!("numbers.throughput"))}</dt>

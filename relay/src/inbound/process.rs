@@ -166,7 +166,7 @@ async fn apply_quality(conn: &mut AnyConnection, value: QualityUpdate, deferred:
     };
     tracing::warn!("number {id}: quality update {:?}", value.event);
     if value.event.eq_ignore_ascii_case("FLAGGED") {
-        crate::numbers::record_quality(conn, &id, crate::numbers::RED).await?;
+        crate::numbers::record_quality(conn, &id, switchboard_shared::numbers::QualityRating::Red).await?;
     }
     deferred.recheck.insert(id);
     Ok(())

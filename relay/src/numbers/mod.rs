@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use secrecy::SecretString;
 use switchboard_shared::api::{ConnectNumberRequest, Number, NumberChange};
+use switchboard_shared::numbers::QualityRating;
 
 use futures::future::BoxFuture;
 
@@ -122,7 +123,7 @@ pub async fn check_health(state: &AppState, id: &str, token: &SecretString) -> a
                 Some("HIGH") => switchboard_shared::limits::HIGH_THROUGHPUT_PER_SEC,
                 _ => switchboard_shared::limits::DEFAULT_THROUGHPUT_PER_SEC,
             };
-            let quality = info.quality_rating.unwrap_or_else(|| "UNKNOWN".into());
+            let quality = info.quality_rating.as_deref().map_or(QualityRating::Unknown, QualityRating::parse);
             let health = store::Health {
                 display_phone_number: info.display_phone_number.unwrap_or_default(),
                 verified_name: info.verified_name.unwrap_or_default(),
@@ -131,7 +132,7 @@ pub async fn check_health(state: &AppState, id: &str, token: &SecretString) -> a
             };
             let mut tx = state.db.pool.begin().await?;
             store::record_health(&mut tx, id, &health).await?;
-            record_quality(&mut tx, id, &quality).await?;
+            record_quality(&mut tx, id, quality).await?;
             tx.commit().await?;
         }
         Err(e) => {
@@ -323,15 +324,12 @@ impl OutcomeListener for SendListener {
     }
 }
 
-/// The quality rating Meta gives a number when it flags it (a `FLAGGED` quality webhook).
-pub const RED: &str = "RED";
-
 /// Records a number's quality rating. A fall to RED pauses every broadcast through it at once
 /// (the quality kill switch); staying RED does not pause again what someone chose to resume.
 /// Both the health check and Meta's quality webhook come through here.
-pub async fn record_quality(conn: &mut sqlx::AnyConnection, id: &str, rating: &str) -> Result<()> {
+pub async fn record_quality(conn: &mut sqlx::AnyConnection, id: &str, rating: QualityRating) -> Result<()> {
     let before = store::swap_quality(conn, id, rating).await?;
-    if rating == RED && before.is_some_and(|b| b != RED) {
+    if rating == QualityRating::Red && before.is_some_and(|b| b != QualityRating::Red) {
         crate::quality_fell_to_red(conn, id).await?;
     }
     Ok(())

@@ -3,6 +3,7 @@
 
 use sqlx::{AnyConnection, AnyPool};
 use switchboard_shared::api::{Number, Template};
+use switchboard_shared::numbers::{MessagingTier, QualityRating};
 
 use crate::clock::now_ms;
 use crate::error::Result;
@@ -118,8 +119,8 @@ pub(super) async fn load(pool: &AnyPool, condition: &str) -> Result<Vec<Number>>
             waba_id: r.waba_id,
             display_phone_number: r.display_phone_number,
             verified_name: r.verified_name,
-            quality_rating: r.quality_rating,
-            messaging_limit: r.messaging_limit,
+            quality_rating: QualityRating::parse(&r.quality_rating),
+            messaging_limit: MessagingTier::parse(&r.messaging_limit),
             throughput_per_sec: r.throughput_per_sec as u32,
             connected: r.connected != 0,
             problem: r.problem,
@@ -147,11 +148,11 @@ pub(super) async fn delete(conn: &mut AnyConnection, id: &str) -> Result<()> {
 }
 
 /// Sets a number's quality rating; returns the one it had.
-pub(super) async fn swap_quality(conn: &mut AnyConnection, id: &str, rating: &str) -> Result<Option<String>> {
+pub(super) async fn swap_quality(conn: &mut AnyConnection, id: &str, rating: QualityRating) -> Result<Option<QualityRating>> {
     let before: Option<(String,)> =
         sqlx::query_as("SELECT quality_rating FROM numbers WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
-    sqlx::query("UPDATE numbers SET quality_rating = $1 WHERE id = $2").bind(rating).bind(id).execute(&mut *conn).await?;
-    Ok(before.map(|(b,)| b))
+    sqlx::query("UPDATE numbers SET quality_rating = $1 WHERE id = $2").bind(rating.as_str()).bind(id).execute(&mut *conn).await?;
+    Ok(before.map(|(b,)| QualityRating::parse(&b)))
 }
 
 /// (id, display phone number) of every number.

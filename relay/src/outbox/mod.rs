@@ -305,7 +305,7 @@ async fn claim_in(state: &AppState, conn: &mut AnyConnection, number_id: &str, l
     if rows.is_empty() {
         return Ok(None);
     }
-    let tier = switchboard_shared::broadcast::tier_limit(&sending.messaging_limit);
+    let tier = switchboard_shared::numbers::MessagingTier::parse(&sending.messaging_limit).limit();
     let mut admitted: Vec<store::Claimed> = Vec::with_capacity(rows.len());
     let mut deferred: Vec<(i64, i64, Option<&str>)> = Vec::new();
     for row in rows {
