@@ -12,6 +12,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::hooks::use_navigate;
 use leptos_router::path;
+use leptos_router::{lazy_route, Lazy, LazyRoute};
 use switchboard_shared::api::Me;
 
 use components::shell::Shell;
@@ -36,36 +37,15 @@ pub struct Session {
     pub checked: RwSignal<bool>,
 }
 
-/// Which of the console's two bundles is running. The inbox and administration pages are one
-/// bundle; contacts and broadcasts are another, loaded when opened, so neither download grows
-/// with the other's pages. Links between them are full page loads.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Bundle {
-    Main,
-    Lists,
-}
-
-impl Bundle {
-    /// The bundle that serves a path.
-    pub fn of(path: &str) -> Bundle {
-        if path.starts_with("/contacts") || path.starts_with("/broadcasts") {
-            Bundle::Lists
-        } else {
-            Bundle::Main
-        }
-    }
-}
-
-/// What both bundles set up: language, session and the live inbox (the shell shows its unread
+/// What every page needs: language, session and the live inbox (the shell shows its unread
 /// count and connection).
-fn provide_contexts(bundle: Bundle) {
+fn provide_contexts() {
     let i18n = I18n::new();
     let session = Session { me: RwSignal::new(None), checked: RwSignal::new(false) };
     let inbox = Inbox::new();
     provide_context(i18n);
     provide_context(session);
     provide_context(inbox);
-    provide_context(bundle);
     leptos::task::spawn_local(async move {
         if let Ok(me) = client::me().await {
             session.me.set(Some(me));
@@ -82,17 +62,39 @@ fn provide_contexts(bundle: Bundle) {
     });
 }
 
-/// Sends the browser to a page of the other bundle.
-fn load_page(path: &str) {
-    if let Some(w) = web_sys::window() {
-        let _ = w.location().set_href(path);
-    }
+/// A console page whose code is downloaded when it is first opened (its own WebAssembly
+/// chunk, split out by `cargo xtask dist`); sign-in and the inbox are in the first download.
+macro_rules! lazy_page {
+    ($route:ident, $page:ident) => {
+        #[derive(Debug)]
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <Guarded><$page/></Guarded> }.into_any()
+            }
+        }
+    };
 }
 
-/// The main bundle: sign-in, inbox, numbers, live view and administration.
+lazy_page!(NumbersRoute, NumbersPage);
+lazy_page!(LiveRoute, SupervisorPage);
+lazy_page!(AgentsRoute, AgentsPage);
+lazy_page!(RolesRoute, RolesPage);
+lazy_page!(AuditRoute, AuditPage);
+lazy_page!(ExportRoute, ExportPage);
+lazy_page!(ContactsRoute, ContactsPage);
+lazy_page!(BroadcastsRoute, BroadcastsPage);
+
+/// The console: every page, one router. Paths not listed go to the inbox.
 #[component]
 pub fn App() -> impl IntoView {
-    provide_contexts(Bundle::Main);
+    provide_contexts();
     view! {
         <Router>
             <Routes fallback=|| view! { <Redirect path="/inbox"/> }>
@@ -100,30 +102,15 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Redirect path="/inbox"/> } />
                 <Route path=path!("/inbox") view=|| view! { <Guarded><InboxPage/></Guarded> } />
                 <Route path=path!("/inbox/:id") view=|| view! { <Guarded><InboxPage/></Guarded> } />
-                <Route path=path!("/numbers") view=|| view! { <Guarded><NumbersPage/></Guarded> } />
-                <Route path=path!("/live") view=|| view! { <Guarded><SupervisorPage/></Guarded> } />
-                <Route path=path!("/agents") view=|| view! { <Guarded><AgentsPage/></Guarded> } />
-                <Route path=path!("/roles") view=|| view! { <Guarded><RolesPage/></Guarded> } />
-                <Route path=path!("/audit") view=|| view! { <Guarded><AuditPage/></Guarded> } />
-                <Route path=path!("/export") view=|| view! { <Guarded><ExportPage/></Guarded> } />
+                <Route path=path!("/numbers") view={Lazy::<NumbersRoute>::new()} />
+                <Route path=path!("/live") view={Lazy::<LiveRoute>::new()} />
+                <Route path=path!("/agents") view={Lazy::<AgentsRoute>::new()} />
+                <Route path=path!("/roles") view={Lazy::<RolesRoute>::new()} />
+                <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} />
+                <Route path=path!("/export") view={Lazy::<ExportRoute>::new()} />
+                <Route path=path!("/contacts") view={Lazy::<ContactsRoute>::new()} />
+                <Route path=path!("/broadcasts") view={Lazy::<BroadcastsRoute>::new()} />
                 <Route path=path!("/set-password") view=SetPasswordPage />
-                <Route path=path!("/contacts") view=|| { load_page("/contacts"); } />
-                <Route path=path!("/broadcasts") view=|| { load_page("/broadcasts"); } />
-            </Routes>
-        </Router>
-    }
-}
-
-/// The contacts and broadcasts bundle.
-#[component]
-pub fn ListsApp() -> impl IntoView {
-    provide_contexts(Bundle::Lists);
-    view! {
-        <Router>
-            <Routes fallback=|| { load_page("/inbox"); }>
-                <Route path=path!("/contacts") view=|| view! { <Guarded><ContactsPage/></Guarded> } />
-                <Route path=path!("/broadcasts") view=|| view! { <Guarded><BroadcastsPage/></Guarded> } />
-                <Route path=path!("/login") view=|| { load_page("/login"); } />
             </Routes>
         </Router>
     }

@@ -143,9 +143,8 @@ pub async fn quality_fell_to_red(conn: &mut sqlx::AnyConnection, number_id: &str
 /// The whole HTTP surface.
 pub fn app(state: AppState) -> Router {
     let console = &state.config.console_dir;
+    // Every console path is the one page; its router shows the page the path names.
     let static_files = ServeDir::new(console).fallback(ServeFile::new(console.join("index.html")));
-    // Contacts and broadcasts are the console's second bundle.
-    let lists = ServeFile::new(console.join("lists.html"));
     let (api, _) = routes::api(&state);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -153,8 +152,6 @@ pub fn app(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::serve))
         .route("/webhooks/whatsapp", get(inbound::verify).post(inbound::receive))
         .nest("/api/v1", api)
-        .route_service("/contacts", lists.clone())
-        .route_service("/broadcasts", lists)
         .fallback_service(static_files)
         .layer(axum::middleware::from_fn(security::csrf))
         .layer(axum::middleware::from_fn(security::headers))

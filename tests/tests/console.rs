@@ -88,6 +88,8 @@ async fn agent_sees_a_message_arrive_live_replies_and_watches_the_ticks_reach_re
     assert_eq!(cache["active"], true, "{cache}");
     let paths: Vec<&str> = cache["paths"].as_array().unwrap().iter().filter_map(|p| p.as_str()).collect();
     assert!(paths.contains(&"/app_bg.wasm") && paths.contains(&"/index.html"), "{paths:?}");
+    // Every page's own chunk too, so each page opens offline.
+    assert!(paths.contains(&"/__wasm_split.js") && paths.iter().filter(|p| p.ends_with(".wasm")).count() > 2, "{paths:?}");
     assert!(!paths.iter().any(|p| p.starts_with("/api/")), "{paths:?}");
 
     // The numbers overview shows each number's health.

@@ -63,38 +63,44 @@ fn main() -> Result<()> {
     }
 }
 
-/// Builds the console into `dist/`: release WebAssembly, bindgen, wasm-opt, static files.
+/// Builds the console into `dist/`: release WebAssembly split into a first download (sign-in,
+/// the inbox and everything shared) and one chunk per lazily loaded page, bindgen, wasm-opt on
+/// each part, static files.
+///
+/// The split: the app is linked with `--emit-relocs`, and `wasm_split_cli_support` cuts it at
+/// the split points Leptos's `#[lazy_route]` marks, writing each page's chunk and the loader
+/// (`__wasm_split.js`) the main module imports them through.
 fn dist() -> Result<PathBuf> {
     tools::ensure_wasm_target()?;
     let wasm_bindgen = tools::ensure_wasm_bindgen()?;
     let wasm_opt = tools::ensure_wasm_opt()?;
     let root = root();
     let dist = root.join("dist");
-    // Two bundles: the inbox and administration (`app`), contacts and broadcasts (`lists`).
-    run(cargo().args([
-        "build",
-        "-p",
-        "switchboard-app",
-        "--bin",
-        "switchboard-app",
-        "--bin",
-        "switchboard-lists",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--profile",
-        "console",
-    ]))?;
+    let flags = std::env::var("RUSTFLAGS").unwrap_or_default();
+    run(cargo()
+        .args(["build", "-p", "switchboard-app", "--bin", "switchboard-app", "--target", "wasm32-unknown-unknown", "--profile", "console"])
+        .env("RUSTFLAGS", format!("{flags} -Clink-args=--emit-relocs").trim()))?;
     if dist.exists() {
         std::fs::remove_dir_all(&dist)?;
     }
     std::fs::create_dir_all(dist.join("style"))?;
-    for (bin, name) in [("switchboard-app", "app"), ("switchboard-lists", "lists")] {
-        let wasm = root.join(format!("target/wasm32-unknown-unknown/console/{bin}.wasm"));
-        run(Command::new(&wasm_bindgen)
-            .args(["--target", "web", "--no-typescript", "--out-name", name, "--out-dir"])
-            .arg(&dist)
-            .arg(&wasm))?;
-        let bg = dist.join(format!("{name}_bg.wasm"));
+    let linked = std::fs::read(root.join("target/wasm32-unknown-unknown/console/switchboard-app.wasm"))?;
+    let main = root.join("target/wasm32-unknown-unknown/console/switchboard-app.split.wasm");
+    let split = wasm_split_cli_support::transform({
+        let mut options = wasm_split_cli_support::Options::new(&linked);
+        options.output_dir = &dist;
+        options.main_out_path = &main;
+        options.main_module = "./app.js";
+        options.link_name = "./__wasm_split.js";
+        options
+    })
+    .map_err(|e| anyhow::anyhow!("splitting the console's WebAssembly: {e:#}"))?;
+    run(Command::new(&wasm_bindgen)
+        .args(["--target", "web", "--no-typescript", "--keep-lld-exports", "--no-demangle", "--out-name", "app", "--out-dir"])
+        .arg(&dist)
+        .arg(&main))?;
+    let bg = dist.join("app_bg.wasm");
+    for part in split.split_modules.iter().chain([&bg]) {
         run(Command::new(&wasm_opt)
             .args([
                 "-Oz",
@@ -103,35 +109,78 @@ fn dist() -> Result<PathBuf> {
                 "--enable-sign-ext",
                 "--enable-reference-types",
                 "--enable-multivalue",
+                // Linking with relocations keeps names and producer notes the browser never needs.
+                "--strip-debug",
+                "--strip-producers",
                 "-o",
             ])
-            .arg(&bg)
-            .arg(&bg))?;
+            .arg(part)
+            .arg(part))?;
     }
-    let bg = dist.join("app_bg.wasm");
     copy_dir(&root.join("app/static"), &dist)?;
-    // The second bundle's page and loader are the first's, pointing at `lists.js`.
-    let page = std::fs::read_to_string(dist.join("index.html"))?;
-    std::fs::write(dist.join("lists.html"), page.replace("/app.js", "/lists.js").replace("/boot.js", "/boot-lists.js"))?;
-    let boot = std::fs::read_to_string(dist.join("boot.js"))?;
-    std::fs::write(dist.join("boot-lists.js"), boot.replace("/app.js", "/lists.js"))?;
     std::fs::copy(root.join("style/main.css"), dist.join("style/main.css"))?;
-    // A fresh cache name per build, so the service worker drops the old shell.
-    let wasm_bytes = std::fs::read(&bg)?;
-    let js_bytes = std::fs::read(dist.join("app.js"))?;
-    let lists_bytes = std::fs::read(dist.join("lists_bg.wasm"))?;
-    let build_id = format!("{:016x}", fnv1a(&[wasm_bytes.as_slice(), js_bytes.as_slice(), lists_bytes.as_slice()]));
-    let sw = std::fs::read_to_string(dist.join("sw.js"))?.replace("__BUILD_ID__", &build_id);
+    // A fresh cache name per build, so the service worker drops the old shell; the chunks are
+    // cached with it.
+    let mut parts: Vec<Vec<u8>> = vec![std::fs::read(&bg)?, std::fs::read(dist.join("app.js"))?];
+    let mut chunks = vec!["/__wasm_split.js".to_owned()];
+    for part in &split.split_modules {
+        parts.push(std::fs::read(part)?);
+        chunks.push(format!("/{}", part.file_name().and_then(|n| n.to_str()).unwrap_or_default()));
+    }
+    let build_id = format!("{:016x}", fnv1a(&parts.iter().map(Vec::as_slice).collect::<Vec<_>>()));
+    let sw = std::fs::read_to_string(dist.join("sw.js"))?
+        .replace("__BUILD_ID__", &build_id)
+        .replace("__CHUNKS__", &serde_json::to_string(&chunks)?);
     std::fs::write(dist.join("sw.js"), sw)?;
-    let gz = gzip_len(&wasm_bytes)?;
-    eprintln!(
-        "xtask: console built into dist/ — app_bg.wasm {} KB, {} KB gzipped; lists_bg.wasm {} KB, {} KB gzipped",
-        wasm_bytes.len() / 1024,
-        gz / 1024,
-        lists_bytes.len() / 1024,
-        gzip_len(&lists_bytes)? / 1024
-    );
+    let sizes = console_sizes(&dist)?;
+    eprintln!("xtask: console built into dist/ — first download {} KB gzipped; each page's code:", sizes.first_gzip_kb);
+    for (page, kb) in &sizes.pages {
+        eprintln!("xtask:   {page}: {kb} KB gzipped");
+    }
+    eprintln!("xtask:   (and {} KB gzipped of code two or more pages share, in {} chunks)", sizes.shared_gzip_kb, sizes.shared_chunks);
     Ok(dist)
+}
+
+/// The console's download sizes, gzipped: what the first page load fetches (the main module:
+/// sign-in, the inbox and the runtime), each lazily loaded page's own chunk, and the chunks of
+/// code two or more of those pages share (fetched with the first page that needs them).
+pub struct ConsoleSizes {
+    pub first_gzip_kb: usize,
+    pub first_kb: usize,
+    /// (page, KB gzipped), largest first.
+    pub pages: Vec<(String, usize)>,
+    pub shared_gzip_kb: usize,
+    pub shared_chunks: usize,
+}
+
+pub fn console_sizes(dist: &std::path::Path) -> Result<ConsoleSizes> {
+    let main = std::fs::read(dist.join("app_bg.wasm"))?;
+    let mut pages = Vec::new();
+    let (mut shared_gzip, mut shared_chunks) = (0, 0);
+    for entry in std::fs::read_dir(dist)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        if !name.ends_with(".wasm") || name == "app_bg.wasm" {
+            continue;
+        }
+        let gz = gzip_len(&std::fs::read(&path)?)?;
+        // `split___contacts_route_view_<hash>.wasm` is the Contacts page's own code.
+        match name.strip_prefix("split___").and_then(|n| n.split("_route_view").next()) {
+            Some(page) => pages.push((page.to_owned(), gz / 1024)),
+            None => {
+                shared_gzip += gz;
+                shared_chunks += 1;
+            }
+        }
+    }
+    pages.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    Ok(ConsoleSizes {
+        first_gzip_kb: gzip_len(&main)? / 1024,
+        first_kb: main.len() / 1024,
+        pages,
+        shared_gzip_kb: shared_gzip / 1024,
+        shared_chunks,
+    })
 }
 
 fn fnv1a(parts: &[&[u8]]) -> u64 {

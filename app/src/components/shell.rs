@@ -9,7 +9,7 @@ use switchboard_shared::access::Permission;
 
 use crate::i18n::use_i18n;
 use crate::store::{use_inbox, Connection};
-use crate::{Bundle, Session};
+use crate::Session;
 
 #[component]
 pub fn Shell(children: Children) -> impl IntoView {
@@ -78,16 +78,9 @@ pub fn Shell(children: Children) -> impl IntoView {
     }
 }
 
-/// A navigation link: inside this bundle the router handles it; a page of the other bundle is a
-/// full page load (`rel="external"`).
+/// A navigation link, handled by the router (a page not loaded yet downloads its code then).
 #[component]
 fn NavLink(href: &'static str, label: crate::i18n::Key, #[prop(optional)] children: Option<Children>) -> impl IntoView {
     let i18n = use_i18n();
-    let here = expect_context::<Bundle>();
-    let inner = view! { {move || i18n.t(label)} {children.map(|c| c())} };
-    if Bundle::of(href) == here {
-        view! { <A href=href>{inner}</A> }.into_any()
-    } else {
-        view! { <a href=href rel="external">{inner}</a> }.into_any()
-    }
+    view! { <A href=href>{move || i18n.t(label)} {children.map(|c| c())}</A> }
 }

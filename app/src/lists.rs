@@ -1,6 +1,0 @@
-//! Mounts the contacts and broadcasts bundle.
-
-fn main() {
-    console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(switchboard_app::ListsApp);
-}
