@@ -91,6 +91,21 @@ lazy_page!(ExportRoute, ExportPage);
 lazy_page!(ContactsRoute, ContactsPage);
 lazy_page!(BroadcastsRoute, BroadcastsPage);
 
+/// Setting a password (from a one-time link) needs no shell and no session.
+#[derive(Debug)]
+struct SetPasswordRoute;
+
+#[lazy_route]
+impl LazyRoute for SetPasswordRoute {
+    fn data() -> Self {
+        SetPasswordRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <SetPasswordPage/> }.into_any()
+    }
+}
+
 /// The console: every page, one router. Paths not listed go to the inbox.
 #[component]
 pub fn App() -> impl IntoView {
@@ -110,7 +125,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/export") view={Lazy::<ExportRoute>::new()} />
                 <Route path=path!("/contacts") view={Lazy::<ContactsRoute>::new()} />
                 <Route path=path!("/broadcasts") view={Lazy::<BroadcastsRoute>::new()} />
-                <Route path=path!("/set-password") view=SetPasswordPage />
+                <Route path=path!("/set-password") view={Lazy::<SetPasswordRoute>::new()} />
             </Routes>
         </Router>
     }

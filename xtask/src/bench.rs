@@ -351,8 +351,8 @@ fn console_bundle() -> Result<Option<Value>> {
         "first_load_wasm_kb": sizes.first_kb,
         "first_load_wasm_gzip_kb": sizes.first_gzip_kb,
         "ratio_to_first_load_target_250kb": ((sizes.first_gzip_kb as f64) / 250.0 * 100.0).round() / 100.0,
-        "pages_gzip_kb": sizes.pages.iter().map(|(page, kb)| json!({"page": page, "gzip_kb": kb})).collect::<Vec<_>>(),
-        "shared_chunks_gzip_kb": sizes.shared_gzip_kb,
+        "pages_gzip_kb": sizes.pages.iter().map(|(page, own, total)| json!({"page": page, "own_gzip_kb": own, "fetched_gzip_kb": total})).collect::<Vec<_>>(),
+        "all_chunks_gzip_kb": sizes.all_chunks_gzip_kb,
         "largest_chunk_gzip_kb": largest_chunk,
         "ratio_to_chunk_target_150kb": ((largest_chunk as f64) / 150.0 * 100.0).round() / 100.0,
     })))

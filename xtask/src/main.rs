@@ -95,6 +95,9 @@ fn dist() -> Result<PathBuf> {
         options
     })
     .map_err(|e| anyhow::anyhow!("splitting the console's WebAssembly: {e:#}"))?;
+    // Which chunks each lazily loaded part needs (its own and shared ones), for the size report.
+    let manifest: std::collections::BTreeMap<&String, &Vec<String>> = split.prefetch_map.iter().collect();
+    std::fs::write(dist.join("__wasm_split_manifest.json"), serde_json::to_vec_pretty(&manifest)?)?;
     run(Command::new(&wasm_bindgen)
         .args(["--target", "web", "--no-typescript", "--keep-lld-exports", "--no-demangle", "--out-name", "app", "--out-dir"])
         .arg(&dist)
@@ -133,54 +136,49 @@ fn dist() -> Result<PathBuf> {
         .replace("__CHUNKS__", &serde_json::to_string(&chunks)?);
     std::fs::write(dist.join("sw.js"), sw)?;
     let sizes = console_sizes(&dist)?;
-    eprintln!("xtask: console built into dist/ — first download {} KB gzipped; each page's code:", sizes.first_gzip_kb);
-    for (page, kb) in &sizes.pages {
-        eprintln!("xtask:   {page}: {kb} KB gzipped");
+    eprintln!("xtask: console built into dist/ — first download {} KB gzipped; loaded when first opened:", sizes.first_gzip_kb);
+    for (page, own, total) in &sizes.pages {
+        eprintln!("xtask:   {page}: {own} KB gzipped ({total} KB with the shared code it needs)");
     }
-    eprintln!("xtask:   (and {} KB gzipped of code two or more pages share, in {} chunks)", sizes.shared_gzip_kb, sizes.shared_chunks);
     Ok(dist)
 }
 
 /// The console's download sizes, gzipped: what the first page load fetches (the main module:
-/// sign-in, the inbox and the runtime), each lazily loaded page's own chunk, and the chunks of
-/// code two or more of those pages share (fetched with the first page that needs them).
+/// sign-in, the inbox list and the runtime), and for each part loaded later (a page, an open
+/// conversation) its own chunk and everything opening it fetches (its own chunk and the shared
+/// chunks it needs, as the split's manifest lists them).
 pub struct ConsoleSizes {
     pub first_gzip_kb: usize,
     pub first_kb: usize,
-    /// (page, KB gzipped), largest first.
-    pub pages: Vec<(String, usize)>,
-    pub shared_gzip_kb: usize,
-    pub shared_chunks: usize,
+    /// (part, own KB gzipped, KB gzipped fetched when first opened), largest first.
+    pub pages: Vec<(String, usize, usize)>,
+    /// Every chunk but the main module, gzipped.
+    pub all_chunks_gzip_kb: usize,
 }
 
 pub fn console_sizes(dist: &std::path::Path) -> Result<ConsoleSizes> {
     let main = std::fs::read(dist.join("app_bg.wasm"))?;
+    let gz_of = |stem: &str| -> Result<usize> { gzip_len(&std::fs::read(dist.join(format!("{stem}.wasm")))?) };
+    let manifest: std::collections::BTreeMap<String, Vec<String>> =
+        serde_json::from_slice(&std::fs::read(dist.join("__wasm_split_manifest.json"))?)?;
     let mut pages = Vec::new();
-    let (mut shared_gzip, mut shared_chunks) = (0, 0);
-    for entry in std::fs::read_dir(dist)? {
-        let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
-        if !name.ends_with(".wasm") || name == "app_bg.wasm" {
-            continue;
-        }
-        let gz = gzip_len(&std::fs::read(&path)?)?;
-        // `split___contacts_route_view_<hash>.wasm` is the Contacts page's own code.
-        match name.strip_prefix("split___").and_then(|n| n.split("_route_view").next()) {
-            Some(page) => pages.push((page.to_owned(), gz / 1024)),
-            None => {
-                shared_gzip += gz;
-                shared_chunks += 1;
-            }
-        }
+    for (split, stems) in &manifest {
+        // `__contacts_route_view_<hash>` is the Contacts page, `conversation_pane_<hash>` an open
+        // conversation.
+        let part = split.trim_start_matches('_').rsplit_once('_').map_or(split.as_str(), |(p, _hash)| p);
+        let own = stems.iter().find(|s| s.starts_with("split")).map(|s| gz_of(s)).transpose()?.unwrap_or(0);
+        let total: usize = stems.iter().map(|s| gz_of(s)).sum::<Result<usize>>()?;
+        pages.push((part.trim_end_matches("_route_view").to_owned(), own / 1024, total / 1024));
     }
     pages.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    Ok(ConsoleSizes {
-        first_gzip_kb: gzip_len(&main)? / 1024,
-        first_kb: main.len() / 1024,
-        pages,
-        shared_gzip_kb: shared_gzip / 1024,
-        shared_chunks,
-    })
+    let mut all = 0;
+    for entry in std::fs::read_dir(dist)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "wasm") && !path.ends_with("app_bg.wasm") {
+            all += gzip_len(&std::fs::read(&path)?)?;
+        }
+    }
+    Ok(ConsoleSizes { first_gzip_kb: gzip_len(&main)? / 1024, first_kb: main.len() / 1024, pages, all_chunks_gzip_kb: all / 1024 })
 }
 
 fn fnv1a(parts: &[&[u8]]) -> u64 {

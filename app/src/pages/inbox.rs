@@ -30,7 +30,13 @@ pub fn InboxPage() -> impl IntoView {
             <ConversationList selected=selected />
             <section class="conversation-pane">
                 {move || match selected.get() {
-                    Some(id) => view! { <ConversationView id=id /> }.into_any(),
+                    // The open conversation (messages, reply box, labels, assignment) is its own
+                    // chunk: the first download is the list.
+                    Some(id) => view! {
+                        <Suspense fallback=|| ()>
+                            {Suspend::new(async move { conversation_pane(id).await })}
+                        </Suspense>
+                    }.into_any(),
                     None => view! { <PickOne/> }.into_any(),
                 }}
             </section>
@@ -123,6 +129,11 @@ fn ConversationRow(conversation: Conversation, selected: Memo<Option<i64>>) -> i
             </A>
         </li>
     }
+}
+
+#[leptos::lazy]
+fn conversation_pane(id: i64) -> AnyView {
+    view! { <ConversationView id=id /> }.into_any()
 }
 
 #[component]
