@@ -74,7 +74,7 @@ pub async fn freeze(state: &AppState, id: i64) -> Result<usize> {
         }
         Audience::Resend { broadcast_id } => {
             let rows = outcomes_of(&mut tx, *broadcast_id).await?;
-            for (contact, st, status, code) in rows {
+            for Outcome { contact, state: st, status, error_code: code } in rows {
                 let st = RecipientState::parse(&st);
                 let status = status.as_deref().and_then(MessageStatus::parse);
                 let transient_failure = (st == Some(RecipientState::Failed) || status == Some(MessageStatus::Failed))

@@ -454,8 +454,17 @@ pub(super) async fn mark_started(conn: &mut AnyConnection, id: i64, now: i64) ->
     Ok(claimed > 0)
 }
 
-/// A broadcast's recipients by phone: (contact, state, status, error code).
-pub(super) async fn outcomes_of(conn: &mut AnyConnection, id: i64) -> Result<Vec<(String, String, Option<String>, Option<i64>)>> {
+/// What came of one recipient's send, for "send again".
+#[derive(sqlx::FromRow)]
+pub(super) struct Outcome {
+    pub contact: String,
+    pub state: String,
+    pub status: Option<String>,
+    pub error_code: Option<i64>,
+}
+
+/// A broadcast's recipients by phone.
+pub(super) async fn outcomes_of(conn: &mut AnyConnection, id: i64) -> Result<Vec<Outcome>> {
     Ok(sqlx::query_as("SELECT contact, state, status, error_code FROM broadcast_recipients WHERE broadcast_id = $1 ORDER BY contact")
         .bind(id)
         .fetch_all(&mut *conn)

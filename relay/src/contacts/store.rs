@@ -66,26 +66,41 @@ pub(super) async fn finish_import(tx: &mut AnyConnection, id: i64, status: &Impo
     Ok(())
 }
 
-pub(super) type ContactRow = (i64, String, Option<String>, String, String, i64, Option<i64>, Option<i64>, Option<i64>, String);
+/// A contact as stored.
+#[derive(sqlx::FromRow)]
+pub(super) struct ContactRow {
+    id: i64,
+    wa_id: String,
+    name: Option<String>,
+    /// Comma-separated.
+    tags: String,
+    /// Typed attributes as JSON.
+    attributes: String,
+    /// 0 or 1: the Any driver cannot decode SQLite booleans.
+    opted_in: i64,
+    opted_out_at: Option<i64>,
+    last_inbound_at: Option<i64>,
+    last_outbound_at: Option<i64>,
+    /// Comma-separated number ids.
+    numbers: String,
+}
 
-// Booleans are read as integers: the Any driver cannot decode SQLite booleans.
-pub(super) const CONTACT_COLUMNS: &str =
-    "id, wa_id, name, tags, attributes, CASE WHEN opted_in THEN 1 ELSE 0 END, opted_out_at, last_inbound_at, last_outbound_at, numbers";
+pub(super) const CONTACT_COLUMNS: &str = "id, wa_id, name, tags, attributes, CASE WHEN opted_in THEN 1 ELSE 0 END AS opted_in, \
+     opted_out_at, last_inbound_at, last_outbound_at, numbers";
 
 pub(super) fn contact_from_row(r: ContactRow, replied: &HashMap<String, Vec<i64>>) -> (String, Option<String>, SegmentContact) {
-    let (id, wa_id, name, tags, attributes, opted_in, opted_out_at, last_in, last_out, numbers) = r;
     let fields = SegmentContact {
-        id,
-        tags: split_list(&tags),
-        attributes: serde_json::from_str(&attributes).unwrap_or_default(),
-        opted_in: opted_in != 0 && opted_out_at.is_none(),
-        opted_out: opted_out_at.is_some(),
-        last_inbound_at: last_in,
-        last_outbound_at: last_out,
-        numbers: split_list(&numbers),
-        replied_broadcasts: replied.get(&wa_id).cloned().unwrap_or_default(),
+        id: r.id,
+        tags: split_list(&r.tags),
+        attributes: serde_json::from_str(&r.attributes).unwrap_or_default(),
+        opted_in: r.opted_in != 0 && r.opted_out_at.is_none(),
+        opted_out: r.opted_out_at.is_some(),
+        last_inbound_at: r.last_inbound_at,
+        last_outbound_at: r.last_outbound_at,
+        numbers: split_list(&r.numbers),
+        replied_broadcasts: replied.get(&r.wa_id).cloned().unwrap_or_default(),
     };
-    (wa_id, name, fields)
+    (r.wa_id, r.name, fields)
 }
 
 /// Every contact with its segment fields (the relay's side of segment evaluation).

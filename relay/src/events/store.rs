@@ -33,17 +33,27 @@ fn state_is_postgres(conn: &AnyConnection) -> bool {
 }
 
 /// Events after `after`, oldest first.
+/// An event as stored: its kind is the JSON payload.
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    seq: i64,
+    number_id: String,
+    payload: String,
+    at: i64,
+    assigned_to: Option<i64>,
+}
+
 pub(super) async fn since(pool: &AnyPool, after: i64, limit: i64) -> Result<Vec<Event>> {
-    let rows: Vec<(i64, String, String, i64, Option<i64>)> =
+    let rows: Vec<EventRow> =
         sqlx::query_as("SELECT seq, number_id, payload, at, assigned_to FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
             .bind(after)
             .bind(limit)
             .fetch_all(pool)
             .await?;
     rows.into_iter()
-        .map(|(seq, number_id, payload, at, assigned_to)| {
-            let kind: EventKind = serde_json::from_str(&payload).map_err(anyhow::Error::from)?;
-            Ok(Event { seq, number_id, at, assigned_to, kind })
+        .map(|r| {
+            let kind: EventKind = serde_json::from_str(&r.payload).map_err(anyhow::Error::from)?;
+            Ok(Event { seq: r.seq, number_id: r.number_id, at: r.at, assigned_to: r.assigned_to, kind })
         })
         .collect()
 }

@@ -75,9 +75,13 @@ pub async fn supervisor(
 
     let mut by_number: HashMap<String, Load> = numbers
         .iter()
-        .map(|(id, display, name, online)| {
-            let name = if name.is_empty() { display.clone() } else { format!("{name} · {display}") };
-            (id.clone(), Load { id: id.clone(), name, online: *online == 1, ..Load::default() })
+        .map(|n| {
+            let name = if n.verified_name.is_empty() {
+                n.display_phone_number.clone()
+            } else {
+                format!("{} · {}", n.verified_name, n.display_phone_number)
+            };
+            (n.id.clone(), Load { id: n.id.clone(), name, online: n.online == 1, ..Load::default() })
         })
         .collect();
     let online = state.events.online_users();
@@ -88,8 +92,8 @@ pub async fn supervisor(
 
     // Open and waiting conversations.
     let open = store::open_conversations(&state.db.pool, open_since, &in_scope).await?;
-    for (number_id, assigned_to, direction, last_at) in open {
-        let waiting = direction == "inbound";
+    for store::OpenRow { number_id, assigned_to, last_direction, last_message_at: last_at } in open {
+        let waiting = last_direction == "inbound";
         let count = |load: &mut Load| {
             load.open += 1;
             if waiting {
@@ -123,11 +127,12 @@ pub async fn supervisor(
     let mut times_by_agent: HashMap<i64, Vec<i64>> = HashMap::new();
     let mut start = 0;
     while start < rows.len() {
-        let conversation = rows[start].0;
-        let end = rows[start..].iter().position(|r| r.0 != conversation).map_or(rows.len(), |p| start + p);
-        let steps: Vec<Step> = rows[start..end].iter().map(|r| Step { inbound: r.2 == "inbound", at: r.3, sent_by: r.4 }).collect();
+        let conversation = rows[start].conversation_id;
+        let end = rows[start..].iter().position(|r| r.conversation_id != conversation).map_or(rows.len(), |p| start + p);
+        let steps: Vec<Step> =
+            rows[start..end].iter().map(|r| Step { inbound: r.direction == "inbound", at: r.created_at, sent_by: r.sent_by }).collect();
         for (agent, ms) in first_responses(&steps) {
-            times_by_number.entry(rows[start].1.clone()).or_default().push(ms);
+            times_by_number.entry(rows[start].number_id.clone()).or_default().push(ms);
             times_by_agent.entry(agent).or_default().push(ms);
         }
         start = end;

@@ -6,10 +6,20 @@ use sqlx::AnyPool;
 
 use crate::error::Result;
 
-/// (id, display number, verified name, 1 if it can send) of the numbers matching `scope`.
-pub(super) async fn numbers(pool: &AnyPool, scope: &str) -> Result<Vec<(String, String, String, i64)>> {
+/// A number as the live view lists it.
+#[derive(sqlx::FromRow)]
+pub(super) struct NumberRow {
+    pub id: String,
+    pub display_phone_number: String,
+    pub verified_name: String,
+    /// 1 if it can send now (connected and not disabled).
+    pub online: i64,
+}
+
+/// The numbers matching `scope`.
+pub(super) async fn numbers(pool: &AnyPool, scope: &str) -> Result<Vec<NumberRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT id, display_phone_number, verified_name, CASE WHEN connected AND NOT disabled THEN 1 ELSE 0 END
+        "SELECT id, display_phone_number, verified_name, CASE WHEN connected AND NOT disabled THEN 1 ELSE 0 END AS online
          FROM numbers WHERE {scope} ORDER BY display_phone_number, id"
     )))
     .fetch_all(pool)
@@ -25,8 +35,17 @@ pub(super) async fn agents(pool: &AnyPool, colleagues: &str) -> Result<Vec<(i64,
     .await?)
 }
 
-/// (number, assignee, last direction, last message time) of conversations active since `since`.
-pub(super) async fn open_conversations(pool: &AnyPool, since: i64, scope: &str) -> Result<Vec<(String, Option<i64>, String, i64)>> {
+/// A conversation as the live view counts it.
+#[derive(sqlx::FromRow)]
+pub(super) struct OpenRow {
+    pub number_id: String,
+    pub assigned_to: Option<i64>,
+    pub last_direction: String,
+    pub last_message_at: i64,
+}
+
+/// Conversations active since `since`.
+pub(super) async fn open_conversations(pool: &AnyPool, since: i64, scope: &str) -> Result<Vec<OpenRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT number_id, assigned_to, last_direction, last_message_at FROM conversations
          WHERE last_message_at >= {since} AND {scope}"
@@ -46,9 +65,19 @@ pub(super) async fn replies_since(pool: &AnyPool, since: i64, scope: &str) -> Re
     .await?)
 }
 
-/// (conversation, number, direction, time, sender) of every message since `since`, by
-/// conversation and time.
-pub(super) async fn messages_since(pool: &AnyPool, since: i64, scope: &str) -> Result<Vec<(i64, String, String, i64, Option<i64>)>> {
+/// A message as first-response times read it.
+#[derive(sqlx::FromRow)]
+pub(super) struct MessageRow {
+    pub conversation_id: i64,
+    pub number_id: String,
+    pub direction: String,
+    pub created_at: i64,
+    /// The agent who typed it (outbound only).
+    pub sent_by: Option<i64>,
+}
+
+/// Every message since `since`, by conversation and time.
+pub(super) async fn messages_since(pool: &AnyPool, since: i64, scope: &str) -> Result<Vec<MessageRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT conversation_id, number_id, direction, created_at, sent_by FROM messages
          WHERE created_at >= {since} AND {scope} ORDER BY conversation_id, created_at, id"
