@@ -131,7 +131,20 @@ pub async fn apply_statuses(conn: &mut AnyConnection, progress: &[Progress]) -> 
     Ok(())
 }
 
-pub(super) type BroadcastRow = (i64, String, String, i64, i64, Option<i64>, Option<i64>, i64, Option<String>);
+/// A broadcast as stored; its report is counted from its recipients.
+#[derive(sqlx::FromRow)]
+struct BroadcastRow {
+    id: i64,
+    /// The request (`BroadcastSpec`) as JSON.
+    spec: String,
+    state: String,
+    send_at: i64,
+    created_at: i64,
+    started_at: Option<i64>,
+    completed_at: Option<i64>,
+    audience: i64,
+    paused_reason: Option<String>,
+}
 
 /// A broadcast with its report.
 pub async fn load(state: &AppState, id: i64) -> Result<Option<Broadcast>> {
@@ -150,9 +163,9 @@ pub(super) async fn load_many(state: &AppState, condition: &str) -> Result<Vec<B
         return Ok(Vec::new());
     }
     // The ids are integers we just read, not outside input.
-    let ids = rows.iter().map(|r| r.0.to_string()).collect::<Vec<_>>().join(",");
+    let ids = rows.iter().map(|r| r.id.to_string()).collect::<Vec<_>>().join(",");
     let mut counts: HashMap<i64, BroadcastCounts> =
-        rows.iter().map(|r| (r.0, BroadcastCounts { audience: r.7 as u64, ..Default::default() })).collect();
+        rows.iter().map(|r| (r.id, BroadcastCounts { audience: r.audience as u64, ..Default::default() })).collect();
     let groups: Vec<OutcomeCount> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT broadcast_id, state, skipped, status, error_code, COUNT(*) AS n,
                 SUM(CASE WHEN replied_at IS NOT NULL AND replied_at - COALESCE(delivered_at, accepted_at) <= $1 THEN 1 ELSE 0 END) AS replied
@@ -232,16 +245,18 @@ pub(super) async fn load_many(state: &AppState, condition: &str) -> Result<Vec<B
         accepted_by_number.entry(id).or_default().insert(number.unwrap_or_default(), n as u64);
     }
     rows.into_iter()
-        .map(|(id, spec, st, send_at, created_at, started_at, completed_at, _, paused_reason)| {
+        .map(|r| {
+            let id = r.id;
             Ok(Broadcast {
                 id,
-                spec: serde_json::from_str(&spec).map_err(anyhow::Error::from)?,
-                state: BroadcastState::parse(&st).ok_or_else(|| anyhow::anyhow!("broadcast {id} has an unknown state {st:?}"))?,
-                send_at,
-                created_at,
-                started_at,
-                completed_at,
-                paused_reason,
+                spec: serde_json::from_str(&r.spec).map_err(anyhow::Error::from)?,
+                state: BroadcastState::parse(&r.state)
+                    .ok_or_else(|| anyhow::anyhow!("broadcast {id} has an unknown state {:?}", r.state))?,
+                send_at: r.send_at,
+                created_at: r.created_at,
+                started_at: r.started_at,
+                completed_at: r.completed_at,
+                paused_reason: r.paused_reason,
                 counts: counts.remove(&id).unwrap_or_default(),
                 accepted_by_number: accepted_by_number.remove(&id).unwrap_or_default(),
                 limit_window_opens_at: opens_at.get(&id).copied(),
