@@ -1,6 +1,8 @@
 //! Calls started by a button or a form, and how their failures are shown: one [`Mutation`]
 //! per action keeps whether it is running and its error (as the relay's error, translated when
-//! shown, so switching language re-translates it); [`ErrorNote`] shows it.
+//! shown, so switching language re-translates it); [`ErrorNote`] shows it. A page's reads go
+//! through the same type with [`Mutation::load`], where the newest request wins instead of
+//! the first.
 
 use std::future::Future;
 
@@ -14,6 +16,8 @@ use crate::i18n::{use_i18n, Key};
 pub struct Mutation {
     pending: RwSignal<bool>,
     error: RwSignal<Option<ApiError>>,
+    /// Which [`Mutation::load`] is the newest: only its answer is used.
+    latest: StoredValue<u64>,
 }
 
 impl Default for Mutation {
@@ -24,7 +28,7 @@ impl Default for Mutation {
 
 impl Mutation {
     pub fn new() -> Self {
-        Mutation { pending: RwSignal::new(false), error: RwSignal::new(None) }
+        Mutation { pending: RwSignal::new(false), error: RwSignal::new(None), latest: StoredValue::new(0) }
     }
 
     /// Runs `call`; on success hands its answer to `done`, on failure keeps the error. A second
@@ -37,6 +41,27 @@ impl Mutation {
         self.error.set(None);
         leptos::task::spawn_local(async move {
             let result = call.await;
+            self.pending.set(false);
+            match result {
+                Ok(answer) => done(answer),
+                Err(e) => self.error.set(Some(e)),
+            }
+        });
+    }
+
+    /// Reads with `call` and hands the answer to `done`. Unlike [`Mutation::run`], a read asked
+    /// for while another is in flight is not dropped: it runs, and the older one's answer (which
+    /// may predate a change, or be for other filters) is thrown away.
+    pub fn load<T: 'static>(self, call: impl Future<Output = Result<T, ApiError>> + 'static, done: impl FnOnce(T) + 'static) {
+        let ticket = self.latest.get_value() + 1;
+        self.latest.set_value(ticket);
+        self.pending.set(true);
+        self.error.set(None);
+        leptos::task::spawn_local(async move {
+            let result = call.await;
+            if self.latest.get_value() != ticket {
+                return;
+            }
             self.pending.set(false);
             match result {
                 Ok(answer) => done(answer),

@@ -60,7 +60,7 @@ pub fn AuditPage() -> impl IntoView {
     let load = move |append: bool| {
         let before = if append { entries.with_untracked(|e| e.last().map(|x| x.id)) } else { None };
         let q = query(search.get_untracked(), kind.get_untracked(), before);
-        fetch.run(async move { client::audit(&q).await }, move |list| {
+        fetch.load(async move { client::audit(&q).await }, move |list| {
             more.set(list.len() == PAGE);
             if append {
                 entries.update(|e| e.extend(list));

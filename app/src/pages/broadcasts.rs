@@ -41,7 +41,7 @@ pub fn BroadcastsPage() -> impl IntoView {
     // Bumped after a sync, so the composer lists what was just fetched.
     let templates_synced = RwSignal::new(0u32);
     let refresh = move || {
-        fetch.run(client::broadcasts(), move |l| {
+        fetch.load(client::broadcasts(), move |l| {
             list.set(l);
             loaded.set(true);
         });

@@ -50,7 +50,7 @@ pub fn ContactsPage() -> impl IntoView {
     let fetch = Mutation::new();
     Effect::new(move |_| {
         reload.track();
-        fetch.run(client::contacts(), move |list| {
+        fetch.load(client::contacts(), move |list| {
             contacts.set(list);
             loaded.set(true);
         });

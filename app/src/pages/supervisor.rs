@@ -39,7 +39,7 @@ pub fn SupervisorPage() -> impl IntoView {
         }
         last_fetch.set(js_sys::Date::now());
         let q = SupervisorQuery { day_start: Some(local_midnight()) };
-        fetch.run(async move { client::supervisor(&q).await }, move |v| view_data.set(Some(v)));
+        fetch.load(async move { client::supervisor(&q).await }, move |v| view_data.set(Some(v)));
     };
     refresh();
     // The clock the waiting times count up with, and the catch-up for a refresh held back.
