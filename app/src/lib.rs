@@ -64,8 +64,15 @@ fn provide_contexts() {
 
 /// A console page whose code is downloaded when it is first opened (its own WebAssembly
 /// chunk, split out by `cargo xtask dist`); sign-in and the inbox are in the first download.
+/// Pages for signed-in people are shown inside the shell (`Guarded`); `open` pages are not.
 macro_rules! lazy_page {
     ($route:ident, $page:ident) => {
+        lazy_page!($route, view! { <Guarded><$page/></Guarded> });
+    };
+    ($route:ident, $page:ident, open) => {
+        lazy_page!($route, view! { <$page/> });
+    };
+    ($route:ident, $view:expr) => {
         #[derive(Debug)]
         struct $route;
 
@@ -76,7 +83,7 @@ macro_rules! lazy_page {
             }
 
             fn view(_this: Self) -> AnyView {
-                view! { <Guarded><$page/></Guarded> }.into_any()
+                $view.into_any()
             }
         }
     };
@@ -91,20 +98,8 @@ lazy_page!(ExportRoute, ExportPage);
 lazy_page!(ContactsRoute, ContactsPage);
 lazy_page!(BroadcastsRoute, BroadcastsPage);
 
-/// Setting a password (from a one-time link) needs no shell and no session.
-#[derive(Debug)]
-struct SetPasswordRoute;
-
-#[lazy_route]
-impl LazyRoute for SetPasswordRoute {
-    fn data() -> Self {
-        SetPasswordRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <SetPasswordPage/> }.into_any()
-    }
-}
+// Setting a password (from a one-time link) needs no shell and no session.
+lazy_page!(SetPasswordRoute, SetPasswordPage, open);
 
 /// The console: every page, one router. Paths not listed go to the inbox.
 #[component]

@@ -61,26 +61,6 @@ async fn two_conversations(app: &TestApp) {
     eventually("two conversations", || async { app.count("SELECT COUNT(*) FROM conversations").await == 2 }).await;
 }
 
-/// Reads `n` data lines of an event stream.
-async fn read_data(response: reqwest::Response, n: usize) -> Vec<Value> {
-    let mut stream = response.bytes_stream();
-    let mut buffer = String::new();
-    let mut out = Vec::new();
-    while out.len() < n {
-        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("event in time").unwrap().unwrap();
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            for line in block.lines() {
-                if let Some(data) = line.strip_prefix("data:") {
-                    out.push(serde_json::from_str(data.trim()).unwrap());
-                }
-            }
-        }
-    }
-    out
-}
-
 async fn a_scoped_agent_sees_only_their_numbers_with_phones_masked(backend: Backend) {
     let app = spawn_app(backend).await;
     let only_one = Scope::Numbers([NUMBER.to_owned()].into());
@@ -121,10 +101,10 @@ async fn a_scoped_agent_sees_only_their_numbers_with_phones_masked(backend: Back
     assert_eq!(r.status(), 404);
 
     // The event stream replays and follows their number only, masked.
-    let stream = app.call(Method::GET, &scoped, "/api/v1/events?after=0", None).await;
+    let mut stream = app.call(Method::GET, &scoped, "/api/v1/events?after=0", None).await;
     assert_eq!(post_signed(&app, &message_on(NUMBER2, "wamid.S3", "85290000002", "two again"), SECRET2).await, 200);
     assert_eq!(post_signed(&app, &message_on(NUMBER, "wamid.S4", "85290000001", "one again"), SECRET).await, 200);
-    let events = read_data(stream, 2).await;
+    let events = read_events(&mut stream, 2).await;
     for e in &events {
         assert_eq!(e["number_id"], NUMBER, "{e}");
         assert_eq!(e["conversation"]["contact"], "852•••••001", "{e}");
@@ -440,7 +420,7 @@ async fn a_group_conversation_is_named_by_its_subject_and_renamed_live(backend: 
     assert_eq!((c["contact"].as_str(), c["contact_name"].as_str()), (Some(group), Some("門市同事 Shop team")));
     assert!(c["last_preview"].as_str().unwrap().contains("早晨"));
 
-    let stream = app.call(Method::GET, &cookie, "/api/v1/events", None).await;
+    let mut stream = app.call(Method::GET, &cookie, "/api/v1/events", None).await;
     let renamed = group_change(
         "group_settings_update",
         json!({"timestamp": "1767225700", "group_id": group, "type": "group_settings_update", "request_id": "r2",
@@ -448,7 +428,7 @@ async fn a_group_conversation_is_named_by_its_subject_and_renamed_live(backend: 
                "group_description": {"text": "x", "update_successful": true}}),
     );
     assert_eq!(post_signed(&app, &renamed, SECRET).await, 200);
-    let events = read_data(stream, 1).await;
+    let events = read_events(&mut stream, 1).await;
     assert_eq!(events[0]["type"], "conversation");
     assert_eq!(events[0]["conversation"]["contact_name"], "Shop team (new)");
     // A failed rename changes nothing.
@@ -571,9 +551,9 @@ async fn a_scope_change_closes_the_live_stream_so_it_reconnects_with_the_new_sco
     let closed = tokio::time::timeout(Duration::from_secs(10), async { while let Some(Ok(_)) = body.next().await {} }).await;
     assert!(closed.is_ok(), "the stream with the old scope stayed open");
     // Reconnected, the same session now follows the other number.
-    let stream = app.call(Method::GET, &scoped, "/api/v1/events", None).await;
+    let mut stream = app.call(Method::GET, &scoped, "/api/v1/events", None).await;
     assert_eq!(stream.status(), 200);
     two_conversations(&app).await;
-    let events = read_data(stream, 1).await;
+    let events = read_events(&mut stream, 1).await;
     assert_eq!(events[0]["number_id"], NUMBER2);
 }

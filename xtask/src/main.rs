@@ -158,7 +158,16 @@ pub struct ConsoleSizes {
 
 pub fn console_sizes(dist: &std::path::Path) -> Result<ConsoleSizes> {
     let main = std::fs::read(dist.join("app_bg.wasm"))?;
-    let gz_of = |stem: &str| -> Result<usize> { gzip_len(&std::fs::read(dist.join(format!("{stem}.wasm")))?) };
+    // Each chunk gzipped once, though several parts may need it.
+    let mut gzipped: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut gz_of = |stem: &str| -> Result<usize> {
+        if let Some(n) = gzipped.get(stem) {
+            return Ok(*n);
+        }
+        let n = gzip_len(&std::fs::read(dist.join(format!("{stem}.wasm")))?)?;
+        gzipped.insert(stem.to_owned(), n);
+        Ok(n)
+    };
     let manifest: std::collections::BTreeMap<String, Vec<String>> =
         serde_json::from_slice(&std::fs::read(dist.join("__wasm_split_manifest.json"))?)?;
     let mut pages = Vec::new();
@@ -166,16 +175,23 @@ pub fn console_sizes(dist: &std::path::Path) -> Result<ConsoleSizes> {
         // `__contacts_route_view_<hash>` is the Contacts page, `conversation_pane_<hash>` an open
         // conversation.
         let part = split.trim_start_matches('_').rsplit_once('_').map_or(split.as_str(), |(p, _hash)| p);
-        let own = stems.iter().find(|s| s.starts_with("split")).map(|s| gz_of(s)).transpose()?.unwrap_or(0);
-        let total: usize = stems.iter().map(|s| gz_of(s)).sum::<Result<usize>>()?;
+        let own = match stems.iter().find(|s| s.starts_with("split")) {
+            Some(stem) => gz_of(stem)?,
+            None => 0,
+        };
+        let mut total = 0;
+        for stem in stems {
+            total += gz_of(stem)?;
+        }
         pages.push((part.trim_end_matches("_route_view").to_owned(), own / 1024, total / 1024));
     }
     pages.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let mut all = 0;
     for entry in std::fs::read_dir(dist)? {
         let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "wasm") && !path.ends_with("app_bg.wasm") {
-            all += gzip_len(&std::fs::read(&path)?)?;
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
+        if path.extension().is_some_and(|e| e == "wasm") && stem != "app_bg" {
+            all += gz_of(&stem)?;
         }
     }
     Ok(ConsoleSizes { first_gzip_kb: gzip_len(&main)? / 1024, first_kb: main.len() / 1024, pages, all_chunks_gzip_kb: all / 1024 })

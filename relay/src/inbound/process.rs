@@ -159,9 +159,9 @@ pub async fn apply_body(conn: &mut AnyConnection, inbox_id: i64, body: &[u8], de
 /// broadcasts at once, in this transaction; whatever the event, the number's rating and limit
 /// are fetched again after the commit.
 async fn apply_quality(conn: &mut AnyConnection, value: QualityUpdate, deferred: &mut Deferred) -> Result<()> {
-    let wanted: String = value.display_phone_number.as_deref().unwrap_or_default().chars().filter(char::is_ascii_digit).collect();
-    let Some(id) = crate::numbers::find_by_display_digits(conn, &wanted).await? else {
-        tracing::warn!("quality update {:?} for an unknown number {wanted}", value.event);
+    let shown = value.display_phone_number.as_deref().unwrap_or_default();
+    let Some(id) = crate::numbers::find_by_display_number(conn, shown).await? else {
+        tracing::warn!("quality update {:?} for an unknown number {shown:?}", value.event);
         return Ok(());
     };
     tracing::warn!("number {id}: quality update {:?}", value.event);

@@ -335,13 +335,14 @@ pub async fn record_quality(conn: &mut sqlx::AnyConnection, id: &str, rating: Qu
     Ok(())
 }
 
-/// The connected number whose display phone number has these digits (quality webhooks name a
-/// number by its phone number, not its id).
-pub async fn find_by_display_digits(conn: &mut sqlx::AnyConnection, digits: &str) -> Result<Option<String>> {
+/// The number whose display phone number is `display`, compared on digits only (`+852 5550
+/// 0101` is `85255500101`): quality webhooks name a number by its phone number, not its id.
+pub async fn find_by_display_number(conn: &mut sqlx::AnyConnection, display: &str) -> Result<Option<String>> {
     let only_digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
-    if digits.is_empty() {
+    let wanted = only_digits(display);
+    if wanted.is_empty() {
         return Ok(None);
     }
     let numbers = store::display_numbers(conn).await?;
-    Ok(numbers.into_iter().find(|(_, display)| only_digits(display) == digits).map(|(id, _)| id))
+    Ok(numbers.into_iter().find(|(_, shown)| only_digits(shown) == wanted).map(|(id, _)| id))
 }

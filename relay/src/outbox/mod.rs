@@ -157,8 +157,7 @@ impl Budget {
 
 /// Loads the last 24 hours of business-initiated recipients into the budget.
 async fn load_budget(state: &AppState) -> Result<()> {
-    let rows = store::recent_recipients(&state.db.pool, now_ms() - DAY_MS).await?;
-    let mut rows = rows;
+    let mut rows = store::recent_recipients(&state.db.pool, now_ms() - DAY_MS).await?;
     rows.sort_by_key(|r| r.2);
     let mut all = state.lanes.budget.portfolios.lock().expect("budget lock");
     for (portfolio, recipient, at) in rows {

@@ -276,18 +276,35 @@ macro_rules! on_both_backends {
     )*};
 }
 
-/// The events (`data:` JSON) an open `/api/v1/events` response delivers within `wait`.
+/// Moves every complete server-sent event in `buffer` (its `data:` JSON) into `out`.
+#[allow(dead_code)]
+pub fn take_events(buffer: &mut String, out: &mut Vec<Value>) {
+    while let Some(end) = buffer.find("\n\n") {
+        let block: String = buffer.drain(..end + 2).collect();
+        out.extend(block.lines().filter_map(|l| l.strip_prefix("data:")).map(|d| serde_json::from_str::<Value>(d.trim()).unwrap()));
+    }
+}
+
+/// The first `n` events an open `/api/v1/events` response delivers (each within 10 s).
+#[allow(dead_code)]
+pub async fn read_events(response: &mut reqwest::Response, n: usize) -> Vec<Value> {
+    let (mut buffer, mut out) = (String::new(), Vec::new());
+    while out.len() < n {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), response.chunk()).await.expect("event in time").unwrap().unwrap();
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        take_events(&mut buffer, &mut out);
+    }
+    out
+}
+
+/// The events an open `/api/v1/events` response delivers within `wait`.
 #[allow(dead_code)]
 pub async fn events_within(response: &mut reqwest::Response, wait: Duration) -> Vec<Value> {
     let deadline = tokio::time::Instant::now() + wait;
-    let mut buffer = String::new();
-    let mut out = Vec::new();
+    let (mut buffer, mut out) = (String::new(), Vec::new());
     while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, response.chunk()).await {
         buffer.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            out.extend(block.lines().filter_map(|l| l.strip_prefix("data:")).filter_map(|d| serde_json::from_str(d.trim()).ok()));
-        }
+        take_events(&mut buffer, &mut out);
     }
     out
 }
