@@ -6,6 +6,8 @@ use axum::extract::{Path, Query, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+
+use crate::cloud_groups;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -24,24 +26,33 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/_sandbox/ledger", get(ledger))
         .route("/_sandbox/inbound", post(inbound))
         .route("/_sandbox/faults", post(set_faults))
-        .route("/{version}/{id}", get(get_object))
+        .route("/_sandbox/groups/applied", get(cloud_groups::control_applied))
+        .route("/_sandbox/groups/{id}/join", post(cloud_groups::control_join))
+        .route("/{version}/{id}", get(get_object).post(post_object).delete(delete_object))
         .route("/{version}/{id}/messages", post(send_message))
+        .route("/{version}/{id}/groups", get(cloud_groups::list).post(cloud_groups::create))
+        .route("/{version}/{id}/invite_link", get(cloud_groups::invite_link).post(cloud_groups::invite_link))
+        .route(
+            "/{version}/{id}/join_requests",
+            get(cloud_groups::join_requests).post(cloud_groups::join_requests).delete(cloud_groups::join_requests),
+        )
+        .route("/{version}/{id}/participants", post(cloud_groups::participants).delete(cloud_groups::participants))
         .route("/{version}/{id}/phone_numbers", get(list_phone_numbers))
         .route("/{version}/{id}/message_templates", get(list_templates))
         .with_state(state)
 }
 
-fn graph_error(status: StatusCode, code: i64, title: &str, details: &str) -> Response {
+pub(crate) fn graph_error(status: StatusCode, code: i64, title: &str, details: &str) -> Response {
     (status, Json(GraphErrorResponse::new(code, title, details))).into_response()
 }
 
 #[derive(Deserialize)]
-struct TokenQuery {
-    access_token: Option<String>,
+pub(crate) struct TokenQuery {
+    pub access_token: Option<String>,
 }
 
 /// Meta accepts the token as a bearer header or an `access_token` query parameter.
-fn check_token(state: &State, headers: &HeaderMap, query: &TokenQuery) -> Result<(), Response> {
+pub(crate) fn check_token(state: &State, headers: &HeaderMap, query: &TokenQuery) -> Result<(), Response> {
     let bearer = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     let token = bearer.or(query.access_token.as_deref());
     if token == Some(state.config.access_token.as_str()) {
@@ -56,7 +67,7 @@ fn check_token(state: &State, headers: &HeaderMap, query: &TokenQuery) -> Result
     }
 }
 
-fn check_version(version: &str) -> Result<(), Response> {
+pub(crate) fn check_version(version: &str) -> Result<(), Response> {
     let ok = version.strip_prefix('v').is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'));
     if ok {
         Ok(())
@@ -65,7 +76,7 @@ fn check_version(version: &str) -> Result<(), Response> {
     }
 }
 
-fn unknown_object(id: &str) -> Response {
+pub(crate) fn unknown_object(id: &str) -> Response {
     graph_error(
         StatusCode::BAD_REQUEST,
         codes::INVALID_PARAMETER,
@@ -100,6 +111,9 @@ async fn get_object(
     if let Err(r) = check_version(&version).and_then(|_| check_token(&state, &headers, &q)) {
         return r;
     }
+    if let Some(group) = cloud_groups::info(&state, &id) {
+        return group;
+    }
     match state.numbers.get(&id) {
         Some(n) => Json(number_info(&state, n)).into_response(),
         None if state.numbers.values().any(|n| n.waba_id == id) => {
@@ -107,6 +121,36 @@ async fn get_object(
         }
         None => unknown_object(&id),
     }
+}
+
+/// `POST /{group-id}`: a group's settings (the only object the sandbox lets you change).
+async fn post_object(
+    AxState(state): AxState<Shared>,
+    Path((version, id)): Path<(String, String)>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = check_version(&version).and_then(|_| check_token(&state, &headers, &q)) {
+        return r;
+    }
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(value) => cloud_groups::update(state, id, value).await,
+        Err(_) => graph_error(StatusCode::BAD_REQUEST, codes::INVALID_PARAMETER, "Invalid parameter", "The body is not JSON."),
+    }
+}
+
+/// `DELETE /{group-id}`.
+async fn delete_object(
+    AxState(state): AxState<Shared>,
+    Path((version, id)): Path<(String, String)>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = check_version(&version).and_then(|_| check_token(&state, &headers, &q)) {
+        return r;
+    }
+    cloud_groups::delete(state, id).await
 }
 
 async fn list_phone_numbers(
@@ -251,7 +295,13 @@ async fn send_message(
     if request.messaging_product != "whatsapp" {
         return graph_error(StatusCode::BAD_REQUEST, codes::INVALID_PARAMETER, "Invalid parameter", "messaging_product must be whatsapp.");
     }
-    let to: String = request.to.chars().filter(char::is_ascii_digit).collect();
+    let is_group = request.recipient_type.as_deref() == Some("group");
+    if is_group {
+        if let Err(r) = cloud_groups::check_send(&state, &pn, &request.to) {
+            return r;
+        }
+    }
+    let to: String = if is_group { request.to.clone() } else { request.to.chars().filter(char::is_ascii_digit).collect() };
     if to.is_empty() {
         return graph_error(
             StatusCode::BAD_REQUEST,
@@ -292,7 +342,7 @@ async fn send_message(
                 "body: number of localizable_params does not match the expected number of params",
             );
         }
-    } else if state.config.enforce_service_window {
+    } else if state.config.enforce_service_window && !is_group {
         let last = state.last_inbound.lock().expect("inbound lock").get(&(pn.clone(), to.clone())).copied();
         if last.is_none_or(|t| now_ms() - t >= limits::CUSTOMER_SERVICE_WINDOW_MS) {
             state.count_refusal(codes::REENGAGEMENT);

@@ -6,8 +6,10 @@
 //! updates per POST when they pile up, retried with backoff until answered 200), simulates
 //! customers who write in and answer, and keeps a ledger of every accepted send.
 
+mod cloud_groups;
 mod customers;
 mod graph;
+mod linked;
 mod webhooks;
 
 use std::collections::HashMap;
@@ -21,7 +23,9 @@ use serde_json::Value;
 use switchboard_shared::limits;
 use tokio::sync::Notify;
 
+pub use cloud_groups::bsuid_of;
 pub use customers::Customer;
+pub use linked::{lid_of, Applied, LinkedSeed};
 
 /// A business number the sandbox pretends to host.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -79,6 +83,8 @@ pub struct SandboxConfig {
     pub answer_after: Option<Duration>,
     /// Enforce the 24-hour customer service window (`131047`).
     pub enforce_service_window: bool,
+    /// Numbers with a simulated linked device (`sim-linked`).
+    pub linked: Vec<LinkedSeed>,
 }
 
 impl Default for SandboxConfig {
@@ -96,6 +102,7 @@ impl Default for SandboxConfig {
             chatter_every: None,
             answer_after: None,
             enforce_service_window: true,
+            linked: Vec::new(),
         }
     }
 }
@@ -123,6 +130,12 @@ pub struct Faults {
     /// Recipients (digits) refused at once with `131026`.
     #[serde(default)]
     pub undeliverable: Vec<String>,
+    /// Every Cloud group change is refused with `131208` (the groups rate limit).
+    #[serde(default)]
+    pub group_rate_limited: bool,
+    /// Cloud group changes are answered as done but never applied, and no webhook follows.
+    #[serde(default)]
+    pub group_ignore_changes: bool,
 }
 
 /// One accepted send, as the sandbox saw it. Tests read the ledger to prove what was sent.
@@ -193,6 +206,11 @@ pub(crate) struct State {
     pub tier_window: Mutex<TierWindow>,
     /// Quality ratings Meta has changed since start (phone-number id → GREEN | YELLOW | RED).
     pub quality: Mutex<HashMap<String, String>>,
+    /// Cloud API groups.
+    pub cloud_groups: Mutex<cloud_groups::Groups>,
+    /// The simulated linked devices and their groups, and a bell rung when they change.
+    pub linked: Mutex<linked::World>,
+    pub linked_bell: Notify,
 }
 
 impl State {
@@ -229,7 +247,7 @@ impl Sandbox {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let state = Arc::new(State::new(config));
-        let router = graph::router(state.clone());
+        let router = graph::router(state.clone()).merge(linked::router(state.clone()));
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, router).await {
                 tracing::error!("sandbox server stopped: {e}");
@@ -298,6 +316,91 @@ impl Sandbox {
         webhooks::push(&self.state, webhooks::Update::raw(phone_number_id, "phone_number_quality_update", value));
     }
 
+    /// A Cloud API group on a number with these members (phone digits), as if made earlier.
+    pub fn seed_cloud_group(&self, phone_number_id: &str, subject: &str, members: &[String], approval_required: bool) -> String {
+        self.state.cloud_groups.lock().expect("groups lock").seed(phone_number_id, subject, members, approval_required)
+    }
+
+    /// A customer taps a Cloud group's invite link (a join request when approval is required).
+    pub fn cloud_tap_link(&self, group_id: &str, wa_id: &str) -> Result<(), String> {
+        let mut g = self.state.cloud_groups.lock().expect("groups lock");
+        let number = g.groups.get(group_id).map(|x| x.number.clone()).ok_or("no such group")?;
+        let item = g.tap_link(group_id, wa_id)?;
+        drop(g);
+        let Some(n) = self.state.numbers.get(&number) else { return Err("no such number".into()) };
+        let value = serde_json::json!({"messaging_product": "whatsapp", "metadata": webhooks::metadata(n), "groups": [item]});
+        webhooks::push(&self.state, webhooks::Update::raw(&number, "group_participants_update", value));
+        Ok(())
+    }
+
+    /// Cloud group members now (wa_ids).
+    pub fn cloud_members(&self, group_id: &str) -> Vec<String> {
+        let g = self.state.cloud_groups.lock().expect("groups lock");
+        g.groups.get(group_id).map(|x| x.members.iter().map(|m| m.wa_id.clone()).collect()).unwrap_or_default()
+    }
+
+    /// Every Cloud group change applied so far.
+    pub fn cloud_applied(&self) -> Vec<Applied> {
+        self.state.cloud_groups.lock().expect("groups lock").applied.clone()
+    }
+
+    /// A group seen by `phone`'s linked device; `members` are (phone, name, role).
+    pub fn seed_linked_group(
+        &self,
+        phone: &str,
+        subject: &str,
+        our_role: switchboard_shared::groups::MemberRole,
+        members: &[(String, String, switchboard_shared::groups::MemberRole)],
+        join_approval: bool,
+    ) -> String {
+        let jid = self.state.linked.lock().expect("linked lock").seed_group(phone, subject, our_role, members, join_approval);
+        self.state.linked_bell.notify_waiters();
+        jid
+    }
+
+    /// Takes a linked device online, offline, logged out or banned.
+    pub fn set_linked_state(&self, phone: &str, state: &str, reason: Option<&str>) {
+        self.state.linked.lock().expect("linked lock").set_state(phone, state, reason.map(str::to_owned));
+        self.state.linked_bell.notify_waiters();
+    }
+
+    /// A customer asks to join a linked group (or joins, when approval is off).
+    pub fn linked_ask_to_join(&self, jid: &str, pn: &str, name: &str) -> Result<(), String> {
+        let r = self.state.linked.lock().expect("linked lock").ask_to_join(jid, pn, name);
+        self.state.linked_bell.notify_waiters();
+        r
+    }
+
+    /// Every linked-device change applied so far.
+    pub fn linked_applied(&self) -> Vec<Applied> {
+        self.state.linked.lock().expect("linked lock").applied()
+    }
+
+    /// A linked group's members now.
+    pub fn linked_members(&self, jid: &str) -> Vec<switchboard_shared::groups::sim::Participant> {
+        self.state.linked.lock().expect("linked lock").members(jid)
+    }
+
+    /// A linked group's metadata now (as the world holds it, phones included).
+    pub fn linked_metadata(&self, jid: &str) -> Option<switchboard_shared::groups::sim::Metadata> {
+        self.state.linked.lock().expect("linked lock").metadata(jid)
+    }
+
+    /// The groups `phone`'s linked device sees.
+    pub fn linked_groups(&self, phone: &str) -> Vec<String> {
+        self.state.linked.lock().expect("linked lock").group_jids(phone)
+    }
+
+    /// Operations a linked session may make per minute before `rate-overlimit`.
+    pub fn set_linked_rate(&self, ops_per_minute: u32) {
+        self.state.linked.lock().expect("linked lock").ops_per_minute = ops_per_minute;
+    }
+
+    /// Linked changes answered as done but never applied ("200 but nothing changed").
+    pub fn set_linked_ignore_changes(&self, ignore: bool) {
+        self.state.linked.lock().expect("linked lock").ignore_changes = ignore;
+    }
+
     /// Queues a raw `value` for a change on a number, as Meta would send it (tests of unusual
     /// payloads).
     pub fn push_raw_change(&self, phone_number_id: &str, field: &str, value: Value) {
@@ -336,6 +439,9 @@ impl State {
             sends_seen: AtomicU64::new(0),
             tier_window: Mutex::new(TierWindow::default()),
             quality: Mutex::new(HashMap::new()),
+            cloud_groups: Mutex::new(cloud_groups::Groups::new()),
+            linked: Mutex::new(linked::World::new(&config.linked)),
+            linked_bell: Notify::new(),
             config,
         }
     }

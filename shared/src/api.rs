@@ -386,6 +386,12 @@ pub enum EventKind {
     /// A broadcast's report changed (sent at most twice a second per broadcast while it runs,
     /// and for ten minutes after, while statuses and replies still come in).
     Broadcast { progress: BroadcastProgress },
+    /// A group changed (members, settings, join requests, or how its number is connected).
+    Group { group: crate::groups::Group },
+    /// A bulk job over groups moved on (its counts; the items are read on demand).
+    GroupJob { job: crate::groups::GroupJob },
+    /// A linked device's connection changed (online, offline, logged out, a new QR code).
+    LinkedDevice { device: crate::groups::LinkedDevice },
 }
 
 impl EventKind {
@@ -399,6 +405,9 @@ impl EventKind {
             EventKind::Conversation { .. } => "conversation",
             EventKind::MessageDeleted { .. } => "message_deleted",
             EventKind::Broadcast { .. } => "broadcast",
+            EventKind::Group { .. } => "group",
+            EventKind::GroupJob { .. } => "group_job",
+            EventKind::LinkedDevice { .. } => "linked_device",
         }
     }
 }

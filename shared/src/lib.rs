@@ -6,6 +6,7 @@
 pub mod access;
 pub mod api;
 pub mod broadcast;
+pub mod groups;
 pub mod limits;
 pub mod numbers;
 pub mod segment;
