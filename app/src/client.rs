@@ -4,6 +4,7 @@
 
 use switchboard_shared::api::*;
 use switchboard_shared::broadcast::{BroadcastSpec, ControlAction};
+use switchboard_shared::groups::*;
 
 use crate::api::{self, ApiError};
 
@@ -218,4 +219,94 @@ pub async fn change_contact(id: i64, change: &ContactChange) -> Answer<()> {
 
 pub async fn delete_segment(id: i64) -> Answer<()> {
     api::send_empty("DELETE", &format!("/api/v1/segments/{id}")).await
+}
+
+// ---- groups
+
+/// A group id in a path (a linked group's JID has an `@`).
+fn gid(id: &str) -> String {
+    js_sys::encode_uri_component(id).as_string().unwrap_or_default()
+}
+
+pub async fn groups() -> Answer<Vec<Group>> {
+    api::get("/api/v1/groups").await
+}
+
+pub async fn sync_groups() -> Answer<SyncReport> {
+    api::post("/api/v1/groups/sync", &()).await
+}
+
+pub async fn group_people(q: &PeopleQuery) -> Answer<Vec<PersonHit>> {
+    api::get(&format!("/api/v1/groups/people{}", query(q))).await
+}
+
+pub async fn group(id: &str) -> Answer<GroupDetail> {
+    let g = gid(id);
+    api::get(&format!("/api/v1/groups/{g}")).await
+}
+
+pub async fn change_members(id: &str, change: &MemberChange) -> Answer<Vec<PerMember>> {
+    let g = gid(id);
+    api::post(&format!("/api/v1/groups/{g}/members"), change).await
+}
+
+pub async fn group_setting(id: &str, setting: &GroupSetting) -> Answer<()> {
+    let g = gid(id);
+    api::send_no_answer("POST", &format!("/api/v1/groups/{g}/settings"), setting).await
+}
+
+pub async fn decide_requests(id: &str, decision: &DecideRequests) -> Answer<Vec<PerMember>> {
+    let g = gid(id);
+    api::post(&format!("/api/v1/groups/{g}/requests"), decision).await
+}
+
+pub async fn invite_link(id: &str, request: &InviteLinkRequest) -> Answer<InviteLink> {
+    let g = gid(id);
+    api::post(&format!("/api/v1/groups/{g}/invite-link"), request).await
+}
+
+pub async fn send_to_group(id: &str, message: &GroupMessage) -> Answer<SentGroupMessage> {
+    let g = gid(id);
+    api::post(&format!("/api/v1/groups/{g}/messages"), message).await
+}
+
+pub async fn revoke_group_message(id: &str, message: &str, request: &RevokeMessage) -> Answer<()> {
+    let (g, m) = (gid(id), gid(message));
+    api::send_no_answer("POST", &format!("/api/v1/groups/{g}/messages/{m}/revoke"), request).await
+}
+
+pub async fn plan_group_job(request: &BulkRequest) -> Answer<BulkPlan> {
+    api::post("/api/v1/group-jobs/plan", request).await
+}
+
+pub async fn start_group_job(request: &BulkRequest) -> Answer<GroupJob> {
+    api::post("/api/v1/group-jobs", request).await
+}
+
+pub async fn group_jobs() -> Answer<Vec<GroupJob>> {
+    api::get("/api/v1/group-jobs").await
+}
+
+pub async fn group_job(id: i64) -> Answer<GroupJob> {
+    api::get(&format!("/api/v1/group-jobs/{id}")).await
+}
+
+pub async fn cancel_group_job(id: i64) -> Answer<GroupJob> {
+    api::post(&format!("/api/v1/group-jobs/{id}/cancel"), &()).await
+}
+
+pub async fn rerun_group_job(id: i64) -> Answer<GroupJob> {
+    api::post(&format!("/api/v1/group-jobs/{id}/rerun"), &()).await
+}
+
+pub async fn linked_devices() -> Answer<Vec<LinkedDevice>> {
+    api::get("/api/v1/linked-devices").await
+}
+
+pub async fn link_device(request: &LinkDevice) -> Answer<LinkedDevice> {
+    api::post("/api/v1/linked-devices", request).await
+}
+
+pub async fn unlink_device(number: &str) -> Answer<()> {
+    api::send_empty("DELETE", &format!("/api/v1/linked-devices/{number}")).await
 }

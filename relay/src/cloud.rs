@@ -102,6 +102,23 @@ impl CloudClient {
         Self::read(request).await
     }
 
+    /// Any Graph call with a JSON body (or none): the group endpoints use GET, POST and DELETE
+    /// on `/{id}`, `/{id}/participants`, `/{id}/join_requests` and `/{id}/invite_link`.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, &str)],
+        token: &SecretString,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, CloudError> {
+        let mut request = self.http.request(method, self.url(path)).query(query).bearer_auth(token.expose_secret());
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        Self::read(request.send().await).await
+    }
+
     /// `GET /{phone-number-id}`: display number, name, quality, throughput, messaging limit.
     pub async fn phone_number(&self, phone_number_id: &str, token: &SecretString) -> Result<PhoneNumberInfo, CloudError> {
         let fields = "id,display_phone_number,verified_name,quality_rating,code_verification_status,platform_type,throughput,status,whatsapp_business_manager_messaging_limit";

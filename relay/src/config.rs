@@ -58,6 +58,21 @@ pub struct ConfigArgs {
     /// A file holding that key, instead of `--secret-key`.
     #[arg(long, env = "SWITCHBOARD_SECRET_KEY_FILE")]
     pub secret_key_file: Option<PathBuf>,
+    /// Linked devices for group control: `off`, or `sim` (the sandbox's simulated sessions at
+    /// the Graph base URL; the demo and tests) [default: off].
+    #[arg(long, env = "SWITCHBOARD_LINKED_DEVICES")]
+    pub linked_devices: Option<String>,
+    /// Milliseconds between two group changes on one number in a bulk job (±25% jitter)
+    /// [default: 4000]. WhatsApp bans numbers that change groups too fast.
+    #[arg(long, env = "SWITCHBOARD_GROUP_PACE_MS")]
+    pub group_pace_ms: Option<u64>,
+    /// Members a number may add to groups per day [default: 50].
+    #[arg(long, env = "SWITCHBOARD_GROUP_DAILY_ADD_CAP")]
+    pub group_daily_add_cap: Option<i64>,
+    /// Seconds a group change may go without the update that shows it took effect before it
+    /// is flagged [default: 120].
+    #[arg(long, env = "SWITCHBOARD_GROUP_CONFIRM_SECS")]
+    pub group_confirm_secs: Option<u64>,
 }
 
 /// The same settings as read from a TOML file.
@@ -76,6 +91,10 @@ struct FileConfig {
     cors_origins: Option<Vec<String>>,
     session_hours: Option<u64>,
     secret_key_file: Option<PathBuf>,
+    linked_devices: Option<String>,
+    group_pace_ms: Option<u64>,
+    group_daily_add_cap: Option<i64>,
+    group_confirm_secs: Option<u64>,
 }
 
 /// Resolved settings.
@@ -95,6 +114,10 @@ pub struct Config {
     /// Encrypts stored access tokens and app secrets; `None` only for commands that never
     /// touch them.
     pub secret_key: Option<crate::secrets::SecretKey>,
+    pub linked_devices: crate::groups::linked::Backend,
+    pub group_pace: std::time::Duration,
+    pub group_daily_add_cap: i64,
+    pub group_confirm_window: std::time::Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -134,11 +157,17 @@ impl ConfigArgs {
             (None, None) => None,
         };
         let database_url = self.database_url.or(file.database_url).unwrap_or_else(|| crate::db::sqlite_url(&data_dir));
+        let graph_base_url = self.graph_base_url.or(file.graph_base_url).unwrap_or_else(|| "https://graph.facebook.com".into());
+        let linked_devices = match self.linked_devices.or(file.linked_devices).as_deref().unwrap_or("off") {
+            "off" => crate::groups::linked::Backend::Off,
+            "sim" => crate::groups::linked::Backend::Sim(graph_base_url.clone()),
+            other => anyhow::bail!("linked_devices must be off or sim, not {other:?}"),
+        };
         Ok(Config {
             listen: self.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid default")),
             data_dir,
             database_url,
-            graph_base_url: self.graph_base_url.or(file.graph_base_url).unwrap_or_else(|| "https://graph.facebook.com".into()),
+            graph_base_url,
             graph_api_version: self.graph_api_version.or(file.graph_api_version).unwrap_or_else(|| "v25.0".into()),
             graph_timeout: std::time::Duration::from_secs(
                 self.graph_timeout_secs.or(file.graph_timeout_secs).unwrap_or(DEFAULT_GRAPH_TIMEOUT_SECS).clamp(1, 600),
@@ -149,6 +178,10 @@ impl ConfigArgs {
             cors_origins: self.cors_origins.or(file.cors_origins).unwrap_or_default(),
             session_hours: self.session_hours.or(file.session_hours).unwrap_or(12),
             secret_key,
+            linked_devices,
+            group_pace: std::time::Duration::from_millis(self.group_pace_ms.or(file.group_pace_ms).unwrap_or(4000)),
+            group_daily_add_cap: self.group_daily_add_cap.or(file.group_daily_add_cap).unwrap_or(50).max(0),
+            group_confirm_window: std::time::Duration::from_secs(self.group_confirm_secs.or(file.group_confirm_secs).unwrap_or(120).max(1)),
         })
     }
 }

@@ -20,6 +20,9 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     TooManyAttempts(String),
+    /// Refused with a specific status and code (a group action the number cannot do now).
+    #[error("{2}")]
+    Refused(StatusCode, &'static str, String),
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("internal error")]
@@ -49,6 +52,7 @@ impl IntoResponse for AppError {
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             AppError::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            AppError::Refused(status, code, _) => (*status, *code),
             AppError::Database(e) => {
                 tracing::error!("database error: {e:#}");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
@@ -59,6 +63,45 @@ impl IntoResponse for AppError {
             }
         };
         error_response(status, code, &self.to_string())
+    }
+}
+
+impl AppError {
+    /// A group provider's refusal or failure, with a code the console shows in the reader's
+    /// language.
+    pub fn from_group(e: crate::groups::GroupErr, group: Option<&str>) -> AppError {
+        use crate::groups::GroupErr;
+        use switchboard_shared::groups::Refusal;
+        let on = group.map(|g| format!(" ({g})")).unwrap_or_default();
+        match e {
+            GroupErr::Refused(r) => {
+                let message = match r {
+                    Refusal::Provider => "The Cloud API cannot do this; a linked device of the number can.",
+                    Refusal::NotAdmin | Refusal::AdminsOnly => "The number is not an admin of this group.",
+                    Refusal::Offline => "The number is offline right now; nothing was done.",
+                    Refusal::LoggedOut => "The number's linked device was logged out; pair it again.",
+                    Refusal::Banned => "WhatsApp has banned this number.",
+                };
+                AppError::Refused(StatusCode::CONFLICT, r.code(), format!("{message}{on}"))
+            }
+            GroupErr::RateLimited => AppError::Refused(
+                StatusCode::TOO_MANY_REQUESTS,
+                "group_rate_limited",
+                format!("WhatsApp asked us to slow down; try again in a minute{on}."),
+            ),
+            GroupErr::NotFound => AppError::NotFound,
+            GroupErr::Invalid(m) => AppError::BadRequest("group_refused", m),
+            GroupErr::Unreachable(m) => AppError::Refused(
+                StatusCode::CONFLICT,
+                "group_number_offline",
+                format!("The number could not be reached ({m}); nothing was done."),
+            ),
+            GroupErr::Unknown(m) => AppError::Refused(
+                StatusCode::BAD_GATEWAY,
+                "group_outcome_unknown",
+                format!("WhatsApp did not answer ({m}); the change may or may not have been made. The group list will show it."),
+            ),
+        }
     }
 }
 

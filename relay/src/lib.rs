@@ -60,6 +60,8 @@ pub struct Inner {
     pub broadcast_bell: Notify,
     /// The features the outbox tells of each send's outcome.
     pub send_listeners: Vec<Arc<dyn outbox::outcomes::OutcomeListener>>,
+    /// Linked-device sessions and the bulk jobs' workers.
+    pub groups: groups::Groups,
 }
 
 impl std::ops::Deref for AppState {
@@ -98,6 +100,7 @@ impl AppState {
                 Arc::new(contacts::SendListener),
                 Arc::new(numbers::SendListener),
             ],
+            groups: groups::Groups::default(),
         }));
         access::ensure_builtin_roles(&state).await?;
         numbers::reload_app_secrets(&state).await?;
@@ -124,6 +127,7 @@ impl AppState {
         contacts::resume_imports(self).await?;
         tokio::spawn(broadcasts::scheduler(self.clone()));
         tokio::spawn(numbers::health_loop(self.clone()));
+        groups::start(self).await?;
         Ok(())
     }
 }

@@ -8,6 +8,7 @@ use switchboard_shared::api::*;
 use switchboard_shared::broadcast::{
     Audience, BroadcastCounts, BroadcastSpec, BroadcastState, ControlAction, FrequencyCap, RecipientState,
 };
+use switchboard_shared::groups;
 use switchboard_shared::MessageStatus;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
@@ -173,6 +174,40 @@ pub fn document(state: &AppState) -> OpenApi {
             schema::<RecipientState>(),
             schema::<ControlRequest>(),
             schema::<ControlAction>(),
+            schema::<groups::Group>(),
+            schema::<groups::GroupDetail>(),
+            schema::<groups::GroupMember>(),
+            schema::<groups::MemberIds>(),
+            schema::<groups::MemberRole>(),
+            schema::<groups::JoinRequest>(),
+            schema::<groups::Connection>(),
+            schema::<groups::LogoutReason>(),
+            schema::<groups::ProviderKind>(),
+            schema::<groups::GroupAction>(),
+            schema::<groups::Refusal>(),
+            schema::<groups::GroupSetting>(),
+            schema::<groups::MemberOp>(),
+            schema::<groups::MemberChange>(),
+            schema::<groups::MemberOutcome>(),
+            schema::<groups::PerMember>(),
+            schema::<groups::DecideRequests>(),
+            schema::<groups::InviteLinkRequest>(),
+            schema::<groups::InviteLink>(),
+            schema::<groups::GroupMessage>(),
+            schema::<groups::SentGroupMessage>(),
+            schema::<groups::RevokeMessage>(),
+            schema::<groups::LinkDevice>(),
+            schema::<groups::LinkedDevice>(),
+            schema::<groups::PersonHit>(),
+            schema::<groups::SyncReport>(),
+            schema::<groups::BulkAction>(),
+            schema::<groups::BulkRequest>(),
+            schema::<groups::BulkItem>(),
+            schema::<groups::BulkPlan>(),
+            schema::<groups::Verdict>(),
+            schema::<groups::ItemState>(),
+            schema::<groups::JobState>(),
+            schema::<groups::GroupJob>(),
         ])
         .security_scheme(
             "session",

@@ -12,10 +12,12 @@ use axum::Router;
 use switchboard_shared::access::Permission;
 use switchboard_shared::api::*;
 use switchboard_shared::broadcast::BroadcastSpec;
+use switchboard_shared::groups;
 use utoipa::ToSchema;
 
 use crate::access::AuthUser;
 use crate::access::{self, agents, audit, auth};
+use crate::groups::http as gh;
 use crate::numbers::templates;
 use crate::{broadcasts, contacts, conversations, events, numbers, reports, AppState};
 
@@ -259,7 +261,52 @@ pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .add(M::GET, "/broadcasts/{id}/recipients", P(Broadcast), "Per-recipient outcomes, filtered", broadcasts::recipients)
         .query::<RecipientQuery>()
         .gives_list::<Recipient>()
-        .add(M::GET, "/broadcasts/{id}/export", P(Broadcast), "Every recipient's outcome as CSV", broadcasts::export);
+        .add(M::GET, "/broadcasts/{id}/export", P(Broadcast), "Every recipient's outcome as CSV", broadcasts::export)
+        .add(M::GET, "/groups", P(ManageGroups), "Every group of the user's numbers, with what may be done to each", gh::list)
+        .gives_list::<groups::Group>()
+        .add(M::POST, "/groups/sync", P(ManageGroups), "Read every group from WhatsApp again", gh::sync)
+        .gives::<groups::SyncReport>()
+        .add(M::GET, "/groups/people", P(ManageGroups), "Where a person is, across every group", gh::people)
+        .query::<groups::PeopleQuery>()
+        .gives_list::<groups::PersonHit>()
+        .add(M::GET, "/groups/{id}", P(ManageGroups), "A group with its members and join requests", gh::detail)
+        .gives::<groups::GroupDetail>()
+        .add(M::POST, "/groups/{id}/members", P(ManageGroups), "Add, remove, promote or demote members", gh::members)
+        .takes::<groups::MemberChange>()
+        .gives_list::<groups::PerMember>()
+        .add(M::POST, "/groups/{id}/settings", P(ManageGroups), "Change one setting of a group", gh::settings)
+        .takes::<groups::GroupSetting>()
+        .add(M::POST, "/groups/{id}/requests", P(ManageGroups), "Approve or reject join requests", gh::decide)
+        .takes::<groups::DecideRequests>()
+        .gives_list::<groups::PerMember>()
+        .add(M::POST, "/groups/{id}/invite-link", P(ManageGroups), "Read or reset a group's invite link", gh::invite_link)
+        .takes::<groups::InviteLinkRequest>()
+        .gives::<groups::InviteLink>()
+        .add(M::POST, "/groups/{id}/messages", P(ManageGroups), "Send a message to a group, with @mentions", gh::send)
+        .takes::<groups::GroupMessage>()
+        .gives::<groups::SentGroupMessage>()
+        .add(M::POST, "/groups/{id}/messages/{message}/revoke", P(ManageGroups), "Delete a message for everyone", gh::revoke)
+        .takes::<groups::RevokeMessage>()
+        .add(M::POST, "/group-jobs/plan", P(ManageGroups), "Dry run of a bulk action across groups", gh::plan)
+        .takes::<groups::BulkRequest>()
+        .gives::<groups::BulkPlan>()
+        .add(M::POST, "/group-jobs", P(ManageGroups), "Carry out a bulk action across groups", gh::start_job)
+        .takes::<groups::BulkRequest>()
+        .gives::<groups::GroupJob>()
+        .add(M::GET, "/group-jobs", P(ManageGroups), "Recent bulk jobs", gh::list_jobs)
+        .gives_list::<groups::GroupJob>()
+        .add(M::GET, "/group-jobs/{id}", P(ManageGroups), "A bulk job with each group's outcome", gh::job)
+        .gives::<groups::GroupJob>()
+        .add(M::POST, "/group-jobs/{id}/cancel", P(ManageGroups), "Stop a bulk job (what has not started)", gh::cancel_job)
+        .gives::<groups::GroupJob>()
+        .add(M::POST, "/group-jobs/{id}/rerun", P(ManageGroups), "Run again the groups skipped while offline", gh::rerun_job)
+        .gives::<groups::GroupJob>()
+        .add(M::GET, "/linked-devices", P(ManageGroups), "Linked devices and their connection", gh::devices)
+        .gives_list::<groups::LinkedDevice>()
+        .add(M::POST, "/linked-devices", P(ManageNumbers), "Link a number's WhatsApp (QR code or pair code)", gh::link)
+        .takes::<groups::LinkDevice>()
+        .gives::<groups::LinkedDevice>()
+        .add(M::DELETE, "/linked-devices/{number}", P(ManageNumbers), "Unlink a device", gh::unlink);
     (api.router.fallback(|| async { crate::error::AppError::NotFound }), api.specs)
 }
 

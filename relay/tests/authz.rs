@@ -32,6 +32,9 @@ struct Fixture {
     /// A conversation on A (in scope) and one on B (out of scope).
     conversation_a: i64,
     conversation_b: i64,
+    /// A Cloud group on A and one on B, each with a member.
+    group_a: String,
+    group_b: String,
     _dir: tempfile::TempDir,
     _database: Option<common::TestDatabase>,
 }
@@ -95,6 +98,31 @@ fn expected(method: &Method, path: &str) -> Option<Expect> {
         | ("POST", "/broadcasts/{id}/control")
         | ("GET", "/broadcasts/{id}/recipients")
         | ("GET", "/broadcasts/{id}/export") => Expect { in_scope: [200, 200, 403, 403], out_of_scope: [404, 404, 403, 403] },
+        ("GET", "/groups")
+        | ("POST", "/groups/sync")
+        | ("GET", "/groups/people")
+        | ("POST", "/group-jobs/plan")
+        | ("GET", "/group-jobs")
+        | ("GET", "/linked-devices") => same([200, 200, 403, 403]),
+        ("GET", "/groups/{id}")
+        | ("POST", "/groups/{id}/members")
+        | ("POST", "/groups/{id}/invite-link")
+        | ("POST", "/groups/{id}/messages") => Expect { in_scope: [200, 200, 403, 403], out_of_scope: [404, 404, 403, 403] },
+        ("POST", "/groups/{id}/settings") => Expect { in_scope: [202, 202, 403, 403], out_of_scope: [404, 404, 403, 403] },
+        // Nobody asked to join.
+        ("POST", "/groups/{id}/requests") => Expect { in_scope: [400, 400, 403, 403], out_of_scope: [404, 404, 403, 403] },
+        // The Cloud API cannot delete a message for everyone.
+        ("POST", "/groups/{id}/messages/{message}/revoke") => Expect { in_scope: [409, 409, 403, 403], out_of_scope: [404, 404, 403, 403] },
+        // Out of scope, the named group is not among the user's, so nothing is left to do.
+        ("POST", "/group-jobs") => Expect { in_scope: [200, 200, 403, 403], out_of_scope: [400, 400, 403, 403] },
+        ("GET", "/group-jobs/{id}") | ("POST", "/group-jobs/{id}/cancel") => {
+            Expect { in_scope: [200, 200, 403, 403], out_of_scope: [404, 404, 403, 403] }
+        }
+        // Nothing of the job was skipped for being offline.
+        ("POST", "/group-jobs/{id}/rerun") => Expect { in_scope: [400, 400, 403, 403], out_of_scope: [404, 404, 403, 403] },
+        // A phone no number has yet is outside a scoped user's numbers.
+        ("POST", "/linked-devices") => same([403, 403, 403, 403]),
+        ("DELETE", "/linked-devices/{number}") => same([404, 404, 403, 403]),
         _ => return None,
     })
 }
@@ -241,7 +269,48 @@ impl Fixture {
                     .await;
                 (path.replace("{id}", &id.to_string()), Some(json!({"action": "pause"})))
             }
+            ("GET", "/groups/people") => (format!("{path}?q=8529"), None),
+            ("POST", "/group-jobs/plan") => (path, Some(json!({"action": {"kind": "announce", "text": "Matrix"}}))),
+            ("GET", "/groups/{id}") | ("POST", "/groups/{id}/invite-link") => (path.replace("{id}", self.group(in_scope)), Some(json!({}))),
+            ("POST", "/groups/{id}/members") => {
+                (path.replace("{id}", self.group(in_scope)), Some(json!({"op": "remove", "people": ["85290009999"]})))
+            }
+            ("POST", "/groups/{id}/settings") => (
+                path.replace("{id}", self.group(in_scope)),
+                Some(json!({"setting": "description", "value": format!("Matrix {}", unique())})),
+            ),
+            ("POST", "/groups/{id}/requests") => (path.replace("{id}", self.group(in_scope)), Some(json!({"approve": true, "all": true}))),
+            ("POST", "/groups/{id}/messages") => (path.replace("{id}", self.group(in_scope)), Some(json!({"text": "Matrix"}))),
+            ("POST", "/groups/{id}/messages/{message}/revoke") => {
+                (path.replace("{id}", self.group(in_scope)).replace("{message}", "wamid.X"), Some(json!({"sender": "85290001111"})))
+            }
+            ("POST", "/group-jobs") => (
+                path,
+                Some(json!({"action": {"kind": "setting", "setting": {"setting": "description", "value": format!("Job {}", unique())}},
+                            "groups": [self.group(in_scope)]})),
+            ),
+            ("GET", "/group-jobs/{id}") | ("POST", "/group-jobs/{id}/cancel") | ("POST", "/group-jobs/{id}/rerun") => {
+                let numbers = if in_scope { A } else { B };
+                let id = self
+                    .sql(&format!(
+                        "INSERT INTO group_jobs (action, state, created_by, created_at, numbers) \
+                         VALUES ('{{\"kind\":\"announce\",\"text\":\"x\"}}', 'running', 'matrix', 0, ',{numbers},') RETURNING id"
+                    ))
+                    .await;
+                (path.replace("{id}", &id.to_string()), None)
+            }
+            ("POST", "/linked-devices") => (path, Some(json!({"phone": "+852 9000 1234", "label": "Matrix"}))),
+            ("DELETE", "/linked-devices/{number}") => (path.replace("{number}", number), None),
             _ => (path, None),
+        }
+    }
+
+    /// The Cloud group on A (in scope) or on B (out of scope).
+    fn group(&self, in_scope: bool) -> &str {
+        if in_scope {
+            &self.group_a
+        } else {
+            &self.group_b
         }
     }
 
@@ -355,7 +424,12 @@ async fn fixture(backend: Backend) -> Fixture {
     customer_writes(&http, &relay, B, "wamid.AUTHZ.B", None).await;
     let conversation_a = conversation_with(&relay, "number_id", A).await;
     let conversation_b = conversation_with(&relay, "number_id", B).await;
-    Fixture { relay, _sandbox: sandbox, http, conversation_a, conversation_b, _dir: dir, _database: database }
+    let group_a = sandbox.seed_cloud_group(A, "Matrix A", &["85290001111".into()], false);
+    let group_b = sandbox.seed_cloud_group(B, "Matrix B", &["85290002222".into()], false);
+    for n in [A, B] {
+        switchboard_relay::groups::sync_number(&relay.state, n, switchboard_shared::groups::ProviderKind::Cloud).await.unwrap();
+    }
+    Fixture { relay, _sandbox: sandbox, http, conversation_a, conversation_b, group_a, group_b, _dir: dir, _database: database }
 }
 
 on_both_backends!(

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use switchboard_shared::groups::Refusal;
+
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -40,6 +42,20 @@ fn every_error_code_the_relay_answers_with_has_a_translation() {
         let source = std::fs::read_to_string(file).unwrap();
         codes_after(&source, "bad_request(", &mut codes);
         codes_after(&source, "bad(", &mut codes);
+        // `AppError::Refused(StatusCode::…, "code", …)`: the first literal after the status.
+        for (i, _) in source.match_indices("Refused(") {
+            let rest = source[i + "Refused(".len()..].trim_start();
+            if let Some(rest) = rest.strip_prefix("StatusCode::") {
+                let rest = rest[rest.find(',').unwrap() + 1..].trim_start();
+                if let Some(rest) = rest.strip_prefix('"') {
+                    codes.push(rest[..rest.find('"').unwrap()].to_owned());
+                }
+            }
+        }
+    }
+    // A group action refused before any I/O answers with its refusal's code.
+    for r in [Refusal::Provider, Refusal::NotAdmin, Refusal::AdminsOnly, Refusal::Offline, Refusal::LoggedOut, Refusal::Banned] {
+        codes.push(r.code().to_owned());
     }
     codes.sort();
     codes.dedup();

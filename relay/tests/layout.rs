@@ -15,7 +15,10 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("contacts", &["contacts", "contact_imports", "segments", "settings"]),
     ("conversations", &["conversations", "messages"]),
     ("events", &["events"]),
-    ("groups", &["groups"]),
+    (
+        "groups",
+        &["groups", "group_members", "group_join_requests", "lid_map", "linked_devices", "group_jobs", "group_job_items", "group_adds"],
+    ),
     ("inbound", &["webhook_inbox", "dead_letters"]),
     ("numbers", &["numbers", "templates"]),
     ("outbox", &["outbox", "message_statuses"]),

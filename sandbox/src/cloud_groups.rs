@@ -86,7 +86,7 @@ impl Groups {
     pub fn seed(&mut self, number: &str, subject: &str, members: &[String], approval_required: bool) -> String {
         self.next += 1;
         let raw = format!("capi_group:{number}:{:015}", self.next);
-        let id = base64::engine::general_purpose::STANDARD_NO_PAD.encode(raw);
+        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
         let invite = format!("CAPI{:08X}", self.next * 6151);
         self.groups.insert(
             id.clone(),
@@ -119,7 +119,7 @@ impl Groups {
         let m = Member::new(wa_id);
         let at = now_ms() / 1000;
         if g.approval_required || g.removed.contains(wa_id) {
-            let rid = base64::engine::general_purpose::STANDARD_NO_PAD.encode(format!("{n}:{wa_id}"));
+            let rid = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{n}:{wa_id}"));
             g.requests.push((rid.clone(), m.clone(), at));
             Ok(json!({"timestamp": at, "group_id": id, "type": "group_join_request_created", "join_request_id": rid,
                       "wa_id": m.wa_id, "user_id": m.user_id}))

@@ -386,12 +386,13 @@ pub enum EventKind {
     /// A broadcast's report changed (sent at most twice a second per broadcast while it runs,
     /// and for ten minutes after, while statuses and replies still come in).
     Broadcast { progress: BroadcastProgress },
-    /// A group changed (members, settings, join requests, or how its number is connected).
-    Group { group: crate::groups::Group },
+    /// A group changed (members, settings, join requests): the console reads it again.
+    Group { group_id: String },
     /// A bulk job over groups moved on (its counts; the items are read on demand).
     GroupJob { job: crate::groups::GroupJob },
-    /// A linked device's connection changed (online, offline, logged out, a new QR code).
-    LinkedDevice { device: crate::groups::LinkedDevice },
+    /// A linked device's connection changed (online, offline since, logged out, a new QR
+    /// code): the console reads the devices again, and shows a banner when one dropped.
+    LinkedDevice { number_id: String, state: String },
 }
 
 impl EventKind {

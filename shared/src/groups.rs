@@ -256,11 +256,12 @@ pub fn normalize_id(raw: &str) -> Option<String> {
 impl MemberIds {
     /// Ids as written by anyone (JIDs, `+` phones): each is normalised, empty ones dropped.
     pub fn new(pn: Option<&str>, lid: Option<&str>, bsuid: Option<&str>, wa_id: Option<&str>) -> MemberIds {
+        let digits = |s: &str| normalize_id(s).filter(|id| id.bytes().all(|b| b.is_ascii_digit()));
         MemberIds {
-            pn: pn.and_then(normalize_id),
-            lid: lid.and_then(normalize_id),
+            pn: pn.and_then(digits),
+            lid: lid.and_then(digits),
             bsuid: bsuid.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
-            wa_id: wa_id.and_then(normalize_id),
+            wa_id: wa_id.and_then(digits),
         }
     }
 
@@ -395,6 +396,7 @@ pub struct Group {
     pub invite_link: Option<String>,
     pub connection: Connection,
     /// Every action, and why it is refused if it is.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub actions: BTreeMap<GroupAction, Option<Refusal>>,
 }
 
@@ -707,6 +709,7 @@ pub struct BulkItem {
 pub struct BulkPlan {
     pub action: BulkAction,
     pub items: Vec<BulkItem>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub counts: BTreeMap<Verdict, u32>,
 }
 
@@ -758,6 +761,7 @@ pub struct GroupJob {
     pub created_at: i64,
     pub finished_at: Option<i64>,
     /// Items by state.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub counts: BTreeMap<ItemState, u32>,
     /// The numbers it acts on (who may see it).
     pub numbers: Vec<String>,
@@ -781,6 +785,93 @@ pub struct PersonHit {
     pub member: GroupMember,
     /// A waiting join request rather than a member.
     pub requested: bool,
+}
+
+/// `POST /groups/{id}/members`: add, remove, promote or demote people (phones, `lid:…` or
+/// BSUIDs as an operator types them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberChange {
+    pub op: MemberOp,
+    pub people: Vec<String>,
+}
+
+/// `POST /groups/{id}/requests`: approve or reject some waiting requests (by id), or all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DecideRequests {
+    pub approve: bool,
+    #[serde(default)]
+    pub requests: Vec<String>,
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// `POST /groups/{id}/invite-link`: read it, or reset it (the old link stops working).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InviteLinkRequest {
+    #[serde(default)]
+    pub reset: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InviteLink {
+    pub link: String,
+}
+
+/// `POST /groups/{id}/messages`: a text, with @mentions of members (phones or `lid:…`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GroupMessage {
+    pub text: String,
+    #[serde(default)]
+    pub mentions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SentGroupMessage {
+    pub id: String,
+}
+
+/// `POST /groups/{id}/messages/{message}/revoke`: delete a message for everyone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RevokeMessage {
+    /// Who sent it (phone or `lid:…`).
+    pub sender: String,
+}
+
+/// `POST /linked-devices`: link a number's WhatsApp as a device of the relay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LinkDevice {
+    /// The number's phone, with country code.
+    pub phone: String,
+    #[serde(default)]
+    pub label: String,
+    /// Pair by typing a code on the phone instead of scanning a QR code.
+    #[serde(default)]
+    pub by_code: bool,
+}
+
+/// `GET /groups/people?q=`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+pub struct PeopleQuery {
+    /// A phone (4+ digits), LID or part of a name.
+    pub q: String,
+}
+
+/// How many groups a refresh read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SyncReport {
+    pub groups: u32,
+    /// Numbers whose groups could not be read (offline, logged out), each as `number: reason`.
+    pub failed: Vec<String>,
 }
 
 /// The simulated linked device's protocol (`sim-linked`): what the sandbox's simulated phone
@@ -1007,6 +1098,7 @@ mod tests {
         assert_eq!(person_ids("12345@lid").lid.as_deref(), Some("12345"));
         assert_eq!(person_ids("US.13491208655302741918").bsuid.as_deref(), Some("US.13491208655302741918"));
         assert!(person_ids("   ").is_empty());
+        assert!(person_ids("hello").is_empty(), "a phone is digits");
     }
 
     #[test]

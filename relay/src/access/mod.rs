@@ -98,6 +98,9 @@ impl AuthUser {
             EventKind::Assignment { .. } => self.covers(&e.number_id),
             // A broadcast is seen by those who may broadcast on every number it sends from.
             EventKind::Broadcast { progress } => self.can(Permission::Broadcast) && progress.numbers.iter().all(|n| self.covers(n)),
+            // Groups are seen by those who manage the groups of the number.
+            EventKind::Group { .. } | EventKind::LinkedDevice { .. } => self.can(Permission::ManageGroups) && self.covers(&e.number_id),
+            EventKind::GroupJob { job } => self.can(Permission::ManageGroups) && job.numbers.iter().all(|n| self.covers(n)),
             _ => self.may_see_conversation(&e.number_id, e.assigned_to),
         };
         if !visible {

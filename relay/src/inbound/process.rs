@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::outbox::Payload;
 use sqlx::AnyConnection;
 use switchboard_shared::api::{Conversation, Direction, Event, EventKind, Message};
+use switchboard_shared::groups::ProviderKind;
 use switchboard_shared::wire::{
     GroupsValue, MessagesValue, OutboundBody, QualityUpdate, SendRequest, StatusUpdate, WebhookEnvelope, WebhookError,
 };
@@ -172,29 +173,20 @@ async fn apply_quality(conn: &mut AnyConnection, value: QualityUpdate, deferred:
     Ok(())
 }
 
-/// Group lifecycle and settings webhooks: remembers each group's subject and names its
-/// conversation after it. (Participants and join requests are for group control.)
+/// Group webhooks: each becomes changes to the stored group (members, requests, settings,
+/// lifecycle), which also confirm bulk-job items and name the group's conversation.
 async fn apply_groups(conn: &mut AnyConnection, value: GroupsValue, out: &mut Vec<Event>) -> Result<()> {
     let number_id = value.metadata.phone_number_id.clone().unwrap_or_default();
     for g in &value.groups {
         let Some(group_id) = g.group_id.as_deref() else { continue };
-        let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(str::to_owned);
-        let subject = match g.normalized_kind() {
-            "group_create" if g.errors.is_empty() => text(g.rest.get("subject")),
-            "group_settings_update" => g
-                .rest
-                .get("group_subject")
-                .filter(|s| s.get("update_successful").and_then(|u| u.as_bool()) != Some(false))
-                .and_then(|s| text(s.get("text"))),
-            _ => None,
-        };
-        let invite_link = text(g.rest.get("invite_link"));
-        if subject.is_none() && invite_link.is_none() {
+        let changes = crate::groups::cloud_changes(g);
+        if changes.is_empty() {
             continue;
         }
-        crate::groups::remember(conn, group_id, &number_id, subject.as_deref(), invite_link.as_deref()).await?;
-        if let Some(subject) = subject {
-            crate::conversations::rename(conn, &number_id, group_id, &subject, out).await?;
+        // A group we have not listed yet is remembered first, so nothing it says is lost.
+        crate::groups::remember(conn, group_id, &number_id, None, None).await?;
+        for change in &changes {
+            crate::groups::apply_change(conn, &number_id, ProviderKind::Cloud, group_id, change, out).await?;
         }
     }
     Ok(())

@@ -33,6 +33,19 @@ pub struct NewNumber {
     pub time_zone: Option<String>,
 }
 
+/// A number's Cloud API token, and whether the number can be used now, for the group
+/// provider; `None` when the number is not connected to the Cloud API here.
+pub async fn cloud_access(state: &AppState, id: &str) -> Result<Option<(SecretString, bool)>> {
+    let Some((sealed, usable)) = store::cloud_access(&state.db.pool, id).await? else { return Ok(None) };
+    let token = state.config.sealing_key()?.open(&sealed)?;
+    Ok(Some((SecretString::from(token), usable)))
+}
+
+/// Every connected number's id.
+pub async fn list_ids(state: &AppState) -> Result<Vec<String>> {
+    store::ids(&state.db.pool).await
+}
+
 /// An IANA time zone name checked against the time zone database, in its canonical spelling.
 pub fn check_time_zone(name: &str) -> Result<String> {
     let name = name.trim();

@@ -271,3 +271,14 @@ pub async fn template(conn: &mut AnyConnection, waba_id: &str, name: &str, langu
     .await?;
     Ok(row.map(Template::from))
 }
+
+/// A number's sealed token and whether it can be used now (connected and not disabled).
+pub(super) async fn cloud_access(pool: &AnyPool, id: &str) -> Result<Option<(String, bool)>> {
+    let row: Option<(String, i64, i64)> = sqlx::query_as(
+        "SELECT access_token, CASE WHEN connected THEN 1 ELSE 0 END, CASE WHEN disabled THEN 1 ELSE 0 END FROM numbers WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(t, connected, disabled)| (t, connected != 0 && disabled == 0)))
+}

@@ -1,0 +1,355 @@
+//! Group control end to end: the relay, a real sandbox over HTTP (Cloud Groups API and
+//! simulated linked devices), real storage on both backends.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{json, Value};
+use switchboard_relay::Backend;
+use switchboard_shared::groups::MemberRole;
+
+const LINKED: &str = "85260000001";
+const LINKED2: &str = "85260000002";
+
+async fn app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |c| {
+        c.linked_devices = Some("sim".into());
+        c.group_pace_ms = Some(20);
+        c.group_confirm_secs = Some(3);
+        c.group_daily_add_cap = Some(3);
+    })
+    .await
+}
+
+/// Signs in as an administrator of every number.
+async fn admin(t: &TestApp) -> String {
+    switchboard_relay::access::auth::upsert_user(
+        &t.relay.state,
+        "admin@example.com",
+        "Admin",
+        PASSWORD,
+        "Administrator",
+        &switchboard_shared::access::Scope::All,
+    )
+    .await
+    .unwrap();
+    t.login_as("admin@example.com", PASSWORD).await
+}
+
+fn people(n: usize, start: usize) -> Vec<(String, String, MemberRole)> {
+    (0..n).map(|i| (format!("8529{:07}", start + i), format!("Parent {}", start + i), MemberRole::Member)).collect()
+}
+
+/// Links a device whose session is already paired, and waits for its groups.
+async fn link(t: &TestApp, cookie: &str, phone: &str, groups: usize) {
+    let r = t.post_api(cookie, "/api/v1/linked-devices", &json!({"phone": phone, "label": "School office"})).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let want = groups;
+    eventually("the linked groups are listed", || async {
+        let list = t.get_json(cookie, "/api/v1/groups").await;
+        list.as_array().unwrap().iter().filter(|g| g["number_id"] == phone).count() == want
+    })
+    .await;
+}
+
+async fn group(t: &TestApp, cookie: &str, id: &str) -> Value {
+    t.get_json(cookie, &format!("/api/v1/groups/{}", urlencode(id))).await
+}
+
+fn urlencode(id: &str) -> String {
+    id.replace('@', "%40")
+}
+
+on_both_backends!(
+    a_linked_group_is_run_from_the_console_and_every_refusal_says_why,
+    a_cloud_group_offers_the_invite_link_instead_of_adding_and_removes_through_the_api,
+    removing_a_spammer_from_forty_groups_on_three_numbers_survives_an_offline_number_and_a_crash,
+    a_change_accepted_but_never_applied_is_flagged,
+    members_known_only_by_lid_are_reported_unresolved_never_guessed,
+);
+
+async fn a_linked_group_is_run_from_the_console_and_every_refusal_says_why(backend: Backend) {
+    let t = app(backend).await;
+    let cookie = admin(&t).await;
+    let mut school = people(5, 1);
+    school[0].2 = MemberRole::Admin;
+    let jid = t.sandbox.seed_linked_group(LINKED, "3B Parents", MemberRole::SuperAdmin, &school, true);
+    let other = t.sandbox.seed_linked_group(LINKED, "Alumni", MemberRole::Member, &people(3, 50), false);
+    link(&t, &cookie, LINKED, 2).await;
+
+    let g = group(&t, &cookie, &jid).await;
+    assert_eq!(g["group"]["provider"], "linked");
+    assert_eq!(g["group"]["is_admin"], true);
+    assert_eq!(g["group"]["member_count"], 6);
+    assert_eq!(g["members"].as_array().unwrap().iter().filter(|m| m["role"] != "member").count(), 2);
+    assert!(g["group"]["actions"]["promote"].is_null(), "an admin of a linked group may promote: {}", g["group"]["actions"]);
+
+    // A parent asks to join; the admin approves from the console.
+    t.sandbox.linked_ask_to_join(&jid, "85298887777", "New Parent").unwrap();
+    eventually("the join request is listed", || async { group(&t, &cookie, &jid).await["join_requests"].as_array().unwrap().len() == 1 })
+        .await;
+    let r = t.post_api(&cookie, &format!("/api/v1/groups/{}/requests", urlencode(&jid)), &json!({"approve": true, "all": true})).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    eventually("the parent is a member", || async {
+        let g = group(&t, &cookie, &jid).await;
+        g["join_requests"].as_array().unwrap().is_empty()
+            && g["members"].as_array().unwrap().iter().any(|m| m["ids"]["pn"] == "85298887777")
+    })
+    .await;
+    assert!(t.sandbox.linked_members(&jid).iter().any(|p| p.pn.as_deref() == Some("85298887777")));
+
+    // Admins-only during exams, then back.
+    for on in [true, false] {
+        let r = t
+            .post_api(
+                &cookie,
+                &format!("/api/v1/groups/{}/settings", urlencode(&jid)),
+                &json!({"setting": "admins_only_messages", "value": on}),
+            )
+            .await;
+        assert_eq!(r.status(), 202);
+        eventually("the setting shows", || async { group(&t, &cookie, &jid).await["group"]["admins_only_messages"] == on }).await;
+        assert_eq!(t.sandbox.linked_metadata(&jid).unwrap().announce, on);
+    }
+
+    // Promote, then remove; each change is in the audit log.
+    let members_path = format!("/api/v1/groups/{}/members", urlencode(&jid));
+    let r = t.post_api(&cookie, &members_path, &json!({"op": "promote", "people": ["+852 9000 0002"]})).await;
+    assert_eq!(r.status(), 200);
+    let r = t.post_api(&cookie, &members_path, &json!({"op": "remove", "people": ["85290000003"]})).await;
+    let results: Value = r.json().await.unwrap();
+    assert_eq!(results[0]["outcome"], "done", "{results}");
+    eventually("the member is gone and the other promoted", || async {
+        let g = group(&t, &cookie, &jid).await;
+        let ms = g["members"].as_array().unwrap().clone();
+        !ms.iter().any(|m| m["ids"]["pn"] == "85290000003") && ms.iter().any(|m| m["ids"]["pn"] == "85290000002" && m["role"] == "admin")
+    })
+    .await;
+    let audit = t.get_json(&cookie, "/api/v1/audit").await.to_string();
+    assert!(audit.contains("groups.promote") && audit.contains("groups.remove") && audit.contains("groups.approve"), "{audit}");
+
+    // An add refused by privacy offers the invite link.
+    t.http.post(format!("{}/_sandbox/linked/{LINKED}/privacy", t.sandbox.url)).json(&json!({"pn": "85291112222"})).send().await.unwrap();
+    let r = t.post_api(&cookie, &members_path, &json!({"op": "add", "people": ["85291112222"]})).await;
+    let results: Value = r.json().await.unwrap();
+    assert_eq!(results[0]["outcome"], "privacy_refused", "{results}");
+    assert!(results[0]["invite_link"].as_str().unwrap().starts_with("https://chat.whatsapp.com/"));
+    // The daily add cap (3 here): one used, two more allowed, the fourth refused.
+    let r = t.post_api(&cookie, &members_path, &json!({"op": "add", "people": ["85291110001", "85291110002", "85291110003"]})).await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "group_add_cap");
+
+    // Not admin of the other group: promote is refused with the reason, and nothing is sent.
+    let g = group(&t, &cookie, &other).await;
+    assert_eq!(g["group"]["actions"]["promote"], "not_admin");
+    let before = t.sandbox.linked_applied().len();
+    let r = t
+        .post_api(&cookie, &format!("/api/v1/groups/{}/members", urlencode(&other)), &json!({"op": "promote", "people": ["85290000050"]}))
+        .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "group_not_admin");
+
+    // The number goes offline: every action fails at once with the reason; the list says so.
+    t.sandbox.set_linked_state(LINKED, "offline", None);
+    eventually("the number shows offline", || async { group(&t, &cookie, &jid).await["group"]["connection"]["state"] == "offline" }).await;
+    let started = std::time::Instant::now();
+    let r = t.post_api(&cookie, &members_path, &json!({"op": "remove", "people": ["85290000004"]})).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "group_number_offline");
+    assert!(started.elapsed() < Duration::from_secs(2), "an offline number must fail fast");
+    assert_eq!(group(&t, &cookie, &jid).await["group"]["actions"]["remove_member"], "offline");
+    assert_eq!(t.sandbox.linked_applied().len(), before, "nothing was done while refused");
+
+    // Logged out (device removed on the phone): the device says so, for the re-pair banner.
+    t.sandbox.set_linked_state(LINKED, "logged_out", Some("device_removed"));
+    eventually("the device shows logged out", || async {
+        let d = t.get_json(&cookie, "/api/v1/linked-devices").await;
+        d[0]["connection"]["state"] == "logged_out" && d[0]["connection"]["reason"] == "device_removed"
+    })
+    .await;
+    // Pairing again shows a QR code; scanning it brings the number back.
+    let r = t.post_api(&cookie, "/api/v1/linked-devices", &json!({"phone": LINKED})).await;
+    let device: Value = r.json().await.unwrap();
+    assert!(device["qr_svg"].as_str().is_some_and(|s| s.starts_with("<?xml") || s.contains("<svg")), "{device}");
+    t.http.post(format!("{}/_sandbox/linked/{LINKED}/scan", t.sandbox.url)).send().await.unwrap();
+    eventually("online again", || async { group(&t, &cookie, &jid).await["group"]["connection"]["state"] == "online" }).await;
+
+    // Without manage_groups: no group routes.
+    let agent = {
+        switchboard_relay::access::auth::upsert_user(
+            &t.relay.state,
+            "plain@example.com",
+            "Plain",
+            PASSWORD,
+            "Agent",
+            &switchboard_shared::access::Scope::All,
+        )
+        .await
+        .unwrap();
+        t.login_as("plain@example.com", PASSWORD).await
+    };
+    let r = t.http.get(t.url("/api/v1/groups")).header("cookie", &agent).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+async fn a_cloud_group_offers_the_invite_link_instead_of_adding_and_removes_through_the_api(backend: Backend) {
+    let t = app(backend).await;
+    let cookie = admin(&t).await;
+    let id = t.sandbox.seed_cloud_group(NUMBER, "Orders", &["85291230001".into(), "85291230002".into()], true);
+    let r = t.post_api(&cookie, "/api/v1/groups/sync", &json!({})).await;
+    assert_eq!(r.status(), 200);
+    let g = group(&t, &cookie, &id).await;
+    assert_eq!(g["group"]["provider"], "cloud");
+    assert_eq!(g["group"]["actions"]["add_member"], "provider");
+    assert_eq!(g["group"]["actions"]["promote"], "provider");
+    assert!(g["group"]["actions"]["invite_link"].is_null());
+    assert_eq!(g["group"]["join_approval"], true);
+    // Adding is refused with the reason; the invite link is offered.
+    let r = t.post_api(&cookie, &format!("/api/v1/groups/{id}/members"), &json!({"op": "add", "people": ["85291230009"]})).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "group_provider_cannot");
+    let link: Value = t.post_api(&cookie, &format!("/api/v1/groups/{id}/invite-link"), &json!({})).await.json().await.unwrap();
+    assert!(link["link"].as_str().unwrap().starts_with("https://chat.whatsapp.com/"));
+    // A customer asks to join through the link (webhook); approving adds them (webhook).
+    t.sandbox.cloud_tap_link(&id, "85291230003").unwrap();
+    eventually("the request arrives by webhook", || async {
+        group(&t, &cookie, &id).await["join_requests"].as_array().unwrap().len() == 1
+    })
+    .await;
+    let r = t.post_api(&cookie, &format!("/api/v1/groups/{id}/requests"), &json!({"approve": true, "all": true})).await;
+    assert_eq!(r.status(), 200);
+    eventually("they are a member", || async { group(&t, &cookie, &id).await["members"].as_array().unwrap().len() == 3 }).await;
+    // Removal goes through Meta's API and its webhook.
+    let r = t.post_api(&cookie, &format!("/api/v1/groups/{id}/members"), &json!({"op": "remove", "people": ["85291230001"]})).await;
+    assert_eq!(r.status(), 200);
+    eventually("removed", || async { group(&t, &cookie, &id).await["members"].as_array().unwrap().len() == 2 }).await;
+    assert!(!t.sandbox.cloud_members(&id).contains(&"85291230001".to_owned()));
+    // A bad body changes nothing and says why.
+    let r = t.post_api(&cookie, &format!("/api/v1/groups/{id}/settings"), &json!({"setting": "subject", "value": " "})).await;
+    assert_eq!(r.status(), 400);
+    let r = t.post_api(&cookie, &format!("/api/v1/groups/{id}/members"), &json!({"op": "remove", "people": ["hello"]})).await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "invalid_person");
+}
+
+/// Forty groups on three numbers (two linked, one Cloud) hold a spammer.
+async fn seed_forty(t: &TestApp) -> Vec<String> {
+    let spammer = ("85299990000".to_owned(), "Spammer".to_owned(), MemberRole::Member);
+    let mut ids = Vec::new();
+    for i in 0..15 {
+        let mut ms = people(3, i * 10);
+        ms.push(spammer.clone());
+        ids.push(t.sandbox.seed_linked_group(LINKED, &format!("Shop A{i}"), MemberRole::Admin, &ms, false));
+        ids.push(t.sandbox.seed_linked_group(LINKED2, &format!("Shop B{i}"), MemberRole::Admin, &ms, false));
+    }
+    for i in 0..10 {
+        ids.push(t.sandbox.seed_cloud_group(NUMBER, &format!("Shop C{i}"), &[format!("8529100{i:04}"), spammer.0.clone()], false));
+    }
+    ids
+}
+
+async fn job(t: &TestApp, cookie: &str, id: i64) -> Value {
+    t.get_json(cookie, &format!("/api/v1/group-jobs/{id}")).await
+}
+
+fn count(job: &Value, state: &str) -> u64 {
+    job["counts"][state].as_u64().unwrap_or(0)
+}
+
+async fn removing_a_spammer_from_forty_groups_on_three_numbers_survives_an_offline_number_and_a_crash(backend: Backend) {
+    let t = spawn_app_with(backend, |c| {
+        c.linked_devices = Some("sim".into());
+        c.group_pace_ms = Some(60);
+        c.group_confirm_secs = Some(10);
+    })
+    .await;
+    let cookie = admin(&t).await;
+    seed_forty(&t).await;
+    link(&t, &cookie, LINKED, 15).await;
+    link(&t, &cookie, LINKED2, 15).await;
+    t.post_api(&cookie, "/api/v1/groups/sync", &json!({})).await;
+    eventually("forty groups", || async { t.get_json(&cookie, "/api/v1/groups").await.as_array().unwrap().len() == 40 }).await;
+
+    // The dry run first: every group acts.
+    let request = json!({"action": {"kind": "remove_member", "person": "+852 9999 0000"}});
+    let plan: Value = t.post_api(&cookie, "/api/v1/group-jobs/plan", &request).await.json().await.unwrap();
+    assert_eq!(plan["counts"]["act"], 40, "{}", plan["counts"]);
+    assert!(t.sandbox.linked_applied().is_empty() && t.sandbox.cloud_applied().is_empty(), "a dry run changes nothing");
+
+    let started: Value = t.post_api(&cookie, "/api/v1/group-jobs", &request).await.json().await.unwrap();
+    let id = started["id"].as_i64().unwrap();
+    // The second linked number drops in the middle.
+    eventually("some removals done", || async { t.sandbox.linked_applied().len() >= 4 }).await;
+    t.sandbox.set_linked_state(LINKED2, "offline", None);
+    eventually("the job finishes", || async { job(&t, &cookie, id).await["state"] == "done" }).await;
+    let j = job(&t, &cookie, id).await;
+    let offline = count(&j, "skipped_offline");
+    assert!(offline > 0 && offline < 15, "some of the offline number's groups were skipped: {}", j["counts"]);
+    assert_eq!(count(&j, "confirmed") + offline, 40, "every group has its outcome: {}", j["counts"]);
+    assert!(j["items"].as_array().unwrap().iter().all(|i| i["state"].is_string()));
+
+    // Back online, re-run only the skipped ones.
+    t.sandbox.set_linked_state(LINKED2, "online", None);
+    eventually("online", || async {
+        t.get_json(&cookie, "/api/v1/linked-devices").await.as_array().unwrap().iter().all(|d| d["connection"]["state"] == "online")
+    })
+    .await;
+    let r = t.post_api(&cookie, &format!("/api/v1/group-jobs/{id}/rerun"), &json!({})).await;
+    assert_eq!(r.status(), 200);
+    eventually("the re-run finishes", || async { count(&job(&t, &cookie, id).await, "confirmed") == 40 }).await;
+
+    // Exactly one removal per group, nothing twice.
+    let mut removals: Vec<String> = t.sandbox.linked_applied().iter().filter(|a| a.op == "remove").map(|a| a.group.clone()).collect();
+    removals.extend(t.sandbox.cloud_applied().iter().filter(|a| a.op == "remove").map(|a| a.group.clone()));
+    let total = removals.len();
+    removals.sort();
+    removals.dedup();
+    assert_eq!((total, removals.len()), (40, 40), "each group exactly once");
+}
+
+async fn a_change_accepted_but_never_applied_is_flagged(backend: Backend) {
+    let t = app(backend).await;
+    let cookie = admin(&t).await;
+    let jid = t.sandbox.seed_linked_group(LINKED, "Exam week", MemberRole::Admin, &people(3, 1), false);
+    link(&t, &cookie, LINKED, 1).await;
+    t.sandbox.set_linked_ignore_changes(true);
+    let request = json!({"action": {"kind": "setting", "setting": {"setting": "admins_only_messages", "value": true}}, "groups": [jid]});
+    let started: Value = t.post_api(&cookie, "/api/v1/group-jobs", &request).await.json().await.unwrap();
+    let id = started["id"].as_i64().unwrap();
+    eventually("flagged", || async { count(&job(&t, &cookie, id).await, "unconfirmed") == 1 }).await;
+    let j = job(&t, &cookie, id).await;
+    assert!(j["items"][0]["detail"].as_str().unwrap().contains("no update showed"), "{j}");
+    assert_eq!(j["state"], "done");
+}
+
+async fn members_known_only_by_lid_are_reported_unresolved_never_guessed(backend: Backend) {
+    let t = app(backend).await;
+    let cookie = admin(&t).await;
+    let members = people(6, 1);
+    let jid = t.sandbox.seed_linked_group(LINKED, "Moved to LID", MemberRole::Admin, &members, false);
+    t.http.post(format!("{}/_sandbox/linked/groups/{}/lid", t.sandbox.url, urlencode(&jid))).send().await.unwrap();
+    link(&t, &cookie, LINKED, 1).await;
+    let g = group(&t, &cookie, &jid).await;
+    assert_eq!(g["group"]["lid_addressing"], true);
+    let lid_only = g["members"].as_array().unwrap().iter().filter(|m| m["ids"]["pn"].is_null() && m["ids"]["lid"].is_string()).count();
+    assert!(lid_only > 0, "some members come without a phone: {}", g["members"]);
+    // Someone not in the group, while some members are known only by LID: unresolved.
+    let plan: Value = t
+        .post_api(&cookie, "/api/v1/group-jobs/plan", &json!({"action": {"kind": "remove_member", "person": "85298765432"}}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(plan["items"][0]["verdict"], "unresolved", "{plan}");
+    // A member whose phone is shown is found.
+    let shown = g["members"].as_array().unwrap().iter().find_map(|m| m["ids"]["pn"].as_str().filter(|p| *p != LINKED)).unwrap().to_owned();
+    let plan: Value = t
+        .post_api(&cookie, "/api/v1/group-jobs/plan", &json!({"action": {"kind": "remove_member", "person": shown}}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(plan["items"][0]["verdict"], "act", "{plan}");
+}
