@@ -122,7 +122,7 @@ fn expected(method: &Method, path: &str) -> Option<Expect> {
         ("POST", "/group-jobs/{id}/rerun") => Expect { in_scope: [400, 400, 403, 403], out_of_scope: [404, 404, 403, 403] },
         // A phone no number has yet is outside a scoped user's numbers.
         ("POST", "/linked-devices") => same([403, 403, 403, 403]),
-        ("DELETE", "/linked-devices/{number}") => same([404, 404, 403, 403]),
+        ("DELETE", "/linked-devices/{number}") => same([404, 403, 403, 403]),
         _ => return None,
     })
 }
@@ -271,7 +271,8 @@ impl Fixture {
             }
             ("GET", "/groups/people") => (format!("{path}?q=8529"), None),
             ("POST", "/group-jobs/plan") => (path, Some(json!({"action": {"kind": "announce", "text": "Matrix"}}))),
-            ("GET", "/groups/{id}") | ("POST", "/groups/{id}/invite-link") => (path.replace("{id}", self.group(in_scope)), Some(json!({}))),
+            ("GET", "/groups/{id}") => (path.replace("{id}", self.group(in_scope)), None),
+            ("POST", "/groups/{id}/invite-link") => (path.replace("{id}", self.group(in_scope)), Some(json!({"reset": false}))),
             ("POST", "/groups/{id}/members") => {
                 (path.replace("{id}", self.group(in_scope)), Some(json!({"op": "remove", "people": ["85290009999"]})))
             }

@@ -42,6 +42,19 @@ fn client_calls(source: &str) -> BTreeSet<(String, String)> {
     out
 }
 
+/// `/groups/{id}/messages/{message}` as the client's calls are read: every parameter `{id}`.
+fn any_parameter_as_id(path: &str) -> String {
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        out.push_str("{id}");
+        rest = &rest[open + rest[open..].find('}').unwrap() + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[tokio::test]
 async fn the_console_client_calls_exactly_the_routes_the_relay_declares() {
     let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../app/src/client.rs")).unwrap();
@@ -49,7 +62,7 @@ async fn the_console_client_calls_exactly_the_routes_the_relay_declares() {
     assert!(calls.len() > 40, "read only {} calls", calls.len());
     let app = common::spawn_app(Backend::Sqlite).await;
     let declared: BTreeSet<(String, String)> =
-        routes::specs(&app.relay.state).iter().map(|s| (s.method.to_string(), s.path.to_owned())).collect();
+        routes::specs(&app.relay.state).iter().map(|s| (s.method.to_string(), any_parameter_as_id(s.path))).collect();
     let unknown: Vec<_> = calls.difference(&declared).collect();
     assert!(unknown.is_empty(), "the client calls routes the relay does not declare: {unknown:?}");
     let missing: Vec<_> = declared.difference(&calls).collect();

@@ -811,7 +811,6 @@ pub struct DecideRequests {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InviteLinkRequest {
-    #[serde(default)]
     pub reset: bool,
 }
 

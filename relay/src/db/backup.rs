@@ -43,6 +43,13 @@ pub const TABLES: &[&str] = &[
     "broadcasts",
     "broadcast_recipients",
     "contact_imports",
+    "group_members",
+    "group_join_requests",
+    "lid_map",
+    "linked_devices",
+    "group_jobs",
+    "group_job_items",
+    "group_adds",
 ];
 
 const FORMAT: u32 = 1;

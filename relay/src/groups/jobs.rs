@@ -517,7 +517,15 @@ pub async fn confirm(conn: &mut AnyConnection, number_id: &str, group_id: &str, 
             None => None,
         };
         if confirms(&action, person.as_ref(), change)
-            && store::move_item(conn, job_id, seq, &[ItemState::Accepted, ItemState::InFlight], ItemState::Confirmed, None).await?
+            && store::move_item(
+                conn,
+                job_id,
+                seq,
+                &[ItemState::Accepted, ItemState::InFlight, ItemState::Unconfirmed],
+                ItemState::Confirmed,
+                None,
+            )
+            .await?
         {
             jobs.insert(job_id);
         }

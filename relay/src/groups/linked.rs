@@ -176,8 +176,10 @@ async fn run(state: AppState, s: Arc<Session>, mut after: u64) {
     // Whether the groups were read since the session last came online.
     let mut synced = false;
     loop {
+        // Until the groups are read, ask without waiting, so an online session is synced at once.
+        let wait = if synced { Duration::from_secs(20) } else { Duration::ZERO };
         let page = tokio::select! {
-            page = s.provider.events(after, Duration::from_secs(20)) => page,
+            page = s.provider.events(after, wait) => page,
             _ = s.stop.notified() => return,
         };
         let was_online = s.connection.read().expect("connection lock").is_online();

@@ -77,9 +77,9 @@ pub async fn present(state: &AppState, rows: Vec<store::GroupRow>, mask: bool) -
     let mut connections: BTreeMap<(String, ProviderKind), Connection> = BTreeMap::new();
     for r in &rows {
         let key = (r.number_id.clone(), r.provider());
-        if !connections.contains_key(&key) {
-            let c = connection_of(state, &r.number_id, key.1).await?;
-            connections.insert(key, c);
+        if let std::collections::btree_map::Entry::Vacant(slot) = connections.entry(key) {
+            let c = connection_of(state, &r.number_id, r.provider()).await?;
+            slot.insert(c);
         }
     }
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();

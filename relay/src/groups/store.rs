@@ -391,7 +391,7 @@ pub async fn lid_for_phone(conn: &mut AnyConnection, number_id: &str, pn: &str) 
 /// numbers' scope.
 pub async fn find_people(pool: &AnyPool, scope: &str, needle: &str) -> Result<Vec<(String, GroupMember, bool)>> {
     let digits: String = needle.chars().filter(char::is_ascii_digit).collect();
-    let like = format!("%{}%", needle.trim().to_lowercase().replace('%', "").replace('_', ""));
+    let like = format!("%{}%", needle.trim().to_lowercase().replace(['%', '_'], ""));
     let digits_like = if digits.len() >= 4 { format!("%{digits}%") } else { "\u{0}".to_owned() };
     let sql = format!(
         "SELECT g.id AS group_id, COALESCE(m.pn, l.pn) AS pn, m.lid, m.bsuid, m.wa_id, m.name, m.role FROM group_members m
