@@ -20,6 +20,7 @@ use i18n::I18n;
 use pages::agents::AgentsPage;
 use pages::audit::AuditPage;
 use pages::broadcasts::BroadcastsPage;
+use pages::groups::GroupsPage;
 use pages::contacts::ContactsPage;
 use pages::export::ExportPage;
 use pages::inbox::InboxPage;
@@ -97,6 +98,7 @@ lazy_page!(AuditRoute, AuditPage);
 lazy_page!(ExportRoute, ExportPage);
 lazy_page!(ContactsRoute, ContactsPage);
 lazy_page!(BroadcastsRoute, BroadcastsPage);
+lazy_page!(GroupsRoute, GroupsPage);
 
 // Setting a password (from a one-time link) needs no shell and no session.
 lazy_page!(SetPasswordRoute, SetPasswordPage, open);
@@ -120,6 +122,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/export") view={Lazy::<ExportRoute>::new()} />
                 <Route path=path!("/contacts") view={Lazy::<ContactsRoute>::new()} />
                 <Route path=path!("/broadcasts") view={Lazy::<BroadcastsRoute>::new()} />
+                <Route path=path!("/groups") view={Lazy::<GroupsRoute>::new()} />
                 <Route path=path!("/set-password") view={Lazy::<SetPasswordRoute>::new()} />
             </Routes>
         </Router>

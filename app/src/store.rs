@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use leptos::prelude::*;
+use switchboard_shared::groups::GroupJob;
 use switchboard_shared::api::{BroadcastProgress, Conversation, Event, EventKind, EventsQuery, Me, Message, Number};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -40,6 +41,13 @@ pub struct Inbox {
     /// The latest report of each broadcast the stream told of (the broadcasts page follows
     /// these instead of asking the relay again).
     pub broadcasts: RwSignal<HashMap<i64, BroadcastProgress>>,
+    /// Bumped whenever the stream says a group or a linked device changed: the groups page
+    /// reads them again.
+    pub groups_changed: RwSignal<u64>,
+    /// The latest counts of each bulk job over groups the stream told of.
+    pub group_jobs: RwSignal<HashMap<i64, GroupJob>>,
+    /// Linked numbers that dropped (number id → state), for the banner.
+    pub dropped: RwSignal<HashMap<String, String>>,
     source: StoredValue<Option<web_sys::EventSource>, LocalStorage>,
 }
 
@@ -55,6 +63,9 @@ impl Inbox {
             signed_out: RwSignal::new(false),
             viewer: RwSignal::new(None),
             broadcasts: RwSignal::new(HashMap::new()),
+            groups_changed: RwSignal::new(0),
+            group_jobs: RwSignal::new(HashMap::new()),
+            dropped: RwSignal::new(HashMap::new()),
             source: StoredValue::new_local(None),
         }
     }
@@ -101,7 +112,7 @@ impl Inbox {
                 }
             }
         });
-        for name in ["message", "status", "dead_letter", "assignment", "conversation", "message_deleted", "broadcast"] {
+        for name in ["message", "status", "dead_letter", "assignment", "conversation", "message_deleted", "broadcast", "group", "group_job", "linked_device"] {
             let _ = source.add_event_listener_with_callback(name, on_event.as_ref().unchecked_ref());
         }
         on_event.forget();
@@ -175,6 +186,20 @@ impl Inbox {
                 all.insert(progress.id, progress);
             }),
             EventKind::DeadLetter { .. } => {}
+            EventKind::Group { .. } => self.groups_changed.update(|n| *n += 1),
+            EventKind::GroupJob { job } => self.group_jobs.update(|all| {
+                all.insert(job.id, job);
+            }),
+            EventKind::LinkedDevice { number_id, state } => {
+                self.dropped.update(|d| {
+                    if state == "online" || state == "removed" {
+                        d.remove(&number_id);
+                    } else if state != "connecting" {
+                        d.insert(number_id, state);
+                    }
+                });
+                self.groups_changed.update(|n| *n += 1);
+            }
         }
     }
 

@@ -787,6 +787,38 @@ pub struct PersonHit {
     pub requested: bool,
 }
 
+/// The groups list's filters, applied in the browser.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupFilter {
+    /// Part of the subject, any case.
+    pub text: String,
+    pub number: Option<String>,
+    pub provider: Option<ProviderKind>,
+    /// Only groups with join requests waiting.
+    pub pending: bool,
+    /// Only admins-only groups.
+    pub admins_only: bool,
+    /// Only groups where our number is not an admin.
+    pub not_admin: bool,
+}
+
+impl GroupFilter {
+    pub fn matches(&self, g: &Group, text_lower: &str) -> bool {
+        self.number.as_ref().is_none_or(|n| *n == g.number_id)
+            && self.provider.is_none_or(|p| p == g.provider)
+            && (!self.pending || g.pending_requests > 0)
+            && (!self.admins_only || g.admins_only_messages)
+            && (!self.not_admin || !g.is_admin)
+            && (text_lower.is_empty() || g.subject.to_lowercase().contains(text_lower))
+    }
+
+    /// The positions of the groups that pass, in order.
+    pub fn apply(&self, groups: &[Group]) -> Vec<usize> {
+        let text = self.text.trim().to_lowercase();
+        groups.iter().enumerate().filter(|(_, g)| self.matches(g, &text)).map(|(i, _)| i).collect()
+    }
+}
+
 /// `POST /groups/{id}/members`: add, remove, promote or demote people (phones, `lid:…` or
 /// BSUIDs as an operator types them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1098,6 +1130,45 @@ mod tests {
         assert_eq!(person_ids("US.13491208655302741918").bsuid.as_deref(), Some("US.13491208655302741918"));
         assert!(person_ids("   ").is_empty());
         assert!(person_ids("hello").is_empty(), "a phone is digits");
+    }
+
+    fn group(subject: &str, number: &str, pending: u32, admins_only: bool, is_admin: bool) -> Group {
+        Group {
+            id: subject.into(),
+            number_id: number.into(),
+            provider: ProviderKind::Linked,
+            subject: subject.into(),
+            description: None,
+            member_count: 3,
+            admins: vec![],
+            pending_requests: pending,
+            admins_only_messages: admins_only,
+            locked_info: false,
+            join_approval: false,
+            suspended: false,
+            lid_addressing: false,
+            is_admin,
+            last_activity_at: None,
+            invite_link: None,
+            connection: Connection::Online,
+            actions: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn the_list_filters_by_text_number_requests_mode_and_admin() {
+        let all = vec![
+            group("3B Parents", "1", 2, false, true),
+            group("Exam hall", "1", 0, true, true),
+            group("Alumni 3B", "2", 0, false, false),
+        ];
+        let f = |f: GroupFilter| f.apply(&all);
+        assert_eq!(f(GroupFilter { text: "3b".into(), ..Default::default() }), vec![0, 2]);
+        assert_eq!(f(GroupFilter { number: Some("1".into()), ..Default::default() }), vec![0, 1]);
+        assert_eq!(f(GroupFilter { pending: true, ..Default::default() }), vec![0]);
+        assert_eq!(f(GroupFilter { admins_only: true, ..Default::default() }), vec![1]);
+        assert_eq!(f(GroupFilter { not_admin: true, ..Default::default() }), vec![2]);
+        assert_eq!(f(GroupFilter::default()), vec![0, 1, 2]);
     }
 
     #[test]

@@ -50,6 +50,13 @@ pub fn Shell(children: Children) -> impl IntoView {
                     <Show when=move || can(Permission::Broadcast)>
                         <NavLink href="/broadcasts" label=key!("nav.broadcasts") />
                     </Show>
+                    <Show when=move || can(Permission::ManageGroups)>
+                        <NavLink href="/groups" label=key!("nav.groups")>
+                            <Show when=move || inbox.dropped.with(|d| !d.is_empty())>
+                                <span class="badge warn" id="dropped-numbers" title="!">"!"</span>
+                            </Show>
+                        </NavLink>
+                    </Show>
                     <Show when=move || can(Permission::ViewReports)>
                         <NavLink href="/live" label=key!("nav.supervisor") />
                     </Show>

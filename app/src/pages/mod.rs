@@ -5,6 +5,7 @@ pub mod audit;
 pub mod broadcasts;
 pub mod contacts;
 pub mod export;
+pub mod groups;
 pub mod inbox;
 pub mod login;
 pub mod numbers;
