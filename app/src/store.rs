@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use switchboard_shared::groups::GroupJob;
 use switchboard_shared::api::{BroadcastProgress, Conversation, Event, EventKind, EventsQuery, Me, Message, Number};
+use switchboard_shared::groups::GroupJobProgress;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
@@ -45,7 +45,7 @@ pub struct Inbox {
     /// reads them again.
     pub groups_changed: RwSignal<u64>,
     /// The latest counts of each bulk job over groups the stream told of.
-    pub group_jobs: RwSignal<HashMap<i64, GroupJob>>,
+    pub group_jobs: RwSignal<HashMap<i64, GroupJobProgress>>,
     /// Linked numbers that dropped (number id → state), for the banner.
     pub dropped: RwSignal<HashMap<String, String>>,
     source: StoredValue<Option<web_sys::EventSource>, LocalStorage>,
@@ -112,7 +112,18 @@ impl Inbox {
                 }
             }
         });
-        for name in ["message", "status", "dead_letter", "assignment", "conversation", "message_deleted", "broadcast", "group", "group_job", "linked_device"] {
+        for name in [
+            "message",
+            "status",
+            "dead_letter",
+            "assignment",
+            "conversation",
+            "message_deleted",
+            "broadcast",
+            "group",
+            "group_job",
+            "linked_device",
+        ] {
             let _ = source.add_event_listener_with_callback(name, on_event.as_ref().unchecked_ref());
         }
         on_event.forget();

@@ -70,6 +70,8 @@ pub async fn start(mut config: Config, options: DemoOptions, admin_password: Opt
     }
     let sandbox = Sandbox::spawn(sandbox_config.clone()).await?;
     config.graph_base_url = sandbox.url.clone();
+    // Group control on simulated linked devices, beside the Cloud API groups.
+    config.linked_devices = crate::groups::linked::Backend::Sim(sandbox.url.clone());
     let relay = Relay::start(config).await?;
     for n in &sandbox_config.numbers {
         numbers::upsert(
@@ -93,6 +95,7 @@ pub async fn start(mut config: Config, options: DemoOptions, admin_password: Opt
     auth::upsert_user(&relay.state, "supervisor@example.com", "陳主管 Supervisor", &admin_password, "Supervisor", &Scope::All).await?;
     auth::upsert_user(&relay.state, "agent@example.com", "李客服 Agent", &admin_password, "Agent", &first_number).await?;
     seed_contacts(&relay, options.contacts).await?;
+    seed_groups(&relay, &sandbox).await?;
     // A few customers have already written, so the inbox is not empty on first look.
     if options.chatter_every.is_some() {
         for c in sandbox.customers().iter().step_by(5) {
@@ -100,6 +103,74 @@ pub async fn start(mut config: Config, options: DemoOptions, admin_password: Opt
         }
     }
     Ok(Demo { relay, sandbox, admin_password })
+}
+
+/// The demo's linked devices: the Central shop's own number (which also has the Cloud API),
+/// and a community number that has only its phone.
+pub const DEMO_LINKED: [(&str, &str); 2] = [("85255500101", "Harbour Bakery (Central)"), ("85255500188", "Harbour Bakery community 社群")];
+
+/// Groups on both kinds of numbers: linked groups of every size and setting (join requests
+/// waiting, admins-only, one we are not admin of, one moved to LID addressing), and small Cloud
+/// API groups with a request waiting.
+pub async fn seed_groups(relay: &Relay, sandbox: &Sandbox) -> anyhow::Result<()> {
+    use switchboard_shared::groups::{MemberRole, ProviderKind};
+    let person = |i: usize| {
+        let name = format!("{} {}", SURNAMES[i % SURNAMES.len()], GIVEN[(i / SURNAMES.len()) % GIVEN.len()]);
+        (format!("8526{:07}", 2_000_000 + i), name, if i.is_multiple_of(23) { MemberRole::Admin } else { MemberRole::Member })
+    };
+    let linked_groups: [(&str, usize, bool, bool, MemberRole); 8] = [
+        ("3B 家長群 Parents", 180, true, false, MemberRole::SuperAdmin),
+        ("考試週通知 Exam week", 35, false, true, MemberRole::Admin),
+        ("烘焙班 Baking class", 24, true, false, MemberRole::Admin),
+        ("貴賓會員 VIP members", 60, false, false, MemberRole::Admin),
+        ("Central regulars 中環熟客", 90, false, false, MemberRole::Admin),
+        ("Neighbourhood swap 街坊交換", 40, false, false, MemberRole::Member),
+        ("Wholesale orders 批發訂單", 12, true, false, MemberRole::Admin),
+        ("Volunteers 義工", 18, false, false, MemberRole::Admin),
+    ];
+    let mut jids = Vec::new();
+    for (i, (subject, size, approval, announce, role)) in linked_groups.iter().enumerate() {
+        let phone = DEMO_LINKED[i % 2].0;
+        let members: Vec<_> = (0..*size).map(|k| person(i * 200 + k)).collect();
+        let jid = sandbox.seed_linked_group(phone, subject, *role, &members, *approval);
+        if *announce {
+            let http = reqwest::Client::new();
+            let _ = http
+                .post(format!("{}/_linked/{phone}/groups/{jid}", sandbox.url))
+                .json(&serde_json::json!({"announce": true}))
+                .send()
+                .await;
+        }
+        jids.push((jid, *approval));
+    }
+    let mut conn = relay.state.db.pool.acquire().await?;
+    let mut linked_ids = Vec::new();
+    for (phone, label) in DEMO_LINKED {
+        let id = crate::numbers::find_by_display_number(&mut conn, phone).await?.unwrap_or_else(|| phone.to_owned());
+        linked_ids.push(id);
+        let _ = label;
+    }
+    drop(conn);
+    for ((phone, label), id) in DEMO_LINKED.iter().zip(&linked_ids) {
+        crate::groups::linked::pair(&relay.state, id, phone, label, false).await?;
+    }
+    // Parents ask to join the groups that need approval.
+    for (jid, approval) in &jids {
+        if *approval {
+            for k in 0..3 {
+                let (pn, name, _) = person(5_000 + k + jid.len() * 3);
+                let _ = sandbox.linked_ask_to_join(jid, &pn, &name);
+            }
+        }
+    }
+    // Small Cloud API groups (8 members at most) on the other two shops.
+    for (n, subject) in [("110000000000002", "Mong Kok pickup 旺角取貨"), ("110000000000003", "Online orders help 網店客服")] {
+        let members: Vec<String> = (0..5).map(|k| person(7_000 + k + n.len()).0).collect();
+        let id = sandbox.seed_cloud_group(n, subject, &members, true);
+        crate::groups::sync_number(&relay.state, n, ProviderKind::Cloud).await?;
+        let _ = sandbox.cloud_tap_link(&id, &person(7_100 + n.len()).0);
+    }
+    Ok(())
 }
 
 const SURNAMES: &[&str] = &["陳", "林", "黃", "張", "李", "王", "吳", "劉", "蔡", "楊", "Chan", "Wong", "Lee", "Cheung", "Ho"];

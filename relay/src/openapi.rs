@@ -208,6 +208,7 @@ pub fn document(state: &AppState) -> OpenApi {
             schema::<groups::ItemState>(),
             schema::<groups::JobState>(),
             schema::<groups::GroupJob>(),
+            schema::<groups::GroupJobProgress>(),
         ])
         .security_scheme(
             "session",

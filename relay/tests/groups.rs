@@ -23,10 +23,10 @@ async fn app(backend: Backend) -> TestApp {
     .await
 }
 
-/// Signs in as an administrator of every number.
-async fn admin(t: &TestApp) -> String {
+/// An administrator of every number, `admin@example.com`.
+async fn add_admin(state: &switchboard_relay::AppState) {
     switchboard_relay::access::auth::upsert_user(
-        &t.relay.state,
+        state,
         "admin@example.com",
         "Admin",
         PASSWORD,
@@ -35,6 +35,11 @@ async fn admin(t: &TestApp) -> String {
     )
     .await
     .unwrap();
+}
+
+/// Signs in as an administrator of every number.
+async fn admin(t: &TestApp) -> String {
+    add_admin(&t.relay.state).await;
     t.login_as("admin@example.com", PASSWORD).await
 }
 
@@ -73,6 +78,7 @@ on_both_backends!(
     removing_a_spammer_from_forty_groups_on_three_numbers_survives_an_offline_number,
     a_change_accepted_but_never_applied_is_flagged,
     members_known_only_by_lid_are_reported_unresolved_never_guessed,
+    a_bulk_job_cut_off_by_a_crash_resumes_without_doing_anything_twice,
 );
 
 async fn a_linked_group_is_run_from_the_console_and_every_refusal_says_why(backend: Backend) {
@@ -360,4 +366,161 @@ async fn members_known_only_by_lid_are_reported_unresolved_never_guessed(backend
         .await
         .unwrap();
     assert_eq!(plan["items"][0]["verdict"], "act", "{plan}");
+}
+
+/// A relay in a runtime of its own, so a test can end it the way `kill -9` does: every task
+/// stops where it is, nothing is flushed or finished.
+struct Crashable {
+    url: String,
+    crash: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+fn start_crashable(config: switchboard_relay::Config) -> Crashable {
+    let (url_tx, url_rx) = std::sync::mpsc::channel();
+    let (crash, crash_rx) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        runtime.block_on(async {
+            let relay = switchboard_relay::Relay::start(config).await.unwrap();
+            add_admin(&relay.state).await;
+            url_tx.send(relay.url()).unwrap();
+        });
+        let _ = crash_rx.recv();
+        runtime.shutdown_background();
+    });
+    Crashable { url: url_rx.recv().unwrap(), crash, thread }
+}
+
+async fn a_bulk_job_cut_off_by_a_crash_resumes_without_doing_anything_twice(backend: Backend) {
+    let sandbox = switchboard_sandbox::Sandbox::spawn(switchboard_sandbox::SandboxConfig {
+        webhook_batch_window: Duration::from_millis(2),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let database = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(fresh_postgres_url().await.unwrap()),
+    };
+    let config = || {
+        switchboard_relay::ConfigArgs {
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            data_dir: Some(dir.path().to_owned()),
+            database_url: database.as_ref().map(|d| d.url.clone()),
+            graph_base_url: Some(sandbox.url.clone()),
+            console_dir: Some(dir.path().join("dist")),
+            secret_key: Some(TEST_KEY.into()),
+            linked_devices: Some("sim".into()),
+            group_pace_ms: Some(30),
+            group_confirm_secs: Some(20),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap()
+    };
+    let mut jids = Vec::new();
+    for i in 0..12 {
+        let members = vec![
+            (format!("85261{i:06}"), "Friend".to_owned(), MemberRole::Member),
+            ("85299990000".into(), "Spam".into(), MemberRole::Member),
+        ];
+        jids.push(sandbox.seed_linked_group(
+            if i % 2 == 0 { LINKED } else { LINKED2 },
+            &format!("Shop {i}"),
+            MemberRole::Admin,
+            &members,
+            false,
+        ));
+    }
+    let first = start_crashable(config());
+    let http = reqwest::Client::new();
+    let sign_in = |url: String| {
+        let http = http.clone();
+        async move {
+            let r = http
+                .post(format!("{url}/api/v1/session"))
+                .header("x-requested-with", "switchboard")
+                .json(&json!({"email": "admin@example.com", "password": PASSWORD}))
+                .send()
+                .await
+                .unwrap();
+            r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned()
+        }
+    };
+    let post = |url: String, cookie: String, path: &'static str, body: Value| {
+        let http = http.clone();
+        async move {
+            http.post(format!("{url}/api/v1{path}"))
+                .header("cookie", cookie)
+                .header("x-requested-with", "switchboard")
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let cookie = sign_in(first.url.clone()).await;
+    for phone in [LINKED, LINKED2] {
+        let r = post(first.url.clone(), cookie.clone(), "/linked-devices", json!({"phone": phone})).await;
+        assert_eq!(r.status(), 200);
+    }
+    for _ in 0..200 {
+        let list: Value =
+            http.get(format!("{}/api/v1/groups", first.url)).header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
+        if list.as_array().unwrap().len() == 12 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Each removal is made at once but answered late: the crash comes while one is unanswered.
+    sandbox.set_linked_answer_delay(400);
+    let r =
+        post(first.url.clone(), cookie.clone(), "/group-jobs", json!({"action": {"kind": "remove_member", "person": "85299990000"}})).await;
+    assert_eq!(r.status(), 200);
+    let job: Value = r.json().await.unwrap();
+    for _ in 0..200 {
+        if sandbox.linked_applied().iter().filter(|a| a.op == "remove").count() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.crash.send(()).unwrap();
+    first.thread.join().unwrap();
+    let before = sandbox.linked_applied().iter().filter(|a| a.op == "remove").count();
+    assert!((3..12).contains(&before), "the crash came in the middle: {before} removals made");
+    sandbox.set_linked_answer_delay(0);
+
+    // Started again on the same database: it picks up where it stopped.
+    let second = switchboard_relay::Relay::start(config()).await.unwrap();
+    let cookie = sign_in(second.url()).await;
+    let id = job["id"].as_i64().unwrap();
+    let mut last = Value::Null;
+    for _ in 0..300 {
+        last = http
+            .get(format!("{}/api/v1/group-jobs/{id}", second.url()))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if last["counts"]["confirmed"] == 12 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(last["counts"]["confirmed"], 12, "{last}");
+    let mut removed: Vec<String> = sandbox.linked_applied().into_iter().filter(|a| a.op == "remove").map(|a| a.group).collect();
+    assert_eq!(removed.len(), 12, "one removal per group, none twice: {removed:?}");
+    removed.sort();
+    removed.dedup();
+    assert_eq!(removed.len(), 12);
+    assert!(
+        last["items"].as_array().unwrap().iter().any(|i| i["detail"] == "Already done."),
+        "the item cut off in flight was checked, not redone: {last}"
+    );
+    drop(database);
 }

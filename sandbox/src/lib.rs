@@ -396,6 +396,11 @@ impl Sandbox {
         self.state.linked.lock().expect("linked lock").ops_per_minute = ops_per_minute;
     }
 
+    /// Linked member changes applied at once but answered only after `ms`.
+    pub fn set_linked_answer_delay(&self, ms: u64) {
+        self.state.linked.lock().expect("linked lock").answer_delay_ms = ms;
+    }
+
     /// Linked changes answered as done but never applied ("200 but nothing changed").
     pub fn set_linked_ignore_changes(&self, ignore: bool) {
         self.state.linked.lock().expect("linked lock").ignore_changes = ignore;

@@ -109,6 +109,9 @@ pub(crate) struct World {
     pub ops_per_minute: u32,
     /// Changes are answered as done and never applied (WhatsApp's "200 but nothing changed").
     pub ignore_changes: bool,
+    /// Member changes are applied at once but answered only after this long (a caller that
+    /// dies in between never hears that its change was made).
+    pub answer_delay_ms: u64,
 }
 
 /// A person's LID in the simulated world: fixed per phone, as WhatsApp's are.
@@ -490,12 +493,20 @@ async fn participants(
             let target = p.pn.clone().or(p.lid.clone()).unwrap_or_default();
             record(&mut w, &phone, &jid, &b.action, &target);
         }
-        if !changed.is_empty() {
+        let update = (!changed.is_empty()).then(|| {
             let shown: Vec<Participant> = changed.iter().map(|p| shown(&meta, p)).collect();
-            w.push(&phone, &jid, Change::Participants { action: b.action.clone(), participants: shown });
-        }
-        results
+            Change::Participants { action: b.action.clone(), participants: shown }
+        });
+        (results, update, w.answer_delay_ms)
     };
+    let (results, update, delay) = results;
+    // Made at once; answered (and reported) only after the delay, if there is one.
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    if let Some(update) = update {
+        state.linked.lock().expect("linked lock").push(&phone, &jid, update);
+    }
     state.linked_bell.notify_waiters();
     Json(results).into_response()
 }

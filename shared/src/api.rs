@@ -389,7 +389,7 @@ pub enum EventKind {
     /// A group changed (members, settings, join requests): the console reads it again.
     Group { group_id: String },
     /// A bulk job over groups moved on (its counts; the items are read on demand).
-    GroupJob { job: crate::groups::GroupJob },
+    GroupJob { job: crate::groups::GroupJobProgress },
     /// A linked device's connection changed (online, offline since, logged out, a new QR
     /// code): the console reads the devices again, and shows a banner when one dropped.
     LinkedDevice { number_id: String, state: String },

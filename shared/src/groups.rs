@@ -775,6 +775,24 @@ impl GroupJob {
     }
 }
 
+/// What changes in a job while it runs: the stream carries this, not the whole job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GroupJobProgress {
+    pub id: i64,
+    pub state: JobState,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub counts: BTreeMap<ItemState, u32>,
+    /// The numbers it acts on (who may see it).
+    pub numbers: Vec<String>,
+}
+
+impl GroupJob {
+    pub fn progress(&self) -> GroupJobProgress {
+        GroupJobProgress { id: self.id, state: self.state, counts: self.counts.clone(), numbers: self.numbers.clone() }
+    }
+}
+
 /// Where a person is, across groups (the "find a person" search).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -111,3 +111,47 @@ pub async fn sign_in(c: &Client, email: &str, password: &str) -> Result<()> {
     c.find(Locator::Css("#sign-in")).await?.click().await?;
     Ok(())
 }
+
+/// Signs in at `base` and opens `path`.
+pub async fn open_signed_in(c: &Client, base: &str, email: &str, password: &str, path: &str) -> Result<()> {
+    c.goto(&format!("{base}/login")).await?;
+    sign_in(c, email, password).await?;
+    wait_for(c, "#sign-out").await?;
+    c.goto(&format!("{base}{path}")).await?;
+    Ok(())
+}
+
+/// Waits until `css` has `attribute` equal to `value` (a page telling it has loaded everything).
+pub async fn wait_for_attribute(c: &Client, css: &str, attribute: &str, value: &str, limit: Duration) -> Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        if let Ok(el) = c.find(Locator::Css(css)).await {
+            if el.attr(attribute).await?.as_deref() == Some(value) {
+                return Ok(());
+            }
+        }
+        if started.elapsed() > limit {
+            bail!("{css} never had {attribute}={value}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The demo on a fresh data directory with quiet customers and a known admin password.
+pub async fn start_demo(
+    dir: &std::path::Path,
+    password: &str,
+    change: impl FnOnce(&mut switchboard_relay::ConfigArgs),
+) -> switchboard_relay::demo::Demo {
+    let mut config = switchboard_relay::ConfigArgs {
+        listen: Some("127.0.0.1:0".parse().expect("an address")),
+        data_dir: Some(dir.to_owned()),
+        console_dir: Some(dist_dir()),
+        ..Default::default()
+    };
+    change(&mut config);
+    let options = switchboard_relay::demo::DemoOptions { chatter_every: None, answer_after: None, contacts: 20 };
+    switchboard_relay::demo::start(config.resolve().expect("a valid config"), options, Some(password.into()))
+        .await
+        .expect("the demo starts")
+}

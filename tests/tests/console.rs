@@ -4,23 +4,13 @@
 use std::time::Duration;
 
 use fantoccini::Locator;
-use switchboard_relay::demo::{self, DemoOptions, ADMIN_EMAIL};
-use switchboard_relay::ConfigArgs;
-use switchboard_tests::{dist_dir, screenshot, sign_in, wait_for, wait_for_text, Driver};
+use switchboard_relay::demo::{self, ADMIN_EMAIL};
+use switchboard_tests::{screenshot, sign_in, wait_for, wait_for_text, Driver};
 
 const PASSWORD: &str = "e2e-password-1";
 
 async fn start_demo(dir: &std::path::Path) -> demo::Demo {
-    let config = ConfigArgs {
-        listen: Some("127.0.0.1:0".parse().unwrap()),
-        data_dir: Some(dir.to_owned()),
-        console_dir: Some(dist_dir()),
-        ..Default::default()
-    }
-    .resolve()
-    .unwrap();
-    let options = DemoOptions { chatter_every: None, answer_after: None, contacts: 20 };
-    demo::start(config, options, Some(PASSWORD.into())).await.unwrap()
+    switchboard_tests::start_demo(dir, PASSWORD, |_| {}).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -23,7 +23,7 @@ const CONCURRENCY: usize = 64;
 
 pub fn run(args: &[String]) -> Result<()> {
     let which = args.first().map(String::as_str).unwrap_or("all");
-    let known = ["all", "webhook_ingest", "broadcast", "segment"];
+    let known = ["all", "webhook_ingest", "broadcast", "segment", "groups"];
     if !known.contains(&which) {
         bail!("unknown benchmark {which:?}; known: {}", known[1..].join(", "));
     }
@@ -50,6 +50,11 @@ pub fn run(args: &[String]) -> Result<()> {
         print_table("segment", &result);
         report["segment_100k_ms"] = result["segment_100k_ms"].clone();
         report["segment"] = result;
+    }
+    if which == "all" || which == "groups" {
+        let result = runtime.block_on(crate::groups::run())?;
+        print_table("groups", &result);
+        report["groups"] = result;
     }
     if let Some(bundle) = console_bundle()? {
         print_table("console_bundle", &bundle);

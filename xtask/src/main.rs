@@ -7,6 +7,7 @@
 
 mod bench;
 mod broadcast;
+mod groups;
 mod segment;
 mod tools;
 

@@ -10,9 +10,9 @@ use crate::key;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use switchboard_shared::groups::{
-    BulkAction, BulkPlan, BulkRequest, Connection, DecideRequests, Group, GroupAction, GroupDetail, GroupFilter, GroupJob,
-    GroupMember, GroupMessage, GroupSetting, InviteLinkRequest, ItemState, LinkDevice, LinkedDevice, MemberChange, MemberOp,
-    MemberOutcome, MemberRole, PeopleQuery, PerMember, PersonHit, ProviderKind, Refusal, RevokeMessage, Verdict,
+    BulkAction, BulkPlan, BulkRequest, Connection, DecideRequests, Group, GroupAction, GroupDetail, GroupFilter, GroupJob, GroupMember,
+    GroupMessage, GroupSetting, InviteLinkRequest, ItemState, LinkDevice, LinkedDevice, MemberChange, MemberOp, MemberOutcome, MemberRole,
+    PeopleQuery, PerMember, PersonHit, ProviderKind, Refusal, RevokeMessage, Verdict,
 };
 
 use crate::client;
@@ -42,7 +42,9 @@ fn connection_text(i18n: I18n, c: &Connection) -> String {
     match c {
         Connection::Online => i18n.t(key!("groups.conn.online")),
         Connection::Connecting => i18n.t(key!("groups.conn.connecting")),
-        Connection::Offline { since } if *since > 0 => format!("{} {}", i18n.t(key!("groups.conn.offline_since")), format_time(*since, lang.tag())),
+        Connection::Offline { since } if *since > 0 => {
+            format!("{} {}", i18n.t(key!("groups.conn.offline_since")), format_time(*since, lang.tag()))
+        }
         Connection::Offline { .. } => i18n.t(key!("groups.conn.offline")),
         Connection::LoggedOut { .. } => i18n.t(key!("groups.conn.logged_out")),
         Connection::Banned => i18n.t(key!("groups.conn.banned")),
@@ -76,6 +78,14 @@ fn typed(ids: &switchboard_shared::groups::MemberIds) -> String {
         (None, None, Some(b)) => format!("bsuid:{b}"),
         _ => String::new(),
     }
+}
+
+/// Rows the list shows at first, and adds per "show more".
+const PAGE: usize = 200;
+
+/// A high-resolution clock for timing the filter (ms).
+fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
 }
 
 #[component]
@@ -117,7 +127,10 @@ pub fn GroupsPage() -> impl IntoView {
     let with_requests = RwSignal::new(false);
     let admins_only = RwSignal::new(false);
     let not_admin = RwSignal::new(false);
-    let shown = Memo::new(move |_| {
+    // Rows shown at once (a cheap phone does not lay out 10,000 rows); "show more" adds more.
+    let limit = RwSignal::new(PAGE);
+    // The filtered positions, and how long filtering took in this browser (ms).
+    let filtered = Memo::new(move |_| {
         let f = GroupFilter {
             text: text.get(),
             number: Some(number.get()).filter(|n| !n.is_empty()),
@@ -126,7 +139,13 @@ pub fn GroupsPage() -> impl IntoView {
             admins_only: admins_only.get(),
             not_admin: not_admin.get(),
         };
-        groups.with(|all| f.apply(all).into_iter().map(|i| all[i].clone()).collect::<Vec<_>>())
+        let started = now_ms();
+        let hits = groups.with(|all| f.apply(all));
+        (hits, now_ms() - started)
+    });
+    let shown = Memo::new(move |_| {
+        let n = limit.get();
+        filtered.with(|(hits, _)| groups.with(|all| hits.iter().take(n).map(|&i| all[i].clone()).collect::<Vec<_>>()))
     });
     let labels = Memo::new(move |_| {
         let mut m: HashMap<String, String> = HashMap::new();
@@ -165,6 +184,7 @@ pub fn GroupsPage() -> impl IntoView {
             <Devices devices=devices reload=Callback::new(move |_| reload()) />
             <ErrorNote error=fetch.error() />
             <Bulk selected=selected labels=labels />
+            {move || open.get().map(|id| view! { <GroupPanel id=id close=Callback::new(move |_| open.set(None)) /> })}
             <div class="filters" id="group-filters">
                 <input id="group-search" type="search" placeholder=move || i18n.t(key!("groups.search"))
                     prop:value=text on:input=move |ev| text.set(event_target_value(&ev)) />
@@ -181,7 +201,9 @@ pub fn GroupsPage() -> impl IntoView {
             </div>
             <Show when=move || loaded.get() fallback=move || view! { <p class="muted">{i18n.t(key!("common.loading"))}</p> }>
                 <Show when=move || groups.with(|g| !g.is_empty()) fallback=move || view! { <p class="empty" id="groups-empty">{i18n.t(key!("groups.empty"))}</p> }>
-                    <p class="muted small" id="groups-count">{move || format!("{} / {}", shown.with(Vec::len), groups.with(Vec::len))}</p>
+                    <p class="muted small" id="groups-count" data-count=move || filtered.with(|(h, _)| h.len())
+                        data-ms=move || filtered.with(|(_, ms)| format!("{ms:.2}"))>
+                        {move || format!("{} / {}", filtered.with(|(h, _)| h.len()), groups.with(Vec::len))}</p>
                     <div class="table-wrap">
                         <table class="grid" id="groups">
                             <thead><tr>
@@ -210,7 +232,7 @@ pub fn GroupsPage() -> impl IntoView {
                                                 prop:checked=move || selected.with(|s| s.contains(&id_check))
                                                 on:change=move |ev| { let on = event_target_checked(&ev); let id = id.clone(); selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } }); } /></td>
                                             <td data-label=move || i18n.t(key!("groups.col.subject"))>
-                                                <button class="text-button open-group" on:click=move |_| open.set(Some(id_open.clone()))>{g.subject.clone()}</button>
+                                                <button class="text-button open-group" on:click=move |_| { open.set(Some(id_open.clone())); scroll_to_panel(); }>{g.subject.clone()}</button>
                                                 <span class="pill">{provider}</span>
                                             </td>
                                             <td data-label=move || i18n.t(key!("groups.col.number"))>{number}
@@ -232,11 +254,23 @@ pub fn GroupsPage() -> impl IntoView {
                             </tbody>
                         </table>
                     </div>
+                    <Show when=move || { filtered.with(|(h, _)| h.len()) > limit.get() }>
+                        <button class="secondary" id="groups-more" on:click=move |_| limit.update(|n| *n += PAGE)>{move || i18n.t(key!("common.load_more"))}</button>
+                    </Show>
                 </Show>
             </Show>
-            {move || open.get().map(|id| view! { <GroupPanel id=id close=Callback::new(move |_| open.set(None)) /> })}
         </section>
     }
+}
+
+/// Brings the opened group into view (it opens above the list).
+fn scroll_to_panel() {
+    leptos::task::spawn_local(async {
+        gloo_timers_sleep(50).await;
+        if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("group-panel")) {
+            el.scroll_into_view();
+        }
+    });
 }
 
 async fn gloo_timers_sleep(ms: i32) {
@@ -252,7 +286,11 @@ async fn gloo_timers_sleep(ms: i32) {
 #[component]
 fn Banner(devices: RwSignal<Vec<LinkedDevice>>) -> impl IntoView {
     let i18n = use_i18n();
-    let down = move || devices.with(|d| d.iter().filter(|d| !d.connection.is_online() && d.qr_svg.is_none() && d.pair_code.is_none()).cloned().collect::<Vec<_>>());
+    let down = move || {
+        devices.with(|d| {
+            d.iter().filter(|d| !d.connection.is_online() && d.qr_svg.is_none() && d.pair_code.is_none()).cloned().collect::<Vec<_>>()
+        })
+    };
     view! {
         <For each=down key=|d| (d.number_id.clone(), d.connection.name()) children=move |d| {
             let conn = d.connection.clone();
@@ -358,7 +396,9 @@ fn GroupPanel(id: String, close: Callback<()>) -> impl IntoView {
             reload();
         })
     };
-    let invite = move |reset: bool| act.run(async move { client::invite_link(&gid.get_value(), &InviteLinkRequest { reset }).await }, move |l| link.set(Some(l.link)));
+    let invite = move |reset: bool| {
+        act.run(async move { client::invite_link(&gid.get_value(), &InviteLinkRequest { reset }).await }, move |l| link.set(Some(l.link)))
+    };
     let add_text = RwSignal::new(String::new());
     let message = RwSignal::new(String::new());
     let mentions = RwSignal::new(Vec::<String>::new());
@@ -574,10 +614,7 @@ fn state_text(i18n: I18n, s: ItemState) -> String {
 
 /// Bulk actions: find a person, choose what to do and where, dry run, run, watch.
 #[component]
-fn Bulk(
-    selected: RwSignal<std::collections::BTreeSet<String>>,
-    labels: Memo<HashMap<String, String>>,
-) -> impl IntoView {
+fn Bulk(selected: RwSignal<std::collections::BTreeSet<String>>, labels: Memo<HashMap<String, String>>) -> impl IntoView {
     let i18n = use_i18n();
     let inbox = use_inbox();
     let person = RwSignal::new(String::new());
@@ -626,8 +663,9 @@ fn Bulk(
     };
     // Live progress from the stream; the items are read again as it moves.
     Effect::new(move |_| {
-        let Some(id) = job.with_untracked(|j| j.as_ref().map(|j| j.id)) else { return };
-        let live = inbox.group_jobs.with(|all| all.get(&id).cloned());
+        let jobs = inbox.group_jobs.get();
+        let Some(id) = job.with(|j| j.as_ref().map(|j| j.id)) else { return };
+        let live = jobs.get(&id).cloned();
         if let Some(live) = live {
             let changed = job.with_untracked(|j| j.as_ref().is_none_or(|j| j.counts != live.counts || j.state != live.state));
             if changed {

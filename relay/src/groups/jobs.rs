@@ -167,7 +167,7 @@ pub async fn start(state: &AppState, user: &AuthUser, request: &BulkRequest) -> 
     let mut out = Vec::new();
     store::finish_if_done(&mut tx, id).await?;
     let job = summary(&mut tx, id, false).await?.ok_or(AppError::NotFound)?;
-    out.push(crate::events::append(&mut tx, "", None, EventKind::GroupJob { job: job.clone() }).await?);
+    out.push(crate::events::append(&mut tx, "", None, EventKind::GroupJob { job: job.progress() }).await?);
     tx.commit().await?;
     state.events.publish(out);
     for n in &number_list {
@@ -225,7 +225,7 @@ async fn publish_progress(state: &AppState, job_id: i64) -> Result<()> {
     let mut tx = state.db.pool.begin().await?;
     store::finish_if_done(&mut tx, job_id).await?;
     let Some(job) = summary(&mut tx, job_id, false).await? else { return Ok(()) };
-    let e = crate::events::append(&mut tx, "", None, EventKind::GroupJob { job }).await?;
+    let e = crate::events::append(&mut tx, "", None, EventKind::GroupJob { job: job.progress() }).await?;
     tx.commit().await?;
     state.events.publish(vec![e]);
     Ok(())
@@ -533,7 +533,7 @@ pub async fn confirm(conn: &mut AnyConnection, number_id: &str, group_id: &str, 
     for job_id in jobs {
         store::finish_if_done(conn, job_id).await?;
         if let Some(job) = summary(conn, job_id, false).await? {
-            out.push(crate::events::append(conn, "", None, EventKind::GroupJob { job }).await?);
+            out.push(crate::events::append(conn, "", None, EventKind::GroupJob { job: job.progress() }).await?);
         }
     }
     Ok(())
