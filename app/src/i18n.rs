@@ -478,6 +478,7 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("groups.devices.by_code", "Pair with a code instead of a QR code", "改用代碼配對"),
     ("groups.devices.link", "Link", "連結"),
     ("groups.members", "members", "成員"),
+    ("groups.members.title", "Members", "成員"),
     ("groups.link.show", "Invite link", "邀請連結"),
     ("groups.link.reset", "Reset link", "重設連結"),
     ("groups.requests", "Join requests", "加入申請"),

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 use switchboard_shared::api::{BroadcastProgress, Conversation, Event, EventKind, EventsQuery, Me, Message, Number};
-use switchboard_shared::groups::GroupJobProgress;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
@@ -44,8 +43,8 @@ pub struct Inbox {
     /// Bumped whenever the stream says a group or a linked device changed: the groups page
     /// reads them again.
     pub groups_changed: RwSignal<u64>,
-    /// The latest counts of each bulk job over groups the stream told of.
-    pub group_jobs: RwSignal<HashMap<i64, GroupJobProgress>>,
+    /// How many times the stream said each bulk job over groups moved on.
+    pub group_jobs: RwSignal<HashMap<i64, u64>>,
     /// Linked numbers that dropped (number id → state), for the banner.
     pub dropped: RwSignal<HashMap<String, String>>,
     source: StoredValue<Option<web_sys::EventSource>, LocalStorage>,
@@ -199,7 +198,7 @@ impl Inbox {
             EventKind::DeadLetter { .. } => {}
             EventKind::Group { .. } => self.groups_changed.update(|n| *n += 1),
             EventKind::GroupJob { job } => self.group_jobs.update(|all| {
-                all.insert(job.id, job);
+                *all.entry(job.id).or_insert(0) += 1;
             }),
             EventKind::LinkedDevice { number_id, state } => {
                 self.dropped.update(|d| {

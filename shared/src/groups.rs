@@ -775,21 +775,20 @@ impl GroupJob {
     }
 }
 
-/// What changes in a job while it runs: the stream carries this, not the whole job.
+/// That a job moved on: the stream carries only which job (and whose numbers, for who may see
+/// it); the page reads the job again. (The whole job's types would weigh on every page's first
+/// download, as the event stream is read everywhere.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupJobProgress {
     pub id: i64,
-    pub state: JobState,
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    pub counts: BTreeMap<ItemState, u32>,
     /// The numbers it acts on (who may see it).
     pub numbers: Vec<String>,
 }
 
 impl GroupJob {
     pub fn progress(&self) -> GroupJobProgress {
-        GroupJobProgress { id: self.id, state: self.state, counts: self.counts.clone(), numbers: self.numbers.clone() }
+        GroupJobProgress { id: self.id, numbers: self.numbers.clone() }
     }
 }
 

@@ -480,7 +480,7 @@ fn GroupPanel(id: String, close: Callback<()>) -> impl IntoView {
                             </ul>
                         }.into_any()
                     }}
-                    <h3>{move || i18n.t(key!("groups.members"))}</h3>
+                    <h3>{move || i18n.t(key!("groups.members.title"))}</h3>
                     <form class="inline" id="add-members" on:submit=move |ev: SubmitEvent| {
                         ev.prevent_default();
                         let people: Vec<String> = add_text.get_untracked().split([',', '\n', ';']).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
@@ -490,10 +490,12 @@ fn GroupPanel(id: String, close: Callback<()>) -> impl IntoView {
                         <input type="text" id="add-people" placeholder=move || i18n.t(key!("groups.add.placeholder")) prop:value=add_text on:input=move |ev| add_text.set(event_target_value(&ev)) />
                         {match add_refused {
                             None => view! { <button class="primary small" type="submit" id="add-button">{move || i18n.t(key!("groups.add"))}</button> }.into_any(),
-                            Some(r) => view! {
+                            // The provider cannot add: the invite link is the way in.
+                            Some(r @ Refusal::Provider) => view! {
                                 <button class="secondary small" type="button" id="send-invite" disabled=link_refused.is_some() on:click=move |_| invite(false)>{move || i18n.t(key!("groups.add.invite"))}</button>
                                 <span class="muted small" id="add-why">{move || why(i18n, r)}</span>
                             }.into_any(),
+                            Some(r) => view! { <span class="muted small" id="add-why">{move || why(i18n, r)}</span> }.into_any(),
                         }}
                     </form>
                     <Show when=move || results.with(|r| !r.is_empty())>
@@ -661,17 +663,20 @@ fn Bulk(selected: RwSignal<std::collections::BTreeSet<String>>, labels: Memo<Has
             job.set(Some(j));
         });
     };
-    // Live progress from the stream; the items are read again as it moves.
+    // Live progress: the stream says the job moved; read it again (at most every 400 ms).
+    let reading = StoredValue::new(false);
     Effect::new(move |_| {
-        let jobs = inbox.group_jobs.get();
-        let Some(id) = job.with(|j| j.as_ref().map(|j| j.id)) else { return };
-        let live = jobs.get(&id).cloned();
-        if let Some(live) = live {
-            let changed = job.with_untracked(|j| j.as_ref().is_none_or(|j| j.counts != live.counts || j.state != live.state));
-            if changed {
-                control.load(async move { client::group_job(id).await }, move |j| job.set(Some(j)));
-            }
+        let moved = inbox.group_jobs.with(|all| job.with_untracked(|j| j.as_ref().and_then(|j| all.get(&j.id).copied())));
+        let Some(id) = job.with_untracked(|j| j.as_ref().map(|j| j.id)) else { return };
+        if moved.is_none() || reading.get_value() {
+            return;
         }
+        reading.set_value(true);
+        leptos::task::spawn_local(async move {
+            gloo_timers_sleep(400).await;
+            reading.set_value(false);
+            control.load(async move { client::group_job(id).await }, move |j| job.set(Some(j)));
+        });
     });
     let label = move |id: &str| labels.with(|m| m.get(id).cloned().unwrap_or_else(|| id.to_owned()));
     view! {
