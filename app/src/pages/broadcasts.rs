@@ -90,7 +90,7 @@ pub fn BroadcastsPage() -> impl IntoView {
         refresh();
         // Show the new broadcast's report once it is drawn.
         leptos::task::spawn_local(async move {
-            crate::pages::contacts::sleep_ms(600).await;
+            crate::components::sleep_ms(600).await;
             if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("broadcast-report")) {
                 el.scroll_into_view();
             }

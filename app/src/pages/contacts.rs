@@ -150,7 +150,7 @@ fn ImportCard(on_imported: Callback<()>) -> impl IntoView {
             let id = s.id;
             status.set(Some(s));
             loop {
-                sleep_ms(400).await;
+                crate::components::sleep_ms(400).await;
                 s = client::import_status(id).await?;
                 let finished = s.finished;
                 status.set(Some(s.clone()));
@@ -267,16 +267,6 @@ fn ImportCard(on_imported: Callback<()>) -> impl IntoView {
             </div>
         </details>
     }
-}
-
-/// Waits `ms` milliseconds (a browser timer).
-pub async fn sleep_ms(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 #[component]

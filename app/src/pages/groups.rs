@@ -17,7 +17,7 @@ use switchboard_shared::groups::{
 
 use crate::client;
 use crate::components::feedback::{ErrorNote, Mutation};
-use crate::components::format_time;
+use crate::components::{format_time, sleep_ms};
 use crate::i18n::{use_i18n, I18n};
 use crate::store::use_inbox;
 
@@ -113,7 +113,7 @@ pub fn GroupsPage() -> impl IntoView {
         if prev.is_some() && !pending.get_value() {
             pending.set_value(true);
             leptos::task::spawn_local(async move {
-                gloo_timers_sleep(700).await;
+                sleep_ms(700).await;
                 pending.set_value(false);
                 reload();
             });
@@ -266,20 +266,11 @@ pub fn GroupsPage() -> impl IntoView {
 /// Brings the opened group into view (it opens above the list).
 fn scroll_to_panel() {
     leptos::task::spawn_local(async {
-        gloo_timers_sleep(50).await;
+        sleep_ms(50).await;
         if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("group-panel")) {
             el.scroll_into_view();
         }
     });
-}
-
-async fn gloo_timers_sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 /// Numbers that dropped: offline since when, logged out (pair again), banned.
@@ -673,7 +664,7 @@ fn Bulk(selected: RwSignal<std::collections::BTreeSet<String>>, labels: Memo<Has
         }
         reading.set_value(true);
         leptos::task::spawn_local(async move {
-            gloo_timers_sleep(400).await;
+            sleep_ms(400).await;
             reading.set_value(false);
             control.load(async move { client::group_job(id).await }, move |j| job.set(Some(j)));
         });
