@@ -134,25 +134,14 @@ pub async fn seed_groups(relay: &Relay, sandbox: &Sandbox) -> anyhow::Result<()>
         let members: Vec<_> = (0..*size).map(|k| person(i * 200 + k)).collect();
         let jid = sandbox.seed_linked_group(phone, subject, *role, &members, *approval);
         if *announce {
-            let http = reqwest::Client::new();
-            let _ = http
-                .post(format!("{}/_linked/{phone}/groups/{jid}", sandbox.url))
-                .json(&serde_json::json!({"announce": true}))
-                .send()
-                .await;
+            sandbox.set_linked_announce(&jid, true);
         }
         jids.push((jid, *approval));
     }
-    let mut conn = relay.state.db.pool.acquire().await?;
-    let mut linked_ids = Vec::new();
     for (phone, label) in DEMO_LINKED {
-        let id = crate::numbers::find_by_display_number(&mut conn, phone).await?.unwrap_or_else(|| phone.to_owned());
-        linked_ids.push(id);
-        let _ = label;
-    }
-    drop(conn);
-    for ((phone, label), id) in DEMO_LINKED.iter().zip(&linked_ids) {
-        crate::groups::linked::pair(&relay.state, id, phone, label, false).await?;
+        // The Central shop's phone is also its Cloud API number: the device joins that number.
+        let id = crate::groups::linked::number_for_phone(&relay.state, phone).await?;
+        crate::groups::linked::pair(&relay.state, &id, phone, label, false).await?;
     }
     // Parents ask to join the groups that need approval.
     for (jid, approval) in &jids {

@@ -358,6 +358,12 @@ impl Sandbox {
         jid
     }
 
+    /// Sets a linked group admins-only (or not), as one of its admins would on a phone.
+    pub fn set_linked_announce(&self, jid: &str, on: bool) {
+        self.state.linked.lock().expect("linked lock").set_announce(jid, on);
+        self.state.linked_bell.notify_waiters();
+    }
+
     /// Takes a linked device online, offline, logged out or banned.
     pub fn set_linked_state(&self, phone: &str, state: &str, reason: Option<&str>) {
         self.state.linked.lock().expect("linked lock").set_state(phone, state, reason.map(str::to_owned));

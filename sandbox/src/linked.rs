@@ -206,6 +206,15 @@ impl World {
         Ok(())
     }
 
+    /// An admin's phone sets the group admins-only (or not); the session hears of it.
+    pub fn set_announce(&mut self, jid: &str, on: bool) {
+        let Some(g) = self.groups.get_mut(jid) else { return };
+        g.meta.announce = on;
+        let phone = g.phone.clone();
+        let change = Change::Settings { announce: Some(on), locked: None, join_approval: None, subject: None, description: None };
+        self.push(&phone, jid, change);
+    }
+
     pub fn set_state(&mut self, phone: &str, state: &str, reason: Option<String>) {
         let d = self.devices.entry(phone.to_owned()).or_insert_with(|| Device::new(false));
         d.state = state.into();

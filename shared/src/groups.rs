@@ -434,14 +434,35 @@ impl GroupSetting {
 
     /// Whether a group with these settings already has it (a re-run does nothing).
     pub fn holds_in(&self, g: &Group) -> bool {
+        self.holds(&Settings {
+            admins_only: g.admins_only_messages,
+            locked: g.locked_info,
+            join_approval: g.join_approval,
+            subject: &g.subject,
+            description: g.description.as_deref(),
+        })
+    }
+
+    /// Whether a group whose settings are `now` already has it.
+    pub fn holds(&self, now: &Settings<'_>) -> bool {
         match self {
-            GroupSetting::AdminsOnlyMessages(on) => g.admins_only_messages == *on,
-            GroupSetting::LockedInfo(on) => g.locked_info == *on,
-            GroupSetting::JoinApproval(on) => g.join_approval == *on,
-            GroupSetting::Subject(s) => g.subject == *s,
-            GroupSetting::Description(d) => g.description.as_deref().unwrap_or("") == d,
+            GroupSetting::AdminsOnlyMessages(on) => now.admins_only == *on,
+            GroupSetting::LockedInfo(on) => now.locked == *on,
+            GroupSetting::JoinApproval(on) => now.join_approval == *on,
+            GroupSetting::Subject(s) => now.subject == s,
+            GroupSetting::Description(d) => now.description.unwrap_or("") == d,
         }
     }
+}
+
+/// A group's settings as they are now, however they were read (the list, or a provider).
+#[derive(Debug, Clone, Copy)]
+pub struct Settings<'a> {
+    pub admins_only: bool,
+    pub locked: bool,
+    pub join_approval: bool,
+    pub subject: &'a str,
+    pub description: Option<&'a str>,
 }
 
 /// The longest subject WhatsApp takes.

@@ -204,15 +204,15 @@ impl GroupProvider for CloudGroups {
                 return Err(GroupErr::Invalid("A member has neither a phone nor a BSUID.".into()));
             }
             let body = json!({"messaging_product": "whatsapp", "participants": users});
-            match self.call(Method::DELETE, &format!("{id}/participants"), &[], Some(body)).await {
+            // Meta's code says which refusal it is, before it becomes a `GroupErr`.
+            let answer = self.client.call::<Value>(Method::DELETE, &format!("{id}/participants"), &[], &self.token, Some(&body)).await;
+            match answer {
                 Ok(_) => out.extend(chunk.iter().map(|ids| PerMember { ids: ids.clone(), outcome: MemberOutcome::Done })),
-                Err(GroupErr::Invalid(m)) if m.contains(&codes::NOT_MEMBER.to_string()) => {
+                Err(e) if e.code() == Some(codes::NOT_MEMBER) => {
                     out.extend(chunk.iter().map(|ids| PerMember { ids: ids.clone(), outcome: MemberOutcome::NotMember }))
                 }
-                Err(GroupErr::Invalid(m)) if m.contains(&codes::DUPLICATE.to_string()) => {
-                    return Err(GroupErr::Invalid("The same member is named twice.".into()))
-                }
-                Err(e) => return Err(e),
+                Err(e) if e.code() == Some(codes::DUPLICATE) => return Err(GroupErr::Invalid("The same member is named twice.".into())),
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(out)

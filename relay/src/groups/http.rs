@@ -346,10 +346,7 @@ pub async fn link(State(state): State<AppState>, user: AuthUser, ApiJson(body): 
     if !(8..=15).contains(&phone.len()) {
         return Err(AppError::bad_request("invalid_phone", "The phone number, with its country code (8 to 15 digits)."));
     }
-    // The same number on the Cloud API: the device joins it; otherwise the phone is its id.
-    let mut conn = state.db.pool.acquire().await?;
-    let number_id = crate::numbers::find_by_display_number(&mut conn, &phone).await?.unwrap_or_else(|| phone.clone());
-    drop(conn);
+    let number_id = linked::number_for_phone(&state, &phone).await?;
     if !user.covers(&number_id) {
         return Err(AppError::Forbidden("This number is outside the numbers you manage.".into()));
     }

@@ -373,13 +373,7 @@ async fn act(state: &AppState, item: &ItemRow) -> Result<Acted> {
                 Err(_) => None,
             },
             BulkAction::Setting { setting } => match provider.group(g).await {
-                Ok(s) => Some(match setting {
-                    switchboard_shared::groups::GroupSetting::AdminsOnlyMessages(v) => s.admins_only == *v,
-                    switchboard_shared::groups::GroupSetting::LockedInfo(v) => s.locked == *v,
-                    switchboard_shared::groups::GroupSetting::JoinApproval(v) => s.join_approval == *v,
-                    switchboard_shared::groups::GroupSetting::Subject(v) => s.subject == *v,
-                    switchboard_shared::groups::GroupSetting::Description(v) => s.description.as_deref().unwrap_or("") == v,
-                }),
+                Ok(s) => Some(setting.holds(&s.settings())),
                 Err(_) => None,
             },
             // A linked device's message id is ours, so sending again is the same message; a

@@ -241,6 +241,13 @@ async fn run(state: AppState, s: Arc<Session>, mut after: u64) {
     }
 }
 
+/// The number id a phone's linked device belongs to: the Cloud API number with that display
+/// number when there is one (the device joins it), else the phone itself.
+pub async fn number_for_phone(state: &AppState, phone: &str) -> Result<String> {
+    let mut conn = state.db.pool.acquire().await?;
+    Ok(crate::numbers::find_by_display_number(&mut conn, phone).await?.unwrap_or_else(|| phone.to_owned()))
+}
+
 /// Adds a linked device to a number (or a new number known only by its phone) and starts
 /// pairing it: a QR code to scan, or a code to type on the phone.
 pub async fn pair(state: &AppState, number_id: &str, phone: &str, label: &str, by_code: bool) -> Result<LinkedDevice> {

@@ -44,24 +44,35 @@ pub struct Groups {
 /// the Cloud API, linked when it has a linked device.
 pub async fn provider(state: &AppState, number_id: &str, kind: ProviderKind) -> Result<Option<Arc<dyn GroupProvider>>> {
     Ok(match kind {
-        ProviderKind::Cloud => crate::numbers::cloud_access(state, number_id).await?.map(|(token, online)| {
+        ProviderKind::Cloud => crate::numbers::cloud_access(state, number_id).await?.map(|(token, usable)| {
             Arc::new(cloud::CloudGroups {
                 client: state.cloud.clone(),
                 number_id: number_id.to_owned(),
                 token,
-                connection: if online { Connection::Online } else { Connection::Offline { since: 0 } },
+                connection: cloud_connection(usable),
             }) as Arc<dyn GroupProvider>
         }),
         ProviderKind::Linked => state.groups.linked.provider(number_id),
     })
 }
 
-/// How a number's provider is connected right now (a number without one is logged out).
+/// A Cloud API number's connection: usable (connected and not disabled) or not.
+fn cloud_connection(usable: bool) -> Connection {
+    if usable {
+        Connection::Online
+    } else {
+        Connection::Offline { since: 0 }
+    }
+}
+
+/// How a number's provider is connected right now (a number without one is logged out). Read
+/// without building the provider: listing groups needs no token opened.
 async fn connection_of(state: &AppState, number_id: &str, kind: ProviderKind) -> Result<Connection> {
-    Ok(match provider(state, number_id, kind).await? {
-        Some(p) => p.connection(),
-        None => Connection::LoggedOut { reason: switchboard_shared::groups::LogoutReason::NotPaired },
-    })
+    let connection = match kind {
+        ProviderKind::Cloud => crate::numbers::cloud_usable(state, number_id).await?.map(cloud_connection),
+        ProviderKind::Linked => state.groups.linked.get(number_id).map(|s| s.connection.read().expect("connection lock").clone()),
+    };
+    Ok(connection.unwrap_or(Connection::LoggedOut { reason: switchboard_shared::groups::LogoutReason::NotPaired }))
 }
 
 fn caps(kind: ProviderKind) -> GroupCaps {

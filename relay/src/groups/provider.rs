@@ -56,6 +56,18 @@ pub struct Snapshot {
     pub invite_link: Option<String>,
 }
 
+impl Snapshot {
+    pub fn settings(&self) -> switchboard_shared::groups::Settings<'_> {
+        switchboard_shared::groups::Settings {
+            admins_only: self.admins_only,
+            locked: self.locked,
+            join_approval: self.join_approval,
+            subject: &self.subject,
+            description: self.description.as_deref(),
+        }
+    }
+}
+
 /// What happened to a group, from a webhook (Cloud) or the session's events (linked).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroupChange {

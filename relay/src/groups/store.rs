@@ -214,19 +214,21 @@ pub async fn mark_gone(conn: &mut AnyConnection, group_id: &str) -> Result<()> {
     Ok(())
 }
 
+/// A row that shares an id with the person bound as $2 (LID), $3 (phone) and $4 (BSUID): what
+/// [`MemberIds::same_person`] says, in SQL.
+const SAME_PERSON: &str =
+    "(($2 IS NOT NULL AND lid = $2) OR ($3 IS NOT NULL AND (pn = $3 OR wa_id = $3)) OR ($4 IS NOT NULL AND bsuid = $4))";
+
 /// Finds the stored key of a member sharing an id with `ids`.
 async fn member_key(conn: &mut AnyConnection, group_id: &str, ids: &MemberIds) -> Result<Option<String>> {
-    let row: Option<(String,)> = sqlx::query_as(
-        "SELECT member_key FROM group_members WHERE group_id = $1
-           AND (($2 IS NOT NULL AND lid = $2) OR ($3 IS NOT NULL AND (pn = $3 OR wa_id = $3)) OR ($4 IS NOT NULL AND bsuid = $4))
-         LIMIT 1",
-    )
-    .bind(group_id)
-    .bind(&ids.lid)
-    .bind(ids.phone_digits())
-    .bind(&ids.bsuid)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let sql = format!("SELECT member_key FROM group_members WHERE group_id = $1 AND {SAME_PERSON} LIMIT 1");
+    let row: Option<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(group_id)
+        .bind(&ids.lid)
+        .bind(ids.phone_digits())
+        .bind(&ids.bsuid)
+        .fetch_optional(&mut *conn)
+        .await?;
     Ok(row.map(|(k,)| k))
 }
 
@@ -305,17 +307,15 @@ pub async fn add_request(conn: &mut AnyConnection, group_id: &str, r: &JoinReque
 
 /// Drops the requests of whoever shares an id with `ids`; says how many went.
 pub async fn remove_request(conn: &mut AnyConnection, group_id: &str, ids: &MemberIds) -> Result<u64> {
-    Ok(sqlx::query(
-        "DELETE FROM group_join_requests WHERE group_id = $1
-           AND (($2 IS NOT NULL AND lid = $2) OR ($3 IS NOT NULL AND (pn = $3 OR wa_id = $3)) OR ($4 IS NOT NULL AND bsuid = $4))",
-    )
-    .bind(group_id)
-    .bind(&ids.lid)
-    .bind(ids.phone_digits())
-    .bind(&ids.bsuid)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected())
+    let sql = format!("DELETE FROM group_join_requests WHERE group_id = $1 AND {SAME_PERSON}");
+    Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(group_id)
+        .bind(&ids.lid)
+        .bind(ids.phone_digits())
+        .bind(&ids.bsuid)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
 }
 
 /// Sets a group's flags and texts; `None` leaves one as it is.

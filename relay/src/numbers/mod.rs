@@ -41,6 +41,12 @@ pub async fn cloud_access(state: &AppState, id: &str) -> Result<Option<(SecretSt
     Ok(Some((SecretString::from(token), usable)))
 }
 
+/// Whether a number connected to the Cloud API can be used now (`None`: not connected here),
+/// without opening its token.
+pub async fn cloud_usable(state: &AppState, id: &str) -> Result<Option<bool>> {
+    Ok(store::cloud_access(&state.db.pool, id).await?.map(|(_, usable)| usable))
+}
+
 /// Every connected number's id.
 pub async fn list_ids(state: &AppState) -> Result<Vec<String>> {
     store::ids(&state.db.pool).await
