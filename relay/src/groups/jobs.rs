@@ -497,14 +497,9 @@ fn confirms(action: &BulkAction, person: Option<&MemberIds>, change: &GroupChang
 
 /// Marks the items on this group that the change confirms.
 pub async fn confirm(conn: &mut AnyConnection, number_id: &str, group_id: &str, change: &GroupChange, out: &mut Vec<Event>) -> Result<()> {
-    let waiting = store::accepted_on(conn, group_id).await?;
-    let mut in_flight: Vec<(i64, i64, String)> = Vec::new();
-    if waiting.is_empty() {
-        // The event can come before the worker recorded the acceptance.
-        in_flight = store::in_flight_on(conn, group_id).await?;
-    }
+    let waiting = store::awaiting_confirmation(conn, group_id).await?;
     let mut jobs = HashSet::new();
-    for (job_id, seq, action) in waiting.into_iter().chain(in_flight) {
+    for (job_id, seq, action) in waiting {
         let Ok(action) = serde_json::from_str::<BulkAction>(&action) else { continue };
         let person = match action.person() {
             Some(p) => Some(expand(conn, number_id, &p).await?),

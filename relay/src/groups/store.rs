@@ -708,22 +708,14 @@ pub async fn retry_later(conn: &mut AnyConnection, job_id: i64, seq: i64, not_be
     Ok(())
 }
 
-/// Items accepted on a group, waiting for the event that shows they took effect.
-pub async fn accepted_on(conn: &mut AnyConnection, group_id: &str) -> Result<Vec<(i64, i64, String)>> {
+/// Items on a group an event can confirm: in flight (the event can come before the answer),
+/// accepted, or flagged for never showing (an event that comes late, after a reconnection,
+/// still confirms them). One statement, so an item moving from in flight to accepted meanwhile
+/// is seen in one state or the other, never missed.
+pub async fn awaiting_confirmation(conn: &mut AnyConnection, group_id: &str) -> Result<Vec<(i64, i64, String)>> {
     Ok(sqlx::query_as(
         "SELECT i.job_id, i.seq, j.action FROM group_job_items i JOIN group_jobs j ON j.id = i.job_id
-         WHERE i.group_id = $1 AND i.state = 'accepted'",
-    )
-    .bind(group_id)
-    .fetch_all(&mut *conn)
-    .await?)
-}
-
-/// Items in flight on a group (their confirming event can come before the answer).
-pub async fn in_flight_on(conn: &mut AnyConnection, group_id: &str) -> Result<Vec<(i64, i64, String)>> {
-    Ok(sqlx::query_as(
-        "SELECT i.job_id, i.seq, j.action FROM group_job_items i JOIN group_jobs j ON j.id = i.job_id
-         WHERE i.group_id = $1 AND i.state = 'in_flight'",
+         WHERE i.group_id = $1 AND i.state IN ('in_flight', 'accepted', 'unconfirmed')",
     )
     .bind(group_id)
     .fetch_all(&mut *conn)
