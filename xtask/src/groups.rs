@@ -74,9 +74,14 @@ pub async fn run() -> Result<Value> {
     let request = BulkRequest { action: BulkAction::RemoveMember { person: SPAMMER.into() }, groups: None };
     let started = Instant::now();
     let job = switchboard_relay::groups::jobs::start(&relay.state, &me, &request).await?;
-    let mut conn = relay.state.db.pool.acquire().await?;
+    // The job as it stands; the connection goes back at once (SQLite has one, and the job's
+    // workers need it).
+    let read_job = || async {
+        let mut conn = relay.state.db.pool.acquire().await?;
+        switchboard_relay::groups::jobs::summary(&mut conn, job.id, false).await?.context("job")
+    };
     let finished = loop {
-        let j = switchboard_relay::groups::jobs::summary(&mut conn, job.id, false).await?.context("job")?;
+        let j = read_job().await?;
         // Every group has had its turn (done, failed, or skipped because its number dropped).
         let open = j.count(ItemState::Waiting) + j.count(ItemState::InFlight);
         if open == 0 {
@@ -88,20 +93,15 @@ pub async fn run() -> Result<Value> {
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
     println!("bulk removal: every group had its turn after {:.2} s", finished.as_secs_f64());
-    let confirmed = wait_until("every removal confirmed", Duration::from_secs(60), || {
-        let pool = relay.state.db.pool.clone();
-        async move {
-            let mut conn = pool.acquire().await.ok()?;
-            let j = switchboard_relay::groups::jobs::summary(&mut conn, job.id, false).await.ok()??;
-            (j.count(ItemState::Confirmed) as usize == total).then_some(())
-        }
+    let confirmed = wait_until("every removal confirmed", Duration::from_secs(60), || async {
+        let j = read_job().await.ok()?;
+        (j.count(ItemState::Confirmed) as usize == total).then_some(())
     })
     .await;
-    let final_counts = switchboard_relay::groups::jobs::summary(&mut conn, job.id, false).await?.context("job")?.counts;
+    let final_counts = read_job().await?.counts;
     if let Err(e) = confirmed {
         println!("not every removal was confirmed: {e}; {final_counts:?}");
     }
-    drop(conn);
     let applied = sandbox.linked_applied();
     let mut removals: Vec<&str> = applied.iter().filter(|a| a.op == "remove").map(|a| a.group.as_str()).collect();
     let made = removals.len();
