@@ -260,12 +260,28 @@ pub fn wake(state: &AppState, number_id: &str) {
     }
 }
 
+/// How often a worker tells the console a job moved on (at most).
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
 /// One number's worker: one change at a time, the next starting a paced interval (with ±25%
-/// jitter) after the previous one started; a rate limit pauses the number with backoff.
+/// jitter) after the previous one started; a rate limit pauses the number with backoff. The
+/// job's progress goes out at most every [`PROGRESS_EVERY`], and when the worker has nothing
+/// left, so a fast pace does not spend its time announcing itself.
 async fn worker(state: AppState, number_id: String) {
     let pace = state.config.group_pace;
     let mut next_start = tokio::time::Instant::now();
     let mut backoff = pace.max(Duration::from_secs(1));
+    // The job whose progress is not told yet, and when progress last went out.
+    let mut untold: Option<i64> = None;
+    let mut told_at = tokio::time::Instant::now();
+    let tell = |job_id: i64| {
+        let state = state.clone();
+        async move {
+            if let Err(e) = publish_progress(&state, job_id).await {
+                tracing::warn!("group job {job_id} progress: {e}");
+            }
+        }
+    };
     loop {
         let picked = async {
             let mut conn = state.db.pool.acquire().await?;
@@ -283,6 +299,10 @@ async fn worker(state: AppState, number_id: String) {
         let Some(item) = item else {
             if let Some(at) = later {
                 tokio::time::sleep(Duration::from_millis((at - now_ms()).clamp(1, 1000) as u64)).await;
+                continue;
+            }
+            if let Some(job_id) = untold.take() {
+                tell(job_id).await;
                 continue;
             }
             // Nothing left: stop, unless work came in while we looked.
@@ -309,8 +329,14 @@ async fn worker(state: AppState, number_id: String) {
                 tokio::time::sleep(crate::db::RETRY_AFTER_ERROR).await;
             }
         }
-        if let Err(e) = publish_progress(&state, item.job_id).await {
-            tracing::warn!("group job {} progress: {e}", item.job_id);
+        if let Some(other) = untold.filter(|j| *j != item.job_id) {
+            tell(other).await;
+        }
+        untold = Some(item.job_id);
+        if told_at.elapsed() >= PROGRESS_EVERY {
+            tell(item.job_id).await;
+            untold = None;
+            told_at = tokio::time::Instant::now();
         }
     }
 }
