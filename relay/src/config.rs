@@ -58,8 +58,10 @@ pub struct ConfigArgs {
     /// A file holding that key, instead of `--secret-key`.
     #[arg(long, env = "SWITCHBOARD_SECRET_KEY_FILE")]
     pub secret_key_file: Option<PathBuf>,
-    /// Linked devices for group control: `off`, or `sim` (the sandbox's simulated sessions at
-    /// the Graph base URL; the demo and tests) [default: off].
+    /// Linked devices for group control: `off`; `sim` (the sandbox's simulated sessions at the
+    /// Graph base URL; the demo and tests); or `whatsapp` (real sessions through whatsapp-rust,
+    /// stored under `<data dir>/linked/`; needs a relay built with `--features linked-device`)
+    /// [default: off].
     #[arg(long, env = "SWITCHBOARD_LINKED_DEVICES")]
     pub linked_devices: Option<String>,
     /// Milliseconds between two group changes on one number in a bulk job (±25% jitter)
@@ -161,7 +163,11 @@ impl ConfigArgs {
         let linked_devices = match self.linked_devices.or(file.linked_devices).as_deref().unwrap_or("off") {
             "off" => crate::groups::linked::Backend::Off,
             "sim" => crate::groups::linked::Backend::Sim(graph_base_url.clone()),
-            other => anyhow::bail!("linked_devices must be off or sim, not {other:?}"),
+            "whatsapp" if cfg!(feature = "linked-device") => crate::groups::linked::Backend::WhatsApp(data_dir.join("linked")),
+            "whatsapp" => anyhow::bail!(
+                "linked_devices = \"whatsapp\" needs a relay built with the linked-device feature (cargo build --release --features linked-device)"
+            ),
+            other => anyhow::bail!("linked_devices must be off, sim or whatsapp, not {other:?}"),
         };
         Ok(Config {
             listen: self.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid default")),

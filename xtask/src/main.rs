@@ -257,13 +257,17 @@ fn check_release_has_no_sandbox() -> Result<()> {
     Ok(())
 }
 
+/// The relay's features the tests build with: the demo (with its sandbox) and the real linked
+/// device (whatsapp-rust), so both are compiled, linted and tested in one build.
+const RELAY_FEATURES: &str = "switchboard-relay/demo,switchboard-relay/linked-device";
+
 fn test() -> Result<()> {
     // Formatting first: it takes a second and fails before a long build does.
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     check_release_has_no_sandbox()?;
     let dist = dist()?;
-    // Lints, as errors: the relay side with the demo (so the sandbox is linted too), the
-    // console for the target it ships on.
+    // Lints, as errors: the relay side with the demo (so the sandbox is linted too) and the
+    // real linked device, the console for the target it ships on.
     run(cargo().args([
         "clippy",
         "--workspace",
@@ -271,7 +275,7 @@ fn test() -> Result<()> {
         "switchboard-app",
         "--all-targets",
         "--features",
-        "switchboard-relay/demo",
+        RELAY_FEATURES,
         "--",
         "-D",
         "warnings",
@@ -290,9 +294,10 @@ fn test() -> Result<()> {
         "warnings",
     ]))?;
     let chromedriver = tools::ensure_chromium()?;
-    // Unit, relay integration (both backends when DATABASE_URL is set) and end-to-end tests.
+    // Unit (the real linked device's mapping among them), relay integration (both backends
+    // when DATABASE_URL is set) and end-to-end tests.
     run(cargo()
-        .args(["test", "--workspace", "--exclude", "switchboard-app"])
+        .args(["test", "--workspace", "--exclude", "switchboard-app", "--features", RELAY_FEATURES])
         .env("SWITCHBOARD_DIST", &dist)
         .env("CHROMEDRIVER", &chromedriver))?;
     // Console logic natively, then components in headless Chromium.

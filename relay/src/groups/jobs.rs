@@ -263,12 +263,50 @@ pub fn wake(state: &AppState, number_id: &str) {
 /// How often a worker tells the console a job moved on (at most).
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
-/// One number's worker: one change at a time, the next starting a paced interval (with ±25%
-/// jitter) after the previous one started; a rate limit pauses the number with backoff. The
-/// job's progress goes out at most every [`PROGRESS_EVERY`], and when the worker has nothing
-/// left, so a fast pace does not spend its time announcing itself.
+/// When a number's next change may start. Changes keep to a grid of one per pace from the
+/// first, each moved by up to a quarter of the pace either way (so WhatsApp sees no regular
+/// beat), never closer than half a pace to the previous one. The grid, not the previous change,
+/// sets the rate: neither the jitter nor a late timer adds up over a long job, so N changes
+/// take N paces. A change that ran late (slow WhatsApp) starts a new grid.
+struct Pacer {
+    pace: Duration,
+    anchor: tokio::time::Instant,
+    slot: u32,
+}
+
+impl Pacer {
+    fn new(pace: Duration) -> Pacer {
+        Pacer { pace, anchor: tokio::time::Instant::now(), slot: 0 }
+    }
+
+    /// Starts a new grid now (after a pause: a rate limit, or nothing to do).
+    fn restart(&mut self, at: tokio::time::Instant) {
+        self.anchor = at;
+        self.slot = 0;
+    }
+
+    /// The next start after a change that started at `started`, with `jitter` in -0.25..0.25.
+    fn after_change(&mut self, started: tokio::time::Instant, jitter: f64) -> tokio::time::Instant {
+        self.slot += 1;
+        let on_grid = self.anchor + self.pace * self.slot;
+        let earliest = started + self.pace / 2;
+        if on_grid < earliest {
+            self.restart(started);
+            self.slot = 1;
+            return started + self.pace;
+        }
+        let moved = self.pace.mul_f64(jitter.abs());
+        let next = if jitter < 0.0 { on_grid - moved } else { on_grid + moved };
+        next.max(earliest)
+    }
+}
+
+/// One number's worker: one change at a time, paced by a [`Pacer`]; a rate limit pauses the
+/// number with backoff. The job's progress goes out at most every [`PROGRESS_EVERY`], and when
+/// the worker has nothing left, so a fast pace does not spend its time announcing itself.
 async fn worker(state: AppState, number_id: String) {
     let pace = state.config.group_pace;
+    let mut pacer = Pacer::new(pace);
     let mut next_start = tokio::time::Instant::now();
     let mut backoff = pace.max(Duration::from_secs(1));
     // The job whose progress is not told yet, and when progress last went out.
@@ -310,18 +348,23 @@ async fn worker(state: AppState, number_id: String) {
             running.remove(&number_id);
             return;
         };
+        let now = tokio::time::Instant::now();
+        if now > next_start + pace {
+            // Idle for more than a pace (nothing was waiting): a new grid from now.
+            pacer.restart(now);
+        }
         tokio::time::sleep_until(next_start).await;
         let started = tokio::time::Instant::now();
         match act(&state, &item).await {
             Ok(Acted::Changed) => {
                 backoff = pace.max(Duration::from_secs(1));
-                let jitter = rand::thread_rng().gen_range(0.75..1.25);
-                next_start = started + pace.mul_f64(jitter);
+                next_start = pacer.after_change(started, rand::thread_rng().gen_range(-0.25..0.25));
             }
             // Nothing went to WhatsApp: the next may start at once.
             Ok(Acted::Nothing) => {}
             Ok(Acted::RateLimited) => {
                 next_start = tokio::time::Instant::now() + backoff;
+                pacer.restart(next_start);
                 backoff = (backoff * 2).min(Duration::from_secs(300));
             }
             Err(e) => {
@@ -603,5 +646,44 @@ pub async fn sweep(state: AppState) {
         if let Err(e) = result {
             tracing::warn!("group confirmation sweep: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pacer_keeps_to_its_grid_however_late_the_timer_and_whatever_the_jitter() {
+        let pace = Duration::from_millis(200);
+        let begin = tokio::time::Instant::now();
+        let mut pacer = Pacer::new(pace);
+        pacer.restart(begin);
+        let mut rng = rand::thread_rng();
+        let mut started = begin;
+        for _ in 1..100 {
+            // Every timer fires 3 ms late.
+            let next = pacer.after_change(started, rng.gen_range(-0.25..0.25)) + Duration::from_millis(3);
+            assert!(next - started >= pace / 2, "never closer than half a pace");
+            started = next;
+        }
+        // The 100th change starts on the 99th grid point, give or take the jitter and one late
+        // timer: the lateness did not add up.
+        let drift = (started - begin).as_secs_f64() - 99.0 * pace.as_secs_f64();
+        assert!(drift.abs() <= 0.25 * pace.as_secs_f64() + 0.003 + 1e-9, "drift {drift}");
+    }
+
+    #[test]
+    fn a_change_that_ran_late_starts_a_new_grid_rather_than_a_burst() {
+        let pace = Duration::from_millis(200);
+        let begin = tokio::time::Instant::now();
+        let mut pacer = Pacer::new(pace);
+        pacer.restart(begin);
+        // The first change took a whole second to start (WhatsApp was slow).
+        let late = begin + Duration::from_secs(1);
+        let next = pacer.after_change(late, 0.0);
+        assert_eq!(next, late + pace);
+        // And the grid goes on from there.
+        assert_eq!(pacer.after_change(next, 0.0), late + pace * 2);
     }
 }

@@ -2,17 +2,22 @@
 //! code, whose connection state every group operation checks first. One task per device keeps
 //! the session's events flowing into the groups tables and the connection state current; a
 //! drop is recorded with its time, shown as a banner, and refuses operations at once.
+//!
+//! A session is a [`Device`]: the simulated one of the sandbox ([`super::sim`]) or, with the
+//! `linked-device` feature, a real one through the whatsapp-rust crate ([`super::whatsapp`]).
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use switchboard_shared::api::EventKind;
 use switchboard_shared::groups::{Connection, LinkedDevice, LogoutReason, ProviderKind};
 use tokio::sync::Notify;
 
-use super::provider::GroupProvider;
-use super::sim::{self, SimLinked};
+use super::provider::{GroupChange, GroupProvider, GroupResult};
+use super::sim::SimLinked;
 use super::store;
 use crate::clock::now_ms;
 use crate::error::{AppError, Result};
@@ -25,13 +30,52 @@ pub enum Backend {
     Off,
     /// The sandbox's simulated sessions at this base URL (tests and the demo).
     Sim(String),
+    /// Real sessions through whatsapp-rust, each stored in a file under this directory
+    /// (`linked/` in the data directory). Only in a relay built with `linked-device`.
+    WhatsApp(PathBuf),
+}
+
+/// A session's connection now, with the QR code or pair code to link it while pairing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// `Offline { since }` is filled in by the session task, which knows when it began.
+    pub connection: Connection,
+    pub qr: Option<String>,
+    pub code: Option<String>,
+}
+
+/// Something that happened to one of the session's groups, numbered in the session's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Happened {
+    pub seq: u64,
+    pub group: String,
+    pub change: GroupChange,
+}
+
+/// What the session says after a sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub status: Status,
+    pub events: Vec<Happened>,
+}
+
+/// A linked-device session: the group operations, and the session's own life (pairing, its
+/// events, logging out).
+#[async_trait]
+pub trait Device: GroupProvider {
+    /// The connection and the group events after `after`, waiting up to `wait` for an event.
+    async fn events(&self, after: u64, wait: Duration) -> GroupResult<Page>;
+    /// Starts linking: a QR code to scan, or a code to type on the phone.
+    async fn pair(&self, by_code: bool) -> GroupResult<Status>;
+    /// Unlinks the session from the phone and forgets it.
+    async fn logout(&self) -> GroupResult<()>;
 }
 
 /// A running session of one number.
 pub struct Session {
     pub number_id: String,
     pub phone: String,
-    pub provider: SimLinked,
+    pub provider: Arc<dyn Device>,
     pub connection: Arc<RwLock<Connection>>,
     pub stop: Notify,
 }
@@ -44,7 +88,7 @@ pub struct Sessions {
 
 impl Sessions {
     pub fn provider(&self, number_id: &str) -> Option<Arc<dyn GroupProvider>> {
-        self.get(number_id).map(|s| Arc::new(s.provider.clone()) as Arc<dyn GroupProvider>)
+        self.get(number_id).map(|s| s.provider.clone() as Arc<dyn GroupProvider>)
     }
 
     pub fn get(&self, number_id: &str) -> Option<Arc<Session>> {
@@ -125,15 +169,22 @@ pub async fn start_all(state: &AppState) -> anyhow::Result<()> {
 
 /// Starts (or restarts) the session task of a device.
 pub fn start(state: &AppState, row: &store::DeviceRow) {
-    let Backend::Sim(base) = &state.config.linked_devices else { return };
     let connection = Arc::new(RwLock::new(connection_of(row)));
-    let session = Arc::new(Session {
-        number_id: row.number_id.clone(),
-        phone: row.phone.clone(),
-        provider: SimLinked::new(base, &row.phone, connection.clone()),
-        connection,
-        stop: Notify::new(),
-    });
+    let provider: Arc<dyn Device> = match &state.config.linked_devices {
+        Backend::Off => return,
+        Backend::Sim(base) => Arc::new(SimLinked::new(base, &row.phone, connection.clone())),
+        #[cfg(feature = "linked-device")]
+        Backend::WhatsApp(dir) => {
+            super::whatsapp::WaDevice::start(dir, &row.number_id, &row.phone, row.event_seq as u64, connection.clone())
+        }
+        #[cfg(not(feature = "linked-device"))]
+        Backend::WhatsApp(_) => {
+            tracing::error!("linked_devices = \"whatsapp\" needs a relay built with the linked-device feature");
+            return;
+        }
+    };
+    let session =
+        Arc::new(Session { number_id: row.number_id.clone(), phone: row.phone.clone(), provider, connection, stop: Notify::new() });
     if let Some(old) = state.groups.linked.insert(session.clone()) {
         old.stop.notify_one();
     }
@@ -195,8 +246,10 @@ async fn run(state: AppState, s: Arc<Session>, mut after: u64) {
                 }
             }
             Ok(page) => {
-                let since = if page.status.state == "offline" { *offline_since.get_or_insert_with(now_ms) } else { 0 };
-                let c = sim::connection(&page.status, since);
+                let mut c = page.status.connection.clone();
+                if let Connection::Offline { since } = &mut c {
+                    *since = *offline_since.get_or_insert_with(now_ms);
+                }
                 if c.is_online() {
                     offline_since = None;
                 }
@@ -211,12 +264,12 @@ async fn run(state: AppState, s: Arc<Session>, mut after: u64) {
                     }
                 }
                 for e in &page.events {
-                    let change = sim::change(&e.change, &s.phone);
+                    let change = &e.change;
                     let result = async {
                         let mut tx = state.db.pool.begin().await?;
                         let mut out = Vec::new();
-                        if store::one(&mut tx, &e.group).await?.is_some() || matches!(change, super::GroupChange::Appeared(_)) {
-                            super::apply_change(&mut tx, &s.number_id, ProviderKind::Linked, &e.group, &change, &mut out).await?;
+                        if store::one(&mut tx, &e.group).await?.is_some() || matches!(change, GroupChange::Appeared(_)) {
+                            super::apply_change(&mut tx, &s.number_id, ProviderKind::Linked, &e.group, change, &mut out).await?;
                         }
                         store::set_event_seq(&mut tx, &s.number_id, e.seq as i64).await?;
                         tx.commit().await?;
@@ -266,7 +319,10 @@ pub async fn pair(state: &AppState, number_id: &str, phone: &str, label: &str, b
     }
     let session = state.groups.linked.get(number_id).ok_or(AppError::NotFound)?;
     let status = session.provider.pair(by_code).await.map_err(|e| AppError::from_group(e, None))?;
-    let c = sim::connection(&status, now_ms());
+    let mut c = status.connection.clone();
+    if let Connection::Offline { since } = &mut c {
+        *since = now_ms();
+    }
     record(state, &session, &c, status.qr.as_deref(), status.code.as_deref()).await?;
     let mut conn = state.db.pool.acquire().await?;
     let row = store::device(&mut conn, number_id).await?.ok_or(AppError::NotFound)?;

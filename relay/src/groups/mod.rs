@@ -2,8 +2,8 @@
 //! Cloud API's Groups, or a linked device of the number), kept in the groups tables as the
 //! providers report them and as their webhooks and events change them.
 //!
-//! - `provider`: the one trait every provider implements; `cloud`, `sim` (and, with the
-//!   `linked-device` feature, the real linked device) implement it.
+//! - `provider`: the one trait every provider implements; `cloud`, `sim` and (with the
+//!   `linked-device` feature) `whatsapp`, the real linked device, implement it.
 //! - `linked`: the linked devices of numbers, their sessions and connection state.
 //! - `jobs`: bulk actions across groups, planned (a dry run) then carried out like the outbox.
 //! - `http`: the console's routes.
@@ -16,6 +16,8 @@ pub mod linked;
 pub mod provider;
 mod sim;
 mod store;
+#[cfg(feature = "linked-device")]
+mod whatsapp;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -16,6 +16,7 @@ use switchboard_shared::groups::{
     ProviderKind, Refusal,
 };
 
+use super::linked::{Device, Happened, Page, Status};
 use super::provider::{ready, GroupChange, GroupErr, GroupProvider, GroupResult, Snapshot};
 
 #[derive(Clone)]
@@ -66,21 +67,32 @@ impl SimLinked {
         ready(&self.connection())?;
         Self::read(self.http.post(self.url(path)).json(body).send().await).await
     }
+}
 
-    /// Asks the session for a QR code (or a pair code) to link it.
-    pub async fn pair(&self, by_code: bool) -> GroupResult<sim::Status> {
-        Self::read(self.http.post(self.url("pair")).json(&serde_json::json!({"by_code": by_code})).send().await).await
+#[async_trait]
+impl Device for SimLinked {
+    async fn pair(&self, by_code: bool) -> GroupResult<Status> {
+        let status: sim::Status =
+            Self::read(self.http.post(self.url("pair")).json(&serde_json::json!({"by_code": by_code})).send().await).await?;
+        Ok(self::status(&status))
     }
 
-    pub async fn logout(&self) -> GroupResult<serde_json::Value> {
-        Self::read(self.http.post(self.url("logout")).json(&serde_json::json!({})).send().await).await
+    async fn logout(&self) -> GroupResult<()> {
+        Self::read::<serde_json::Value>(self.http.post(self.url("logout")).json(&serde_json::json!({})).send().await).await.map(drop)
     }
 
-    /// The session's events after `after`, waiting up to `wait` for one.
-    pub async fn events(&self, after: u64, wait: Duration) -> GroupResult<EventPage> {
+    async fn events(&self, after: u64, wait: Duration) -> GroupResult<Page> {
         let url = format!("{}?after={after}&wait_ms={}", self.url("events"), wait.as_millis());
-        Self::read(self.http.get(url).send().await).await
+        let page: EventPage = Self::read(self.http.get(url).send().await).await?;
+        let events =
+            page.events.iter().map(|e| Happened { seq: e.seq, group: e.group.clone(), change: change(&e.change, &self.phone) }).collect();
+        Ok(Page { status: status(&page.status), events })
     }
+}
+
+/// The session's status as ours (an offline session's `since` is the session task's to know).
+fn status(s: &sim::Status) -> Status {
+    Status { connection: connection(s, 0), qr: s.qr.clone(), code: s.code.clone() }
 }
 
 /// A participant as we address them: the phone where known, else the LID.
