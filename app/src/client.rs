@@ -232,6 +232,19 @@ pub async fn groups() -> Answer<Vec<Group>> {
     api::get("/api/v1/groups").await
 }
 
+pub async fn create_group(g: &NewGroup) -> Answer<GroupCreation> {
+    api::post("/api/v1/groups", g).await
+}
+
+pub async fn group_creations() -> Answer<Vec<GroupCreation>> {
+    api::get("/api/v1/groups/creations").await
+}
+
+pub async fn delete_group(id: &str) -> Answer<()> {
+    let g = gid(id);
+    api::send_empty("DELETE", &format!("/api/v1/groups/{g}")).await
+}
+
 pub async fn sync_groups() -> Answer<SyncReport> {
     api::post("/api/v1/groups/sync", &()).await
 }

@@ -197,6 +197,8 @@ pub fn document(state: &AppState) -> OpenApi {
             schema::<groups::SentGroupMessage>(),
             schema::<groups::RevokeMessage>(),
             schema::<groups::LinkDevice>(),
+            schema::<groups::NewGroup>(),
+            schema::<groups::GroupCreation>(),
             schema::<groups::LinkedDevice>(),
             schema::<groups::PersonHit>(),
             schema::<groups::SyncReport>(),

@@ -99,6 +99,7 @@ fn expected(method: &Method, path: &str) -> Option<Expect> {
         | ("GET", "/broadcasts/{id}/recipients")
         | ("GET", "/broadcasts/{id}/export") => Expect { in_scope: [200, 200, 403, 403], out_of_scope: [404, 404, 403, 403] },
         ("GET", "/groups")
+        | ("GET", "/groups/creations")
         | ("POST", "/groups/sync")
         | ("GET", "/groups/people")
         | ("POST", "/group-jobs/plan")
@@ -108,7 +109,11 @@ fn expected(method: &Method, path: &str) -> Option<Expect> {
         | ("POST", "/groups/{id}/members")
         | ("POST", "/groups/{id}/invite-link")
         | ("POST", "/groups/{id}/messages") => Expect { in_scope: [200, 200, 403, 403], out_of_scope: [404, 404, 403, 403] },
-        ("POST", "/groups/{id}/settings") => Expect { in_scope: [202, 202, 403, 403], out_of_scope: [404, 404, 403, 403] },
+        ("POST", "/groups/{id}/settings") | ("DELETE", "/groups/{id}") => {
+            Expect { in_scope: [202, 202, 403, 403], out_of_scope: [404, 404, 403, 403] }
+        }
+        // A number outside the user's scope is not theirs to make groups on.
+        ("POST", "/groups") => Expect { in_scope: [200, 200, 403, 403], out_of_scope: [404, 404, 403, 403] },
         // Nobody asked to join.
         ("POST", "/groups/{id}/requests") => Expect { in_scope: [400, 400, 403, 403], out_of_scope: [404, 404, 403, 403] },
         // The Cloud API cannot delete a message for everyone.
@@ -272,6 +277,19 @@ impl Fixture {
             ("GET", "/groups/people") => (format!("{path}?q=8529"), None),
             ("POST", "/group-jobs/plan") => (path, Some(json!({"action": {"kind": "announce", "text": "Matrix"}}))),
             ("GET", "/groups/{id}") => (path.replace("{id}", self.group(in_scope)), None),
+            ("POST", "/groups") => (
+                path,
+                Some(json!({"number_id": if in_scope { A } else { B }, "provider": "cloud", "subject": format!("Matrix {}", unique())})),
+            ),
+            ("DELETE", "/groups/{id}") => {
+                // A group of its own each time: the fixture's groups are needed by other routes.
+                let number = if in_scope { A } else { B };
+                let id = self._sandbox.seed_cloud_group(number, &format!("Doomed {}", unique()), &[], false);
+                switchboard_relay::groups::sync_number(&self.relay.state, number, switchboard_shared::groups::ProviderKind::Cloud)
+                    .await
+                    .unwrap();
+                (path.replace("{id}", &id), None)
+            }
             ("POST", "/groups/{id}/invite-link") => (path.replace("{id}", self.group(in_scope)), Some(json!({"reset": false}))),
             ("POST", "/groups/{id}/members") => {
                 (path.replace("{id}", self.group(in_scope)), Some(json!({"op": "remove", "people": ["85290009999"]})))

@@ -79,7 +79,115 @@ on_both_backends!(
     a_change_accepted_but_never_applied_is_flagged,
     members_known_only_by_lid_are_reported_unresolved_never_guessed,
     a_bulk_job_cut_off_by_a_crash_resumes_without_doing_anything_twice,
+    groups_are_created_and_ended_on_both_kinds_of_number,
 );
+
+async fn create(t: &TestApp, cookie: &str, body: Value) -> reqwest::Response {
+    t.post_api(cookie, "/api/v1/groups", &body).await
+}
+
+async fn groups_are_created_and_ended_on_both_kinds_of_number(backend: Backend) {
+    let t = app(backend).await;
+    let cookie = admin(&t).await;
+    t.sandbox.seed_linked_group(LINKED, "Staff", MemberRole::SuperAdmin, &people(2, 1), false);
+    link(&t, &cookie, LINKED, 1).await;
+
+    // A linked device makes the group at once, with us as its admin.
+    let r = create(&t, &cookie, json!({"number_id": LINKED, "provider": "linked", "subject": " Exam week ", "join_approval": true})).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let made: Value = r.json().await.unwrap();
+    assert_eq!(made["state"], "created");
+    let jid = made["group_id"].as_str().unwrap().to_owned();
+    let g = group(&t, &cookie, &jid).await;
+    assert_eq!(g["group"]["subject"], "Exam week");
+    assert_eq!(g["group"]["is_admin"], true);
+    assert_eq!(g["group"]["join_approval"], true);
+    assert_eq!(g["group"]["actions"]["delete"], "provider", "a phone cannot delete a group: {}", g["group"]["actions"]);
+    assert!(g["group"]["actions"]["leave"].is_null());
+    assert!(t.sandbox.linked_groups(LINKED).contains(&jid));
+
+    // The Cloud API answers a request; the group comes with its webhook.
+    let r = create(&t, &cookie, json!({"number_id": NUMBER, "provider": "cloud", "subject": "Orders 12", "description": "Delivery"})).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let asked: Value = r.json().await.unwrap();
+    assert_eq!(asked["state"], "requested");
+    let cloud_id = eventually_some("the group arrives by webhook", || async {
+        let list = t.get_json(&cookie, "/api/v1/groups").await;
+        list.as_array().unwrap().iter().find(|g| g["subject"] == "Orders 12").map(|g| g["id"].as_str().unwrap().to_owned())
+    })
+    .await;
+    assert!(t.get_json(&cookie, "/api/v1/groups/creations").await.as_array().unwrap().is_empty(), "a made group is no longer waiting");
+    let g = group(&t, &cookie, &cloud_id).await;
+    assert_eq!(g["group"]["description"], "Delivery");
+    assert!(g["group"]["actions"]["delete"].is_null());
+    assert_eq!(g["group"]["actions"]["leave"], "provider");
+
+    // Meta refuses a creation (the number's group limit): the refusal is shown, nothing appears.
+    t.sandbox.set_cloud_create_limit(0);
+    let r = create(&t, &cookie, json!({"number_id": NUMBER, "provider": "cloud", "subject": "One too many"})).await;
+    assert_eq!(r.status(), 200);
+    let failed = eventually_some("the refusal arrives by webhook", || async {
+        let c = t.get_json(&cookie, "/api/v1/groups/creations").await;
+        c.as_array().unwrap().iter().find(|c| c["state"] == "failed").cloned()
+    })
+    .await;
+    assert_eq!(failed["subject"], "One too many");
+    assert!(failed["error"].as_str().unwrap().starts_with("131211"), "{failed}");
+    let list = t.get_json(&cookie, "/api/v1/groups").await;
+    assert!(!list.as_array().unwrap().iter().any(|g| g["subject"] == "One too many"));
+
+    // Bad input changes nothing and says why.
+    for bad in [
+        json!({"number_id": NUMBER, "provider": "cloud", "subject": "   "}),
+        json!({"number_id": NUMBER, "provider": "cloud", "subject": "x".repeat(129)}),
+        json!({"number_id": NUMBER, "provider": "cloud", "subject": "ok", "description": "d".repeat(2049)}),
+    ] {
+        let r = create(&t, &cookie, bad).await;
+        assert_eq!(r.status(), 400);
+        assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "invalid_group");
+    }
+    let r = create(&t, &cookie, json!({"number_id": NUMBER, "provider": "cloud"})).await;
+    assert_eq!(r.status(), 400, "a body without a subject is refused");
+    // A number with no linked device cannot make a linked group.
+    let r = create(&t, &cookie, json!({"number_id": LINKED2, "provider": "linked", "subject": "Nope"})).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "group_number_logged_out");
+    // An offline number refuses at once.
+    t.sandbox.set_linked_state(LINKED, "offline", None);
+    eventually("the device is offline", || async {
+        t.get_json(&cookie, "/api/v1/linked-devices").await[0]["connection"]["state"] == "offline"
+    })
+    .await;
+    let r = create(&t, &cookie, json!({"number_id": LINKED, "provider": "linked", "subject": "Later"})).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "group_number_offline");
+    let r = t.call(reqwest::Method::DELETE, &cookie, &format!("/api/v1/groups/{}", urlencode(&jid)), None).await;
+    assert_eq!(r.status(), 409, "leaving needs the number online");
+    t.sandbox.set_linked_state(LINKED, "online", None);
+    eventually("the device is online", || async {
+        t.get_json(&cookie, "/api/v1/linked-devices").await[0]["connection"]["state"] == "online"
+    })
+    .await;
+
+    // Ending: the Cloud group is deleted for everyone, the linked device leaves its group;
+    // each leaves the list when WhatsApp confirms it.
+    let r = t.call(reqwest::Method::DELETE, &cookie, &format!("/api/v1/groups/{cloud_id}"), None).await;
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    let r = t.call(reqwest::Method::DELETE, &cookie, &format!("/api/v1/groups/{}", urlencode(&jid)), None).await;
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    eventually("both groups leave the list", || async {
+        let list = t.get_json(&cookie, "/api/v1/groups").await;
+        !list.as_array().unwrap().iter().any(|g| g["id"] == cloud_id.as_str() || g["id"] == jid.as_str())
+    })
+    .await;
+    assert!(!t.sandbox.cloud_group_exists(&cloud_id));
+    assert!(!t.sandbox.linked_groups(LINKED).contains(&jid));
+    // Everything is in the audit log.
+    let audit = t.get_json(&cookie, "/api/v1/audit?limit=50").await.to_string();
+    for action in ["groups.create", "groups.delete", "groups.leave"] {
+        assert!(audit.contains(action), "{action} is not in the audit log: {audit}");
+    }
+}
 
 async fn a_linked_group_is_run_from_the_console_and_every_refusal_says_why(backend: Backend) {
     let t = app(backend).await;

@@ -17,7 +17,17 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("events", &["events"]),
     (
         "groups",
-        &["groups", "group_members", "group_join_requests", "lid_map", "linked_devices", "group_jobs", "group_job_items", "group_adds"],
+        &[
+            "groups",
+            "group_members",
+            "group_join_requests",
+            "lid_map",
+            "linked_devices",
+            "group_jobs",
+            "group_job_items",
+            "group_adds",
+            "group_creations",
+        ],
     ),
     ("inbound", &["webhook_inbox", "dead_letters"]),
     ("numbers", &["numbers", "templates"]),

@@ -195,6 +195,7 @@ pub(crate) async fn create(
         let group = g.groups.get_mut(&id).expect("just made");
         group.description = b.description.unwrap_or_default();
         json!({"timestamp": now_ms() / 1000, "group_id": id, "type": "group_create", "request_id": request_id, "subject": subject,
+               "description": group.description,
                "invite_link": format!("https://chat.whatsapp.com/{}", group.invite),
                "join_approval_mode": if approval { "approval_required" } else { "auto_approve" }})
     };

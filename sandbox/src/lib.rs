@@ -340,6 +340,16 @@ impl Sandbox {
     }
 
     /// Every Cloud group change applied so far.
+    /// Groups a Cloud number may create before `131211` (Meta's is 10,000).
+    pub fn set_cloud_create_limit(&self, limit: usize) {
+        self.state.cloud_groups.lock().expect("groups lock").create_limit = limit;
+    }
+
+    /// Whether a Cloud group still exists in the sandbox (deleting it removes it).
+    pub fn cloud_group_exists(&self, group_id: &str) -> bool {
+        self.state.cloud_groups.lock().expect("groups lock").groups.contains_key(group_id)
+    }
+
     pub fn cloud_applied(&self) -> Vec<Applied> {
         self.state.cloud_groups.lock().expect("groups lock").applied.clone()
     }

@@ -21,8 +21,8 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use switchboard_shared::groups::sim::Change;
 use switchboard_shared::groups::sim::{
-    ChangeResult, DecideBody, Error, Event, EventPage, MessageBody, Metadata, Participant, ParticipantsBody, Request, RevokeBody,
-    SettingsBody, Status,
+    ChangeResult, CreateBody, DecideBody, Error, Event, EventPage, MessageBody, Metadata, Participant, ParticipantsBody, Request,
+    RevokeBody, SettingsBody, Status,
 };
 use switchboard_shared::groups::MemberRole;
 
@@ -45,7 +45,8 @@ pub struct LinkedSeed {
 pub struct Applied {
     pub phone: String,
     pub group: String,
-    /// `remove`, `add`, `promote`, `demote`, `approve`, `reject`, `settings`, `message`, `revoke`.
+    /// `remove`, `add`, `promote`, `demote`, `approve`, `reject`, `settings`, `message`, `revoke`,
+    /// `create`, `leave`.
     pub op: String,
     /// The member's phone or LID, or the setting, or the message id.
     pub target: String,
@@ -324,7 +325,8 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/_linked/{phone}/pair", post(pair))
         .route("/_linked/{phone}/logout", post(logout))
         .route("/_linked/{phone}/events", get(events))
-        .route("/_linked/{phone}/groups", get(list_groups))
+        .route("/_linked/{phone}/groups", get(list_groups).post(create_group))
+        .route("/_linked/{phone}/groups/{jid}/leave", post(leave))
         .route("/_linked/{phone}/groups/{jid}", get(group_info).post(settings))
         .route("/_linked/{phone}/groups/{jid}/participants", post(participants))
         .route("/_linked/{phone}/groups/{jid}/requests", get(requests).post(decide))
@@ -738,6 +740,44 @@ async fn revoke(AxState(state): AxState<Shared>, Path((phone, jid)): Path<(Strin
         }
     }
     record(&mut w, &phone, &jid, "revoke", &b.id);
+    Json(serde_json::json!({"ok": true})).into_response()
+}
+
+/// Makes a group with the number as its only member and super admin, as a phone does.
+async fn create_group(AxState(state): AxState<Shared>, Path(phone): Path<String>, Json(b): Json<CreateBody>) -> Response {
+    let mut w = state.linked.lock().expect("linked lock");
+    if let Err(r) = admit(&mut w, &phone) {
+        return r;
+    }
+    let subject = b.subject.trim();
+    if subject.is_empty() || subject.chars().count() > 128 {
+        return err(StatusCode::BAD_REQUEST, "bad-request", "The subject must be 1 to 128 characters.");
+    }
+    let jid = w.seed_group(&phone, subject, MemberRole::SuperAdmin, &[], b.join_approval);
+    let g = w.groups.get_mut(&jid).expect("just made");
+    g.meta.description = b.description.filter(|d| !d.is_empty());
+    let meta = shown_meta(&g.meta);
+    w.push(&phone, &jid, Change::Joined { metadata: meta.clone() });
+    record(&mut w, &phone, &jid, "create", subject);
+    drop(w);
+    state.linked_bell.notify_waiters();
+    Json(meta).into_response()
+}
+
+/// The number leaves the group: its session no longer sees it (the others stay in it).
+async fn leave(AxState(state): AxState<Shared>, Path((phone, jid)): Path<(String, String)>) -> Response {
+    let mut w = state.linked.lock().expect("linked lock");
+    if let Err(r) = admit(&mut w, &phone) {
+        return r;
+    }
+    if let Err(r) = group_of(&mut w, &phone, &jid) {
+        return r;
+    }
+    w.groups.remove(&jid);
+    w.push(&phone, &jid, Change::Left);
+    record(&mut w, &phone, &jid, "leave", &phone);
+    drop(w);
+    state.linked_bell.notify_waiters();
     Json(serde_json::json!({"ok": true})).into_response()
 }
 

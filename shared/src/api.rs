@@ -386,7 +386,9 @@ pub enum EventKind {
     /// A broadcast's report changed (sent at most twice a second per broadcast while it runs,
     /// and for ten minutes after, while statuses and replies still come in).
     Broadcast { progress: BroadcastProgress },
-    /// A group changed (members, settings, join requests): the console reads it again.
+    /// A group changed (members, settings, join requests), or WhatsApp answered a group
+    /// creation (then `group_id` is the group, or the request id if it failed): the console
+    /// reads the groups again.
     Group { group_id: String },
     /// A bulk job over groups moved on (its counts; the items are read on demand).
     GroupJob { job: crate::groups::GroupJobProgress },

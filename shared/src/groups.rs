@@ -60,10 +60,14 @@ pub enum GroupAction {
     Mention,
     /// Delete someone's message for everyone.
     DeleteForEveryone,
+    /// Delete the group for everyone (the Cloud API; a phone cannot).
+    Delete,
+    /// Leave the group (a linked device, as a phone does; the group goes on without us).
+    Leave,
 }
 
 impl GroupAction {
-    pub const ALL: [GroupAction; 15] = [
+    pub const ALL: [GroupAction; 17] = [
         GroupAction::AddMember,
         GroupAction::RemoveMember,
         GroupAction::Promote,
@@ -79,12 +83,14 @@ impl GroupAction {
         GroupAction::Send,
         GroupAction::Mention,
         GroupAction::DeleteForEveryone,
+        GroupAction::Delete,
+        GroupAction::Leave,
     ];
 
     /// Whether only a group admin may do it. Sending is for everyone unless the group is
-    /// admins-only, which [`offers`] checks separately.
+    /// admins-only, which [`offers`] checks separately; anyone may leave.
     pub fn needs_admin(self) -> bool {
-        !matches!(self, GroupAction::Send | GroupAction::Mention)
+        !matches!(self, GroupAction::Send | GroupAction::Mention | GroupAction::Leave)
     }
 }
 
@@ -105,15 +111,16 @@ impl GroupCaps {
     pub fn cloud() -> GroupCaps {
         use GroupAction::*;
         GroupCaps {
-            actions: vec![RemoveMember, DecideJoinRequests, Subject, Description, Photo, InviteLink, Send],
+            actions: vec![RemoveMember, DecideJoinRequests, Subject, Description, Photo, InviteLink, Send, Delete],
             max_per_call: 8,
             max_members: 8,
         }
     }
 
-    /// A linked device can do what the phone can.
+    /// A linked device can do what the phone can (which leaves a group, and cannot delete one).
     pub fn linked() -> GroupCaps {
-        GroupCaps { actions: GroupAction::ALL.to_vec(), max_per_call: 20, max_members: 1024 }
+        let actions = GroupAction::ALL.into_iter().filter(|a| *a != GroupAction::Delete).collect();
+        GroupCaps { actions, max_per_call: 20, max_members: 1024 }
     }
 
     pub fn can(&self, action: GroupAction) -> bool {
@@ -211,7 +218,7 @@ pub fn refusal(caps: &GroupCaps, connection: &Connection, is_admin: bool, admins
         None
     } else if action.needs_admin() {
         Some(Refusal::NotAdmin)
-    } else if admins_only {
+    } else if admins_only && matches!(action, GroupAction::Send | GroupAction::Mention) {
         Some(Refusal::AdminsOnly)
     } else {
         None
@@ -926,6 +933,52 @@ pub struct LinkDevice {
     pub by_code: bool,
 }
 
+/// `POST /groups`: make a new group on a number, served by the provider chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewGroup {
+    pub number_id: String,
+    pub provider: ProviderKind,
+    pub subject: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// New members need an admin's approval to join.
+    #[serde(default)]
+    pub join_approval: bool,
+}
+
+impl NewGroup {
+    /// The subject trimmed, 1 to 128 characters; the description at most 2,048 (WhatsApp's limits).
+    pub fn check(&self) -> Result<(), &'static str> {
+        let subject = self.subject.trim().chars().count();
+        if subject == 0 || subject > 128 {
+            return Err("The group's name must be 1 to 128 characters.");
+        }
+        if self.description.as_deref().is_some_and(|d| d.chars().count() > 2048) {
+            return Err("The description must be at most 2,048 characters.");
+        }
+        Ok(())
+    }
+}
+
+/// A group creation asked of WhatsApp. A linked device makes the group at once; the Cloud API
+/// answers a request and tells the outcome later by webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GroupCreation {
+    pub request_id: String,
+    pub number_id: String,
+    pub subject: String,
+    pub requested_at: i64,
+    /// `requested` (waiting for WhatsApp), `created` or `failed`.
+    pub state: String,
+    #[serde(default)]
+    pub group_id: Option<String>,
+    /// Why WhatsApp refused, when it did.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
 /// `GET /groups/people?q=`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
@@ -1004,6 +1057,16 @@ pub mod sim {
         pub qr: Option<String>,
         #[serde(default)]
         pub code: Option<String>,
+    }
+
+    /// `POST /_linked/{phone}/groups`: make a group with us as its only member and admin.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct CreateBody {
+        pub subject: String,
+        #[serde(default)]
+        pub description: Option<String>,
+        #[serde(default)]
+        pub join_approval: bool,
     }
 
     /// Events after a sequence number, with the connection now.

@@ -10,9 +10,9 @@ use crate::key;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use switchboard_shared::groups::{
-    BulkAction, BulkPlan, BulkRequest, Connection, DecideRequests, Group, GroupAction, GroupDetail, GroupFilter, GroupJob, GroupMember,
-    GroupMessage, GroupSetting, InviteLinkRequest, ItemState, LinkDevice, LinkedDevice, MemberChange, MemberOp, MemberOutcome, MemberRole,
-    PeopleQuery, PerMember, PersonHit, ProviderKind, Refusal, RevokeMessage, Verdict,
+    BulkAction, BulkPlan, BulkRequest, Connection, DecideRequests, Group, GroupAction, GroupCreation, GroupDetail, GroupFilter, GroupJob,
+    GroupMember, GroupMessage, GroupSetting, InviteLinkRequest, ItemState, LinkDevice, LinkedDevice, MemberChange, MemberOp, MemberOutcome,
+    MemberRole, NewGroup, PeopleQuery, PerMember, PersonHit, ProviderKind, Refusal, RevokeMessage, Verdict,
 };
 
 use crate::client;
@@ -94,16 +94,22 @@ pub fn GroupsPage() -> impl IntoView {
     let inbox = use_inbox();
     let groups = RwSignal::new(Vec::<Group>::new());
     let devices = RwSignal::new(Vec::<LinkedDevice>::new());
+    let creations = RwSignal::new(Vec::<GroupCreation>::new());
     let loaded = RwSignal::new(false);
     let open = RwSignal::new(None::<String>);
+    let creating = RwSignal::new(false);
     let selected = RwSignal::new(std::collections::BTreeSet::<String>::new());
     let fetch = Mutation::new();
     let reload = move || {
-        fetch.load(async move { Ok((client::groups().await?, client::linked_devices().await?)) }, move |(g, d)| {
-            groups.set(g);
-            devices.set(d);
-            loaded.set(true);
-        });
+        fetch.load(
+            async move { Ok((client::groups().await?, client::linked_devices().await?, client::group_creations().await?)) },
+            move |(g, d, c)| {
+                groups.set(g);
+                devices.set(d);
+                creations.set(c);
+                loaded.set(true);
+            },
+        );
     };
     reload();
     // The stream says a group or device changed: read again (at most every 700 ms).
@@ -175,12 +181,21 @@ pub fn GroupsPage() -> impl IntoView {
         <section class="page groups-page">
             <div class="page-head">
                 <h1>{move || i18n.t(key!("groups.title"))}</h1>
+                <button class="primary" id="new-group" on:click=move |_| creating.update(|c| *c = !*c)>{move || i18n.t(key!("groups.new"))}</button>
                 <button class="secondary" id="groups-refresh" on:click=refresh disabled=move || sync.pending().get()>
                     {move || if sync.pending().get() { i18n.t(key!("groups.refreshing")) } else { i18n.t(key!("groups.refresh")) }}
                 </button>
             </div>
             <ErrorNote error=sync.error() />
             <Banner devices=devices />
+            <Show when=move || creating.get()>
+                <NewGroupForm devices=devices labels=labels done=Callback::new(move |c: GroupCreation| {
+                    creating.set(false);
+                    if let Some(id) = c.group_id { open.set(Some(id)); scroll_to_panel(); }
+                    reload();
+                }) />
+            </Show>
+            <Creations creations=creations labels=labels />
             <Devices devices=devices reload=Callback::new(move |_| reload()) />
             <ErrorNote error=fetch.error() />
             <Bulk selected=selected labels=labels />
@@ -260,6 +275,115 @@ pub fn GroupsPage() -> impl IntoView {
                 </Show>
             </Show>
         </section>
+    }
+}
+
+/// A new group on one of the numbers that can make one: a Cloud API number, or a linked device.
+#[component]
+fn NewGroupForm(
+    devices: RwSignal<Vec<LinkedDevice>>,
+    labels: Memo<HashMap<String, String>>,
+    done: Callback<GroupCreation>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let inbox = use_inbox();
+    // ("cloud:<number id>" or "linked:<number id>", what the reader sees).
+    let choices = Memo::new(move |_| {
+        let label = |id: &str| labels.with(|m| m.get(id).cloned().unwrap_or_else(|| id.to_owned()));
+        let mut v: Vec<(String, String)> = inbox.numbers.with(|ns| {
+            ns.iter()
+                .map(|n| (format!("cloud:{}", n.id), format!("{} · {}", label(&n.id), provider_text(i18n, ProviderKind::Cloud))))
+                .collect()
+        });
+        devices.with(|ds| {
+            v.extend(
+                ds.iter()
+                    .map(|d| (format!("linked:{}", d.number_id), format!("{} · {}", d.label, provider_text(i18n, ProviderKind::Linked)))),
+            )
+        });
+        v
+    });
+    let chosen = RwSignal::new(String::new());
+    let subject = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
+    let approval = RwSignal::new(false);
+    let made = RwSignal::new(None::<bool>);
+    let act = Mutation::new();
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let choice = Some(chosen.get_untracked())
+            .filter(|c| !c.is_empty())
+            .or_else(|| choices.with_untracked(|c| c.first().map(|(v, _)| v.clone())));
+        let Some((provider, number_id)) = choice.as_deref().and_then(|c| c.split_once(':')) else { return };
+        let g = NewGroup {
+            number_id: number_id.to_owned(),
+            provider: if provider == "linked" { ProviderKind::Linked } else { ProviderKind::Cloud },
+            subject: subject.get_untracked(),
+            description: Some(description.get_untracked()).filter(|d| !d.trim().is_empty()),
+            join_approval: approval.get_untracked(),
+        };
+        if g.check().is_err() {
+            act.refuse(key!("error.code.invalid_group"));
+            return;
+        }
+        act.run(async move { client::create_group(&g).await }, move |c| {
+            made.set(Some(c.state == "created"));
+            subject.set(String::new());
+            description.set(String::new());
+            done.run(c);
+        });
+    };
+    view! {
+        <form class="card pad stack" id="new-group-form" on:submit=submit>
+            <h2>{move || i18n.t(key!("groups.new.title"))}</h2>
+            <Show when=move || choices.with(|c| !c.is_empty()) fallback=move || view! { <p class="empty">{i18n.t(key!("groups.new.no_numbers"))}</p> }>
+                <label>{move || i18n.t(key!("groups.new.number"))}
+                    <select id="new-group-number" on:change=move |ev| chosen.set(event_target_value(&ev))>
+                        {move || choices.get().into_iter().map(|(v, l)| view! { <option value=v>{l}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>{move || i18n.t(key!("groups.new.subject"))}
+                    <input type="text" id="new-group-subject" maxlength="128" required prop:value=subject on:input=move |ev| subject.set(event_target_value(&ev)) />
+                </label>
+                <label>{move || i18n.t(key!("groups.new.description"))}
+                    <textarea id="new-group-description" rows="2" maxlength="2048" prop:value=description on:input=move |ev| description.set(event_target_value(&ev))></textarea>
+                </label>
+                <label class="check"><input type="checkbox" id="new-group-approval" on:change=move |ev| approval.set(event_target_checked(&ev)) />
+                    {move || i18n.t(key!("groups.new.approval"))}</label>
+                <div class="inline">
+                    <button class="primary" type="submit" id="new-group-create" disabled=move || act.pending().get()>{move || i18n.t(key!("groups.new.create"))}</button>
+                </div>
+            </Show>
+            <ErrorNote error=act.error() id="new-group-error" />
+            {move || made.get().map(|now| view! { <p class="ok-text" id="new-group-note">{move || if now { i18n.t(key!("groups.new.made")) } else { i18n.t(key!("groups.new.requested")) }}</p> })}
+        </form>
+    }
+}
+
+/// Groups asked of WhatsApp that it has not made yet, or refused (with its reason).
+#[component]
+fn Creations(creations: RwSignal<Vec<GroupCreation>>, labels: Memo<HashMap<String, String>>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <Show when=move || creations.with(|c| !c.is_empty())>
+            <div class="card pad" id="group-creations">
+                <h3>{move || i18n.t(key!("groups.creations.title"))}</h3>
+                <ul class="plain">
+                    {move || creations.get().into_iter().map(|c| {
+                        let number = labels.with(|m| m.get(&c.number_id).cloned().unwrap_or_else(|| c.number_id.clone()));
+                        let failed = c.state == "failed";
+                        view! {
+                            <li class="creation" data-state=c.state.clone()>
+                                <strong>{c.subject.clone()}</strong>" · "{number}" · "
+                                <span class=if failed { "pill warn" } else { "pill" }>
+                                    {move || if failed { i18n.t(key!("groups.creation.failed")) } else { i18n.t(key!("groups.creation.requested")) }}</span>
+                                " "<span class="muted small">{c.error.clone().unwrap_or_default()}" "{move || format_time(c.requested_at, i18n.lang.get().tag())}</span>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </div>
+        </Show>
     }
 }
 
@@ -396,6 +520,11 @@ fn GroupPanel(id: String, close: Callback<()>) -> impl IntoView {
     let revoke_id = RwSignal::new(String::new());
     let revoke_sender = RwSignal::new(String::new());
     let sent = RwSignal::new(false);
+    let new_subject = RwSignal::new(None::<String>);
+    let new_description = RwSignal::new(None::<String>);
+    let saved = RwSignal::new(false);
+    let confirming = RwSignal::new(false);
+    let ending = RwSignal::new(false);
 
     view! {
         <div class="panel card pad" id="group-panel" role="dialog">
@@ -428,6 +557,26 @@ fn GroupPanel(id: String, close: Callback<()>) -> impl IntoView {
                 let send_refused = can(GroupAction::Send);
                 let mention_ok = can(GroupAction::Mention).is_none();
                 let revoke_refused = can(GroupAction::DeleteForEveryone);
+                let subject_refused = can(GroupAction::Subject);
+                let description_refused = can(GroupAction::Description);
+                let end_action = if g.provider == ProviderKind::Cloud { GroupAction::Delete } else { GroupAction::Leave };
+                let end_refused = can(end_action);
+                let (old_subject, old_description) = (g.subject.clone(), g.description.clone().unwrap_or_default());
+                let (shown_subject, shown_description) = (old_subject.clone(), old_description.clone());
+                let save = move |ev: SubmitEvent| {
+                    ev.prevent_default();
+                    let subject = new_subject.get_untracked().filter(|s| *s != old_subject);
+                    let description = new_description.get_untracked().filter(|d| *d != old_description);
+                    if subject.as_deref().is_some_and(|s| s.trim().is_empty() || s.chars().count() > 128) {
+                        act.refuse(key!("error.code.invalid_group"));
+                        return;
+                    }
+                    act.run(async move {
+                        if let Some(s) = subject { client::group_setting(&gid.get_value(), &GroupSetting::Subject(s)).await?; }
+                        if let Some(d) = description { client::group_setting(&gid.get_value(), &GroupSetting::Description(d)).await?; }
+                        Ok(())
+                    }, move |_| saved.set(true));
+                };
                 let requests = d.join_requests.clone();
                 let member_list = d.members.clone();
                 let mention_choices = d.members.clone();
@@ -440,6 +589,20 @@ fn GroupPanel(id: String, close: Callback<()>) -> impl IntoView {
                         {toggle(GroupAction::LockedInfo, g.locked_info, GroupSetting::LockedInfo, key!("groups.locked"), "set-locked")}
                         {toggle(GroupAction::JoinApproval, g.join_approval, GroupSetting::JoinApproval, key!("groups.approval"), "set-approval")}
                     </div>
+                    <details class="small" id="group-edit">
+                        <summary>{move || i18n.t(key!("groups.edit.title"))}</summary>
+                        <form class="stack" on:submit=save>
+                            <input type="text" id="edit-subject" maxlength="128" disabled=subject_refused.is_some() prop:value=shown_subject
+                                on:input=move |ev| { saved.set(false); new_subject.set(Some(event_target_value(&ev))) } />
+                            <textarea id="edit-description" rows="2" maxlength="2048" disabled=description_refused.is_some() prop:value=shown_description
+                                on:input=move |ev| { saved.set(false); new_description.set(Some(event_target_value(&ev))) }></textarea>
+                            <div class="inline">
+                                <button class="primary small" type="submit" id="edit-save" disabled=subject_refused.is_some() && description_refused.is_some()>{move || i18n.t(key!("common.save"))}</button>
+                                {subject_refused.or(description_refused).map(|r| view! { <span class="muted small">{move || why(i18n, r)}</span> })}
+                                <Show when=move || saved.get()><span class="ok-text" id="edit-saved">{move || i18n.t(key!("common.saved"))}</span></Show>
+                            </div>
+                        </form>
+                    </details>
                     <div class="inline">
                         <button class="secondary small" id="show-link" disabled=link_refused.is_some() on:click=move |_| invite(false)
                             title=move || link_refused.map(|r| why(i18n, r)).unwrap_or_default()>{move || i18n.t(key!("groups.link.show"))}</button>
@@ -574,6 +737,25 @@ fn GroupPanel(id: String, close: Callback<()>) -> impl IntoView {
                             }.into_any(),
                         }}
                     </details>
+                    <div class="inline danger-zone" id="group-end">
+                        {move || match (ending.get(), confirming.get()) {
+                            (true, _) => view! { <p class="muted" id="group-ending">{i18n.t(key!("groups.ending"))}</p> }.into_any(),
+                            (false, false) => view! {
+                                <button class="danger small" id="end-group" disabled=end_refused.is_some() on:click=move |_| confirming.set(true)
+                                    title=move || end_refused.map(|r| why(i18n, r)).unwrap_or_default()>
+                                    {move || if end_action == GroupAction::Delete { i18n.t(key!("groups.delete")) } else { i18n.t(key!("groups.leave")) }}</button>
+                                {end_refused.map(|r| view! { <span class="muted small">{move || why(i18n, r)}</span> })}
+                            }.into_any(),
+                            (false, true) => view! {
+                                <p>{move || if end_action == GroupAction::Delete { i18n.t(key!("groups.delete.confirm")) } else { i18n.t(key!("groups.leave.confirm")) }}</p>
+                                <button class="danger small" id="confirm-end" on:click=move |_| {
+                                    confirming.set(false);
+                                    act.run(async move { client::delete_group(&gid.get_value()).await }, move |_| ending.set(true));
+                                }>{move || if end_action == GroupAction::Delete { i18n.t(key!("groups.delete")) } else { i18n.t(key!("groups.leave")) }}</button>
+                                <button class="link small" on:click=move |_| confirming.set(false)>{i18n.t(key!("common.cancel"))}</button>
+                            }.into_any(),
+                        }}
+                    </div>
                 }
             })}
         </div>

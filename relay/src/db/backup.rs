@@ -50,6 +50,7 @@ pub const TABLES: &[&str] = &[
     "group_jobs",
     "group_job_items",
     "group_adds",
+    "group_creations",
 ];
 
 const FORMAT: u32 = 1;

@@ -12,7 +12,7 @@ use switchboard_shared::groups::{
 };
 use switchboard_shared::wire::{OutboundBody, SendRequest, SendResponse, TextBody};
 
-use super::provider::{ready, GroupErr, GroupProvider, GroupResult, Snapshot};
+use super::provider::{ready, Created, GroupErr, GroupProvider, GroupResult, Snapshot};
 use crate::cloud::{CloudClient, CloudError};
 
 /// Meta's group error codes the provider tells apart.
@@ -265,6 +265,21 @@ impl GroupProvider for CloudGroups {
         let (method, body) = if reset { (Method::POST, Some(json!({"messaging_product": "whatsapp"}))) } else { (Method::GET, None) };
         let v = self.call(method, &format!("{id}/invite_link"), &[], body).await?;
         text(v.get("invite_link")).ok_or_else(|| GroupErr::Unknown("no invite link in the answer".into()))
+    }
+
+    async fn create(&self, subject: &str, description: Option<&str>, join_approval: bool) -> GroupResult<Created> {
+        let mut body = json!({"messaging_product": "whatsapp", "subject": subject.trim(),
+                              "join_approval_mode": if join_approval { "approval_required" } else { "auto_approve" }});
+        if let Some(d) = description.filter(|d| !d.is_empty()) {
+            body["description"] = json!(d);
+        }
+        // Not idempotent (cloud-api.md §5.3.1): called once, never retried.
+        let v = self.call(Method::POST, &format!("{}/groups", self.number_id), &[], Some(body)).await?;
+        text(v.get("request_id")).map(Created::Requested).ok_or_else(|| GroupErr::Unknown("no request id in the answer".into()))
+    }
+
+    async fn delete(&self, id: &str) -> GroupResult<()> {
+        self.call(Method::DELETE, id, &[], None).await.map(drop)
     }
 
     async fn send(&self, id: &str, _message_id: &str, text: &str, _mentions: &[MemberIds]) -> GroupResult<String> {

@@ -10,12 +10,12 @@ use axum::Json;
 use serde_json::json;
 use switchboard_shared::access::Permission;
 use switchboard_shared::groups::{
-    person_ids, refusal, BulkPlan, BulkRequest, DecideRequests, Group, GroupAction, GroupDetail, GroupJob, GroupMessage, GroupSetting,
-    InviteLink, InviteLinkRequest, LinkDevice, LinkedDevice, MemberChange, MemberOp, MemberOutcome, PeopleQuery, PerMember, PersonHit,
-    RevokeMessage, SentGroupMessage, SyncReport,
+    person_ids, refusal, BulkPlan, BulkRequest, DecideRequests, Group, GroupAction, GroupCreation, GroupDetail, GroupJob, GroupMessage,
+    GroupSetting, InviteLink, InviteLinkRequest, LinkDevice, LinkedDevice, MemberChange, MemberOp, MemberOutcome, NewGroup, PeopleQuery,
+    PerMember, PersonHit, ProviderKind, Refusal, RevokeMessage, SentGroupMessage, SyncReport,
 };
 
-use super::provider::GroupProvider;
+use super::provider::{Created, GroupProvider};
 use super::store::{self, GroupRow};
 use super::{jobs, linked};
 use crate::access::audit;
@@ -251,6 +251,69 @@ pub async fn revoke(
 }
 
 /// `POST /groups/sync`: reads every group of the user's numbers from their providers again.
+/// `POST /groups`: makes a group on one of the user's numbers, our number its admin. A linked
+/// device makes it at once; the Cloud API answers a request whose outcome comes by webhook
+/// (`GET /groups/creations` shows it while it waits, and if it fails).
+pub async fn create(State(state): State<AppState>, user: AuthUser, ApiJson(body): ApiJson<NewGroup>) -> Result<Json<GroupCreation>> {
+    body.check().map_err(|m| AppError::bad_request("invalid_group", m))?;
+    if !user.covers(&body.number_id) {
+        return Err(AppError::NotFound);
+    }
+    let provider = super::provider(&state, &body.number_id, body.provider).await?.ok_or_else(|| {
+        let why = if body.provider == ProviderKind::Linked { Refusal::LoggedOut } else { Refusal::Offline };
+        AppError::from_group(super::GroupErr::Refused(why), None)
+    })?;
+    super::provider::ready(&provider.connection()).map_err(|e| AppError::from_group(e, None))?;
+    let subject = body.subject.trim();
+    let made =
+        provider.create(subject, body.description.as_deref(), body.join_approval).await.map_err(|e| AppError::from_group(e, None))?;
+    let mut creation = GroupCreation {
+        request_id: String::new(),
+        number_id: body.number_id.clone(),
+        subject: subject.to_owned(),
+        requested_at: crate::clock::now_ms(),
+        state: "requested".into(),
+        group_id: None,
+        error: None,
+    };
+    let mut tx = state.db.pool.begin().await?;
+    let mut events = Vec::new();
+    match &made {
+        Created::Now(snapshot) => {
+            creation.request_id = snapshot.id.clone();
+            creation.state = "created".into();
+            creation.group_id = Some(snapshot.id.clone());
+            store::save_snapshot(&mut tx, &body.number_id, body.provider, snapshot, Some(&[])).await?;
+            let kind = switchboard_shared::api::EventKind::Group { group_id: snapshot.id.clone() };
+            events.push(crate::events::append(&mut tx, &body.number_id, None, kind).await?);
+        }
+        Created::Requested(request_id) => creation.request_id = request_id.clone(),
+    }
+    store::add_creation(&mut tx, &creation, &user.email).await?;
+    audit::record_on(&mut tx, &user, &[&body.number_id], "groups.create", subject, None, Some(json!(creation))).await?;
+    tx.commit().await?;
+    state.events.publish(events);
+    Ok(Json(creation))
+}
+
+/// `GET /groups/creations`: the last week's creations still waiting for WhatsApp, or refused.
+pub async fn creations(State(state): State<AppState>, user: AuthUser) -> Result<Json<Vec<GroupCreation>>> {
+    let week_ago = crate::clock::now_ms() - 7 * 24 * 3600 * 1000;
+    Ok(Json(store::creations(&state.db.pool, &user.scope_sql("c.number_id", None), week_ago).await?))
+}
+
+/// `DELETE /groups/{id}`: a Cloud group is deleted for everyone; a linked device leaves its
+/// group (a phone cannot delete one). The group leaves the list when WhatsApp confirms it.
+pub async fn delete(State(state): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<StatusCode> {
+    let r = row(&state, &user, &id).await?;
+    let action = if r.provider() == ProviderKind::Cloud { GroupAction::Delete } else { GroupAction::Leave };
+    let provider = allowed(&state, &r, action).await?;
+    provider.delete(&id).await.map_err(group_err(&r))?;
+    let name = if action == GroupAction::Delete { "groups.delete" } else { "groups.leave" };
+    audit(&state, &user, &r, name, json!({"subject": r.subject})).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
 pub async fn sync(State(state): State<AppState>, user: AuthUser) -> Result<Json<SyncReport>> {
     let mut targets: Vec<(String, switchboard_shared::groups::ProviderKind)> = Vec::new();
     for n in crate::numbers::list_ids(&state).await? {

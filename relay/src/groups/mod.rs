@@ -173,6 +173,23 @@ pub async fn sync_number(state: &AppState, number_id: &str, kind: ProviderKind) 
     Ok(keep.len())
 }
 
+/// A `group_create` webhook answers a creation we asked for: it is marked made (with its group)
+/// or failed (with Meta's reason), and the console told.
+pub async fn creation_answered(
+    conn: &mut AnyConnection,
+    request_id: &str,
+    group_id: Option<&str>,
+    error: Option<&str>,
+    out: &mut Vec<Event>,
+) -> Result<()> {
+    let group_id = if error.is_some() { None } else { group_id };
+    if let Some(number_id) = store::settle_creation(conn, request_id, group_id, error).await? {
+        let kind = EventKind::Group { group_id: group_id.unwrap_or(request_id).to_owned() };
+        out.push(crate::events::append(conn, &number_id, None, kind).await?);
+    }
+    Ok(())
+}
+
 /// Applies one change to a stored group, confirms the job items it shows took effect, and
 /// adds the events to publish after the commit.
 pub async fn apply_change(
@@ -232,7 +249,16 @@ pub async fn apply_change(
             if store::one(conn, group_id).await?.is_none() || !s.members.is_empty() {
                 store::save_snapshot(conn, number_id, kind, s, None).await?;
             } else {
+                // Known already (a webhook about it came first): what the news says, without
+                // forgetting the members we know.
                 store::remember(conn, group_id, number_id, Some(&s.subject), s.invite_link.as_deref()).await?;
+                let flags = GroupFlags {
+                    description: s.description.as_deref(),
+                    join_approval: Some(s.join_approval),
+                    is_admin: Some(s.is_admin),
+                    ..Default::default()
+                };
+                store::set_flags(conn, group_id, flags).await?;
             }
             if !s.subject.is_empty() {
                 crate::conversations::rename(conn, number_id, group_id, &s.subject, out).await?;

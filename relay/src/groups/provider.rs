@@ -91,6 +91,15 @@ pub enum GroupChange {
     Activity,
 }
 
+/// A group made by [`GroupProvider::create`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// It exists now (a linked device).
+    Now(Snapshot),
+    /// WhatsApp is making it and tells the outcome by webhook (the Cloud API): its request id.
+    Requested(String),
+}
+
 /// One provider of one number. Every mutation refuses at once, before any I/O, unless the
 /// connection is online (the callers check [`GroupProvider::connection`] first too; the
 /// providers check again because a connection can drop in between).
@@ -111,6 +120,12 @@ pub trait GroupProvider: Send + Sync {
     /// linked device), so a retried send is the same message. Answers the provider's id.
     async fn send(&self, id: &str, message_id: &str, text: &str, mentions: &[MemberIds]) -> GroupResult<String>;
     async fn revoke(&self, id: &str, message_id: &str, sender: &MemberIds) -> GroupResult<()>;
+    /// Makes a group with our number as its admin.
+    async fn create(&self, subject: &str, description: Option<&str>, join_approval: bool) -> GroupResult<Created>;
+    /// Ends the group for our number: the Cloud API deletes it for everyone
+    /// ([`GroupAction::Delete`](switchboard_shared::groups::GroupAction::Delete)); a linked
+    /// device leaves it, as a phone can (`Leave`).
+    async fn delete(&self, id: &str) -> GroupResult<()>;
 }
 
 /// Refuses unless online: the fail-fast check every operation starts with.

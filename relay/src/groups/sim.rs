@@ -17,7 +17,7 @@ use switchboard_shared::groups::{
 };
 
 use super::linked::{Device, Happened, Page, Status};
-use super::provider::{ready, GroupChange, GroupErr, GroupProvider, GroupResult, Snapshot};
+use super::provider::{ready, Created, GroupChange, GroupErr, GroupProvider, GroupResult, Snapshot};
 
 #[derive(Clone)]
 pub struct SimLinked {
@@ -280,6 +280,16 @@ impl GroupProvider for SimLinked {
     async fn revoke(&self, id: &str, message_id: &str, sender: &MemberIds) -> GroupResult<()> {
         let body = RevokeBody { id: message_id.into(), sender: participant(sender) };
         self.post::<_, serde_json::Value>(&format!("groups/{id}/revoke"), &body).await.map(drop)
+    }
+
+    async fn create(&self, subject: &str, description: Option<&str>, join_approval: bool) -> GroupResult<Created> {
+        let body = sim::CreateBody { subject: subject.trim().into(), description: description.map(str::to_owned), join_approval };
+        let m: sim::Metadata = self.post("groups", &body).await?;
+        Ok(Created::Now(snapshot(&m, &self.phone)))
+    }
+
+    async fn delete(&self, id: &str) -> GroupResult<()> {
+        self.post::<_, serde_json::Value>(&format!("groups/{id}/leave"), &serde_json::json!({})).await.map(drop)
     }
 }
 

@@ -1,8 +1,8 @@
 //! The group tables: groups, their members and join requests, each number's LID ↔ phone map,
-//! linked devices, and bulk jobs with their items.
+//! linked devices, bulk jobs with their items, and group creations asked of WhatsApp.
 
 use sqlx::{AnyConnection, AnyPool};
-use switchboard_shared::groups::{GroupMember, ItemState, JoinRequest, MemberIds, MemberRole, ProviderKind, Verdict};
+use switchboard_shared::groups::{GroupCreation, GroupMember, ItemState, JoinRequest, MemberIds, MemberRole, ProviderKind, Verdict};
 
 use super::provider::Snapshot;
 use crate::clock::now_ms;
@@ -789,4 +789,81 @@ pub async fn rerun_offline(conn: &mut AnyConnection, job_id: i64) -> Result<u64>
         sqlx::query("UPDATE group_jobs SET state = 'running', finished_at = NULL WHERE id = $1").bind(job_id).execute(&mut *conn).await?;
     }
     Ok(n)
+}
+
+// --- Group creations -------------------------------------------------------------------------
+
+#[derive(sqlx::FromRow)]
+struct CreationRow {
+    request_id: String,
+    number_id: String,
+    subject: String,
+    requested_at: i64,
+    state: String,
+    group_id: Option<String>,
+    error: Option<String>,
+}
+
+impl From<CreationRow> for GroupCreation {
+    fn from(r: CreationRow) -> GroupCreation {
+        GroupCreation {
+            request_id: r.request_id,
+            number_id: r.number_id,
+            subject: r.subject,
+            requested_at: r.requested_at,
+            state: r.state,
+            group_id: r.group_id,
+            error: r.error,
+        }
+    }
+}
+
+/// Records a creation asked of WhatsApp: `requested` until its webhook, or already `created`.
+pub async fn add_creation(conn: &mut AnyConnection, c: &GroupCreation, requested_by: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO group_creations (request_id, number_id, subject, requested_by, requested_at, state, group_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&c.request_id)
+    .bind(&c.number_id)
+    .bind(&c.subject)
+    .bind(requested_by)
+    .bind(c.requested_at)
+    .bind(&c.state)
+    .bind(&c.group_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// What WhatsApp said of a creation: made (with the group) or refused (with why). Answers the
+/// number it was asked on, `None` for a request we did not make (made elsewhere, or told twice).
+pub async fn settle_creation(
+    conn: &mut AnyConnection,
+    request_id: &str,
+    group_id: Option<&str>,
+    error: Option<&str>,
+) -> Result<Option<String>> {
+    let state = if error.is_some() { "failed" } else { "created" };
+    let row: Option<(String,)> = sqlx::query_as(
+        "UPDATE group_creations SET state = $2, group_id = $3, error = $4 WHERE request_id = $1 AND state = 'requested' RETURNING number_id",
+    )
+    .bind(request_id)
+    .bind(state)
+    .bind(group_id)
+    .bind(error)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| r.0))
+}
+
+/// The creations of the last week on the numbers `scope` (a SQL condition on `c.number_id`)
+/// allows that are still waiting or failed (a made group is in the list itself), newest first.
+pub async fn creations(pool: &AnyPool, scope: &str, since: i64) -> Result<Vec<GroupCreation>> {
+    let sql = format!(
+        "SELECT c.request_id, c.number_id, c.subject, c.requested_at, c.state, c.group_id, c.error FROM group_creations c
+         WHERE {scope} AND c.requested_at >= $1 AND c.state <> 'created' ORDER BY c.requested_at DESC LIMIT 50"
+    );
+    let rows: Vec<CreationRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(since).fetch_all(pool).await?;
+    Ok(rows.into_iter().map(GroupCreation::from).collect())
 }

@@ -22,8 +22,8 @@ use switchboard_shared::groups::{
 };
 use tokio::sync::Notify;
 use whatsapp_rust::features::{
-    GroupDescription, GroupError, GroupMetadata, GroupParticipant, GroupSubject, MembershipApprovalMode, MembershipRequest,
-    ParticipantChangeResponse, PreviousDescription,
+    GroupCreateOptions, GroupDescription, GroupError, GroupMetadata, GroupParticipant, GroupSubject, MembershipApprovalMode,
+    MembershipRequest, ParticipantChangeResponse, PreviousDescription,
 };
 use whatsapp_rust::pair_code::PairCodeOptions;
 use whatsapp_rust::prelude::{wa, Bot, BotHandle, Event, EventHandler, IqError, MessageField, SendOptions, SqliteStore};
@@ -33,7 +33,7 @@ use whatsapp_rust::wacore_binary::JidExt as _;
 use whatsapp_rust::{Client, Jid, RevokeType, SendError};
 
 use super::linked::{Device, Happened, Page, Status};
-use super::provider::{ready, GroupChange, GroupErr, GroupProvider, GroupResult, Snapshot};
+use super::provider::{ready, Created, GroupChange, GroupErr, GroupProvider, GroupResult, Snapshot};
 
 /// How many of a session's events wait for the session task at most; beyond it the oldest
 /// go (the task reads them as they come, and re-reads every group when it reconnects).
@@ -559,6 +559,25 @@ impl GroupProvider for WaDevice {
         let client = self.client()?;
         let original_sender = jid_of(sender).ok_or_else(|| GroupErr::Invalid("the sender has no phone number or LID".into()))?;
         client.revoke_message(group_jid(id)?, message_id, RevokeType::Admin { original_sender }).await.map_err(|e| send_error(&e))
+    }
+
+    async fn create(&self, subject: &str, description: Option<&str>, join_approval: bool) -> GroupResult<Created> {
+        let client = self.client()?;
+        let invalid = |e: anyhow::Error| GroupErr::Invalid(e.to_string());
+        let description = match description.filter(|d| !d.is_empty()) {
+            Some(d) => Some(GroupDescription::new(d).map_err(invalid)?),
+            None => None,
+        };
+        let approval = if join_approval { MembershipApprovalMode::On } else { MembershipApprovalMode::Off };
+        let options =
+            GroupCreateOptions { membership_approval_mode: Some(approval), description, ..GroupCreateOptions::new(subject.trim()) };
+        let made = client.groups().create_group(options).await.map_err(|e| error(&e))?;
+        Ok(Created::Now(snapshot(&made.metadata, &self.shared.me())))
+    }
+
+    async fn delete(&self, id: &str) -> GroupResult<()> {
+        let client = self.client()?;
+        client.groups().leave(group_jid(id)?).await.map_err(|e| error(&e))
     }
 }
 

@@ -178,6 +178,10 @@ async fn apply_quality(conn: &mut AnyConnection, value: QualityUpdate, deferred:
 async fn apply_groups(conn: &mut AnyConnection, value: GroupsValue, out: &mut Vec<Event>) -> Result<()> {
     let number_id = value.metadata.phone_number_id.clone().unwrap_or_default();
     for g in &value.groups {
+        if let (Some(request_id), "group_create") = (g.request_id.as_deref(), g.normalized_kind()) {
+            let error = error_text(&g.errors).map(|(_, text)| text);
+            crate::groups::creation_answered(conn, request_id, g.group_id.as_deref(), error.as_deref(), out).await?;
+        }
         let Some(group_id) = g.group_id.as_deref() else { continue };
         let changes = crate::groups::cloud_changes(g);
         if changes.is_empty() {

@@ -233,6 +233,21 @@ where
     panic!("timed out waiting for: {what}");
 }
 
+/// Polls until `check` gives a value, for at most ten seconds.
+pub async fn eventually_some<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..200 {
+        if let Some(v) = check().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
 pub fn text_message(wamid: &str, from: &str, body: &str) -> Value {
     json!({
         "object": "whatsapp_business_account",
