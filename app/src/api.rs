@@ -73,6 +73,13 @@ pub async fn send_text<T: DeserializeOwned>(path: &str, body: String) -> Result<
     read(request.send().await).await
 }
 
+/// A PUT of a file's bytes as they are (a group photo) whose answer has no body.
+pub async fn put_bytes(path: &str, content_type: &str, bytes: &[u8]) -> Result<(), ApiError> {
+    let body = js_sys::Uint8Array::from(bytes);
+    let request = builder("PUT", path).header("content-type", content_type).body(body).map_err(|_| ApiError::Network)?;
+    read_empty(request.send().await).await
+}
+
 /// A state-changing call with a JSON body and a JSON answer (POST, PUT, PATCH, DELETE).
 pub async fn send<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, body: &B) -> Result<T, ApiError> {
     let request = builder(method, path).json(body).map_err(|_| ApiError::Network)?;

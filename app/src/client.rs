@@ -240,6 +240,17 @@ pub async fn group_creations() -> Answer<Vec<GroupCreation>> {
     api::get("/api/v1/groups/creations").await
 }
 
+pub async fn set_group_photo(id: &str, jpeg: &[u8]) -> Answer<()> {
+    let g = gid(id);
+    api::put_bytes(&format!("/api/v1/groups/{g}/photo"), "image/jpeg", jpeg).await
+}
+
+/// Where the console shows a group's photo from (`v` changes with the photo, so a new one shows).
+pub fn group_photo_url(id: &str, sha: &str) -> String {
+    let g = gid(id);
+    format!("/api/v1/groups/{g}/photo?v={sha}")
+}
+
 pub async fn delete_group(id: &str) -> Answer<()> {
     let g = gid(id);
     api::send_empty("DELETE", &format!("/api/v1/groups/{g}")).await

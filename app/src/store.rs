@@ -200,7 +200,8 @@ impl Inbox {
             EventKind::GroupJob { job } => self.group_jobs.update(|all| {
                 *all.entry(job.id).or_insert(0) += 1;
             }),
-            EventKind::LinkedDevice { number_id, state } => {
+            EventKind::LinkedDevice { state } => {
+                let number_id = event.number_id;
                 self.dropped.update(|d| {
                     if state == "online" || state == "removed" {
                         d.remove(&number_id);

@@ -119,6 +119,23 @@ impl CloudClient {
         Self::read(request.send().await).await
     }
 
+    /// `POST /{path}` with a file, as `multipart/form-data` (`messaging_product=whatsapp` and the
+    /// file in `field`): a group photo, and later media.
+    pub async fn post_file<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: &SecretString,
+        field: &'static str,
+        file_name: &'static str,
+        mime: &str,
+        bytes: Vec<u8>,
+    ) -> Result<T, CloudError> {
+        let part =
+            reqwest::multipart::Part::bytes(bytes).file_name(file_name).mime_str(mime).map_err(|e| CloudError::Connect(e.to_string()))?;
+        let form = reqwest::multipart::Form::new().text("messaging_product", "whatsapp").part(field, part);
+        Self::read(self.http.post(self.url(path)).bearer_auth(token.expose_secret()).multipart(form).send().await).await
+    }
+
     /// `GET /{phone-number-id}`: display number, name, quality, throughput, messaging limit.
     pub async fn phone_number(&self, phone_number_id: &str, token: &SecretString) -> Result<PhoneNumberInfo, CloudError> {
         let fields = "id,display_phone_number,verified_name,quality_rating,code_verification_status,platform_type,throughput,status,whatsapp_business_manager_messaging_limit";

@@ -277,6 +277,8 @@ pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .add(M::GET, "/groups/{id}", P(ManageGroups), "A group with its members and join requests", gh::detail)
         .gives::<groups::GroupDetail>()
         .add(M::DELETE, "/groups/{id}", P(ManageGroups), "Delete a Cloud group for everyone, or leave a linked device's group", gh::delete)
+        .add(M::PUT, "/groups/{id}/photo", P(ManageGroups), "Set a group's photo (the body is a square JPEG, at most 5 MB)", gh::set_photo)
+        .add(M::GET, "/groups/{id}/photo", P(ManageGroups), "The group photo set through Switchboard", gh::photo)
         .add(M::POST, "/groups/{id}/members", P(ManageGroups), "Add, remove, promote or demote members", gh::members)
         .takes::<groups::MemberChange>()
         .gives_list::<groups::PerMember>()

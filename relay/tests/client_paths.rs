@@ -14,9 +14,12 @@ fn client_calls(source: &str) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
     for line in source.lines().filter(|l| !l.trim_start().starts_with("//")) {
         let Some(start) = line.find("\"/api/v1") else { continue };
-        let path: String = line[start + 1..].chars().take_while(|c| *c != '"').collect();
+        // The path up to its query string, if any.
+        let path: String = line[start + 1..].chars().take_while(|c| *c != '"' && *c != '?').collect();
         let method = if line.contains("api::get(") {
             "GET".to_owned()
+        } else if line.contains("api::put_bytes(") {
+            "PUT".to_owned()
         } else if line.contains("api::post(") || line.contains("api::send_text(") {
             "POST".to_owned()
         } else if let Some(i) = line.find("(\"").filter(|_| line.contains("api::send")) {

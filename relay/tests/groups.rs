@@ -80,7 +80,59 @@ on_both_backends!(
     members_known_only_by_lid_are_reported_unresolved_never_guessed,
     a_bulk_job_cut_off_by_a_crash_resumes_without_doing_anything_twice,
     groups_are_created_and_ended_on_both_kinds_of_number,
+    a_group_photo_is_checked_then_set_through_either_provider_and_shown,
 );
+
+async fn put_photo(t: &TestApp, cookie: &str, id: &str, body: Vec<u8>) -> reqwest::Response {
+    t.http
+        .put(t.url(&format!("/api/v1/groups/{}/photo", urlencode(id))))
+        .header("cookie", cookie)
+        .header("x-requested-with", "switchboard")
+        .header("content-type", "image/jpeg")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn a_group_photo_is_checked_then_set_through_either_provider_and_shown(backend: Backend) {
+    use switchboard_shared::groups::jpeg_header;
+    let t = app(backend).await;
+    let cookie = admin(&t).await;
+    let jid = t.sandbox.seed_linked_group(LINKED, "Choir", MemberRole::SuperAdmin, &people(2, 1), false);
+    link(&t, &cookie, LINKED, 1).await;
+    let cloud = t.sandbox.seed_cloud_group(NUMBER, "Orders", &["85291230001".into()], false);
+    let r = t.post_api(&cookie, "/api/v1/groups/sync", &json!({})).await;
+    assert_eq!(r.status(), 200);
+
+    // What WhatsApp would refuse is refused here, before anything is sent.
+    let mut too_big = jpeg_header(640, 640);
+    too_big.resize(5 * 1024 * 1024 + 1, 0);
+    for bad in [jpeg_header(640, 480), jpeg_header(100, 100), b"\x89PNG\r\n\x1a\n....".to_vec(), vec![], too_big] {
+        let r = put_photo(&t, &cookie, &jid, bad).await;
+        assert_eq!(r.status(), 400);
+        assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "invalid_photo");
+    }
+    assert!(!t.sandbox.linked_applied().iter().any(|a| a.op == "photo"), "nothing reached WhatsApp");
+    assert!(group(&t, &cookie, &jid).await["group"]["photo"].is_null());
+
+    // A square JPEG goes through each provider and is shown.
+    let photo = jpeg_header(640, 640);
+    for id in [&jid, &cloud] {
+        let r = put_photo(&t, &cookie, id, photo.clone()).await;
+        assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+        let sha = group(&t, &cookie, id).await["group"]["photo"].as_str().expect("a photo").to_owned();
+        assert_eq!(sha.len(), 64);
+        let r = t.call(reqwest::Method::GET, &cookie, &format!("/api/v1/groups/{}/photo", urlencode(id)), None).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "image/jpeg");
+        assert_eq!(r.bytes().await.unwrap().to_vec(), photo);
+    }
+    assert_eq!(t.sandbox.linked_applied().iter().filter(|a| a.op == "photo").count(), 1);
+    assert_eq!(t.sandbox.cloud_applied().iter().filter(|a| a.op == "photo" && a.group == cloud).count(), 1);
+    let audit = t.get_json(&cookie, "/api/v1/audit?limit=50").await.to_string();
+    assert!(audit.contains("groups.photo"), "{audit}");
+}
 
 async fn create(t: &TestApp, cookie: &str, body: Value) -> reqwest::Response {
     t.post_api(cookie, "/api/v1/groups", &body).await

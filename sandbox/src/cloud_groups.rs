@@ -29,6 +29,8 @@ pub mod codes {
     pub const UNKNOWN_REQUEST: i64 = 131213;
     pub const RATE_LIMIT: i64 = 131208;
     pub const SINGLE_MEMBER: i64 = 131020;
+    pub const PHOTO_ASPECT: i64 = 131209;
+    pub const PHOTO_TOO_SMALL: i64 = 131210;
     pub const MAX_MEMBERS: usize = 8;
 }
 
@@ -319,6 +321,51 @@ pub(crate) async fn update(state: Shared, id: String, body: Value) -> Response {
     if !ignore {
         push(&state, &number, "group_settings_update", item);
     }
+    Json(json!({"success": true})).into_response()
+}
+
+/// `POST /{group-id}` with a photo: Meta's rules (a square JPEG of at least 192 × 192; `131209`,
+/// `131210`), then `group_settings_update` with the picture's hash.
+pub(crate) async fn update_photo(state: Shared, id: String, jpeg: Vec<u8>) -> Response {
+    use sha2::Digest as _;
+    use switchboard_shared::groups::{check_photo, PhotoProblem};
+    if let Some(r) = rate_limited(&state) {
+        return r;
+    }
+    match check_photo(&jpeg) {
+        Ok(()) => {}
+        Err(PhotoProblem::NotSquare) => {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                codes::PHOTO_ASPECT,
+                "Invalid Group Profile Picture Aspect Ratio",
+                "Width and height must be equal.",
+            )
+        }
+        Err(PhotoProblem::TooSmall) => {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                codes::PHOTO_TOO_SMALL,
+                "Image is Too Small to Process",
+                "Width/height must be > 192 px.",
+            )
+        }
+        Err(p) => return graph_error(StatusCode::BAD_REQUEST, 100, "Invalid parameter", p.message()),
+    }
+    let sha = hex::encode(sha2::Sha256::digest(&jpeg));
+    let number = {
+        let mut g = state.cloud_groups.lock().expect("groups lock");
+        let x = match group_or_404(&mut g, &id) {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+        let number = x.number.clone();
+        g.applied.push(Applied { phone: number.clone(), group: id.clone(), op: "photo".into(), target: sha.clone(), at_ms: now_ms() });
+        number
+    };
+    let item = json!({"timestamp": now_ms() / 1000, "group_id": id, "type": "group_settings_update", "request_id": format!("SET{}", now_ms()),
+                      "profile_picture": {"mime_type": "image/jpeg", "update_successful": true, "sha256": sha}});
+    push(&state, &number, "group_settings_update", item);
     Json(json!({"success": true})).into_response()
 }
 

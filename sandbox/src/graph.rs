@@ -123,17 +123,51 @@ async fn get_object(
     }
 }
 
-/// `POST /{group-id}`: a group's settings (the only object the sandbox lets you change).
+/// `POST /{group-id}`: a group's settings (the only object the sandbox lets you change): JSON
+/// for the subject and description, or `multipart/form-data` with a photo in `file` (as wa-rs
+/// sends it) or `profile_picture_file` (as pywa does), beside optional text fields.
 async fn post_object(
     AxState(state): AxState<Shared>,
     Path((version, id)): Path<(String, String)>,
     Query(q): Query<TokenQuery>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    request: axum::extract::Request,
 ) -> Response {
-    if let Err(r) = check_version(&version).and_then(|_| check_token(&state, &headers, &q)) {
+    if let Err(r) = check_version(&version).and_then(|_| check_token(&state, request.headers(), &q)) {
         return r;
     }
+    let multipart = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if multipart {
+        use axum::extract::FromRequest;
+        let Ok(mut form) = axum::extract::Multipart::from_request(request, &()).await else {
+            return graph_error(StatusCode::BAD_REQUEST, codes::INVALID_PARAMETER, "Invalid parameter", "The form cannot be read.");
+        };
+        let mut photo = None;
+        let mut fields = serde_json::Map::new();
+        while let Ok(Some(field)) = form.next_field().await {
+            let name = field.name().unwrap_or_default().to_owned();
+            let Ok(bytes) = field.bytes().await else {
+                return graph_error(StatusCode::BAD_REQUEST, codes::INVALID_PARAMETER, "Invalid parameter", "The form cannot be read.");
+            };
+            match name.as_str() {
+                "file" | "profile_picture_file" => photo = Some(bytes.to_vec()),
+                "subject" | "description" => {
+                    fields.insert(name, Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+                }
+                _ => {}
+            }
+        }
+        return match photo {
+            Some(jpeg) => cloud_groups::update_photo(state, id, jpeg).await,
+            None => cloud_groups::update(state, id, Value::Object(fields)).await,
+        };
+    }
+    let Ok(body) = axum::body::to_bytes(request.into_body(), 1 << 20).await else {
+        return graph_error(StatusCode::BAD_REQUEST, codes::INVALID_PARAMETER, "Invalid parameter", "The body cannot be read.");
+    };
     match serde_json::from_slice::<Value>(&body) {
         Ok(value) => cloud_groups::update(state, id, value).await,
         Err(_) => graph_error(StatusCode::BAD_REQUEST, codes::INVALID_PARAMETER, "Invalid parameter", "The body is not JSON."),

@@ -46,7 +46,7 @@ pub struct Applied {
     pub phone: String,
     pub group: String,
     /// `remove`, `add`, `promote`, `demote`, `approve`, `reject`, `settings`, `message`, `revoke`,
-    /// `create`, `leave`.
+    /// `create`, `leave`, `photo`.
     pub op: String,
     /// The member's phone or LID, or the setting, or the message id.
     pub target: String,
@@ -303,6 +303,13 @@ fn group_of<'a>(world: &'a mut World, phone: &str, jid: &str) -> Result<&'a mut 
     }
 }
 
+/// An operation of `phone`'s session on one of its groups: the session is online and under the
+/// rate limit, and the group is one it sees.
+fn admit_on<'a>(world: &'a mut World, phone: &str, jid: &str) -> Result<&'a mut SimGroup, Response> {
+    admit(world, phone)?;
+    group_of(world, phone, jid)
+}
+
 fn is_admin(g: &SimGroup, phone: &str) -> bool {
     g.meta.participants.iter().any(|p| p.pn.as_deref() == Some(phone) && p.role.is_admin())
 }
@@ -327,6 +334,7 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/_linked/{phone}/events", get(events))
         .route("/_linked/{phone}/groups", get(list_groups).post(create_group))
         .route("/_linked/{phone}/groups/{jid}/leave", post(leave))
+        .route("/_linked/{phone}/groups/{jid}/photo", post(photo))
         .route("/_linked/{phone}/groups/{jid}", get(group_info).post(settings))
         .route("/_linked/{phone}/groups/{jid}/participants", post(participants))
         .route("/_linked/{phone}/groups/{jid}/requests", get(requests).post(decide))
@@ -580,10 +588,7 @@ async fn settings(AxState(state): AxState<Shared>, Path((phone, jid)): Path<(Str
 
 async fn requests(AxState(state): AxState<Shared>, Path((phone, jid)): Path<(String, String)>) -> Response {
     let mut w = state.linked.lock().expect("linked lock");
-    if let Err(r) = admit(&mut w, &phone) {
-        return r;
-    }
-    let g = match group_of(&mut w, &phone, &jid) {
+    let g = match admit_on(&mut w, &phone, &jid) {
         Ok(g) => g,
         Err(r) => return r,
     };
@@ -663,10 +668,7 @@ struct InviteAnswer {
 
 async fn invite(AxState(state): AxState<Shared>, Path((phone, jid)): Path<(String, String)>) -> Response {
     let mut w = state.linked.lock().expect("linked lock");
-    if let Err(r) = admit(&mut w, &phone) {
-        return r;
-    }
-    let g = match group_of(&mut w, &phone, &jid) {
+    let g = match admit_on(&mut w, &phone, &jid) {
         Ok(g) => g,
         Err(r) => return r,
     };
@@ -699,10 +701,7 @@ async fn reset_invite(AxState(state): AxState<Shared>, Path((phone, jid)): Path<
 async fn message(AxState(state): AxState<Shared>, Path((phone, jid)): Path<(String, String)>, Json(b): Json<MessageBody>) -> Response {
     {
         let mut w = state.linked.lock().expect("linked lock");
-        if let Err(r) = admit(&mut w, &phone) {
-            return r;
-        }
-        let g = match group_of(&mut w, &phone, &jid) {
+        let g = match admit_on(&mut w, &phone, &jid) {
             Ok(g) => g,
             Err(r) => return r,
         };
@@ -726,10 +725,7 @@ async fn message(AxState(state): AxState<Shared>, Path((phone, jid)): Path<(Stri
 
 async fn revoke(AxState(state): AxState<Shared>, Path((phone, jid)): Path<(String, String)>, Json(b): Json<RevokeBody>) -> Response {
     let mut w = state.linked.lock().expect("linked lock");
-    if let Err(r) = admit(&mut w, &phone) {
-        return r;
-    }
-    let g = match group_of(&mut w, &phone, &jid) {
+    let g = match admit_on(&mut w, &phone, &jid) {
         Ok(g) => g,
         Err(r) => return r,
     };
@@ -762,6 +758,34 @@ async fn create_group(AxState(state): AxState<Shared>, Path(phone): Path<String>
     drop(w);
     state.linked_bell.notify_waiters();
     Json(meta).into_response()
+}
+
+#[derive(Deserialize)]
+struct PhotoBody {
+    jpeg_base64: String,
+}
+
+/// Sets the group's photo, as a phone does: group info, so admins only when the info is locked.
+async fn photo(AxState(state): AxState<Shared>, Path((phone, jid)): Path<(String, String)>, Json(b): Json<PhotoBody>) -> Response {
+    use base64::Engine as _;
+    let Ok(jpeg) = base64::engine::general_purpose::STANDARD.decode(b.jpeg_base64.as_bytes()) else {
+        return err(StatusCode::BAD_REQUEST, "bad-request", "The photo is not base64.");
+    };
+    if let Err(p) = switchboard_shared::groups::check_photo(&jpeg) {
+        return err(StatusCode::BAD_REQUEST, "bad-request", p.message());
+    }
+    let mut w = state.linked.lock().expect("linked lock");
+    let g = match admit_on(&mut w, &phone, &jid) {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    if g.meta.locked {
+        if let Err(r) = require_admin(g, &phone) {
+            return r;
+        }
+    }
+    record(&mut w, &phone, &jid, "photo", &jpeg.len().to_string());
+    Json(serde_json::json!({"ok": true})).into_response()
 }
 
 /// The number leaves the group: its session no longer sees it (the others stay in it).

@@ -393,8 +393,10 @@ pub enum EventKind {
     /// A bulk job over groups moved on (its counts; the items are read on demand).
     GroupJob { job: crate::groups::GroupJobProgress },
     /// A linked device's connection changed (online, offline since, logged out, a new QR
-    /// code): the console reads the devices again, and shows a banner when one dropped.
-    LinkedDevice { number_id: String, state: String },
+    /// code): the console reads the devices again, and shows a banner when one dropped. The
+    /// number is the event's own `number_id` (a field of its own here would repeat the key, and
+    /// a JSON reader refuses an object with a key twice).
+    LinkedDevice { state: String },
 }
 
 impl EventKind {
@@ -724,4 +726,33 @@ pub struct EventsQuery {
 pub struct ImportQuery {
     /// The column mapping as JSON (an `ImportMapping`).
     pub mapping: String,
+}
+
+#[cfg(test)]
+mod event_tests {
+    use super::*;
+
+    /// What the relay writes to the stream the console reads back: a kind's field that repeats
+    /// one of the event's own (`number_id` was one) makes the whole event unreadable.
+    #[test]
+    fn every_simple_event_reads_back_as_it_was_written() {
+        let kinds = [
+            EventKind::Status {
+                conversation_id: 1,
+                message_id: 2,
+                wamid: Some("wamid.X".into()),
+                status: MessageStatus::Read,
+                error: None,
+            },
+            EventKind::DeadLetter { id: 3, reason: "bad".into() },
+            EventKind::MessageDeleted { conversation_id: 1, message_id: 2 },
+            EventKind::Group { group_id: "120363@g.us".into() },
+            EventKind::LinkedDevice { state: "offline".into() },
+        ];
+        for kind in kinds {
+            let e = Event { seq: 40, number_id: "85255500188".into(), at: 1, assigned_to: Some(7), kind };
+            let text = serde_json::to_string(&e).unwrap();
+            assert_eq!(serde_json::from_str::<Event>(&text).unwrap(), e, "{text}");
+        }
+    }
 }

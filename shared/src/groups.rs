@@ -401,6 +401,9 @@ pub struct Group {
     pub last_activity_at: Option<i64>,
     #[serde(default)]
     pub invite_link: Option<String>,
+    /// The photo set through Switchboard (its SHA-256), served at `/groups/{id}/photo`.
+    #[serde(default)]
+    pub photo: Option<String>,
     pub connection: Connection,
     /// Every action, and why it is refused if it is.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
@@ -979,6 +982,95 @@ pub struct GroupCreation {
     pub error: Option<String>,
 }
 
+/// The most a group photo may weigh (cloud-api.md §5.3.4).
+pub const MAX_PHOTO_BYTES: usize = 5 * 1024 * 1024;
+/// The smallest side a group photo may have, in pixels.
+pub const MIN_PHOTO_SIDE: u32 = 192;
+
+/// Why a file cannot be a group photo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhotoProblem {
+    NotJpeg,
+    TooBig,
+    NotSquare,
+    TooSmall,
+}
+
+impl PhotoProblem {
+    pub fn message(self) -> &'static str {
+        match self {
+            PhotoProblem::NotJpeg => "A group photo must be a JPEG image.",
+            PhotoProblem::TooBig => "A group photo must be at most 5 MB.",
+            PhotoProblem::NotSquare => "A group photo must be square (as wide as it is high).",
+            PhotoProblem::TooSmall => "A group photo must be at least 192 × 192 pixels.",
+        }
+    }
+}
+
+/// The width and height of a JPEG, read from its frame header (no decoding).
+pub fn jpeg_size(b: &[u8]) -> Option<(u32, u32)> {
+    if b.len() < 4 || b[0] != 0xFF || b[1] != 0xD8 {
+        return None;
+    }
+    let mut i = 2;
+    while i + 3 < b.len() {
+        if b[i] != 0xFF {
+            return None;
+        }
+        let marker = b[i + 1];
+        // Fill bytes, and markers that stand alone (no length).
+        if marker == 0xFF {
+            i += 1;
+            continue;
+        }
+        if marker == 0x01 || (0xD0..=0xD7).contains(&marker) {
+            i += 2;
+            continue;
+        }
+        let len = usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]]));
+        // Start of frame (any coding), but not DHT, JPG or DAC, which share the range.
+        if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
+            let f = b.get(i + 5..i + 9)?;
+            let height = u32::from(u16::from_be_bytes([f[0], f[1]]));
+            let width = u32::from(u16::from_be_bytes([f[2], f[3]]));
+            return Some((width, height));
+        }
+        if marker == 0xDA || len < 2 {
+            return None;
+        }
+        i += 2 + len;
+    }
+    None
+}
+
+/// Whether a file may be a group photo as WhatsApp takes it: a JPEG of at most 5 MB, square,
+/// at least 192 × 192.
+pub fn check_photo(b: &[u8]) -> Result<(), PhotoProblem> {
+    if b.len() > MAX_PHOTO_BYTES {
+        return Err(PhotoProblem::TooBig);
+    }
+    let (w, h) = jpeg_size(b).ok_or(PhotoProblem::NotJpeg)?;
+    if w != h {
+        return Err(PhotoProblem::NotSquare);
+    }
+    if w < MIN_PHOTO_SIDE {
+        return Err(PhotoProblem::TooSmall);
+    }
+    Ok(())
+}
+
+/// A JPEG header of the given size and nothing else (tests and the demo: every check reads
+/// only the header).
+pub fn jpeg_header(width: u16, height: u16) -> Vec<u8> {
+    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0];
+    b.extend([0xFF, 0xC0, 0x00, 0x11, 0x08]);
+    b.extend(height.to_be_bytes());
+    b.extend(width.to_be_bytes());
+    b.extend([0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01]);
+    b.extend([0xFF, 0xD9]);
+    b
+}
+
 /// `GET /groups/people?q=`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
@@ -1193,6 +1285,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_group_photo_is_a_square_jpeg_of_at_least_192_pixels_and_5_mb_at_most() {
+        assert_eq!(jpeg_size(&jpeg_header(640, 480)), Some((640, 480)));
+        assert_eq!(check_photo(&jpeg_header(640, 640)), Ok(()));
+        assert_eq!(check_photo(&jpeg_header(640, 480)), Err(PhotoProblem::NotSquare));
+        assert_eq!(check_photo(&jpeg_header(100, 100)), Err(PhotoProblem::TooSmall));
+        assert_eq!(check_photo(b"\x89PNG\r\n\x1a\n"), Err(PhotoProblem::NotJpeg));
+        assert_eq!(check_photo(&[]), Err(PhotoProblem::NotJpeg));
+        let mut big = jpeg_header(640, 640);
+        big.resize(MAX_PHOTO_BYTES + 1, 0);
+        assert_eq!(check_photo(&big), Err(PhotoProblem::TooBig));
+        // Cut off before its frame header, or garbage after the start: not a JPEG, no panic.
+        let whole = jpeg_header(640, 640);
+        for n in 0..whole.len() {
+            let _ = jpeg_size(&whole[..n]);
+        }
+        assert_eq!(jpeg_size(&[0xFF, 0xD8, 0x00, 0x00, 0x00]), None);
+    }
+
+    #[test]
     fn ids_are_compared_normalised_never_as_raw_strings() {
         let a = MemberIds::new(Some("85291234567@s.whatsapp.net"), None, None, None);
         let b = MemberIds::new(Some("+852 9123 4567"), None, None, None);
@@ -1251,6 +1362,7 @@ mod tests {
             is_admin,
             last_activity_at: None,
             invite_link: None,
+            photo: None,
             connection: Connection::Online,
             actions: BTreeMap::new(),
         }

@@ -110,6 +110,47 @@ async fn an_administrator_runs_groups_from_the_console() {
     assert_eq!(removed.len(), 3, "removed once from each group: {removed:?}");
     screenshot(&c, "groups-bulk-done").await.unwrap();
 
+    // A new group on a linked device: made at once, opened, then left again.
+    c.find(Locator::Css("#new-group")).await.unwrap().click().await.unwrap();
+    wait_for(&c, "#new-group-number").await.unwrap();
+    let options = c.find_all(Locator::Css("#new-group-number option")).await.unwrap();
+    let mut picked = false;
+    for o in options {
+        if o.attr("value").await.unwrap().unwrap_or_default().starts_with("linked:") {
+            o.click().await.unwrap();
+            picked = true;
+            break;
+        }
+    }
+    assert!(picked, "a linked device is offered for new groups");
+    c.find(Locator::Css("#new-group-subject")).await.unwrap().send_keys("Field trip 旅行").await.unwrap();
+    c.find(Locator::Css("#new-group-approval")).await.unwrap().click().await.unwrap();
+    screenshot(&c, "group-new").await.unwrap();
+    c.find(Locator::Css("#new-group-create")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, "#group-panel h2", "Field trip 旅行").await.unwrap();
+    wait_for_text(&c, "#groups", "Field trip 旅行").await.unwrap();
+    assert!(demo.sandbox.linked_applied().iter().any(|a| a.op == "create" && a.target == "Field trip 旅行"));
+    wait_for(&c, "#set-approval input:checked").await.unwrap();
+    // A photo for it, chosen as a file.
+    let photo = dir.path().join("trip.jpg");
+    std::fs::write(&photo, switchboard_shared::groups::jpeg_header(480, 480)).unwrap();
+    c.find(Locator::Css("#group-edit summary")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("#group-photo-file")).await.unwrap().send_keys(&photo.to_string_lossy()).await.unwrap();
+    wait_for(&c, "#group-photo").await.unwrap();
+    assert!(demo.sandbox.linked_applied().iter().any(|a| a.op == "photo"), "the photo reached WhatsApp");
+    screenshot(&c, "group-created").await.unwrap();
+    c.find(Locator::Css("#end-group")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("#confirm-end")).await.unwrap().click().await.unwrap();
+    eventually("the number left the group", || demo.sandbox.linked_applied().iter().any(|a| a.op == "leave")).await;
+    for _ in 0..200 {
+        if !c.find(Locator::Css("#groups")).await.unwrap().text().await.unwrap().contains("Field trip") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!c.find(Locator::Css("#groups")).await.unwrap().text().await.unwrap().contains("Field trip"), "the group left the list");
+    c.find(Locator::Css("#close-group")).await.unwrap().click().await.unwrap();
+
     // The community number drops: a banner, and its group's actions say why they are refused.
     demo.sandbox.set_linked_state(DEMO_LINKED[1].0, "offline", None);
     wait_for_text(&c, ".notice", "offline since").await.unwrap();

@@ -41,7 +41,11 @@ impl Mutation {
         self.error.set(None);
         leptos::task::spawn_local(async move {
             let result = call.await;
-            self.pending.set(false);
+            // The page that asked was closed meanwhile: nobody is left to tell (touching its
+            // disposed signals would abort the whole console).
+            if self.pending.try_set(false).is_some() {
+                return;
+            }
             match result {
                 Ok(answer) => done(answer),
                 Err(e) => self.error.set(Some(e)),
@@ -59,7 +63,8 @@ impl Mutation {
         self.error.set(None);
         leptos::task::spawn_local(async move {
             let result = call.await;
-            if self.latest.get_value() != ticket {
+            // A newer read was asked for, or the page that asked was closed meanwhile.
+            if self.latest.try_get_value() != Some(ticket) {
                 return;
             }
             self.pending.set(false);

@@ -181,10 +181,12 @@ pub fn GroupsPage() -> impl IntoView {
         <section class="page groups-page">
             <div class="page-head">
                 <h1>{move || i18n.t(key!("groups.title"))}</h1>
-                <button class="primary" id="new-group" on:click=move |_| creating.update(|c| *c = !*c)>{move || i18n.t(key!("groups.new"))}</button>
-                <button class="secondary" id="groups-refresh" on:click=refresh disabled=move || sync.pending().get()>
-                    {move || if sync.pending().get() { i18n.t(key!("groups.refreshing")) } else { i18n.t(key!("groups.refresh")) }}
-                </button>
+                <div class="inline">
+                    <button class="primary" id="new-group" on:click=move |_| creating.update(|c| *c = !*c)>{move || i18n.t(key!("groups.new"))}</button>
+                    <button class="secondary" id="groups-refresh" on:click=refresh disabled=move || sync.pending().get()>
+                        {move || if sync.pending().get() { i18n.t(key!("groups.refreshing")) } else { i18n.t(key!("groups.refresh")) }}
+                    </button>
+                </div>
             </div>
             <ErrorNote error=sync.error() />
             <Banner devices=devices />
@@ -337,7 +339,7 @@ fn NewGroupForm(
         <form class="card pad stack" id="new-group-form" on:submit=submit>
             <h2>{move || i18n.t(key!("groups.new.title"))}</h2>
             <Show when=move || choices.with(|c| !c.is_empty()) fallback=move || view! { <p class="empty">{i18n.t(key!("groups.new.no_numbers"))}</p> }>
-                <label>{move || i18n.t(key!("groups.new.number"))}
+                <label class="stack">{move || i18n.t(key!("groups.new.number"))}
                     <select id="new-group-number" on:change=move |ev| chosen.set(event_target_value(&ev))>
                         {move || choices.get().into_iter().map(|(v, l)| view! { <option value=v>{l}</option> }).collect_view()}
                     </select>
@@ -577,6 +579,26 @@ fn GroupPanel(id: String, close: Callback<()>) -> impl IntoView {
                         Ok(())
                     }, move |_| saved.set(true));
                 };
+                let photo_refused = can(GroupAction::Photo);
+                let photo_url = g.photo.as_deref().map(|sha| client::group_photo_url(&g.id, sha));
+                let choose_photo = move |ev: leptos::ev::Event| {
+                    let input: web_sys::HtmlInputElement = event_target(&ev);
+                    let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+                    saved.set(false);
+                    leptos::task::spawn_local(async move {
+                        let Ok(buffer) = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await else {
+                            act.refuse(key!("error.code.invalid_photo"));
+                            return;
+                        };
+                        let jpeg = js_sys::Uint8Array::new(&buffer).to_vec();
+                        // WhatsApp's rules, checked here before a 5 MB upload is refused.
+                        if switchboard_shared::groups::check_photo(&jpeg).is_err() {
+                            act.refuse(key!("error.code.invalid_photo"));
+                            return;
+                        }
+                        act.run(async move { client::set_group_photo(&gid.get_value(), &jpeg).await }, move |_| saved.set(true));
+                    });
+                };
                 let requests = d.join_requests.clone();
                 let member_list = d.members.clone();
                 let mention_choices = d.members.clone();
@@ -589,12 +611,20 @@ fn GroupPanel(id: String, close: Callback<()>) -> impl IntoView {
                         {toggle(GroupAction::LockedInfo, g.locked_info, GroupSetting::LockedInfo, key!("groups.locked"), "set-locked")}
                         {toggle(GroupAction::JoinApproval, g.join_approval, GroupSetting::JoinApproval, key!("groups.approval"), "set-approval")}
                     </div>
+                    {photo_url.clone().map(|src| view! { <img class="group-photo" id="group-photo" src=src alt="" width="64" height="64" /> })}
                     <details class="small" id="group-edit">
                         <summary>{move || i18n.t(key!("groups.edit.title"))}</summary>
+                        <label class="stack" title=move || photo_refused.map(|r| why(i18n, r)).unwrap_or_default()>
+                            {move || i18n.t(key!("groups.photo"))}
+                            <input type="file" id="group-photo-file" accept="image/jpeg" disabled=photo_refused.is_some() on:change=choose_photo />
+                            <span class="muted small">{move || i18n.t(key!("groups.photo.help"))}</span>
+                        </label>
                         <form class="stack" on:submit=save>
                             <input type="text" id="edit-subject" maxlength="128" disabled=subject_refused.is_some() prop:value=shown_subject
+                                aria-label=move || i18n.t(key!("groups.new.subject")) placeholder=move || i18n.t(key!("groups.new.subject"))
                                 on:input=move |ev| { saved.set(false); new_subject.set(Some(event_target_value(&ev))) } />
                             <textarea id="edit-description" rows="2" maxlength="2048" disabled=description_refused.is_some() prop:value=shown_description
+                                aria-label=move || i18n.t(key!("groups.new.description")) placeholder=move || i18n.t(key!("groups.new.description"))
                                 on:input=move |ev| { saved.set(false); new_description.set(Some(event_target_value(&ev))) }></textarea>
                             <div class="inline">
                                 <button class="primary small" type="submit" id="edit-save" disabled=subject_refused.is_some() && description_refused.is_some()>{move || i18n.t(key!("common.save"))}</button>

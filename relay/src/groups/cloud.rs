@@ -267,6 +267,16 @@ impl GroupProvider for CloudGroups {
         text(v.get("invite_link")).ok_or_else(|| GroupErr::Unknown("no invite link in the answer".into()))
     }
 
+    async fn set_photo(&self, id: &str, jpeg: &[u8]) -> GroupResult<()> {
+        ready(&self.connection)?;
+        // Multipart like a media upload (cloud-api.md §5.3.4): the photo in `file`.
+        self.client
+            .post_file::<Value>(id, &self.token, "file", "photo.jpg", "image/jpeg", jpeg.to_vec())
+            .await
+            .map(drop)
+            .map_err(GroupErr::from)
+    }
+
     async fn create(&self, subject: &str, description: Option<&str>, join_approval: bool) -> GroupResult<Created> {
         let mut body = json!({"messaging_product": "whatsapp", "subject": subject.trim(),
                               "join_approval_mode": if join_approval { "approval_required" } else { "auto_approve" }});

@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::json;
+use sha2::Digest as _;
 use switchboard_shared::access::Permission;
 use switchboard_shared::groups::{
     person_ids, refusal, BulkPlan, BulkRequest, DecideRequests, Group, GroupAction, GroupCreation, GroupDetail, GroupJob, GroupMessage,
@@ -294,6 +295,61 @@ pub async fn create(State(state): State<AppState>, user: AuthUser, ApiJson(body)
     tx.commit().await?;
     state.events.publish(events);
     Ok(Json(creation))
+}
+
+/// Where a group photo set through us is kept: content-addressed under the data directory.
+fn photo_path(state: &AppState, sha: &str) -> std::path::PathBuf {
+    state.config.data_dir.join("group-photos").join(format!("{sha}.jpg"))
+}
+
+/// `PUT /groups/{id}/photo`: the body is the JPEG itself. Checked against WhatsApp's rules
+/// before anything is sent; kept so the console can show it.
+pub async fn set_photo(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    body: axum::body::Body,
+) -> Result<StatusCode> {
+    use switchboard_shared::groups::{PhotoProblem, MAX_PHOTO_BYTES};
+    let r = row(&state, &user, &id).await?;
+    // Read directly, not through the JSON body limit: up to WhatsApp's 5 MB and no further.
+    let body = axum::body::to_bytes(body, MAX_PHOTO_BYTES + 1)
+        .await
+        .map_err(|_| AppError::bad_request("invalid_photo", PhotoProblem::TooBig.message()))?;
+    switchboard_shared::groups::check_photo(&body).map_err(|p| AppError::bad_request("invalid_photo", p.message()))?;
+    let provider = allowed(&state, &r, GroupAction::Photo).await?;
+    provider.set_photo(&id, &body).await.map_err(group_err(&r))?;
+    let sha = hex::encode(sha2::Sha256::digest(&body));
+    let path = photo_path(&state, &sha);
+    let dir = path.parent().expect("a photo has a directory").to_owned();
+    let bytes = body.to_vec();
+    let written = path.clone();
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        std::fs::create_dir_all(&dir)?;
+        let tmp = written.with_extension("part");
+        std::fs::write(&tmp, &bytes)?;
+        std::fs::rename(&tmp, &written)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?
+    .map_err(|e| AppError::Internal(e.into()))?;
+    let mut tx = state.db.pool.begin().await?;
+    store::set_photo(&mut tx, &id, &sha).await?;
+    let e = crate::events::append(&mut tx, &r.number_id, None, switchboard_shared::api::EventKind::Group { group_id: id.clone() }).await?;
+    audit::record_on(&mut tx, &user, &[&r.number_id], "groups.photo", &r.id, None, Some(json!({"sha256": sha, "bytes": body.len()})))
+        .await?;
+    tx.commit().await?;
+    state.events.publish(vec![e]);
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// `GET /groups/{id}/photo`: the photo set through us, to users whose scope covers the group.
+pub async fn photo(State(state): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let r = row(&state, &user, &id).await?;
+    let Some(sha) = r.photo_sha.filter(|s| s.bytes().all(|b| b.is_ascii_hexdigit())) else { return Err(AppError::NotFound) };
+    let bytes = tokio::fs::read(photo_path(&state, &sha)).await.map_err(|_| AppError::NotFound)?;
+    Ok(([(http::header::CONTENT_TYPE, "image/jpeg"), (http::header::CACHE_CONTROL, "private, max-age=86400")], bytes).into_response())
 }
 
 /// `GET /groups/creations`: the last week's creations still waiting for WhatsApp, or refused.

@@ -200,7 +200,7 @@ async fn record(state: &AppState, s: &Session, c: &Connection, qr: Option<&str>,
     let changed = store::set_device_state(&mut tx, &s.number_id, name, reason.as_deref(), qr, code).await?;
     let mut events = Vec::new();
     if changed {
-        let kind = EventKind::LinkedDevice { number_id: s.number_id.clone(), state: name.to_owned() };
+        let kind = EventKind::LinkedDevice { state: name.to_owned() };
         events.push(crate::events::append(&mut tx, &s.number_id, None, kind).await?);
         if !c.is_online() {
             crate::access::audit::record_on(
@@ -337,7 +337,7 @@ pub async fn unlink(state: &AppState, number_id: &str) -> Result<bool> {
     }
     let mut tx = state.db.pool.begin().await?;
     let removed = store::remove_device(&mut tx, number_id).await?;
-    let kind = EventKind::LinkedDevice { number_id: number_id.to_owned(), state: "removed".into() };
+    let kind = EventKind::LinkedDevice { state: "removed".into() };
     let e = crate::events::append(&mut tx, number_id, None, kind).await?;
     tx.commit().await?;
     state.events.publish(vec![e]);

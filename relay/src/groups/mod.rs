@@ -128,6 +128,7 @@ pub async fn present(state: &AppState, rows: Vec<store::GroupRow>, mask: bool) -
             is_admin: r.is_admin != 0,
             last_activity_at: r.last_activity_at,
             invite_link: r.invite_link,
+            photo: r.photo_sha,
             connection,
         });
     }

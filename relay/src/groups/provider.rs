@@ -120,6 +120,8 @@ pub trait GroupProvider: Send + Sync {
     /// linked device), so a retried send is the same message. Answers the provider's id.
     async fn send(&self, id: &str, message_id: &str, text: &str, mentions: &[MemberIds]) -> GroupResult<String>;
     async fn revoke(&self, id: &str, message_id: &str, sender: &MemberIds) -> GroupResult<()>;
+    /// Sets the group's photo (a JPEG already checked against WhatsApp's rules).
+    async fn set_photo(&self, id: &str, jpeg: &[u8]) -> GroupResult<()>;
     /// Makes a group with our number as its admin.
     async fn create(&self, subject: &str, description: Option<&str>, join_approval: bool) -> GroupResult<Created>;
     /// Ends the group for our number: the Cloud API deletes it for everyone

@@ -282,6 +282,12 @@ impl GroupProvider for SimLinked {
         self.post::<_, serde_json::Value>(&format!("groups/{id}/revoke"), &body).await.map(drop)
     }
 
+    async fn set_photo(&self, id: &str, jpeg: &[u8]) -> GroupResult<()> {
+        use base64::Engine as _;
+        let body = serde_json::json!({"jpeg_base64": base64::engine::general_purpose::STANDARD.encode(jpeg)});
+        self.post::<_, serde_json::Value>(&format!("groups/{id}/photo"), &body).await.map(drop)
+    }
+
     async fn create(&self, subject: &str, description: Option<&str>, join_approval: bool) -> GroupResult<Created> {
         let body = sim::CreateBody { subject: subject.trim().into(), description: description.map(str::to_owned), join_approval };
         let m: sim::Metadata = self.post("groups", &body).await?;

@@ -54,6 +54,7 @@ pub struct GroupRow {
     pub lid_addressing: i64,
     pub is_admin: i64,
     pub last_activity_at: Option<i64>,
+    pub photo_sha: Option<String>,
     pub member_count: i64,
     pub pending: i64,
 }
@@ -67,7 +68,7 @@ impl GroupRow {
 const GROUP_COLUMNS: &str = "g.id, g.number_id, g.provider, g.subject, g.description, g.invite_link,
     CASE WHEN g.admins_only THEN 1 ELSE 0 END AS admins_only, CASE WHEN g.locked THEN 1 ELSE 0 END AS locked,
     CASE WHEN g.join_approval THEN 1 ELSE 0 END AS join_approval, CASE WHEN g.suspended THEN 1 ELSE 0 END AS suspended,
-    CASE WHEN g.lid_addressing THEN 1 ELSE 0 END AS lid_addressing, CASE WHEN g.is_admin THEN 1 ELSE 0 END AS is_admin, g.last_activity_at,
+    CASE WHEN g.lid_addressing THEN 1 ELSE 0 END AS lid_addressing, CASE WHEN g.is_admin THEN 1 ELSE 0 END AS is_admin, g.last_activity_at, g.photo_sha,
     (SELECT COUNT(*) FROM group_members m WHERE m.group_id = g.id) AS member_count,
     (SELECT COUNT(*) FROM group_join_requests r WHERE r.group_id = g.id) AS pending";
 
@@ -789,6 +790,17 @@ pub async fn rerun_offline(conn: &mut AnyConnection, job_id: i64) -> Result<u64>
         sqlx::query("UPDATE group_jobs SET state = 'running', finished_at = NULL WHERE id = $1").bind(job_id).execute(&mut *conn).await?;
     }
     Ok(n)
+}
+
+/// The photo set through us (its SHA-256; the file is under the data directory).
+pub async fn set_photo(conn: &mut AnyConnection, group_id: &str, sha: &str) -> Result<()> {
+    sqlx::query("UPDATE groups SET photo_sha = $2, updated_at = $3 WHERE id = $1")
+        .bind(group_id)
+        .bind(sha)
+        .bind(now_ms())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 // --- Group creations -------------------------------------------------------------------------

@@ -561,6 +561,11 @@ impl GroupProvider for WaDevice {
         client.revoke_message(group_jid(id)?, message_id, RevokeType::Admin { original_sender }).await.map_err(|e| send_error(&e))
     }
 
+    async fn set_photo(&self, id: &str, jpeg: &[u8]) -> GroupResult<()> {
+        let client = self.client()?;
+        client.groups().set_profile_picture(group_jid(id)?, jpeg.to_vec()).await.map(drop).map_err(|e| error(&e))
+    }
+
     async fn create(&self, subject: &str, description: Option<&str>, join_approval: bool) -> GroupResult<Created> {
         let client = self.client()?;
         let invalid = |e: anyhow::Error| GroupErr::Invalid(e.to_string());

@@ -1,3 +1,4 @@
+-- Group creations asked of WhatsApp, and group photos set through Switchboard.
 -- Groups asked of WhatsApp. A linked device makes one at once; the Cloud API answers a request
 -- id and tells the outcome later in `group_lifecycle_update` (group_create, with the group id or
 -- errors such as 131211), so the request is kept until then and a failure can be shown.
@@ -13,3 +14,6 @@ CREATE TABLE group_creations (
     error        TEXT
 );
 CREATE INDEX group_creations_number ON group_creations (number_id, requested_at);
+
+-- The photo set through Switchboard (SHA-256 of the JPEG kept under the data directory).
+ALTER TABLE groups ADD COLUMN photo_sha TEXT;
