@@ -448,6 +448,7 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("groups.creation.failed", "Not created", "未能建立"),
     ("groups.edit.title", "Name, description and photo", "名稱、說明與相片"),
     ("groups.photo", "Group photo", "群組相片"),
+    ("groups.us", "This number", "此號碼"),
     ("groups.photo.help", "A square JPEG, at least 192 × 192 pixels, at most 5 MB.", "正方形 JPEG 圖片，至少 192 × 192 像素，最大 5 MB。"),
     ("groups.delete", "Delete group for everyone", "為所有人刪除群組"),
     ("groups.leave", "Leave group", "退出群組"),

@@ -153,6 +153,9 @@ async fn groups_are_created_and_ended_on_both_kinds_of_number(backend: Backend) 
     let g = group(&t, &cookie, &jid).await;
     assert_eq!(g["group"]["subject"], "Exam week");
     assert_eq!(g["group"]["is_admin"], true);
+    // Our own number is named, so the console offers no "remove" on it.
+    assert_eq!(g["us"]["pn"], LINKED);
+    assert!(g["members"].as_array().unwrap().iter().any(|m| m["ids"]["pn"] == LINKED));
     assert_eq!(g["group"]["join_approval"], true);
     assert_eq!(g["group"]["actions"]["delete"], "provider", "a phone cannot delete a group: {}", g["group"]["actions"]);
     assert!(g["group"]["actions"]["leave"].is_null());
@@ -171,6 +174,7 @@ async fn groups_are_created_and_ended_on_both_kinds_of_number(backend: Backend) 
     assert!(t.get_json(&cookie, "/api/v1/groups/creations").await.as_array().unwrap().is_empty(), "a made group is no longer waiting");
     let g = group(&t, &cookie, &cloud_id).await;
     assert_eq!(g["group"]["description"], "Delivery");
+    assert!(g["us"].is_null(), "the Cloud API leaves the business out of its members");
     assert!(g["group"]["actions"]["delete"].is_null());
     assert_eq!(g["group"]["actions"]["leave"], "provider");
 

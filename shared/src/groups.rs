@@ -417,6 +417,10 @@ pub struct GroupDetail {
     pub group: Group,
     pub members: Vec<GroupMember>,
     pub join_requests: Vec<JoinRequest>,
+    /// Our own number among the members, where it is listed (a linked device's phone and LID;
+    /// the Cloud API leaves the business out): the console offers no remove or demote on it.
+    #[serde(default)]
+    pub us: Option<MemberIds>,
 }
 
 /// A change of a group's settings.

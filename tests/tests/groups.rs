@@ -131,6 +131,9 @@ async fn an_administrator_runs_groups_from_the_console() {
     wait_for_text(&c, "#groups", "Field trip 旅行").await.unwrap();
     assert!(demo.sandbox.linked_applied().iter().any(|a| a.op == "create" && a.target == "Field trip 旅行"));
     wait_for(&c, "#set-approval input:checked").await.unwrap();
+    // Our own number is the only member: no "remove" on it.
+    wait_for_text(&c, "#members #member-us", "This number").await.unwrap();
+    assert!(c.find_all(Locator::Css("#members .remove")).await.unwrap().is_empty(), "the number cannot remove itself");
     // A photo for it, chosen as a file.
     let photo = dir.path().join("trip.jpg");
     std::fs::write(&photo, switchboard_shared::groups::jpeg_header(480, 480)).unwrap();

@@ -601,6 +601,7 @@ fn GroupPanel(id: String, close: Callback<()>) -> impl IntoView {
                 };
                 let requests = d.join_requests.clone();
                 let member_list = d.members.clone();
+                let us = d.us.clone();
                 let mention_choices = d.members.clone();
                 view! {
                     <p class="muted small">{provider_text(i18n, g.provider)}" · "{move || connection_text(i18n, &conn)}" · "
@@ -701,6 +702,8 @@ fn GroupPanel(id: String, close: Callback<()>) -> impl IntoView {
                         <table class="grid" id="members">
                             <tbody>
                                 {member_list.into_iter().map(|m| {
+                                    // Our own number: leaving is the way out, not removing or demoting it.
+                                    let is_us = us.as_ref().is_some_and(|u| u.same_person(&m.ids));
                                     let (name, ids) = who(&m);
                                     let key = typed(&m.ids);
                                     let (k1, k2) = (key.clone(), key.clone());
@@ -714,6 +717,8 @@ fn GroupPanel(id: String, close: Callback<()>) -> impl IntoView {
                                         <td><strong>{name}</strong>" "<span class="muted small">{ids}</span></td>
                                         <td><span class="pill">{role}</span></td>
                                         <td class="row-actions">
+                                            {is_us.then(|| view! { <span class="pill" id="member-us">{move || i18n.t(key!("groups.us"))}</span> })}
+                                            {(!is_us).then(|| view! {
                                             <button class="link small promote" disabled=promote_refused.is_some()
                                                 title=move || promote_refused.map(|r| why(i18n, r)).unwrap_or_default()
                                                 on:click=move |_| members(if is_admin { MemberOp::Demote } else { MemberOp::Promote }, vec![k1.clone()])>
@@ -721,6 +726,7 @@ fn GroupPanel(id: String, close: Callback<()>) -> impl IntoView {
                                             <button class="link small remove" disabled=remove_refused.is_some()
                                                 title=move || remove_refused.map(|r| why(i18n, r)).unwrap_or_default()
                                                 on:click=move |_| members(MemberOp::Remove, vec![k2.clone()])>{move || i18n.t(key!("groups.remove"))}</button>
+                                            })}
                                         </td>
                                     </tr> }
                                 }).collect_view()}

@@ -46,10 +46,21 @@ async fn row(state: &AppState, user: &AuthUser, id: &str) -> Result<GroupRow> {
 /// `GET /groups/{id}`: a group with its members and waiting join requests.
 pub async fn detail(State(state): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<Json<GroupDetail>> {
     let r = row(&state, &user, &id).await?;
+    let r_provider = r.provider();
     let group = super::present(&state, vec![r], mask(&user)).await?.remove(0);
     let mut conn = state.db.pool.acquire().await?;
     let mut members: Vec<_> = store::members_of(&mut conn, std::slice::from_ref(&id)).await?.into_iter().map(|(_, m)| m).collect();
     let mut join_requests = store::requests_of(&mut conn, &id).await?;
+    let mut us = match r_provider {
+        ProviderKind::Linked => match store::device(&mut conn, &group.number_id).await? {
+            Some(d) => {
+                let lid = store::lid_for_phone(&mut conn, &group.number_id, &d.phone).await?;
+                Some(switchboard_shared::groups::MemberIds::new(Some(&d.phone), lid.as_deref(), None, None))
+            }
+            None => None,
+        },
+        ProviderKind::Cloud => None,
+    };
     if mask(&user) {
         let hide = |p: &mut Option<String>| {
             if let Some(v) = p {
@@ -64,8 +75,11 @@ pub async fn detail(State(state): State<AppState>, user: AuthUser, Path(id): Pat
             hide(&mut r.ids.pn);
             hide(&mut r.ids.wa_id);
         }
+        if let Some(u) = &mut us {
+            hide(&mut u.pn);
+        }
     }
-    Ok(Json(GroupDetail { group, members, join_requests }))
+    Ok(Json(GroupDetail { group, members, join_requests, us }))
 }
 
 /// The group's provider, refusing (before any I/O) what may not be done now.
