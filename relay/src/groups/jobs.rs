@@ -619,12 +619,14 @@ pub async fn sweep(state: AppState) {
         tokio::time::sleep(Duration::from_millis(500).min(state.config.group_confirm_window / 4)).await;
         let result = async {
             let before = now_ms() - state.config.group_confirm_window.as_millis() as i64;
-            let mut conn = state.db.pool.acquire().await?;
-            let stale = store::stale_accepted(&mut conn, before).await?;
+            // The flags and the jobs they finish in one transaction: nobody reads a job whose
+            // last item is flagged as still running.
+            let mut tx = state.db.pool.begin().await?;
+            let stale = store::stale_accepted(&mut tx, before).await?;
             let mut jobs = HashSet::new();
             for (job, seq) in stale {
                 if store::move_item(
-                    &mut conn,
+                    &mut tx,
                     job,
                     seq,
                     &[ItemState::Accepted],
@@ -636,7 +638,10 @@ pub async fn sweep(state: AppState) {
                     jobs.insert(job);
                 }
             }
-            drop(conn);
+            for job in &jobs {
+                store::finish_if_done(&mut tx, *job).await?;
+            }
+            tx.commit().await?;
             for job in jobs {
                 publish_progress(&state, job).await?;
             }
