@@ -14,15 +14,26 @@ async fn start_demo(dir: &std::path::Path) -> demo::Demo {
     switchboard_tests::start_demo(dir, PASSWORD, |c| c.group_pace_ms = Some(200)).await
 }
 
-/// Opens the group whose name contains `subject`.
+/// Opens the group whose name contains `subject`. The list re-renders when a live event arrives,
+/// so a row found a moment ago may be gone by the time it is read: look again until it is found.
 async fn open_group(c: &Client, subject: &str) {
-    let rows = c.find_all(Locator::Css("#groups .open-group")).await.unwrap();
-    for r in rows {
-        if r.text().await.unwrap().contains(subject) {
-            r.click().await.unwrap();
-            wait_for_text(c, "#group-panel h2", subject).await.unwrap();
-            return;
+    for _ in 0..100 {
+        if let Ok(rows) = c.find_all(Locator::Css("#groups .open-group")).await {
+            for r in rows {
+                match r.text().await {
+                    Ok(text) if text.contains(subject) => {
+                        if r.click().await.is_ok() {
+                            wait_for_text(c, "#group-panel h2", subject).await.unwrap();
+                            return;
+                        }
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
         }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("no group named {subject}");
 }
