@@ -1,7 +1,8 @@
 //! Encryption at rest for access tokens and app secrets: XChaCha20-Poly1305 with a 256-bit key
 //! from `SWITCHBOARD_SECRET_KEY` (64 hex characters) or a key file. Stored values look like
 //! `enc:v1:<hex of nonce and ciphertext>`; the plaintext never reaches the database, the logs or
-//! a browser.
+//! a browser. Whole files sealed by other means (a linked device's session) take a key derived
+//! from this one for their purpose ([`SecretKey::derive`]).
 
 use std::path::Path;
 
@@ -62,6 +63,16 @@ impl SecretKey {
         format!("{PREFIX}{}", hex::encode(bytes))
     }
 
+    /// A key for one purpose (e.g. one number's session file): HMAC-SHA256 of `purpose` under the
+    /// secret key, so a key handed to another cipher opens nothing else.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
+        mac.update(b"switchboard derived key v1\0");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// Opens a stored secret; a value sealed with another key, or not sealed, is an error.
     pub fn open(&self, stored: &str) -> anyhow::Result<String> {
         let hex_part = stored.strip_prefix(PREFIX).context("a stored secret is not encrypted")?;
@@ -92,5 +103,16 @@ mod tests {
         assert!(other.open(&sealed).unwrap_err().to_string().contains("key"));
         assert!(key.open("EAAG-plain").is_err());
         assert!(SecretKey::from_hex("abcd").is_err());
+    }
+
+    #[test]
+    fn derived_keys_differ_by_purpose_and_by_secret_and_are_stable() {
+        let key = SecretKey::from_hex(&"ab".repeat(32)).unwrap();
+        let other = SecretKey::from_hex(&"cd".repeat(32)).unwrap();
+        let a = key.derive("linked session n1");
+        assert_eq!(a, key.derive("linked session n1"), "the same purpose gives the same key after a restart");
+        assert_ne!(a, key.derive("linked session n2"));
+        assert_ne!(a, other.derive("linked session n1"));
+        assert_ne!(&a[..], &"ab".repeat(16).into_bytes()[..32], "not the secret key itself");
     }
 }

@@ -268,6 +268,7 @@ fn test() -> Result<()> {
     let dist = dist()?;
     // Lints, as errors: the relay side with the demo (so the sandbox is linted too) and the
     // real linked device, the console for the target it ships on.
+    tools::ensure_libcrypto()?;
     run(cargo().args([
         "clippy",
         "--workspace",

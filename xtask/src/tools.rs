@@ -85,24 +85,37 @@ pub fn ensure_wrk() -> Option<PathBuf> {
 /// end-to-end screenshots of the Traditional Chinese pages show text, not boxes. Installs what
 /// is missing; returns the driver's path.
 pub fn ensure_chromium() -> Result<PathBuf> {
-    let driver = PathBuf::from("/usr/bin/chromedriver");
-    let needed = [
-        ("chromium", "/usr/bin/chromium"),
-        ("chromium-driver", "/usr/bin/chromedriver"),
-        ("fonts-noto-cjk", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
-        ("fonts-noto-color-emoji", "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"),
-    ];
+    ensure_debian(
+        "browser tests",
+        &[
+            ("chromium", "/usr/bin/chromium"),
+            ("chromium-driver", "/usr/bin/chromedriver"),
+            ("fonts-noto-cjk", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+            ("fonts-noto-color-emoji", "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"),
+        ],
+    )?;
+    Ok(PathBuf::from("/usr/bin/chromedriver"))
+}
+
+/// OpenSSL's headers and libcrypto, which the relay's `linked-device` feature links: its
+/// session files are SQLCipher databases.
+pub fn ensure_libcrypto() -> Result<()> {
+    ensure_debian("the linked-device feature (SQLCipher)", &[("libssl-dev", "/usr/include/openssl/evp.h")])
+}
+
+/// Installs the Debian packages of `needed` (package, a file it installs) whose file is missing.
+fn ensure_debian(what: &str, needed: &[(&str, &str)]) -> Result<()> {
     let missing: Vec<&str> = needed.iter().filter(|(_, path)| !PathBuf::from(path).exists()).map(|(package, _)| *package).collect();
     if missing.is_empty() {
-        return Ok(driver);
+        return Ok(());
     }
     if !is_root() {
-        bail!("browser tests need {}: run `sudo apt-get install {}`, then run this again", missing.join(", "), missing.join(" "));
+        bail!("{what} need {}: run `sudo apt-get install {}`, then run this again", missing.join(", "), missing.join(" "));
     }
     run(Command::new("apt-get").arg("update"))?;
     run(Command::new("apt-get")
         .args(["install", "-y", "--no-install-recommends"])
         .args(&missing)
         .env("DEBIAN_FRONTEND", "noninteractive"))?;
-    Ok(driver)
+    Ok(())
 }

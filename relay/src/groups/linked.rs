@@ -175,7 +175,11 @@ pub fn start(state: &AppState, row: &store::DeviceRow) {
         Backend::Sim(base) => Arc::new(SimLinked::new(base, &row.phone, connection.clone())),
         #[cfg(feature = "linked-device")]
         Backend::WhatsApp(dir) => {
-            super::whatsapp::WaDevice::start(dir, &row.number_id, &row.phone, row.event_seq as u64, connection.clone())
+            let Some(secret) = &state.config.secret_key else {
+                tracing::error!("the linked session of {} needs the secret key that seals it", row.phone);
+                return;
+            };
+            super::whatsapp::WaDevice::start(dir, secret, &row.number_id, &row.phone, row.event_seq as u64, connection.clone())
         }
         #[cfg(not(feature = "linked-device"))]
         Backend::WhatsApp(_) => {

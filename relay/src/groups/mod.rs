@@ -14,6 +14,8 @@ pub mod http;
 pub mod jobs;
 pub mod linked;
 pub mod provider;
+#[cfg(feature = "linked-device")]
+mod session_file;
 mod sim;
 mod store;
 #[cfg(feature = "linked-device")]

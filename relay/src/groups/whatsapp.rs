@@ -2,8 +2,8 @@
 //! `linked-device` feature): a companion session of the number through the whatsapp-rust crate,
 //! like WhatsApp Web, paired by QR code or pair code.
 //!
-//! Each session's keys live in its own SQLite file under `<data dir>/linked/`, readable by the
-//! relay's user only. The crate's events arrive in order on one handler, which turns them into
+//! Each session's keys live in its own file under `<data dir>/linked/`, sealed with a key derived
+//! from the relay's secret key ([`super::session_file`]). The crate's events arrive in order on one handler, which turns them into
 //! our [`Status`] and [`GroupChange`]s and queues them for the session task
 //! ([`super::linked`]), which stores them as it does the simulated device's.
 //!
@@ -11,7 +11,7 @@
 //! [`changes`], [`status`], [`outcome`], [`error`]), unit-tested on hand-built values.
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
@@ -26,7 +26,7 @@ use whatsapp_rust::features::{
     MembershipRequest, ParticipantChangeResponse, PreviousDescription,
 };
 use whatsapp_rust::pair_code::PairCodeOptions;
-use whatsapp_rust::prelude::{wa, Bot, BotHandle, Event, EventHandler, IqError, MessageField, SendOptions, SqliteStore};
+use whatsapp_rust::prelude::{wa, Bot, BotHandle, Event, EventHandler, IqError, MessageField, SendOptions};
 use whatsapp_rust::wacore::stanza::groups::{GroupNotificationAction, GroupParticipantInfo, GroupParticipantType};
 use whatsapp_rust::wacore::types::events::{ConnectFailureReason, GroupUpdate};
 use whatsapp_rust::wacore_binary::JidExt as _;
@@ -34,6 +34,7 @@ use whatsapp_rust::{Client, Jid, RevokeType, SendError};
 
 use super::linked::{Device, Happened, Page, Status};
 use super::provider::{ready, Created, GroupChange, GroupErr, GroupProvider, GroupResult, Snapshot};
+use super::session_file::SessionFile;
 
 /// How many of a session's events wait for the session task at most; beyond it the oldest
 /// go (the task reads them as they come, and re-reads every group when it reconnects).
@@ -374,19 +375,18 @@ impl EventHandler for Handler {
 
 pub struct WaDevice {
     phone: String,
-    path: PathBuf,
+    file: SessionFile,
     connection: Arc<RwLock<Connection>>,
     shared: Arc<Shared>,
     bot: tokio::sync::Mutex<Option<BotHandle>>,
 }
 
 impl WaDevice {
-    fn new(dir: &Path, number_id: &str, phone: &str, after: u64, connection: Arc<RwLock<Connection>>) -> WaDevice {
-        let file: String = number_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    fn new(file: SessionFile, phone: &str, after: u64, connection: Arc<RwLock<Connection>>) -> WaDevice {
         let status = Status { connection: Connection::Connecting, qr: None, code: None };
         WaDevice {
             phone: phone.to_owned(),
-            path: dir.join(format!("{file}.db")),
+            file,
             connection,
             shared: Arc::new(Shared {
                 inbox: Mutex::new(Inbox { status, next: after + 1, queue: VecDeque::new() }),
@@ -397,10 +397,18 @@ impl WaDevice {
         }
     }
 
-    /// The session of a number, its keys in `<dir>/<number id>.db`; its events numbered after
-    /// `after` (the last one stored). Connects in the background.
-    pub fn start(dir: &Path, number_id: &str, phone: &str, after: u64, connection: Arc<RwLock<Connection>>) -> Arc<WaDevice> {
-        let device = Arc::new(WaDevice::new(dir, number_id, phone, after, connection));
+    /// The session of a number, its keys in `<dir>/<number id>.db` sealed with a key derived
+    /// from `secret`; its events numbered after `after` (the last one stored). Connects in the
+    /// background.
+    pub fn start(
+        dir: &Path,
+        secret: &crate::secrets::SecretKey,
+        number_id: &str,
+        phone: &str,
+        after: u64,
+        connection: Arc<RwLock<Connection>>,
+    ) -> Arc<WaDevice> {
+        let device = Arc::new(WaDevice::new(SessionFile::new(dir, number_id, secret), phone, after, connection));
         let booting = device.clone();
         tokio::spawn(async move {
             if let Err(e) = booting.boot().await {
@@ -415,14 +423,7 @@ impl WaDevice {
     /// Opens the session's store and runs the crate's client, which connects (or, unpaired,
     /// shows QR codes) and reconnects by itself.
     async fn boot(&self) -> anyhow::Result<()> {
-        let dir = self.path.parent().expect("a session file has a directory");
-        std::fs::create_dir_all(dir)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-        }
-        let store = SqliteStore::new(&self.path.to_string_lossy()).await?;
+        let store = self.file.open().await?;
         let bot = Bot::builder().with_backend(store).with_event_handler(Handler(self.shared.clone())).build().await?;
         // A second boot (pairing again) keeps the first client: it is the one the handler knows.
         let _ = self.shared.client.set(bot.client());
@@ -445,9 +446,7 @@ impl WaDevice {
         if let Some(bot) = self.bot.lock().await.take() {
             bot.shutdown().await;
         }
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
-        }
+        self.file.remove();
     }
 }
 
@@ -844,7 +843,9 @@ mod tests {
         use GroupNotificationAction as A;
         let dir = tempfile::tempdir().expect("a directory");
         let connection = Arc::new(RwLock::new(Connection::Connecting));
-        let device = WaDevice::new(dir.path(), "110000000000001", "85255500101", 41, connection);
+        let secret = crate::secrets::SecretKey::from_hex(&"ab".repeat(32)).expect("a key");
+        let file = SessionFile::new(dir.path(), "110000000000001", &secret);
+        let device = WaDevice::new(file, "85255500101", 41, connection);
         let handler = Handler(device.shared.clone());
         // Not online: every operation refuses at once, nothing is sent anywhere.
         assert_eq!(device.group("120363000000000001@g.us").await, Err(GroupErr::Refused(Refusal::Offline)));
