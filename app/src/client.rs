@@ -5,6 +5,7 @@
 use switchboard_shared::api::*;
 use switchboard_shared::broadcast::{BroadcastSpec, ControlAction};
 use switchboard_shared::groups::*;
+use switchboard_shared::support::{AutoRule, AutoRuleSpec, SupportSettings};
 
 use crate::api::{self, ApiError};
 
@@ -184,6 +185,32 @@ pub async fn opt_out() -> Answer<OptOutSettings> {
 
 pub async fn save_opt_out(settings: &OptOutSettings) -> Answer<OptOutSettings> {
     api::send("PUT", "/api/v1/settings/opt-out", settings).await
+}
+
+// ---- the support day
+
+pub async fn support_settings(number: &str) -> Answer<SupportSettings> {
+    api::get(&format!("/api/v1/numbers/{number}/support")).await
+}
+
+pub async fn save_support_settings(number: &str, settings: &SupportSettings) -> Answer<SupportSettings> {
+    api::send("PUT", &format!("/api/v1/numbers/{number}/support"), settings).await
+}
+
+pub async fn auto_replies() -> Answer<Vec<AutoRule>> {
+    api::get("/api/v1/auto-replies").await
+}
+
+pub async fn create_auto_reply(spec: &AutoRuleSpec) -> Answer<AutoRule> {
+    api::post("/api/v1/auto-replies", spec).await
+}
+
+pub async fn change_auto_reply(id: i64, spec: &AutoRuleSpec) -> Answer<AutoRule> {
+    api::send("PUT", &format!("/api/v1/auto-replies/{id}"), spec).await
+}
+
+pub async fn delete_auto_reply(id: i64) -> Answer<()> {
+    api::send_empty("DELETE", &format!("/api/v1/auto-replies/{id}")).await
 }
 
 // ---- broadcasts

@@ -19,6 +19,7 @@ use components::shell::Shell;
 use i18n::I18n;
 use pages::agents::AgentsPage;
 use pages::audit::AuditPage;
+use pages::automation::AutomationPage;
 use pages::broadcasts::BroadcastsPage;
 use pages::contacts::ContactsPage;
 use pages::export::ExportPage;
@@ -99,6 +100,7 @@ lazy_page!(ExportRoute, ExportPage);
 lazy_page!(ContactsRoute, ContactsPage);
 lazy_page!(BroadcastsRoute, BroadcastsPage);
 lazy_page!(GroupsRoute, GroupsPage);
+lazy_page!(AutomationRoute, AutomationPage);
 
 // Setting a password (from a one-time link) needs no shell and no session.
 lazy_page!(SetPasswordRoute, SetPasswordPage, open);
@@ -123,6 +125,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/contacts") view={Lazy::<ContactsRoute>::new()} />
                 <Route path=path!("/broadcasts") view={Lazy::<BroadcastsRoute>::new()} />
                 <Route path=path!("/groups") view={Lazy::<GroupsRoute>::new()} />
+                <Route path=path!("/auto-replies") view={Lazy::<AutomationRoute>::new()} />
                 <Route path=path!("/set-password") view={Lazy::<SetPasswordRoute>::new()} />
             </Routes>
         </Router>

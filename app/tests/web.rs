@@ -73,6 +73,7 @@ fn message(id: i64, conversation_id: i64, status: Option<MessageStatus>) -> Mess
         status,
         error: None,
         created_at: 0,
+        auto_rule: None,
     }
 }
 

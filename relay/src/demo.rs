@@ -25,11 +25,19 @@ pub struct DemoOptions {
     pub answer_after: Option<Duration>,
     /// Contacts to create.
     pub contacts: usize,
+    /// Auto-reply rules on (welcome, opening hours, away): the demo's believable day. Tests
+    /// that count messages turn them off.
+    pub auto_replies: bool,
 }
 
 impl Default for DemoOptions {
     fn default() -> Self {
-        DemoOptions { chatter_every: Some(Duration::from_secs(7)), answer_after: Some(Duration::from_secs(5)), contacts: 3_000 }
+        DemoOptions {
+            chatter_every: Some(Duration::from_secs(7)),
+            answer_after: Some(Duration::from_secs(5)),
+            contacts: 3_000,
+            auto_replies: true,
+        }
     }
 }
 
@@ -96,6 +104,7 @@ pub async fn start(mut config: Config, options: DemoOptions, admin_password: Opt
     auth::upsert_user(&relay.state, "agent@example.com", "李客服 Agent", &admin_password, "Agent", &first_number).await?;
     seed_contacts(&relay, options.contacts).await?;
     seed_groups(&relay, &sandbox).await?;
+    seed_support_day(&relay, options.auto_replies).await?;
     // A few customers have already written, so the inbox is not empty on first look.
     if options.chatter_every.is_some() {
         for c in sandbox.customers().iter().step_by(5) {
@@ -103,6 +112,49 @@ pub async fn start(mut config: Config, options: DemoOptions, admin_password: Opt
         }
     }
     Ok(Demo { relay, sandbox, admin_password })
+}
+
+/// The support day: every number open Monday to Saturday 09:00–18:00 (Taipei), handing new
+/// conversations to the agent with the fewest; the agent is #103; and, if asked, the rules a
+/// shop would start with.
+pub async fn seed_support_day(relay: &Relay, auto_replies: bool) -> anyhow::Result<()> {
+    use switchboard_shared::support::{AssignmentMode, AutoAnswer, AutoRuleSpec, BusinessHours, SupportSettings, Trigger};
+    let mut hours = BusinessHours::weekdays("09:00", "18:00");
+    hours.week[5] = hours.week[0].clone();
+    let settings = SupportSettings { hours: Some(hours), assignment: AssignmentMode::LeastOpen };
+    let mut tx = relay.state.db.pool.begin().await?;
+    for n in demo_numbers() {
+        crate::automation::set_support(&mut tx, &n.id, &settings).await?;
+    }
+    sqlx::query("UPDATE users SET code = '103', capacity = 30 WHERE email = 'agent@example.com'").execute(&mut *tx).await?;
+    sqlx::query("UPDATE users SET code = '101' WHERE email = 'supervisor@example.com'").execute(&mut *tx).await?;
+    if auto_replies {
+        let text = |t: &str| AutoAnswer::Text { text: t.to_owned() };
+        let rules = [
+            ("歡迎 Welcome", Trigger::Welcome, text("{contact.name}，歡迎光臨 Harbour Bakery！我們會盡快回覆你。"), 24 * 60),
+            (
+                "營業時間 Hours",
+                Trigger::Keyword { words: vec!["營業時間".into(), "幾點".into(), "hours".into(), "open".into()] },
+                text("我們星期一至六 09:00–18:00 營業，星期日休息。"),
+                60,
+            ),
+            ("休息中 Away", Trigger::Away, text("已收到你的訊息！客服 {agent} 會在{opens_at}回覆你。"), 12 * 60),
+        ];
+        for (name, trigger, answer, period_minutes) in rules {
+            let spec = AutoRuleSpec {
+                name: name.into(),
+                trigger,
+                answer,
+                number_ids: vec![],
+                period_minutes,
+                enabled: true,
+                lang: "zh-Hant".into(),
+            };
+            crate::automation::add_rule(&mut tx, &spec, relay.state.clock.now_ms()).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The demo's linked devices: the Central shop's own number (which also has the Cloud API),

@@ -5,6 +5,8 @@
 //! writer, the processor, one send lane per business number and the number health checks.
 
 pub mod access;
+pub mod assignment;
+pub mod automation;
 pub mod broadcasts;
 pub mod clock;
 pub mod cloud;
@@ -18,6 +20,7 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod groups;
+pub mod hours;
 pub mod inbound;
 pub mod metrics;
 pub mod numbers;
@@ -44,6 +47,8 @@ pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     pub config: Config,
+    /// What time it is for everything time-based in the support day; tests set it.
+    pub clock: clock::Clock,
     pub db: Db,
     pub cloud: cloud::CloudClient,
     pub events: events::Hub,
@@ -62,6 +67,8 @@ pub struct Inner {
     pub send_listeners: Vec<Arc<dyn outbox::outcomes::OutcomeListener>>,
     /// Linked-device sessions and the bulk jobs' workers.
     pub groups: groups::Groups,
+    /// Rung when a number's business hours or assignment change.
+    pub support_changed: Notify,
 }
 
 impl std::ops::Deref for AppState {
@@ -83,6 +90,7 @@ impl AppState {
         let ingest = inbound::ingest::Ingest::spawn(db.clone(), processor_bell.clone());
         let state = AppState(Arc::new(Inner {
             config,
+            clock: clock::Clock::default(),
             db,
             cloud,
             events: events::Hub::new(),
@@ -101,6 +109,7 @@ impl AppState {
                 Arc::new(numbers::SendListener),
             ],
             groups: groups::Groups::default(),
+            support_changed: Notify::new(),
         }));
         access::ensure_builtin_roles(&state).await?;
         numbers::reload_app_secrets(&state).await?;

@@ -19,7 +19,7 @@ use crate::access::AuthUser;
 use crate::access::{self, agents, audit, auth};
 use crate::groups::http as gh;
 use crate::numbers::templates;
-use crate::{broadcasts, contacts, conversations, events, numbers, reports, AppState};
+use crate::{automation, broadcasts, contacts, conversations, events, numbers, reports, AppState};
 
 /// What a route needs from the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,6 +238,26 @@ pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .add(M::PUT, "/settings/opt-out", P(ManageContacts), "Change the opt-out keywords and confirmation", contacts::put_opt_out)
         .takes::<OptOutSettings>()
         .gives::<OptOutSettings>()
+        .add(M::GET, "/auto-replies", P(ManageNumbers), "Auto-reply rules on the user's numbers", automation::rules)
+        .gives_list::<switchboard_shared::support::AutoRule>()
+        .add(M::POST, "/auto-replies", P(ManageNumbers), "Add an auto-reply rule (welcome, keyword or away)", automation::create_rule)
+        .takes::<switchboard_shared::support::AutoRuleSpec>()
+        .gives::<switchboard_shared::support::AutoRule>()
+        .add(M::PUT, "/auto-replies/{id}", P(ManageNumbers), "Change an auto-reply rule", automation::update_rule)
+        .takes::<switchboard_shared::support::AutoRuleSpec>()
+        .gives::<switchboard_shared::support::AutoRule>()
+        .add(M::DELETE, "/auto-replies/{id}", P(ManageNumbers), "Remove an auto-reply rule", automation::delete_rule)
+        .add(M::GET, "/numbers/{id}/support", P(ManageNumbers), "A number's business hours and assignment", automation::support_settings)
+        .gives::<switchboard_shared::support::SupportSettings>()
+        .add(
+            M::PUT,
+            "/numbers/{id}/support",
+            P(ManageNumbers),
+            "Set a number's business hours and assignment",
+            automation::update_support_settings,
+        )
+        .takes::<switchboard_shared::support::SupportSettings>()
+        .gives::<switchboard_shared::support::SupportSettings>()
         .add(M::GET, "/templates", SignedIn, "Templates of the WABAs behind the user's numbers", templates::list)
         .gives_list::<Template>()
         .add(M::POST, "/templates/sync", P(Broadcast), "Sync templates from WhatsApp now", templates::sync)

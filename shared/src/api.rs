@@ -87,6 +87,24 @@ pub struct Agent {
     /// False until they have used their set-password link.
     pub password_set: bool,
     pub created_at: i64,
+    /// The code customers may see (`103`, shown as `#103`); agents with one take conversations
+    /// when a number assigns them automatically.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// The most open conversations they take; `None`: no limit.
+    #[serde(default)]
+    pub capacity: Option<i64>,
+    /// Set by hand: on a break.
+    #[serde(default)]
+    pub away: bool,
+}
+
+/// An agent's public code: 1 to 8 letters or digits.
+pub fn check_agent_code(code: &str) -> Result<(), String> {
+    if code.is_empty() || code.chars().count() > 8 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(format!("{code:?} is not a code: 1 to 8 letters or digits, such as 103"));
+    }
+    Ok(())
 }
 
 /// `POST /api/v1/agents`: one or many agents at once. `emails` is a list (one per line, or
@@ -111,7 +129,8 @@ pub struct CreatedAgent {
     pub set_password_link: String,
 }
 
-/// `PATCH /api/v1/agents/{id}`: any of role, scope, assigned-only, disabled.
+/// `PATCH /api/v1/agents/{id}`: any of name, role, scope, assigned-only, disabled, code,
+/// capacity, away.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentChange {
@@ -120,6 +139,14 @@ pub struct AgentChange {
     pub scope: Option<Scope>,
     pub assigned_only: Option<bool>,
     pub disabled: Option<bool>,
+    /// A public code (`103`); `""` removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The most open conversations; `0` removes the limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub away: Option<bool>,
 }
 
 /// `POST /api/v1/password`: sets a password with a one-time token.
@@ -344,6 +371,9 @@ pub struct Message {
     /// Meta's error code and title when a send failed.
     pub error: Option<String>,
     pub created_at: i64,
+    /// An automatic message: the name of the rule that sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_rule: Option<String>,
 }
 
 /// `POST /api/v1/conversations/{id}/messages`.

@@ -12,6 +12,7 @@ pub mod numbers;
 pub mod segment;
 pub mod signature;
 pub mod status;
+pub mod support;
 pub mod wire;
 
 pub use status::MessageStatus;

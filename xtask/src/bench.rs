@@ -23,7 +23,7 @@ const CONCURRENCY: usize = 64;
 
 pub fn run(args: &[String]) -> Result<()> {
     let which = args.first().map(String::as_str).unwrap_or("all");
-    let known = ["all", "webhook_ingest", "broadcast", "segment", "groups"];
+    let known = ["all", "webhook_ingest", "broadcast", "segment", "groups", "auto_reply"];
     if !known.contains(&which) {
         bail!("unknown benchmark {which:?}; known: {}", known[1..].join(", "));
     }
@@ -55,6 +55,11 @@ pub fn run(args: &[String]) -> Result<()> {
         let result = runtime.block_on(crate::groups::run())?;
         print_table("groups", &result);
         report["groups"] = result;
+    }
+    if which == "all" || which == "auto_reply" {
+        let result = runtime.block_on(crate::auto_reply::run())?;
+        print_table("auto_reply", &result);
+        report["auto_reply"] = result;
     }
     if let Some(bundle) = console_bundle()? {
         print_table("console_bundle", &bundle);

@@ -5,6 +5,7 @@
 //! `binaryen` package pinned in `app/package.json`, and (for browser tests) Debian's
 //! `chromium` and `chromium-driver`.
 
+mod auto_reply;
 mod bench;
 mod broadcast;
 mod groups;
@@ -41,7 +42,7 @@ fn usage() -> ! {
         "usage: cargo xtask <command>\n\n\
          demo [relay flags]   build the console and run `switchboard demo` (e.g. --listen 127.0.0.1:9000 --data-dir /tmp/sb)\n\
          test                 every test: unit, relay on SQLite and PostgreSQL (DATABASE_URL), console, end-to-end in Chromium\n\
-         bench [name]         benchmarks (webhook_ingest, broadcast [case…], segment); prints a table and writes target/bench/report.json\n\
+         bench [name]         benchmarks (webhook_ingest, broadcast [case…], segment, groups, auto_reply); prints a table and writes target/bench/report.json\n\
          dist                 build the console into dist/"
     );
     std::process::exit(2)

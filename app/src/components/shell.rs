@@ -44,6 +44,9 @@ pub fn Shell(children: Children) -> impl IntoView {
                         </Show>
                     </NavLink>
                     <NavLink href="/numbers" label=key!("nav.numbers") />
+                    <Show when=move || can(Permission::ManageNumbers)>
+                        <NavLink href="/auto-replies" label=key!("nav.auto_replies") />
+                    </Show>
                     <Show when=move || can(Permission::ManageContacts)>
                         <NavLink href="/contacts" label=key!("nav.contacts") />
                     </Show>

@@ -190,18 +190,27 @@ pub fn GroupsPage() -> impl IntoView {
             </div>
             <ErrorNote error=sync.error() />
             <Banner devices=devices />
+            // The form and a group's page are their own chunks, fetched when first opened.
             <Show when=move || creating.get()>
-                <NewGroupForm devices=devices labels=labels done=Callback::new(move |c: GroupCreation| {
-                    creating.set(false);
-                    if let Some(id) = c.group_id { open.set(Some(id)); scroll_to_panel(); }
-                    reload();
-                }) />
+                <Suspense fallback=|| ()>
+                    {Suspend::new(async move {
+                        new_group_form(devices, labels, Callback::new(move |c: GroupCreation| {
+                            creating.set(false);
+                            if let Some(id) = c.group_id { open.set(Some(id)); scroll_to_panel(); }
+                            reload();
+                        })).await
+                    })}
+                </Suspense>
             </Show>
             <Creations creations=creations labels=labels />
             <Devices devices=devices reload=Callback::new(move |_| reload()) />
             <ErrorNote error=fetch.error() />
             <Bulk selected=selected labels=labels />
-            {move || open.get().map(|id| view! { <GroupPanel id=id close=Callback::new(move |_| open.set(None)) /> })}
+            {move || open.get().map(|id| view! {
+                <Suspense fallback=|| ()>
+                    {Suspend::new(async move { group_panel(id, Callback::new(move |_| open.set(None))).await })}
+                </Suspense>
+            })}
             <div class="filters" id="group-filters">
                 <input id="group-search" type="search" placeholder=move || i18n.t(key!("groups.search"))
                     prop:value=text on:input=move |ev| text.set(event_target_value(&ev)) />
@@ -278,6 +287,12 @@ pub fn GroupsPage() -> impl IntoView {
             </Show>
         </section>
     }
+}
+
+/// The new-group form, in its own chunk: fetched when it is first opened.
+#[leptos::lazy]
+fn new_group_form(devices: RwSignal<Vec<LinkedDevice>>, labels: Memo<HashMap<String, String>>, done: Callback<GroupCreation>) -> AnyView {
+    view! { <NewGroupForm devices=devices labels=labels done=done /> }.into_any()
 }
 
 /// A new group on one of the numbers that can make one: a Cloud API number, or a linked device.
@@ -477,6 +492,12 @@ fn Devices(devices: RwSignal<Vec<LinkedDevice>>, reload: Callback<()>) -> impl I
             <ErrorNote error=unlink.error() />
         </details>
     }
+}
+
+/// A group's page, in its own chunk: fetched when the first group is opened.
+#[leptos::lazy]
+fn group_panel(id: String, close: Callback<()>) -> AnyView {
+    view! { <GroupPanel id=id close=close /> }.into_any()
 }
 
 /// One group: settings, invite link, join requests, members, a message.

@@ -2,6 +2,7 @@
 
 pub mod agents;
 pub mod audit;
+pub mod automation;
 pub mod broadcasts;
 pub mod contacts;
 pub mod export;

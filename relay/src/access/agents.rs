@@ -42,6 +42,9 @@ async fn agent_from(conn: &mut sqlx::AnyConnection, row: AgentRow) -> Result<Age
         disabled: row.disabled == 1,
         password_set: row.password_set == 1,
         created_at: row.created_at,
+        code: row.code,
+        capacity: row.capacity,
+        away: row.away == 1,
     })
 }
 
@@ -194,7 +197,8 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-/// `PATCH /api/v1/agents/{id}`: name, role, scope, assigned-only, disabled.
+/// `PATCH /api/v1/agents/{id}`: name, role, scope, assigned-only, disabled, code, capacity,
+/// away.
 pub async fn update(
     State(state): State<AppState>,
     user: AuthUser,
@@ -224,6 +228,27 @@ pub async fn update(
     }
     if let Some(assigned_only) = change.assigned_only {
         store::set_agent_field(&mut tx, id, AgentField::AssignedOnly(assigned_only)).await?;
+    }
+    if let Some(code) = &change.code {
+        let code = code.trim().trim_start_matches('#');
+        if code.is_empty() {
+            store::set_agent_field(&mut tx, id, AgentField::Code(None)).await?;
+        } else {
+            switchboard_shared::api::check_agent_code(code).map_err(|m| AppError::bad_request("invalid_code", m))?;
+            if store::code_taken(&mut tx, code, id).await? {
+                return Err(AppError::Conflict(format!("Another agent already has the code {code}.")));
+            }
+            store::set_agent_field(&mut tx, id, AgentField::Code(Some(code))).await?;
+        }
+    }
+    if let Some(capacity) = change.capacity {
+        if !(0..=10_000).contains(&capacity) {
+            return Err(AppError::bad_request("invalid_capacity", "A capacity is 1 to 10,000 conversations, or 0 for no limit."));
+        }
+        store::set_agent_field(&mut tx, id, AgentField::Capacity((capacity > 0).then_some(capacity))).await?;
+    }
+    if let Some(away) = change.away {
+        store::set_agent_field(&mut tx, id, AgentField::Away(away)).await?;
     }
     let mut requeued = Vec::new();
     if let Some(disabled) = change.disabled {

@@ -111,11 +111,15 @@ pub(super) struct AgentRow {
     pub disabled: i64,
     pub password_set: i64,
     pub created_at: i64,
+    pub code: Option<String>,
+    pub capacity: Option<i64>,
+    pub away: i64,
 }
 
 const AGENT_SELECT: &str = "SELECT id, email, name, role, CASE WHEN all_numbers THEN 1 ELSE 0 END AS all_numbers,
         CASE WHEN assigned_only THEN 1 ELSE 0 END AS assigned_only, CASE WHEN disabled THEN 1 ELSE 0 END AS disabled,
-        CASE WHEN password_set THEN 1 ELSE 0 END AS password_set, created_at FROM users";
+        CASE WHEN password_set THEN 1 ELSE 0 END AS password_set, created_at, code, capacity,
+        CASE WHEN away THEN 1 ELSE 0 END AS away FROM users";
 
 pub(super) async fn agent(conn: &mut AnyConnection, id: i64) -> Result<Option<AgentRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("{AGENT_SELECT} WHERE id = $1"))).bind(id).fetch_optional(&mut *conn).await?)
@@ -124,6 +128,13 @@ pub(super) async fn agent(conn: &mut AnyConnection, id: i64) -> Result<Option<Ag
 /// Every agent: enabled first, by name.
 pub(super) async fn agents(conn: &mut AnyConnection) -> Result<Vec<AgentRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("{AGENT_SELECT} ORDER BY disabled, LOWER(name), id"))).fetch_all(&mut *conn).await?)
+}
+
+/// Whether another user has this public code.
+pub(super) async fn code_taken(conn: &mut AnyConnection, code: &str, other_than: i64) -> Result<bool> {
+    let found: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM users WHERE code = $1 AND id <> $2").bind(code).bind(other_than).fetch_optional(&mut *conn).await?;
+    Ok(found.is_some())
 }
 
 pub(super) async fn email_taken(conn: &mut AnyConnection, email: &str) -> Result<bool> {
@@ -204,6 +215,9 @@ pub(super) enum AgentField<'a> {
     Role(&'a str),
     AssignedOnly(bool),
     Disabled(bool),
+    Code(Option<&'a str>),
+    Capacity(Option<i64>),
+    Away(bool),
 }
 
 pub(super) async fn set_agent_field(conn: &mut AnyConnection, id: i64, field: AgentField<'_>) -> Result<()> {
@@ -212,6 +226,9 @@ pub(super) async fn set_agent_field(conn: &mut AnyConnection, id: i64, field: Ag
         AgentField::Role(role) => sqlx::query("UPDATE users SET role = $1 WHERE id = $2").bind(role),
         AgentField::AssignedOnly(v) => sqlx::query("UPDATE users SET assigned_only = $1 WHERE id = $2").bind(v),
         AgentField::Disabled(v) => sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2").bind(v),
+        AgentField::Code(v) => sqlx::query("UPDATE users SET code = $1 WHERE id = $2").bind(v),
+        AgentField::Capacity(v) => sqlx::query("UPDATE users SET capacity = $1 WHERE id = $2").bind(v),
+        AgentField::Away(v) => sqlx::query("UPDATE users SET away = $1 WHERE id = $2").bind(v),
     };
     q.bind(id).execute(&mut *conn).await?;
     Ok(())

@@ -93,6 +93,7 @@ pub async fn reply(
         status: Some(MessageStatus::Pending),
         error: None,
         created_at: now,
+        auto_rule: None,
     };
     let number_id = conversation.number_id.clone();
     let assigned_to = conversation.assigned_to;

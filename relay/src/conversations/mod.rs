@@ -6,7 +6,8 @@ mod http;
 mod store;
 
 pub use store::{
-    add_outbound_text, advance, has_message, learn_wamid, receive, recent, rename, requeue_conversations_of, Incoming, SendListener,
+    advance, assign as set_assignee, has_message, learn_wamid, load_conversation, receive, recent, rename, requeue_conversations_of,
+    Incoming, SendListener,
 };
 
 pub use http::*;

@@ -89,6 +89,7 @@ struct MessageRow {
     status: Option<String>,
     error: Option<String>,
     created_at: i64,
+    auto_rule: Option<String>,
 }
 
 impl From<MessageRow> for Message {
@@ -103,6 +104,7 @@ impl From<MessageRow> for Message {
             status: row.status.as_deref().and_then(MessageStatus::parse),
             error: row.error,
             created_at: row.created_at,
+            auto_rule: row.auto_rule,
         }
     }
 }
@@ -110,7 +112,7 @@ impl From<MessageRow> for Message {
 /// A conversation's last `limit` messages, oldest first.
 pub async fn messages_of(conn: &mut AnyConnection, conversation_id: i64, limit: i64) -> Result<Vec<Message>> {
     let mut rows: Vec<MessageRow> = sqlx::query_as(
-        "SELECT id, conversation_id, wamid, direction, kind, body, status, error, created_at
+        "SELECT id, conversation_id, wamid, direction, kind, body, status, error, created_at, auto_rule
          FROM messages WHERE conversation_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
     )
     .bind(conversation_id)
@@ -132,7 +134,7 @@ pub async fn last_inbound_wamid(conn: &mut AnyConnection, conversation_id: i64) 
     Ok(row.map(|(wamid,)| wamid))
 }
 
-/// Records a text waiting to be sent — typed by `sent_by`, or automatic with `None` — and
+/// Records a text an agent (`sent_by`) typed, waiting to be sent, and
 /// returns its message id.
 pub async fn add_outbound_text(
     conn: &mut AnyConnection,
@@ -406,6 +408,7 @@ pub async fn receive(conn: &mut AnyConnection, m: Incoming<'_>) -> Result<(Conve
         status: None,
         error: m.error,
         created_at: m.at,
+        auto_rule: None,
     };
     Ok((conversation, message))
 }

@@ -71,8 +71,9 @@ pub async fn process_pending(state: &AppState) -> Result<usize> {
     let mut tx = state.db.pool.begin().await?;
     let mut new_events = Vec::new();
     let mut deferred = Deferred::default();
+    let mut automation = crate::automation::Batch::new(state.clock.now_ms());
     for (id, body) in &rows {
-        apply_body(&mut tx, *id, body, &mut deferred, &mut new_events).await?;
+        apply_body(&mut tx, *id, body, &mut deferred, &mut automation, &mut new_events).await?;
     }
     let recheck = std::mem::take(&mut deferred.recheck);
     apply_deferred(&mut tx, deferred, &mut new_events).await?;
@@ -113,7 +114,14 @@ pub struct Deferred {
 /// Applies one stored body: its messages now, the rest into `deferred` for
 /// [`apply_deferred`]. A body (or a change inside it) that cannot be understood goes to the
 /// dead-letter table; the rest of the body is still applied.
-pub async fn apply_body(conn: &mut AnyConnection, inbox_id: i64, body: &[u8], deferred: &mut Deferred, out: &mut Vec<Event>) -> Result<()> {
+pub async fn apply_body(
+    conn: &mut AnyConnection,
+    inbox_id: i64,
+    body: &[u8],
+    deferred: &mut Deferred,
+    automation: &mut crate::automation::Batch,
+    out: &mut Vec<Event>,
+) -> Result<()> {
     let envelope: WebhookEnvelope = match serde_json::from_slice(body) {
         Ok(e) => e,
         Err(e) => return dead_letter(conn, inbox_id, format!("not a webhook envelope: {e}"), body, out).await,
@@ -126,7 +134,7 @@ pub async fn apply_body(conn: &mut AnyConnection, inbox_id: i64, body: &[u8], de
         for change in &entry.changes {
             if change.field == "messages" {
                 match change.messages_value() {
-                    Ok(value) => apply_messages(conn, value, deferred, out).await?,
+                    Ok(value) => apply_messages(conn, value, deferred, automation, out).await?,
                     Err(e) => {
                         let part = serde_json::to_vec(&change.value).unwrap_or_default();
                         dead_letter(conn, inbox_id, format!("unreadable messages change: {e}"), &part, out).await?;
@@ -209,7 +217,13 @@ fn error_text(errors: &[WebhookError]) -> Option<(Option<i64>, String)> {
     })
 }
 
-async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, deferred: &mut Deferred, out: &mut Vec<Event>) -> Result<()> {
+async fn apply_messages(
+    conn: &mut AnyConnection,
+    value: MessagesValue,
+    deferred: &mut Deferred,
+    automation: &mut crate::automation::Batch,
+    out: &mut Vec<Event>,
+) -> Result<()> {
     let number_id = value.metadata.phone_number_id.clone().unwrap_or_default();
     let now = now_ms();
     deferred.heard_from.insert(number_id.clone());
@@ -269,10 +283,20 @@ async fn apply_messages(conn: &mut AnyConnection, value: MessagesValue, deferred
             }
             keyword = opt_out.as_ref().is_some_and(|s| contacts::is_keyword(s, &message.body));
         }
-        out.push(events::append(conn, &number_id, assigned_to, EventKind::Message { conversation: conversation.clone(), message }).await?);
+        out.push(
+            events::append(
+                conn,
+                &number_id,
+                assigned_to,
+                EventKind::Message { conversation: conversation.clone(), message: message.clone() },
+            )
+            .await?,
+        );
         if keyword {
             opt_out_contact(conn, &conversation, &m.id, at, opt_out.as_ref().map(|s| s.confirmation.as_str()).unwrap_or_default(), out)
                 .await?;
+        } else {
+            crate::automation::on_inbound(conn, automation, &conversation, &message, out).await?;
         }
     }
 
@@ -398,6 +422,9 @@ fn broadcast_progress(rows: &[StatusRow]) -> Vec<crate::broadcasts::Progress> {
 
 /// A contact sent an opt-out keyword: no more marketing, confirmed once (a second STOP changes
 /// nothing and sends nothing).
+/// How the timeline names the opt-out confirmation, an automatic message.
+const OPT_OUT_RULE: &str = "Opt-out confirmation";
+
 async fn opt_out_contact(
     conn: &mut AnyConnection,
     conversation: &Conversation,
@@ -411,7 +438,7 @@ async fn opt_out_contact(
         return Ok(());
     }
     let now = now_ms();
-    let message_id = crate::conversations::add_outbound_text(conn, conversation, confirmation, now, None).await?;
+    let message_id = crate::automation::add_automatic(conn, conversation, "text", confirmation, now, OPT_OUT_RULE).await?;
     let send = SendRequest::individual(conversation.contact.clone(), OutboundBody::text(confirmation.to_owned()));
     let payload = Payload::Send { body: serde_json::to_value(&send).map_err(anyhow::Error::from)? };
     crate::outbox::enqueue(conn, &format!("optout-{wamid}"), &conversation.number_id, Some(message_id), &payload).await?;
@@ -425,6 +452,7 @@ async fn opt_out_contact(
         status: Some(MessageStatus::Pending),
         error: None,
         created_at: now,
+        auto_rule: Some(OPT_OUT_RULE.into()),
     };
     out.push(
         events::append(

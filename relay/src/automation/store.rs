@@ -1,0 +1,190 @@
+//! The auto-reply tables (`auto_rules`, `auto_replies`), a number's support settings (the
+//! `hours` and `assignment` columns of `numbers`), and the automatic messages in `messages`.
+
+use sqlx::AnyConnection;
+use switchboard_shared::api::Conversation;
+use switchboard_shared::support::{normalize, AssignmentMode, AutoRule, AutoRuleSpec, BusinessHours, SupportSettings};
+
+use crate::error::Result;
+
+#[derive(sqlx::FromRow)]
+struct RuleRow {
+    id: i64,
+    spec: String,
+    answered: i64,
+}
+
+fn rule_of(row: RuleRow) -> Option<AutoRule> {
+    match serde_json::from_str::<AutoRuleSpec>(&row.spec) {
+        Ok(spec) => Some(AutoRule { id: row.id, spec, answered: row.answered }),
+        Err(e) => {
+            tracing::error!("auto-reply rule {} cannot be read ({e}); skipped", row.id);
+            None
+        }
+    }
+}
+
+/// Every rule, oldest first.
+pub async fn all_rules(conn: &mut AnyConnection) -> Result<Vec<AutoRule>> {
+    let rows: Vec<RuleRow> = sqlx::query_as("SELECT id, spec, answered FROM auto_rules ORDER BY id").fetch_all(&mut *conn).await?;
+    Ok(rows.into_iter().filter_map(rule_of).collect())
+}
+
+pub async fn enabled_rules(conn: &mut AnyConnection) -> Result<Vec<AutoRule>> {
+    Ok(all_rules(conn).await?.into_iter().filter(|r| r.spec.enabled).collect())
+}
+
+pub async fn rule(conn: &mut AnyConnection, id: i64) -> Result<Option<AutoRule>> {
+    let row: Option<RuleRow> =
+        sqlx::query_as("SELECT id, spec, answered FROM auto_rules WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
+    Ok(row.and_then(rule_of))
+}
+
+fn numbers_column(spec: &AutoRuleSpec) -> String {
+    if spec.number_ids.is_empty() {
+        String::new()
+    } else {
+        format!(",{},", spec.number_ids.join(","))
+    }
+}
+
+pub async fn insert_rule(conn: &mut AnyConnection, spec: &AutoRuleSpec, now: i64) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO auto_rules (name, kind, spec, numbers, enabled, answered, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6) RETURNING id",
+    )
+    .bind(&spec.name)
+    .bind(spec.trigger.kind())
+    .bind(serde_json::to_string(spec).map_err(anyhow::Error::from)?)
+    .bind(numbers_column(spec))
+    .bind(spec.enabled)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn update_rule(conn: &mut AnyConnection, id: i64, spec: &AutoRuleSpec) -> Result<bool> {
+    let done = sqlx::query("UPDATE auto_rules SET name = $1, kind = $2, spec = $3, numbers = $4, enabled = $5 WHERE id = $6")
+        .bind(&spec.name)
+        .bind(spec.trigger.kind())
+        .bind(serde_json::to_string(spec).map_err(anyhow::Error::from)?)
+        .bind(numbers_column(spec))
+        .bind(spec.enabled)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn delete_rule(conn: &mut AnyConnection, id: i64) -> Result<bool> {
+    sqlx::query("DELETE FROM auto_replies WHERE rule_id = $1").bind(id).execute(&mut *conn).await?;
+    let done = sqlx::query("DELETE FROM auto_rules WHERE id = $1").bind(id).execute(&mut *conn).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Whether the rule answered the conversation at or after `since`.
+pub async fn answered_since(conn: &mut AnyConnection, rule_id: i64, conversation_id: i64, since: i64) -> Result<bool> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT at FROM auto_replies WHERE rule_id = $1 AND conversation_id = $2 AND at >= $3")
+        .bind(rule_id)
+        .bind(conversation_id)
+        .bind(since)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// The rule answered the conversation at `at`.
+pub async fn answered(conn: &mut AnyConnection, rule_id: i64, conversation_id: i64, at: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO auto_replies (rule_id, conversation_id, at) VALUES ($1, $2, $3)
+         ON CONFLICT (rule_id, conversation_id) DO UPDATE SET at = excluded.at",
+    )
+    .bind(rule_id)
+    .bind(conversation_id)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE auto_rules SET answered = answered + 1 WHERE id = $1").bind(rule_id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// How many automatic messages the conversation got at or after `since`.
+pub async fn automatic_since(conn: &mut AnyConnection, conversation_id: i64, since: i64) -> Result<i64> {
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND auto_rule IS NOT NULL AND created_at >= $2")
+            .bind(conversation_id)
+            .bind(since)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(n)
+}
+
+/// Whether `normalized` (a customer's text, normalized) is one of the automatic messages the
+/// conversation got at or after `since`: another bot repeating ours.
+pub async fn repeats_our_automatic(conn: &mut AnyConnection, conversation_id: i64, normalized: &str, since: i64) -> Result<bool> {
+    let ours: Vec<(String,)> = sqlx::query_as(
+        "SELECT body FROM messages WHERE conversation_id = $1 AND auto_rule IS NOT NULL AND created_at >= $2 ORDER BY id DESC LIMIT 20",
+    )
+    .bind(conversation_id)
+    .bind(since)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ours.iter().any(|(body,)| normalize(body) == normalized))
+}
+
+/// How many messages the customer has written in the conversation.
+pub async fn inbound_count(conn: &mut AnyConnection, conversation_id: i64) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND direction = 'inbound'")
+        .bind(conversation_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(n)
+}
+
+/// Records an automatic message waiting to be sent; returns its id.
+pub async fn add_automatic(
+    conn: &mut AnyConnection,
+    conversation: &Conversation,
+    kind: &str,
+    body: &str,
+    at: i64,
+    rule: &str,
+) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at, auto_rule)
+         VALUES ($1, $2, NULL, 'outbound', $3, $4, 'pending', 0, NULL, $5, $6) RETURNING id",
+    )
+    .bind(conversation.id)
+    .bind(&conversation.number_id)
+    .bind(kind)
+    .bind(body)
+    .bind(at)
+    .bind(rule)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// A number's support settings and time zone; `None` for an unknown number.
+pub async fn support_of(conn: &mut AnyConnection, number_id: &str) -> Result<Option<(SupportSettings, String)>> {
+    let row: Option<(Option<String>, String, String)> =
+        sqlx::query_as("SELECT hours, assignment, time_zone FROM numbers WHERE id = $1").bind(number_id).fetch_optional(&mut *conn).await?;
+    Ok(row.map(|(hours, assignment, tz)| {
+        let hours = hours.and_then(|h| serde_json::from_str::<BusinessHours>(&h).ok());
+        (SupportSettings { hours, assignment: AssignmentMode::parse(&assignment).unwrap_or_default() }, tz)
+    }))
+}
+
+pub async fn set_support(conn: &mut AnyConnection, number_id: &str, settings: &SupportSettings) -> Result<bool> {
+    let hours = match &settings.hours {
+        Some(h) => Some(serde_json::to_string(h).map_err(anyhow::Error::from)?),
+        None => None,
+    };
+    let done = sqlx::query("UPDATE numbers SET hours = $1, assignment = $2 WHERE id = $3")
+        .bind(hours)
+        .bind(settings.assignment.as_str())
+        .bind(number_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
