@@ -58,6 +58,7 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("conv.loading", "Loading messages…", "載入訊息中…"),
     ("conv.reply_placeholder", "Type a reply…", "輸入回覆…"),
     ("conv.send", "Send", "傳送"),
+    ("conv.automatic", "Automatic reply", "自動回覆"),
     ("conv.sending", "Sending…", "傳送中…"),
     ("conv.window_closed", "The customer has not written in 24 hours. WhatsApp only allows a template message now.", "客戶已超過 24 小時未有來訊，WhatsApp 現時只容許傳送範本訊息。"),
     ("conv.not_found", "This conversation does not exist or was removed.", "此對話不存在或已被移除。"),

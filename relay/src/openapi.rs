@@ -9,6 +9,7 @@ use switchboard_shared::broadcast::{
     Audience, BroadcastCounts, BroadcastSpec, BroadcastState, ControlAction, FrequencyCap, RecipientState,
 };
 use switchboard_shared::groups;
+use switchboard_shared::support;
 use switchboard_shared::MessageStatus;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
@@ -161,6 +162,14 @@ pub fn document(state: &AppState) -> OpenApi {
             schema::<SavedSegment>(),
             schema::<SegmentRequest>(),
             schema::<OptOutSettings>(),
+            schema::<support::AutoRule>(),
+            schema::<support::AutoRuleSpec>(),
+            schema::<support::Trigger>(),
+            schema::<support::AutoAnswer>(),
+            schema::<support::SupportSettings>(),
+            schema::<support::BusinessHours>(),
+            schema::<support::Span>(),
+            schema::<support::AssignmentMode>(),
             schema::<Template>(),
             schema::<Broadcast>(),
             schema::<BroadcastProgress>(),

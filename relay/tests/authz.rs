@@ -132,8 +132,19 @@ fn expected(method: &Method, path: &str) -> Option<Expect> {
         // A phone no number has yet is outside a scoped user's numbers.
         ("POST", "/linked-devices") => same([403, 403, 403, 403]),
         ("DELETE", "/linked-devices/{number}") => same([404, 403, 403, 403]),
+        ("GET", "/auto-replies") => same([200, 403, 403, 403]),
+        ("POST", "/auto-replies") | ("PUT", "/auto-replies/{id}") | ("GET", "/numbers/{id}/support") | ("PUT", "/numbers/{id}/support") => {
+            Expect { in_scope: [200, 403, 403, 403], out_of_scope: [404, 403, 403, 403] }
+        }
+        ("DELETE", "/auto-replies/{id}") => Expect { in_scope: [204, 403, 403, 403], out_of_scope: [404, 403, 403, 403] },
         _ => return None,
     })
+}
+
+/// An auto-reply rule for one number.
+fn auto_rule(number: &str) -> Value {
+    json!({"name": format!("Rule {}", unique()), "trigger": {"type": "keyword", "words": ["hours"]},
+           "answer": {"type": "text", "text": "09:00–18:00"}, "number_ids": [number]})
 }
 
 fn unique() -> String {
@@ -260,6 +271,23 @@ impl Fixture {
                 (path.replace("{id}", &id.to_string()), None)
             }
             ("PUT", "/settings/opt-out") => (path, Some(json!({"keywords": ["STOP", "取消訂閱"], "confirmation": "Done. 已取消。"}))),
+            ("POST", "/auto-replies") => (path, Some(auto_rule(number))),
+            ("PUT", "/auto-replies/{id}") | ("DELETE", "/auto-replies/{id}") => {
+                // A rule on the number, made as the relay makes one.
+                let mut tx = self.relay.state.db.pool.begin().await.unwrap();
+                let rule: switchboard_shared::support::AutoRuleSpec = serde_json::from_value(auto_rule(number)).unwrap();
+                let id = switchboard_relay::automation::add_rule(&mut tx, &rule, 0).await.unwrap();
+                tx.commit().await.unwrap();
+                let body = (spec.method.as_str() == "PUT").then(|| auto_rule(number));
+                (path.replace("{id}", &id.to_string()), body)
+            }
+            ("GET", "/numbers/{id}/support") => (format!("/numbers/{number}/support"), None),
+            ("PUT", "/numbers/{id}/support") => (
+                format!("/numbers/{number}/support"),
+                Some(
+                    json!({"hours": {"week": [[{"open": "09:00", "close": "18:00"}], [], [], [], [], [], []]}, "assignment": "least_open"}),
+                ),
+            ),
             ("POST", "/broadcasts") => (
                 path,
                 Some(json!({"name": "Matrix", "numbers": [if in_scope { A } else { B }], "template": "hello_world", "language": "en_US",

@@ -174,14 +174,13 @@ impl AssignmentMode {
     }
 }
 
-/// A number's support-day settings: `GET`/`PUT /api/v1/numbers/{id}/support`.
+/// A number's support-day settings: `GET`/`PUT /api/v1/numbers/{id}/support` (both fields,
+/// always: a `PUT` replaces them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SupportSettings {
-    /// `None`: always open (no away message).
-    #[serde(default)]
+    /// `null`: always open (no away message).
     pub hours: Option<BusinessHours>,
-    #[serde(default)]
     pub assignment: AssignmentMode,
 }
 

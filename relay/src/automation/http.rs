@@ -15,15 +15,17 @@ fn invalid(message: String) -> AppError {
     AppError::bad_request("invalid_rule", message)
 }
 
-/// A rule's numbers must be connected numbers the user may act for (an empty list means all
-/// numbers, which only a user with every number may choose).
+/// A rule's numbers must be numbers the user may act for (a number outside their scope is not
+/// found, as everywhere) and that are connected (an empty list means all numbers, which only a
+/// user with every number may choose).
 async fn check_numbers(conn: &mut sqlx::AnyConnection, user: &AuthUser, spec: &AutoRuleSpec) -> Result<()> {
+    check_scope(user, spec)?;
     for n in &spec.number_ids {
         if store::support_of(conn, n).await?.is_none() {
             return Err(AppError::bad_request("invalid_numbers", format!("there is no number {n}")));
         }
     }
-    check_scope(user, spec)
+    Ok(())
 }
 
 /// The user may act for every number of the rule.
@@ -31,8 +33,8 @@ fn check_scope(user: &AuthUser, spec: &AutoRuleSpec) -> Result<()> {
     if spec.number_ids.is_empty() && !matches!(user.scope, Scope::All) {
         return Err(AppError::bad_request("invalid_numbers", "choose the numbers the rule answers for"));
     }
-    if let Some(n) = spec.number_ids.iter().find(|n| !user.covers(n)) {
-        return Err(AppError::bad_request("invalid_numbers", format!("number {n} is not one of yours")));
+    if spec.number_ids.iter().any(|n| !user.covers(n)) {
+        return Err(AppError::NotFound);
     }
     Ok(())
 }
