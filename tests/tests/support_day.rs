@@ -47,12 +47,8 @@ async fn an_administrator_sets_hours_and_a_rule_that_answers_a_customer_at_once(
     choose(&c, "#hours tr[data-day=sun] .day-until", "16:00").await;
     c.find(Locator::Css("#save-hours")).await.unwrap().click().await.unwrap();
     wait_for(&c, "#hours-saved").await.unwrap();
-    let settings = {
-        let mut conn = demo.relay.state.db.pool.acquire().await.unwrap();
-        let (hours,): (String,) =
-            sqlx::query_as("SELECT hours FROM numbers WHERE id = $1").bind(&number).fetch_one(&mut *conn).await.unwrap();
-        hours
-    };
+    let script = "return fetch('/api/v1/numbers/' + arguments[0] + '/support').then(r => r.text())";
+    let settings = c.execute(script, vec![number.clone().into()]).await.unwrap().as_str().unwrap_or_default().to_owned();
     assert!(settings.contains(r#"[{"open":"10:00","close":"16:00"}]"#), "Sunday saved: {settings}");
 
     // A closing time before the opening is refused with the reason, and nothing changes.

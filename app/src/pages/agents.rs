@@ -81,6 +81,7 @@ pub fn AgentsPage() -> impl IntoView {
                                         <th>{i18n.t(key!("agents.name"))}</th>
                                         <th>{i18n.t(key!("agents.role"))}</th>
                                         <th>{i18n.t(key!("agents.numbers"))}</th>
+                                        <th title=i18n.t(key!("agents.duty_help"))>{i18n.t(key!("agents.duty"))}</th>
                                         <th>{i18n.t(key!("agents.status"))}</th>
                                         <th></th>
                                     </tr></thead>
@@ -193,6 +194,14 @@ fn AgentRow(agent: Agent, role_names: Signal<Vec<String>>, on_links: Callback<Ve
         (false, true) => (key!("agents.active"), "pill ok"),
     };
     let disabled = agent.disabled;
+    let code = RwSignal::new(agent.code.clone().unwrap_or_default());
+    let capacity = RwSignal::new(agent.capacity.map(|c| c.to_string()).unwrap_or_default());
+    let save_duty = move |_| {
+        // An unreadable capacity goes as -1, so the relay's message says what a capacity is.
+        let cap = capacity.get_untracked().trim().to_owned();
+        let cap = if cap.is_empty() { 0 } else { cap.parse().unwrap_or(-1) };
+        change(AgentChange { code: Some(code.get_untracked()), capacity: Some(cap), ..Default::default() });
+    };
     view! {
         <tr data-agent=id class:dim=disabled>
             <td data-label=move || i18n.t(key!("agents.name"))>
@@ -225,6 +234,17 @@ fn AgentRow(agent: Agent, role_names: Signal<Vec<String>>, on_links: Callback<Ve
                         <button type="button" class="secondary small" on:click=move |_| editing.set(false)>{move || i18n.t(key!("common.cancel"))}</button>
                     </div>
                 </Show>
+            </td>
+            <td data-label=move || i18n.t(key!("agents.duty"))>
+                <div class="duty">
+                    <input class="agent-code" size="6" placeholder="103" aria-label=move || i18n.t(key!("agents.code"))
+                        prop:value=code on:input=move |ev| code.set(event_target_value(&ev)) />
+                    <input class="agent-capacity" type="number" min="0" inputmode="numeric" placeholder="∞"
+                        aria-label=move || i18n.t(key!("agents.capacity")) title=move || i18n.t(key!("agents.capacity"))
+                        prop:value=capacity on:input=move |ev| capacity.set(event_target_value(&ev)) />
+                    <button type="button" class="secondary small save-duty" on:click=save_duty>{move || i18n.t(key!("common.save"))}</button>
+                </div>
+                {agent.away.then(|| view! { <span class="pill warn">{move || i18n.t(key!("agents.away"))}</span> })}
             </td>
             <td data-label=move || i18n.t(key!("agents.status"))><span class=status_class>{move || i18n.t(status_key)}</span></td>
             <td class="row-actions">

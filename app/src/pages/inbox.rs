@@ -204,6 +204,7 @@ fn MessageBubble(id: i64, message: Message) -> impl IntoView {
     let session = expect_context::<Session>();
     let can_delete = !deleted && session.me.get_untracked().is_some_and(|m| m.can(Permission::DeleteMessages));
     let automatic = message.auto_rule.clone();
+    let is_auto = automatic.is_some();
     let removal = Mutation::new();
     let delete = move |_| {
         let ok = web_sys::window().and_then(|w| w.confirm_with_message(&i18n.t(key!("conv.confirm_delete"))).ok()).unwrap_or(false);
@@ -212,7 +213,7 @@ fn MessageBubble(id: i64, message: Message) -> impl IntoView {
         }
     };
     view! {
-        <li class="bubble" class:out=outbound class:in=!outbound class:deleted=deleted class:auto=automatic.is_some() data-message=message_id>
+        <li class="bubble" class:out=outbound class:in=!outbound class:deleted=deleted class:auto=is_auto data-message=message_id>
             {automatic.map(|rule| view! { <p class="auto-label">{move || i18n.t(key!("conv.automatic"))} " · " {rule.clone()}</p> })}
             {if deleted {
                 view! { <p class="body muted">{move || i18n.t(key!("conv.deleted"))}</p> }.into_any()
