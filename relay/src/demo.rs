@@ -124,10 +124,10 @@ pub async fn seed_support_day(relay: &Relay, auto_replies: bool) -> anyhow::Resu
     let settings = SupportSettings { hours: Some(hours), assignment: AssignmentMode::LeastOpen };
     let mut tx = relay.state.db.pool.begin().await?;
     for n in demo_numbers() {
-        crate::automation::set_support(&mut tx, &n.id, &settings).await?;
+        crate::numbers::set_support(&mut tx, &n.id, &settings).await?;
     }
-    sqlx::query("UPDATE users SET code = '103', capacity = 30 WHERE email = 'agent@example.com'").execute(&mut *tx).await?;
-    sqlx::query("UPDATE users SET code = '101' WHERE email = 'supervisor@example.com'").execute(&mut *tx).await?;
+    crate::access::set_duty(&mut tx, "agent@example.com", Some("103"), Some(30)).await?;
+    crate::access::set_duty(&mut tx, "supervisor@example.com", Some("101"), None).await?;
     if auto_replies {
         let text = |t: &str| AutoAnswer::Text { text: t.to_owned() };
         let rules = [

@@ -5,12 +5,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The feature folders under `relay/src`.
-const FEATURES: [&str; 9] = ["access", "broadcasts", "contacts", "conversations", "groups", "inbound", "numbers", "outbox", "reports"];
+const FEATURES: [&str; 11] =
+    ["access", "assignment", "automation", "broadcasts", "contacts", "conversations", "groups", "inbound", "numbers", "outbox", "reports"];
 
 /// Who writes each table: only its owner's `store.rs` inserts, updates or deletes its rows
 /// (`db/`, the database as a whole — migrations, backup and restore — aside).
 const OWNERS: &[(&str, &[&str])] = &[
     ("access", &["users", "user_numbers", "roles", "sessions", "audit_log"]),
+    ("assignment", &[]),
+    ("automation", &["auto_rules", "auto_replies"]),
     ("broadcasts", &["broadcasts", "broadcast_recipients"]),
     ("contacts", &["contacts", "contact_imports", "segments", "settings"]),
     ("conversations", &["conversations", "messages"]),

@@ -6,7 +6,7 @@ pub mod audit;
 pub mod auth;
 mod store;
 
-pub use store::{canonical_role, role_of, works_on};
+pub use store::{canonical_role, role_of, set_duty, works_on};
 
 use std::collections::BTreeSet;
 

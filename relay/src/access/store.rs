@@ -130,6 +130,17 @@ pub(super) async fn agents(conn: &mut AnyConnection) -> Result<Vec<AgentRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("{AGENT_SELECT} ORDER BY disabled, LOWER(name), id"))).fetch_all(&mut *conn).await?)
 }
 
+/// A user's public code and capacity, by email (the demo's agents).
+pub async fn set_duty(conn: &mut AnyConnection, email: &str, code: Option<&str>, capacity: Option<i64>) -> Result<()> {
+    sqlx::query("UPDATE users SET code = $1, capacity = $2 WHERE email = $3")
+        .bind(code)
+        .bind(capacity)
+        .bind(email)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Whether another user has this public code.
 pub(super) async fn code_taken(conn: &mut AnyConnection, code: &str, other_than: i64) -> Result<bool> {
     let found: Option<(i64,)> =

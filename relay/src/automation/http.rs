@@ -21,7 +21,7 @@ fn invalid(message: String) -> AppError {
 async fn check_numbers(conn: &mut sqlx::AnyConnection, user: &AuthUser, spec: &AutoRuleSpec) -> Result<()> {
     check_scope(user, spec)?;
     for n in &spec.number_ids {
-        if store::support_of(conn, n).await?.is_none() {
+        if crate::numbers::support_of(conn, n).await?.is_none() {
             return Err(AppError::bad_request("invalid_numbers", format!("there is no number {n}")));
         }
     }
@@ -105,7 +105,7 @@ pub async fn support_settings(State(state): State<AppState>, user: AuthUser, Pat
         return Err(AppError::NotFound);
     }
     let mut conn = state.db.pool.acquire().await?;
-    let (settings, _) = store::support_of(&mut conn, &number).await?.ok_or(AppError::NotFound)?;
+    let (settings, _) = crate::numbers::support_of(&mut conn, &number).await?.ok_or(AppError::NotFound)?;
     Ok(Json(settings))
 }
 
@@ -124,8 +124,8 @@ pub async fn update_support_settings(
         hours.check().map_err(|m| AppError::bad_request("invalid_hours", m))?;
     }
     let mut tx = state.db.pool.begin().await?;
-    let (before, _) = store::support_of(&mut tx, &number).await?.ok_or(AppError::NotFound)?;
-    store::set_support(&mut tx, &number, &settings).await?;
+    let (before, _) = crate::numbers::support_of(&mut tx, &number).await?.ok_or(AppError::NotFound)?;
+    crate::numbers::set_support(&mut tx, &number, &settings).await?;
     let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&settings).ok());
     audit::record_on(&mut tx, &user, &[number.as_str()], "number.support", &number, b, a).await?;
     tx.commit().await?;

@@ -17,7 +17,7 @@ mod http;
 mod store;
 
 pub use http::{create_rule, delete_rule, rules, support_settings, update_rule, update_support_settings};
-pub use store::{add_automatic, insert_rule as add_rule, set_support};
+pub use store::insert_rule as add_rule;
 
 use std::collections::HashMap;
 
@@ -77,7 +77,7 @@ impl Batch {
 
     async fn support(&mut self, conn: &mut AnyConnection, number_id: &str) -> Result<Option<NumberSupport>> {
         if !self.numbers.contains_key(number_id) {
-            let found = store::support_of(conn, number_id).await?.map(|(settings, tz)| NumberSupport::new(settings, &tz));
+            let found = crate::numbers::support_of(conn, number_id).await?.map(|(settings, tz)| NumberSupport::new(settings, &tz));
             self.numbers.insert(number_id.to_owned(), found);
         }
         Ok(self.numbers.get(number_id).cloned().flatten())
@@ -217,7 +217,7 @@ async fn send(
 ) -> Result<()> {
     let names = rules.iter().map(|r| r.spec.name.as_str()).collect::<Vec<_>>().join(", ");
     let wamid = message.wamid.as_deref().unwrap_or_default();
-    let message_id = store::add_automatic(conn, conversation, kind, &shown, now, &names).await?;
+    let message_id = crate::conversations::add_automatic(conn, conversation, kind, &shown, now, &names).await?;
     let send = SendRequest::individual(conversation.contact.clone(), body);
     let payload = Payload::Send { body: serde_json::to_value(&send).map_err(anyhow::Error::from)? };
     crate::outbox::enqueue(conn, &format!("auto-{}-{wamid}", rules[0].id), &conversation.number_id, Some(message_id), &payload).await?;

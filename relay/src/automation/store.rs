@@ -1,9 +1,9 @@
-//! The auto-reply tables (`auto_rules`, `auto_replies`), a number's support settings (the
-//! `hours` and `assignment` columns of `numbers`), and the automatic messages in `messages`.
+//! The auto-reply tables (`auto_rules`, `auto_replies`), and what the rules read of a
+//! conversation's messages. A number's hours are the numbers feature's; the automatic messages
+//! themselves are the conversations feature's.
 
 use sqlx::AnyConnection;
-use switchboard_shared::api::Conversation;
-use switchboard_shared::support::{normalize, AssignmentMode, AutoRule, AutoRuleSpec, BusinessHours, SupportSettings};
+use switchboard_shared::support::{normalize, AutoRule, AutoRuleSpec};
 
 use crate::error::Result;
 
@@ -139,52 +139,4 @@ pub async fn inbound_count(conn: &mut AnyConnection, conversation_id: i64) -> Re
         .fetch_one(&mut *conn)
         .await?;
     Ok(n)
-}
-
-/// Records an automatic message waiting to be sent; returns its id.
-pub async fn add_automatic(
-    conn: &mut AnyConnection,
-    conversation: &Conversation,
-    kind: &str,
-    body: &str,
-    at: i64,
-    rule: &str,
-) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at, auto_rule)
-         VALUES ($1, $2, NULL, 'outbound', $3, $4, 'pending', 0, NULL, $5, $6) RETURNING id",
-    )
-    .bind(conversation.id)
-    .bind(&conversation.number_id)
-    .bind(kind)
-    .bind(body)
-    .bind(at)
-    .bind(rule)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(id)
-}
-
-/// A number's support settings and time zone; `None` for an unknown number.
-pub async fn support_of(conn: &mut AnyConnection, number_id: &str) -> Result<Option<(SupportSettings, String)>> {
-    let row: Option<(Option<String>, String, String)> =
-        sqlx::query_as("SELECT hours, assignment, time_zone FROM numbers WHERE id = $1").bind(number_id).fetch_optional(&mut *conn).await?;
-    Ok(row.map(|(hours, assignment, tz)| {
-        let hours = hours.and_then(|h| serde_json::from_str::<BusinessHours>(&h).ok());
-        (SupportSettings { hours, assignment: AssignmentMode::parse(&assignment).unwrap_or_default() }, tz)
-    }))
-}
-
-pub async fn set_support(conn: &mut AnyConnection, number_id: &str, settings: &SupportSettings) -> Result<bool> {
-    let hours = match &settings.hours {
-        Some(h) => Some(serde_json::to_string(h).map_err(anyhow::Error::from)?),
-        None => None,
-    };
-    let done = sqlx::query("UPDATE numbers SET hours = $1, assignment = $2 WHERE id = $3")
-        .bind(hours)
-        .bind(settings.assignment.as_str())
-        .bind(number_id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(done.rows_affected() == 1)
 }

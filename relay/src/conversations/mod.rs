@@ -6,8 +6,8 @@ mod http;
 mod store;
 
 pub use store::{
-    advance, assign as set_assignee, has_message, learn_wamid, load_conversation, receive, recent, rename, requeue_conversations_of,
-    Incoming, SendListener,
+    add_automatic, advance, assign as set_assignee, has_message, learn_wamid, load_conversation, receive, recent, rename,
+    requeue_conversations_of, Incoming, SendListener,
 };
 
 pub use http::*;

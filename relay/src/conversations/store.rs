@@ -157,6 +157,30 @@ pub async fn add_outbound_text(
     Ok(id)
 }
 
+/// Records an automatic message waiting to be sent; returns its id.
+pub async fn add_automatic(
+    conn: &mut AnyConnection,
+    conversation: &Conversation,
+    kind: &str,
+    body: &str,
+    at: i64,
+    rule: &str,
+) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at, auto_rule)
+         VALUES ($1, $2, NULL, 'outbound', $3, $4, 'pending', 0, NULL, $5, $6) RETURNING id",
+    )
+    .bind(conversation.id)
+    .bind(&conversation.number_id)
+    .bind(kind)
+    .bind(body)
+    .bind(at)
+    .bind(rule)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
 /// A person replied: the conversation shows the reply, is read, and is theirs if nobody's.
 pub async fn replied(conn: &mut AnyConnection, id: i64, text: &str, at: i64, agent: i64) -> Result<Conversation> {
     let row: ConversationRow = sqlx::query_as(concat!(

@@ -51,6 +51,8 @@ pub const TABLES: &[&str] = &[
     "group_job_items",
     "group_adds",
     "group_creations",
+    "auto_rules",
+    "auto_replies",
 ];
 
 const FORMAT: u32 = 1;

@@ -438,7 +438,7 @@ async fn opt_out_contact(
         return Ok(());
     }
     let now = now_ms();
-    let message_id = crate::automation::add_automatic(conn, conversation, "text", confirmation, now, OPT_OUT_RULE).await?;
+    let message_id = crate::conversations::add_automatic(conn, conversation, "text", confirmation, now, OPT_OUT_RULE).await?;
     let send = SendRequest::individual(conversation.contact.clone(), OutboundBody::text(confirmation.to_owned()));
     let payload = Payload::Send { body: serde_json::to_value(&send).map_err(anyhow::Error::from)? };
     crate::outbox::enqueue(conn, &format!("optout-{wamid}"), &conversation.number_id, Some(message_id), &payload).await?;

@@ -4,6 +4,7 @@
 use sqlx::{AnyConnection, AnyPool};
 use switchboard_shared::api::{Number, Template};
 use switchboard_shared::numbers::{MessagingTier, QualityRating};
+use switchboard_shared::support::{AssignmentMode, BusinessHours, SupportSettings};
 
 use crate::clock::now_ms;
 use crate::error::Result;
@@ -281,4 +282,28 @@ pub(super) async fn cloud_access(pool: &AnyPool, id: &str) -> Result<Option<(Str
     .fetch_optional(pool)
     .await?;
     Ok(row.map(|(t, connected, disabled)| (t, connected != 0 && disabled == 0)))
+}
+
+/// A number's support settings and time zone; `None` for an unknown number.
+pub async fn support_of(conn: &mut AnyConnection, number_id: &str) -> Result<Option<(SupportSettings, String)>> {
+    let row: Option<(Option<String>, String, String)> =
+        sqlx::query_as("SELECT hours, assignment, time_zone FROM numbers WHERE id = $1").bind(number_id).fetch_optional(&mut *conn).await?;
+    Ok(row.map(|(hours, assignment, tz)| {
+        let hours = hours.and_then(|h| serde_json::from_str::<BusinessHours>(&h).ok());
+        (SupportSettings { hours, assignment: AssignmentMode::parse(&assignment).unwrap_or_default() }, tz)
+    }))
+}
+
+pub async fn set_support(conn: &mut AnyConnection, number_id: &str, settings: &SupportSettings) -> Result<bool> {
+    let hours = match &settings.hours {
+        Some(h) => Some(serde_json::to_string(h).map_err(anyhow::Error::from)?),
+        None => None,
+    };
+    let done = sqlx::query("UPDATE numbers SET hours = $1, assignment = $2 WHERE id = $3")
+        .bind(hours)
+        .bind(settings.assignment.as_str())
+        .bind(number_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
