@@ -402,6 +402,11 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("skip.invalid_number", "Not a phone number", "電話號碼無效"),
     // The relay's error codes, for readers of another language than the relay's messages.
     ("error.code.unauthorized", "Please sign in again.", "請重新登入。"),
+    ("error.code.invalid_hours", "These business hours cannot be saved: each day must close after it opens, without overlapping hours, and holidays must be real dates (YYYY-MM-DD).", "無法儲存營業時間：每天的結束時間須在開始時間之後，時段不可重疊，假期須為正確日期（YYYY-MM-DD）。"),
+    ("error.code.invalid_rule", "This rule cannot be saved: it needs a name, a reply (at most 4,096 characters), at least one word for a keyword rule, and a period of at least one minute.", "無法儲存此規則：需要名稱、回覆內容（最多 4,096 字）、關鍵字規則至少一個字詞，以及至少一分鐘的間隔。"),
+    ("error.code.invalid_numbers", "Choose the numbers this applies to, among the numbers you work on.", "請從您負責的號碼中選擇適用的號碼。"),
+    ("error.code.invalid_code", "A code is 1 to 8 letters or digits, such as 103.", "編號須為 1 至 8 個英文字母或數字，例如 103。"),
+    ("error.code.invalid_capacity", "A limit is 1 to 10,000 conversations, or empty for no limit.", "上限須為 1 至 10,000 個對話，或留空表示不設限。"),
     ("error.code.forbidden", "Your role does not allow this.", "您的角色無權執行此操作。"),
     ("error.code.not_found", "It is not there, or it is outside the numbers you work on.", "找不到，或不在您負責的號碼範圍內。"),
     ("error.code.conflict", "That cannot be done in its current state.", "目前狀態下無法執行此操作。"),
