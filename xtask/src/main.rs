@@ -305,7 +305,7 @@ fn test() -> Result<()> {
     // Console logic natively, then components in headless Chromium.
     run(cargo().args(["test", "-p", "switchboard-app", "--lib"]))?;
     run(cargo()
-        .args(["test", "-p", "switchboard-app", "--target", "wasm32-unknown-unknown", "--test", "web"])
+        .args(["test", "-p", "switchboard-app", "--target", "wasm32-unknown-unknown", "--features", "whole", "--test", "web"])
         .env("CHROMEDRIVER", &chromedriver)
         .env("WASM_BINDGEN_TEST_TIMEOUT", "60"))?;
     Ok(())

@@ -290,8 +290,12 @@ pub fn GroupsPage() -> impl IntoView {
 }
 
 /// The new-group form, in its own chunk: fetched when it is first opened.
-#[leptos::lazy]
-fn new_group_form(devices: RwSignal<Vec<LinkedDevice>>, labels: Memo<HashMap<String, String>>, done: Callback<GroupCreation>) -> AnyView {
+#[cfg_attr(not(feature = "whole"), leptos::lazy)]
+async fn new_group_form(
+    devices: RwSignal<Vec<LinkedDevice>>,
+    labels: Memo<HashMap<String, String>>,
+    done: Callback<GroupCreation>,
+) -> AnyView {
     view! { <NewGroupForm devices=devices labels=labels done=done /> }.into_any()
 }
 
@@ -495,8 +499,8 @@ fn Devices(devices: RwSignal<Vec<LinkedDevice>>, reload: Callback<()>) -> impl I
 }
 
 /// A group's page, in its own chunk: fetched when the first group is opened.
-#[leptos::lazy]
-fn group_panel(id: String, close: Callback<()>) -> AnyView {
+#[cfg_attr(not(feature = "whole"), leptos::lazy)]
+async fn group_panel(id: String, close: Callback<()>) -> AnyView {
     view! { <GroupPanel id=id close=close /> }.into_any()
 }
 

@@ -131,8 +131,8 @@ fn ConversationRow(conversation: Conversation, selected: Memo<Option<i64>>) -> i
     }
 }
 
-#[leptos::lazy]
-fn conversation_pane(id: i64) -> AnyView {
+#[cfg_attr(not(feature = "whole"), leptos::lazy)]
+async fn conversation_pane(id: i64) -> AnyView {
     view! { <ConversationView id=id /> }.into_any()
 }
 
