@@ -46,11 +46,6 @@ impl Clock {
             }
         }
     }
-
-    /// Resolves when the clock is set (a waiter then looks at its deadlines again).
-    pub async fn changed(&self) {
-        self.changed.notified().await;
-    }
 }
 
 /// RFC 3339 in UTC with milliseconds (what exports write).

@@ -96,14 +96,12 @@ impl Schedule {
         if Some(day) == today.tomorrow().ok() {
             return if zh { format!("明天 {time}") } else { format!("{time} tomorrow") };
         }
-        let i = day.weekday().to_monday_zero_offset() as usize;
         if zh {
             let names = ["一", "二", "三", "四", "五", "六", "日"];
+            let i = day.weekday().to_monday_zero_offset() as usize;
             format!("{}月{}日（{}）{time}", day.month(), day.day(), names[i])
         } else {
-            let names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-            let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-            format!("{time} {} {} {}", names[i], day.day(), months[day.month() as usize - 1])
+            at.strftime("%H:%M %a %-d %b").to_string()
         }
     }
 }

@@ -67,8 +67,6 @@ pub struct Inner {
     pub send_listeners: Vec<Arc<dyn outbox::outcomes::OutcomeListener>>,
     /// Linked-device sessions and the bulk jobs' workers.
     pub groups: groups::Groups,
-    /// Rung when a number's business hours or assignment change.
-    pub support_changed: Notify,
 }
 
 impl std::ops::Deref for AppState {
@@ -109,7 +107,6 @@ impl AppState {
                 Arc::new(numbers::SendListener),
             ],
             groups: groups::Groups::default(),
-            support_changed: Notify::new(),
         }));
         access::ensure_builtin_roles(&state).await?;
         numbers::reload_app_secrets(&state).await?;

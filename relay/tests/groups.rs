@@ -23,26 +23,6 @@ async fn app(backend: Backend) -> TestApp {
     .await
 }
 
-/// An administrator of every number, `admin@example.com`.
-async fn add_admin(state: &switchboard_relay::AppState) {
-    switchboard_relay::access::auth::upsert_user(
-        state,
-        "admin@example.com",
-        "Admin",
-        PASSWORD,
-        "Administrator",
-        &switchboard_shared::access::Scope::All,
-    )
-    .await
-    .unwrap();
-}
-
-/// Signs in as an administrator of every number.
-async fn admin(t: &TestApp) -> String {
-    add_admin(&t.relay.state).await;
-    t.login_as("admin@example.com", PASSWORD).await
-}
-
 fn people(n: usize, start: usize) -> Vec<(String, String, MemberRole)> {
     (0..n).map(|i| (format!("8529{:07}", start + i), format!("Parent {}", start + i), MemberRole::Member)).collect()
 }
@@ -98,7 +78,7 @@ async fn put_photo(t: &TestApp, cookie: &str, id: &str, body: Vec<u8>) -> reqwes
 async fn a_group_photo_is_checked_then_set_through_either_provider_and_shown(backend: Backend) {
     use switchboard_shared::groups::jpeg_header;
     let t = app(backend).await;
-    let cookie = admin(&t).await;
+    let cookie = t.admin().await;
     let jid = t.sandbox.seed_linked_group(LINKED, "Choir", MemberRole::SuperAdmin, &people(2, 1), false);
     link(&t, &cookie, LINKED, 1).await;
     let cloud = t.sandbox.seed_cloud_group(NUMBER, "Orders", &["85291230001".into()], false);
@@ -140,7 +120,7 @@ async fn create(t: &TestApp, cookie: &str, body: Value) -> reqwest::Response {
 
 async fn groups_are_created_and_ended_on_both_kinds_of_number(backend: Backend) {
     let t = app(backend).await;
-    let cookie = admin(&t).await;
+    let cookie = t.admin().await;
     t.sandbox.seed_linked_group(LINKED, "Staff", MemberRole::SuperAdmin, &people(2, 1), false);
     link(&t, &cookie, LINKED, 1).await;
 
@@ -247,7 +227,7 @@ async fn groups_are_created_and_ended_on_both_kinds_of_number(backend: Backend) 
 
 async fn a_linked_group_is_run_from_the_console_and_every_refusal_says_why(backend: Backend) {
     let t = app(backend).await;
-    let cookie = admin(&t).await;
+    let cookie = t.admin().await;
     let mut school = people(5, 1);
     school[0].2 = MemberRole::Admin;
     let jid = t.sandbox.seed_linked_group(LINKED, "3B Parents", MemberRole::SuperAdmin, &school, true);
@@ -371,7 +351,7 @@ async fn a_linked_group_is_run_from_the_console_and_every_refusal_says_why(backe
 
 async fn a_cloud_group_offers_the_invite_link_instead_of_adding_and_removes_through_the_api(backend: Backend) {
     let t = app(backend).await;
-    let cookie = admin(&t).await;
+    let cookie = t.admin().await;
     let id = t.sandbox.seed_cloud_group(NUMBER, "Orders", &["85291230001".into(), "85291230002".into()], true);
     let r = t.post_api(&cookie, "/api/v1/groups/sync", &json!({})).await;
     assert_eq!(r.status(), 200);
@@ -441,7 +421,7 @@ async fn removing_a_spammer_from_forty_groups_on_three_numbers_survives_an_offli
         c.group_confirm_secs = Some(10);
     })
     .await;
-    let cookie = admin(&t).await;
+    let cookie = t.admin().await;
     seed_forty(&t).await;
     link(&t, &cookie, LINKED, 15).await;
     link(&t, &cookie, LINKED2, 15).await;
@@ -489,7 +469,7 @@ async fn removing_a_spammer_from_forty_groups_on_three_numbers_survives_an_offli
 
 async fn a_change_accepted_but_never_applied_is_flagged(backend: Backend) {
     let t = app(backend).await;
-    let cookie = admin(&t).await;
+    let cookie = t.admin().await;
     let jid = t.sandbox.seed_linked_group(LINKED, "Exam week", MemberRole::Admin, &people(3, 1), false);
     link(&t, &cookie, LINKED, 1).await;
     t.sandbox.set_linked_ignore_changes(true);
@@ -504,7 +484,7 @@ async fn a_change_accepted_but_never_applied_is_flagged(backend: Backend) {
 
 async fn members_known_only_by_lid_are_reported_unresolved_never_guessed(backend: Backend) {
     let t = app(backend).await;
-    let cookie = admin(&t).await;
+    let cookie = t.admin().await;
     let members = people(6, 1);
     let jid = t.sandbox.seed_linked_group(LINKED, "Moved to LID", MemberRole::Admin, &members, false);
     t.http.post(format!("{}/_sandbox/linked/groups/{}/lid", t.sandbox.url, urlencode(&jid))).send().await.unwrap();

@@ -48,7 +48,7 @@ fn fresh_text(wamid: &str, from: &str, body: &str) -> Value {
 }
 
 async fn setup(app: &TestApp) -> String {
-    let admin = app.login_as("admin@example.com", PASSWORD).await;
+    let admin = app.admin().await;
     let r = app.call(Method::PATCH, &admin, &format!("/api/v1/numbers/{NUMBER}"), Some(&json!({"time_zone": TAIPEI}))).await;
     assert_eq!(r.status(), 200);
     let every_day: Vec<Value> = (0..7).map(|_| json!([{"open": "09:00", "close": "18:00"}])).collect();
@@ -87,16 +87,6 @@ async fn setup(app: &TestApp) -> String {
 on_both_backends!(an_evening_message_is_answered_at_once_by_the_rules_naming_the_agent_and_the_opening);
 async fn an_evening_message_is_answered_at_once_by_the_rules_naming_the_agent_and_the_opening(backend: Backend) {
     let app = spawn_app(backend).await;
-    switchboard_relay::access::auth::upsert_user(
-        &app.relay.state,
-        "admin@example.com",
-        "Admin",
-        PASSWORD,
-        "Administrator",
-        &switchboard_shared::access::Scope::All,
-    )
-    .await
-    .unwrap();
     let admin = setup(&app).await;
     app.relay.state.clock.set(next_taipei(20, 0));
 
@@ -167,17 +157,7 @@ async fn an_evening_message_is_answered_at_once_by_the_rules_naming_the_agent_an
 on_both_backends!(bad_rules_and_hours_are_refused_and_change_nothing);
 async fn bad_rules_and_hours_are_refused_and_change_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
-    switchboard_relay::access::auth::upsert_user(
-        &app.relay.state,
-        "admin@example.com",
-        "Admin",
-        PASSWORD,
-        "Administrator",
-        &switchboard_shared::access::Scope::All,
-    )
-    .await
-    .unwrap();
-    let admin = app.login_as("admin@example.com", PASSWORD).await;
+    let admin = app.admin().await;
     let bad_rules = [
         json!({"name": "", "trigger": {"type": "welcome"}, "answer": {"type": "text", "text": "hi"}}),
         json!({"name": "K", "trigger": {"type": "keyword", "words": [" "]}, "answer": {"type": "text", "text": "hi"}}),

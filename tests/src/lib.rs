@@ -101,12 +101,18 @@ pub async fn screenshot(c: &Client, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Types `text` into the field `css`, replacing what is there.
+pub async fn fill(c: &Client, css: &str, text: &str) -> Result<()> {
+    let field = wait_for(c, css).await?;
+    field.clear().await?;
+    field.send_keys(text).await?;
+    Ok(())
+}
+
 /// Fills the sign-in form (clearing what is there) and submits it.
 pub async fn sign_in(c: &Client, email: &str, password: &str) -> Result<()> {
     for (css, value) in [("#email", email), ("#password", password)] {
-        let field = wait_for(c, css).await?;
-        field.clear().await?;
-        field.send_keys(value).await?;
+        fill(c, css, value).await?;
     }
     c.find(Locator::Css("#sign-in")).await?.click().await?;
     Ok(())

@@ -7,15 +7,9 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use switchboard_relay::demo::{self, ADMIN_EMAIL};
-use switchboard_tests::{open_signed_in, screenshot, wait_for, wait_for_text, Driver};
+use switchboard_tests::{fill, open_signed_in, screenshot, wait_for, wait_for_text, Driver};
 
 const PASSWORD: &str = "e2e-password-1";
-
-async fn fill(c: &Client, css: &str, text: &str) {
-    let field = wait_for(c, css).await.unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
 
 /// Sets an input's value as a person choosing it would (a time input's keys depend on the
 /// browser's locale), telling the page with an `input` event.
@@ -58,9 +52,9 @@ async fn an_administrator_sets_hours_and_a_rule_that_answers_a_customer_at_once(
 
     // A keyword rule, written in the form.
     c.find(Locator::Css("#new-rule summary")).await.unwrap().click().await.unwrap();
-    fill(&c, "#rule-name", "Opening hours 營業時間").await;
-    fill(&c, "#rule-words", "hours, 營業時間").await;
-    fill(&c, "#rule-text", "我們星期一至六 09:00–18:00 營業。").await;
+    fill(&c, "#rule-name", "Opening hours 營業時間").await.unwrap();
+    fill(&c, "#rule-words", "hours, 營業時間").await.unwrap();
+    fill(&c, "#rule-text", "我們星期一至六 09:00–18:00 營業。").await.unwrap();
     screenshot(&c, "auto-replies-new-rule").await.unwrap();
     c.find(Locator::Css("#save-rule")).await.unwrap().click().await.unwrap();
     wait_for_text(&c, "#rules .rule-name", "Opening hours 營業時間").await.unwrap();

@@ -129,6 +129,5 @@ pub async fn update_support_settings(
     let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&settings).ok());
     audit::record_on(&mut tx, &user, &[number.as_str()], "number.support", &number, b, a).await?;
     tx.commit().await?;
-    state.support_changed.notify_waiters();
     Ok(Json(settings))
 }

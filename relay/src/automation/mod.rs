@@ -112,10 +112,12 @@ pub async fn on_inbound(
         tracing::info!("conversation {}: the message repeats our automatic reply; not answering (a bot?)", conversation.id);
         return Ok(());
     }
-    let first = store::inbound_count(conn, conversation.id).await? == 1;
     let open = support.is_open(now);
     // Welcome first, then the first keyword rule that matches, then the away message.
-    let welcome = rules.iter().find(|r| r.spec.trigger == Trigger::Welcome && first);
+    let welcome = match rules.iter().find(|r| r.spec.trigger == Trigger::Welcome) {
+        Some(rule) if store::first_inbound(conn, conversation.id).await? => Some(rule),
+        _ => None,
+    };
     let keyword = rules.iter().find(|r| matches!(&r.spec.trigger, Trigger::Keyword { words } if contains_any(words, text)));
     let away = rules.iter().find(|r| r.spec.trigger == Trigger::Away && !open);
     let mut due = Vec::new();

@@ -132,11 +132,11 @@ pub async fn repeats_our_automatic(conn: &mut AnyConnection, conversation_id: i6
     Ok(ours.iter().any(|(body,)| normalize(body) == normalized))
 }
 
-/// How many messages the customer has written in the conversation.
-pub async fn inbound_count(conn: &mut AnyConnection, conversation_id: i64) -> Result<i64> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND direction = 'inbound'")
+/// Whether the customer has written only one message in the conversation (reads at most two).
+pub async fn first_inbound(conn: &mut AnyConnection, conversation_id: i64) -> Result<bool> {
+    let rows: Vec<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE conversation_id = $1 AND direction = 'inbound' LIMIT 2")
         .bind(conversation_id)
-        .fetch_one(&mut *conn)
+        .fetch_all(&mut *conn)
         .await?;
-    Ok(n)
+    Ok(rows.len() == 1)
 }

@@ -172,6 +172,12 @@ impl TestApp {
         n
     }
 
+    /// Adds `admin@example.com`, an administrator of every number, and signs in as them.
+    pub async fn admin(&self) -> String {
+        add_admin(&self.relay.state).await;
+        self.login_as("admin@example.com", PASSWORD).await
+    }
+
     /// Signs in as the test agent and returns the cookie header value.
     pub async fn login(&self) -> String {
         self.login_as("agent@example.com", PASSWORD).await
@@ -216,6 +222,11 @@ impl TestApp {
         assert_eq!(r.status(), 200, "GET {path}");
         r.json().await.unwrap()
     }
+}
+
+/// An administrator of every number, `admin@example.com`.
+pub async fn add_admin(state: &switchboard_relay::AppState) {
+    auth::upsert_user(state, "admin@example.com", "Admin", PASSWORD, "Administrator", &Scope::All).await.unwrap();
 }
 
 /// Polls until `check` holds, for at most ten seconds.
