@@ -5,7 +5,7 @@
 use switchboard_shared::api::*;
 use switchboard_shared::broadcast::{BroadcastSpec, ControlAction};
 use switchboard_shared::groups::*;
-use switchboard_shared::support::{AutoRule, AutoRuleSpec, SupportSettings};
+use switchboard_shared::support::{AutoRule, AutoRuleSpec, CannedReply, CannedReplySpec, SupportSettings};
 
 use crate::api::{self, ApiError};
 
@@ -31,6 +31,10 @@ pub async fn sign_out() -> Answer<()> {
 
 pub async fn me() -> Answer<Me> {
     api::get("/api/v1/me").await
+}
+
+pub async fn set_away(request: &AwayRequest) -> Answer<Me> {
+    api::send("PUT", "/api/v1/me/away", request).await
 }
 
 pub async fn set_password(request: &SetPasswordRequest) -> Answer<()> {
@@ -69,6 +73,10 @@ pub async fn inbox() -> Answer<InboxSnapshot> {
     api::get("/api/v1/conversations").await
 }
 
+pub async fn search(q: &SearchQuery) -> Answer<Vec<Conversation>> {
+    api::get(&format!("/api/v1/conversations/search{}", query(q))).await
+}
+
 pub async fn messages(conversation: i64) -> Answer<Vec<Message>> {
     api::get(&format!("/api/v1/conversations/{conversation}/messages")).await
 }
@@ -83,6 +91,26 @@ pub async fn mark_read(conversation: i64) -> Answer<()> {
 
 pub async fn assign(conversation: i64, request: &AssignRequest) -> Answer<Conversation> {
     api::post(&format!("/api/v1/conversations/{conversation}/assign"), request).await
+}
+
+pub async fn set_status(conversation: i64, request: &StatusRequest) -> Answer<Conversation> {
+    api::post(&format!("/api/v1/conversations/{conversation}/status"), request).await
+}
+
+pub async fn activity(conversation: i64) -> Answer<Vec<Activity>> {
+    api::get(&format!("/api/v1/conversations/{conversation}/activity")).await
+}
+
+pub async fn add_note(conversation: i64, request: &NoteRequest) -> Answer<Activity> {
+    api::post(&format!("/api/v1/conversations/{conversation}/notes"), request).await
+}
+
+pub async fn colleagues(conversation: i64) -> Answer<Vec<Colleague>> {
+    api::get(&format!("/api/v1/conversations/{conversation}/colleagues")).await
+}
+
+pub async fn assign_many(request: &BulkAssignRequest) -> Answer<Vec<Conversation>> {
+    api::post("/api/v1/conversations/assign", request).await
 }
 
 pub async fn set_labels(conversation: i64, request: &LabelsRequest) -> Answer<Conversation> {
@@ -195,6 +223,22 @@ pub async fn support_settings(number: &str) -> Answer<SupportSettings> {
 
 pub async fn save_support_settings(number: &str, settings: &SupportSettings) -> Answer<SupportSettings> {
     api::send("PUT", &format!("/api/v1/numbers/{number}/support"), settings).await
+}
+
+pub async fn canned_replies() -> Answer<Vec<CannedReply>> {
+    api::get("/api/v1/canned-replies").await
+}
+
+pub async fn create_canned_reply(spec: &CannedReplySpec) -> Answer<CannedReply> {
+    api::post("/api/v1/canned-replies", spec).await
+}
+
+pub async fn change_canned_reply(id: i64, spec: &CannedReplySpec) -> Answer<CannedReply> {
+    api::send("PUT", &format!("/api/v1/canned-replies/{id}"), spec).await
+}
+
+pub async fn delete_canned_reply(id: i64) -> Answer<()> {
+    api::send_empty("DELETE", &format!("/api/v1/canned-replies/{id}")).await
 }
 
 pub async fn auto_replies() -> Answer<Vec<AutoRule>> {

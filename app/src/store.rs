@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use switchboard_shared::api::{BroadcastProgress, Conversation, Event, EventKind, EventsQuery, Me, Message, Number};
+use switchboard_shared::api::{
+    Activity, ActivityKind, BroadcastProgress, Conversation, Event, EventKind, EventsQuery, Me, Message, Number,
+};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
@@ -47,6 +49,10 @@ pub struct Inbox {
     pub group_jobs: RwSignal<HashMap<i64, u64>>,
     /// Linked numbers that dropped (number id → state), for the banner.
     pub dropped: RwSignal<HashMap<String, String>>,
+    /// Timeline entries (notes, assignment decisions, status changes) of opened conversations.
+    pub activity: RwSignal<HashMap<i64, Vec<Activity>>>,
+    /// Notes that mention the viewer, newest last, until they open the conversation.
+    pub mentions: RwSignal<Vec<Activity>>,
     source: StoredValue<Option<web_sys::EventSource>, LocalStorage>,
 }
 
@@ -65,6 +71,8 @@ impl Inbox {
             groups_changed: RwSignal::new(0),
             group_jobs: RwSignal::new(HashMap::new()),
             dropped: RwSignal::new(HashMap::new()),
+            activity: RwSignal::new(HashMap::new()),
+            mentions: RwSignal::new(Vec::new()),
             source: StoredValue::new_local(None),
         }
     }
@@ -93,6 +101,8 @@ impl Inbox {
         self.source.set_value(None);
         self.conversations.set(Vec::new());
         self.messages.set(HashMap::new());
+        self.activity.set(HashMap::new());
+        self.mentions.set(Vec::new());
         self.loaded.set(false);
     }
 
@@ -122,6 +132,7 @@ impl Inbox {
             "group",
             "group_job",
             "linked_device",
+            "activity",
         ] {
             let _ = source.add_event_listener_with_callback(name, on_event.as_ref().unchecked_ref());
         }
@@ -200,6 +211,16 @@ impl Inbox {
             EventKind::GroupJob { job } => self.group_jobs.update(|all| {
                 *all.entry(job.id).or_insert(0) += 1;
             }),
+            EventKind::Activity { activity } => {
+                let me = self.viewer.get_untracked().map(|(me, _)| me);
+                let mentioned = activity.kind == ActivityKind::Note
+                    && me.is_some_and(|me| activity.mentions.contains(&me) && activity.author != Some(me))
+                    && self.open.get_untracked() != Some(activity.conversation_id);
+                if mentioned {
+                    self.mentions.update(|m| m.push(activity.clone()));
+                }
+                self.add_activity(activity);
+            }
             EventKind::LinkedDevice { state } => {
                 let number_id = event.number_id;
                 self.dropped.update(|d| {
@@ -237,9 +258,34 @@ impl Inbox {
         });
     }
 
-    /// Loads a conversation's messages (once) and marks it read.
+    /// Adds a timeline entry to a loaded conversation, unless it is already there.
+    pub fn add_activity(self, activity: Activity) {
+        self.activity.update(|all| {
+            if let Some(list) = all.get_mut(&activity.conversation_id) {
+                if !list.iter().any(|a| a.id == activity.id) {
+                    list.push(activity);
+                }
+            }
+        });
+    }
+
+    /// Loads a conversation's messages and timeline (once) and marks it read.
     pub async fn open_conversation(self, id: i64) -> Result<(), api::ApiError> {
         self.open.set(Some(id));
+        self.mentions.update(|m| m.retain(|a| a.conversation_id != id));
+        if !self.activity.with_untracked(|m| m.contains_key(&id)) {
+            let list = client::activity(id).await?;
+            self.activity.update(|all| {
+                let live = all.remove(&id).unwrap_or_default();
+                let mut merged = list;
+                for a in live {
+                    if !merged.iter().any(|x| x.id == a.id) {
+                        merged.push(a);
+                    }
+                }
+                all.insert(id, merged);
+            });
+        }
         if !self.messages.with_untracked(|m| m.contains_key(&id)) {
             let list = client::messages(id).await?;
             self.messages.update(|all| {

@@ -59,6 +59,8 @@ fn conversation(id: i64, at: i64) -> Conversation {
         assigned_to: None,
         labels: Vec::new(),
         is_group: false,
+        status: Default::default(),
+        snoozed_until: None,
     }
 }
 

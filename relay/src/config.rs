@@ -75,6 +75,10 @@ pub struct ConfigArgs {
     /// is flagged [default: 120].
     #[arg(long, env = "SWITCHBOARD_GROUP_CONFIRM_SECS")]
     pub group_confirm_secs: Option<u64>,
+    /// Seconds an agent may be offline (console closed) or away before the conversations
+    /// waiting on them go to colleagues on duty [default: 120].
+    #[arg(long, env = "SWITCHBOARD_AWAY_GRACE_SECS")]
+    pub away_grace_secs: Option<u64>,
 }
 
 /// The same settings as read from a TOML file.
@@ -97,6 +101,7 @@ struct FileConfig {
     group_pace_ms: Option<u64>,
     group_daily_add_cap: Option<i64>,
     group_confirm_secs: Option<u64>,
+    away_grace_secs: Option<u64>,
 }
 
 /// Resolved settings.
@@ -120,6 +125,8 @@ pub struct Config {
     pub group_pace: std::time::Duration,
     pub group_daily_add_cap: i64,
     pub group_confirm_window: std::time::Duration,
+    /// How long an agent may be offline or away before their waiting conversations move.
+    pub away_grace_ms: i64,
 }
 
 impl std::fmt::Debug for Config {
@@ -188,6 +195,7 @@ impl ConfigArgs {
             group_pace: std::time::Duration::from_millis(self.group_pace_ms.or(file.group_pace_ms).unwrap_or(4000)),
             group_daily_add_cap: self.group_daily_add_cap.or(file.group_daily_add_cap).unwrap_or(50).max(0),
             group_confirm_window: std::time::Duration::from_secs(self.group_confirm_secs.or(file.group_confirm_secs).unwrap_or(120).max(1)),
+            away_grace_ms: self.away_grace_secs.or(file.away_grace_secs).unwrap_or(120).min(86_400) as i64 * 1000,
         })
     }
 }

@@ -8,6 +8,7 @@ pub mod access;
 pub mod assignment;
 pub mod automation;
 pub mod broadcasts;
+pub mod canned;
 pub mod clock;
 pub mod cloud;
 pub mod config;
@@ -63,6 +64,8 @@ pub struct Inner {
     pub imports: contacts::Imports,
     /// Rung when a broadcast is created or changed, so the scheduler looks at once.
     pub broadcast_bell: Notify,
+    /// Rung when a customer writes or assignment settings change: automatic assignment looks.
+    pub assignment_bell: Notify,
     /// The features the outbox tells of each send's outcome.
     pub send_listeners: Vec<Arc<dyn outbox::outcomes::OutcomeListener>>,
     /// Linked-device sessions and the bulk jobs' workers.
@@ -100,6 +103,7 @@ impl AppState {
             sign_in_guard: access::auth::SignInGuard::default(),
             imports: contacts::Imports::default(),
             broadcast_bell: Notify::new(),
+            assignment_bell: Notify::new(),
             send_listeners: vec![
                 Arc::new(broadcasts::SendListener),
                 Arc::new(conversations::SendListener),
@@ -133,6 +137,7 @@ impl AppState {
         contacts::resume_imports(self).await?;
         tokio::spawn(broadcasts::scheduler(self.clone()));
         tokio::spawn(numbers::health_loop(self.clone()));
+        tokio::spawn(assignment::run(self.clone()));
         groups::start(self).await?;
         Ok(())
     }

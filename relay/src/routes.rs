@@ -13,13 +13,14 @@ use switchboard_shared::access::Permission;
 use switchboard_shared::api::*;
 use switchboard_shared::broadcast::BroadcastSpec;
 use switchboard_shared::groups;
+use switchboard_shared::support;
 use utoipa::ToSchema;
 
 use crate::access::AuthUser;
 use crate::access::{self, agents, audit, auth};
 use crate::groups::http as gh;
 use crate::numbers::templates;
-use crate::{automation, broadcasts, contacts, conversations, events, numbers, reports, AppState};
+use crate::{automation, broadcasts, canned, contacts, conversations, events, numbers, reports, AppState};
 
 /// What a route needs from the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +151,9 @@ pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .takes::<SetPasswordRequest>()
         .add(M::GET, "/me", SignedIn, "The signed-in user: role, permissions, scope", access::me)
         .gives::<Me>()
+        .add(M::PUT, "/me/away", SignedIn, "Set oneself away (on a break) or back on duty", access::set_away)
+        .takes::<AwayRequest>()
+        .gives::<Me>()
         .add(M::GET, "/numbers", SignedIn, "Business numbers in scope, with health", numbers::list)
         .gives_list::<Number>()
         .add(M::POST, "/numbers", P(ManageNumbers), "Connect a number (checked against the Graph API)", numbers::connect)
@@ -161,6 +165,9 @@ pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .add(M::DELETE, "/numbers/{id}", P(ManageNumbers), "Remove a number's credentials", numbers::remove)
         .add(M::GET, "/conversations", SignedIn, "Recent conversations in scope", conversations::list)
         .gives::<InboxSnapshot>()
+        .add(M::GET, "/conversations/search", SignedIn, "Search conversations by name, phone or message text", conversations::search)
+        .query::<SearchQuery>()
+        .gives_list::<Conversation>()
         .add(M::GET, "/conversations/{id}/messages", SignedIn, "A conversation's messages", conversations::messages)
         .gives_list::<Message>()
         .add(M::POST, "/conversations/{id}/messages", P(Reply), "Reply inside the 24-hour window", conversations::reply)
@@ -173,6 +180,25 @@ pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .add(M::PUT, "/conversations/{id}/labels", P(Reply), "Set a conversation's labels", conversations::set_labels)
         .takes::<LabelsRequest>()
         .gives::<Conversation>()
+        .add(M::POST, "/conversations/{id}/status", P(Reply), "Open, pending, resolved, or snoozed until a time", conversations::set_status)
+        .takes::<StatusRequest>()
+        .gives::<Conversation>()
+        .add(M::GET, "/conversations/{id}/activity", SignedIn, "Notes, assignment decisions and status changes", conversations::activity)
+        .gives_list::<Activity>()
+        .add(M::POST, "/conversations/{id}/notes", P(Reply), "An internal note, with @mentions", conversations::add_note)
+        .takes::<NoteRequest>()
+        .gives::<Activity>()
+        .add(
+            M::GET,
+            "/conversations/{id}/colleagues",
+            SignedIn,
+            "Who may work on a conversation, and who is on duty",
+            conversations::colleagues,
+        )
+        .gives_list::<Colleague>()
+        .add(M::POST, "/conversations/assign", P(Reply), "A supervisor moves many conversations at once", conversations::assign_many)
+        .takes::<BulkAssignRequest>()
+        .gives_list::<Conversation>()
         .add(M::DELETE, "/messages/{id}", P(DeleteMessages), "Delete a message's content from the record", conversations::delete_message)
         .add(M::GET, "/events", SignedIn, "Live events (Server-Sent Events), resumable", events::stream)
         .query::<EventsQuery>()
@@ -238,6 +264,15 @@ pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .add(M::PUT, "/settings/opt-out", P(ManageContacts), "Change the opt-out keywords and confirmation", contacts::put_opt_out)
         .takes::<OptOutSettings>()
         .gives::<OptOutSettings>()
+        .add(M::GET, "/canned-replies", SignedIn, "Canned replies offered on the user's numbers", canned::list)
+        .gives_list::<support::CannedReply>()
+        .add(M::POST, "/canned-replies", P(ManageNumbers), "Add a canned reply with its shortcut", canned::create)
+        .takes::<support::CannedReplySpec>()
+        .gives::<support::CannedReply>()
+        .add(M::PUT, "/canned-replies/{id}", P(ManageNumbers), "Change a canned reply", canned::update)
+        .takes::<support::CannedReplySpec>()
+        .gives::<support::CannedReply>()
+        .add(M::DELETE, "/canned-replies/{id}", P(ManageNumbers), "Remove a canned reply", canned::delete)
         .add(M::GET, "/auto-replies", P(ManageNumbers), "Auto-reply rules on the user's numbers", automation::rules)
         .gives_list::<switchboard_shared::support::AutoRule>()
         .add(M::POST, "/auto-replies", P(ManageNumbers), "Add an auto-reply rule (welcome, keyword or away)", automation::create_rule)

@@ -57,18 +57,25 @@ fn expected(method: &Method, path: &str) -> Option<Expect> {
         ("POST", "/session") => same([401; 4]), // with a wrong password
         ("DELETE", "/session") => same([204; 4]),
         ("POST", "/password") => same([400; 4]), // with an unknown token
-        ("GET", "/me") => same([200; 4]),
+        ("GET", "/me") | ("PUT", "/me/away") => same([200; 4]),
         ("GET", "/numbers") => same([200; 4]),
         ("POST", "/numbers") => Expect { in_scope: [201, 403, 403, 403], out_of_scope: [403, 403, 403, 403] },
         ("PATCH", "/numbers/{id}") => Expect { in_scope: [200, 403, 403, 403], out_of_scope: [404, 403, 403, 403] },
         ("DELETE", "/numbers/{id}") => Expect { in_scope: [204, 403, 403, 403], out_of_scope: [404, 403, 403, 403] },
-        ("GET", "/conversations") => same([200; 4]),
+        ("GET", "/conversations") | ("GET", "/conversations/search") => same([200; 4]),
         ("GET", "/conversations/{id}/messages") => Expect { in_scope: [200; 4], out_of_scope: [404; 4] },
         ("POST", "/conversations/{id}/messages") => Expect { in_scope: [200, 200, 200, 403], out_of_scope: [404, 404, 404, 403] },
         ("POST", "/conversations/{id}/read") => Expect { in_scope: [204; 4], out_of_scope: [404; 4] },
         ("POST", "/conversations/{id}/assign") => Expect { in_scope: [200, 200, 200, 403], out_of_scope: [404, 404, 404, 403] },
         ("DELETE", "/messages/{id}") => Expect { in_scope: [204, 204, 403, 403], out_of_scope: [404, 404, 403, 403] },
-        ("PUT", "/conversations/{id}/labels") => Expect { in_scope: [200, 200, 200, 403], out_of_scope: [404, 404, 404, 403] },
+        ("PUT", "/conversations/{id}/labels") | ("POST", "/conversations/{id}/status") | ("POST", "/conversations/{id}/notes") => {
+            Expect { in_scope: [200, 200, 200, 403], out_of_scope: [404, 404, 404, 403] }
+        }
+        ("GET", "/conversations/{id}/activity") | ("GET", "/conversations/{id}/colleagues") => {
+            Expect { in_scope: [200; 4], out_of_scope: [404; 4] }
+        }
+        // Moving in bulk is a supervisor's: an agent may reply but not move others' work.
+        ("POST", "/conversations/assign") => Expect { in_scope: [200, 200, 403, 403], out_of_scope: [404, 404, 403, 403] },
         ("GET", "/events") => same([200; 4]),
         ("GET", "/agents") => same([200, 403, 403, 403]),
         ("POST", "/agents") => same([201, 403, 403, 403]),
@@ -133,6 +140,11 @@ fn expected(method: &Method, path: &str) -> Option<Expect> {
         ("POST", "/linked-devices") => same([403, 403, 403, 403]),
         ("DELETE", "/linked-devices/{number}") => same([404, 403, 403, 403]),
         ("GET", "/auto-replies") => same([200, 403, 403, 403]),
+        ("GET", "/canned-replies") => same([200; 4]),
+        ("POST", "/canned-replies") | ("PUT", "/canned-replies/{id}") => {
+            Expect { in_scope: [200, 403, 403, 403], out_of_scope: [404, 403, 403, 403] }
+        }
+        ("DELETE", "/canned-replies/{id}") => Expect { in_scope: [204, 403, 403, 403], out_of_scope: [404, 403, 403, 403] },
         ("POST", "/auto-replies") | ("PUT", "/auto-replies/{id}") | ("GET", "/numbers/{id}/support") | ("PUT", "/numbers/{id}/support") => {
             Expect { in_scope: [200, 403, 403, 403], out_of_scope: [404, 403, 403, 403] }
         }
@@ -204,9 +216,10 @@ impl Fixture {
                 connect(&self.relay, C).await;
                 (format!("/numbers/{number}"), None)
             }
-            ("GET", "/conversations/{id}/messages") | ("POST", "/conversations/{id}/read") => {
-                (path.replace("{id}", &conversation.to_string()), None)
-            }
+            ("GET", "/conversations/{id}/messages")
+            | ("POST", "/conversations/{id}/read")
+            | ("GET", "/conversations/{id}/activity")
+            | ("GET", "/conversations/{id}/colleagues") => (path.replace("{id}", &conversation.to_string()), None),
             ("POST", "/conversations/{id}/messages") => {
                 (path.replace("{id}", &conversation.to_string()), Some(json!({"text": "hello from the matrix"})))
             }
@@ -221,6 +234,17 @@ impl Fixture {
                     .await;
                 (path.replace("{id}", &id.to_string()), None)
             }
+            ("POST", "/conversations/{id}/status") => {
+                // Alternately pending and open, so each call changes something.
+                let status = if unique().parse::<u64>().unwrap() % 2 == 0 { "pending" } else { "open" };
+                (path.replace("{id}", &conversation.to_string()), Some(json!({"status": status})))
+            }
+            ("POST", "/conversations/{id}/notes") => {
+                (path.replace("{id}", &conversation.to_string()), Some(json!({"text": "内部備註 internal note", "mentions": [me]})))
+            }
+            ("GET", "/conversations/search") => (format!("{path}?q=hello"), None),
+            ("PUT", "/me/away") => (path, Some(json!({"away": false}))),
+            ("POST", "/conversations/assign") => (path, Some(json!({"conversation_ids": [conversation], "agent_id": null}))),
             ("PUT", "/conversations/{id}/labels") => {
                 (path.replace("{id}", &conversation.to_string()), Some(json!({"labels": ["vip", "訂單"]})))
             }
@@ -272,6 +296,19 @@ impl Fixture {
             }
             ("PUT", "/settings/opt-out") => (path, Some(json!({"keywords": ["STOP", "取消訂閱"], "confirmation": "Done. 已取消。"}))),
             ("POST", "/auto-replies") => (path, Some(auto_rule(number))),
+            ("POST", "/canned-replies") => {
+                (path, Some(json!({"shortcut": format!("hours{}", unique()), "text": "09:00–18:00", "number_ids": [number]})))
+            }
+            ("PUT", "/canned-replies/{id}") | ("DELETE", "/canned-replies/{id}") => {
+                let id = self
+                    .sql(&format!(
+                        "INSERT INTO canned_replies (shortcut, text, numbers, created_at) VALUES ('fixture{}', 'Hi', ',{number},', 0) RETURNING id",
+                        unique()
+                    ))
+                    .await;
+                let body = json!({"shortcut": format!("renamed{}", unique()), "text": "Hello {contact.name}", "number_ids": [number]});
+                (path.replace("{id}", &id.to_string()), (spec.method.as_str() == "PUT").then_some(body))
+            }
             ("PUT", "/auto-replies/{id}") | ("DELETE", "/auto-replies/{id}") => {
                 // A rule on the number, made as the relay makes one.
                 let mut tx = self.relay.state.db.pool.begin().await.unwrap();

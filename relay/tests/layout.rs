@@ -5,8 +5,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The feature folders under `relay/src`.
-const FEATURES: [&str; 11] =
-    ["access", "assignment", "automation", "broadcasts", "contacts", "conversations", "groups", "inbound", "numbers", "outbox", "reports"];
+const FEATURES: [&str; 12] = [
+    "access",
+    "assignment",
+    "automation",
+    "broadcasts",
+    "canned",
+    "contacts",
+    "conversations",
+    "groups",
+    "inbound",
+    "numbers",
+    "outbox",
+    "reports",
+];
 
 /// Who writes each table: only its owner's `store.rs` inserts, updates or deletes its rows
 /// (`db/`, the database as a whole — migrations, backup and restore — aside).
@@ -15,8 +27,9 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("assignment", &[]),
     ("automation", &["auto_rules", "auto_replies"]),
     ("broadcasts", &["broadcasts", "broadcast_recipients"]),
+    ("canned", &["canned_replies"]),
     ("contacts", &["contacts", "contact_imports", "segments", "settings"]),
-    ("conversations", &["conversations", "messages"]),
+    ("conversations", &["conversations", "messages", "conversation_activity"]),
     ("events", &["events"]),
     (
         "groups",

@@ -7,28 +7,9 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use jiff::civil::Time;
-use jiff::tz::TimeZone;
 use reqwest::Method;
 use serde_json::{json, Value};
 use switchboard_relay::Backend;
-
-const TAIPEI: &str = "Asia/Taipei";
-
-/// The next time the wall clock in Taipei reads `hh:mm`, as ms (within the next 24 hours).
-fn next_taipei(hh: i8, mm: i8) -> i64 {
-    let now = jiff::Timestamp::now().to_zoned(TimeZone::get(TAIPEI).unwrap());
-    let mut at = now.date().to_datetime(Time::new(hh, mm, 0, 0).unwrap()).to_zoned(TimeZone::get(TAIPEI).unwrap()).unwrap();
-    if at <= now {
-        at = at.tomorrow().unwrap();
-    }
-    at.timestamp().as_millisecond()
-}
-
-/// What the sandbox received for `to`, oldest first.
-fn sent_to(app: &TestApp, to: &str) -> Vec<String> {
-    app.sandbox.ledger().into_iter().filter(|e| e.to == to).map(|e| e.summary).collect()
-}
 
 async fn sends_settle(app: &TestApp, to: &str, n: usize) -> Vec<String> {
     eventually(&format!("{n} messages to {to}"), || async { sent_to(app, to).len() >= n }).await;

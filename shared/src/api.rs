@@ -45,6 +45,19 @@ pub struct Me {
     pub scope: Scope,
     /// Sees only conversations assigned to them.
     pub assigned_only: bool,
+    /// Public code customers may see (`103`), if they face customers.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Set themselves away (on a break).
+    #[serde(default)]
+    pub away: bool,
+}
+
+/// `PUT /api/v1/me/away`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AwayRequest {
+    pub away: bool,
 }
 
 impl Me {
@@ -309,6 +322,147 @@ pub struct Conversation {
     /// member.
     #[serde(default)]
     pub is_group: bool,
+    /// Open (someone should answer), pending (waiting on the customer), resolved, or snoozed
+    /// until `snoozed_until`. A customer's new message opens it again.
+    #[serde(default)]
+    pub status: ConversationStatus,
+    #[serde(default)]
+    pub snoozed_until: Option<i64>,
+}
+
+/// Where a conversation is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    /// Someone should answer.
+    #[default]
+    Open,
+    /// Answered; waiting on the customer.
+    Pending,
+    Resolved,
+    /// Out of the way until a time, then open again.
+    Snoozed,
+}
+
+impl ConversationStatus {
+    pub const ALL: [ConversationStatus; 4] = [Self::Open, Self::Pending, Self::Resolved, Self::Snoozed];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Pending => "pending",
+            Self::Resolved => "resolved",
+            Self::Snoozed => "snoozed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ConversationStatus> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// `GET /api/v1/conversations/search?q=`: conversations whose customer's name or phone, or
+/// any message, contains `q` (1 to 100 characters), newest first.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+pub struct SearchQuery {
+    pub q: String,
+}
+
+/// `POST /api/v1/conversations/{id}/status`: `snoozed_until` (UTC ms, in the future) is
+/// required for `snoozed` and refused otherwise.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatusRequest {
+    pub status: ConversationStatus,
+    #[serde(default)]
+    pub snoozed_until: Option<i64>,
+}
+
+/// `POST /api/v1/conversations/assign`: a supervisor moves many conversations at once, to an
+/// agent or back to the queue (`null`); all or none.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BulkAssignRequest {
+    pub conversation_ids: Vec<i64>,
+    pub agent_id: Option<i64>,
+}
+
+/// What happened in a conversation besides its messages: an internal note, an assignment
+/// decision (who and why), a change of status. Shown in the conversation's timeline, never
+/// sent to the customer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Activity {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub kind: ActivityKind,
+    /// Who did it; `None` for the relay itself (automatic assignment, a snooze ending).
+    pub author: Option<i64>,
+    pub author_name: Option<String>,
+    /// A note's text; for an assignment or a status, the reason in English (the audit's words).
+    pub text: String,
+    /// An assignment's agent (`None`: back to the queue).
+    #[serde(default)]
+    pub agent: Option<i64>,
+    #[serde(default)]
+    pub agent_name: Option<String>,
+    /// An assignment's reason: `arrival`, `opening`, `released`, `reserved`, `manual`, `bulk`.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// A status change's new status.
+    #[serde(default)]
+    pub status: Option<ConversationStatus>,
+    /// Colleagues a note mentions (they are told live).
+    #[serde(default)]
+    pub mentions: Vec<i64>,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityKind {
+    Note,
+    Assignment,
+    Status,
+}
+
+impl ActivityKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Note => "note",
+            Self::Assignment => "assignment",
+            Self::Status => "status",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ActivityKind> {
+        [Self::Note, Self::Assignment, Self::Status].into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// `POST /api/v1/conversations/{id}/notes`: an internal note; `mentions` are colleagues who
+/// work on the conversation's number.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NoteRequest {
+    pub text: String,
+    #[serde(default)]
+    pub mentions: Vec<i64>,
+}
+
+/// Someone who may work on a conversation: for the assign menu and `@mentions`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Colleague {
+    pub id: i64,
+    pub name: String,
+    /// Public code (`103`), if they face customers.
+    pub code: Option<String>,
+    /// Console open now and not away.
+    pub online: bool,
 }
 
 /// `GET /api/v1/conversations`: the inbox snapshot; `seq` is the event id it is current to, so
@@ -427,6 +581,8 @@ pub enum EventKind {
     /// number is the event's own `number_id` (a field of its own here would repeat the key, and
     /// a JSON reader refuses an object with a key twice).
     LinkedDevice { state: String },
+    /// A note, an assignment decision or a status change in a conversation's timeline.
+    Activity { activity: Activity },
 }
 
 impl EventKind {
@@ -443,6 +599,7 @@ impl EventKind {
             EventKind::Group { .. } => "group",
             EventKind::GroupJob { .. } => "group_job",
             EventKind::LinkedDevice { .. } => "linked_device",
+            EventKind::Activity { .. } => "activity",
         }
     }
 }

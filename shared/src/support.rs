@@ -343,9 +343,80 @@ pub fn fill(text: &str, values: &[(&str, &str)]) -> String {
     out
 }
 
+/// A saved answer agents insert by typing `/` and its shortcut in the composer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CannedReplySpec {
+    /// Typed after `/`: letters, digits, `-` and `_`, any script (`hours`, `價錢`).
+    pub shortcut: String,
+    /// May hold [`CANNED_PLACEHOLDERS`], filled when inserted.
+    pub text: String,
+    /// The numbers it is offered on; empty means every number.
+    #[serde(default)]
+    pub number_ids: Vec<String>,
+}
+
+/// A canned reply as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CannedReply {
+    pub id: i64,
+    #[serde(flatten)]
+    pub spec: CannedReplySpec,
+}
+
+/// The placeholders a canned reply may hold.
+pub const CANNED_PLACEHOLDERS: [&str; 4] = ["contact.name", "contact.phone", "agent.name", "agent.code"];
+
+impl CannedReplySpec {
+    /// The shortcut as stored and matched: lower case, without a leading `/`.
+    pub fn key(shortcut: &str) -> String {
+        shortcut.trim().trim_start_matches('/').to_lowercase()
+    }
+
+    /// Why this cannot be saved, if it cannot.
+    pub fn check(&self) -> Result<(), String> {
+        let key = Self::key(&self.shortcut);
+        if key.is_empty() || key.chars().count() > 32 || !key.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_') {
+            return Err("A shortcut has 1 to 32 letters, digits, - or _ (no spaces).".into());
+        }
+        let text = self.text.trim();
+        if text.is_empty() || text.chars().count() > 4096 {
+            return Err("A reply has 1 to 4,096 characters.".into());
+        }
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            let after = &rest[open + 1..];
+            let Some(close) = after.find('}') else { break };
+            let name = &after[..close];
+            if !CANNED_PLACEHOLDERS.contains(&name) {
+                return Err(format!(
+                    "{{{name}}} is not a placeholder; use {}",
+                    CANNED_PLACEHOLDERS.iter().map(|p| format!("{{{p}}}")).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            rest = &after[close + 1..];
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_canned_reply_needs_a_shortcut_text_and_known_placeholders() {
+        let spec = |shortcut: &str, text: &str| CannedReplySpec { shortcut: shortcut.into(), text: text.into(), number_ids: vec![] };
+        assert_eq!(spec("/Hours", "We open at 9, {contact.name}. — {agent.code}").check(), Ok(()));
+        assert_eq!(CannedReplySpec::key("/Hours"), "hours");
+        assert_eq!(spec("價錢", "{agent.name} 為你報價").check(), Ok(()));
+        assert!(spec("", "x").check().is_err());
+        assert!(spec("two words", "x").check().is_err());
+        assert!(spec("hours", "  ").check().is_err());
+        let unknown = spec("hours", "Dear {customer}").check().unwrap_err();
+        assert!(unknown.contains("{customer} is not a placeholder"), "{unknown}");
+    }
 
     #[test]
     fn times_of_day_read_and_write_as_hh_mm() {

@@ -157,6 +157,8 @@ fn bench_user() -> switchboard_relay::access::AuthUser {
         permissions: switchboard_shared::access::Permission::ALL.into_iter().collect(),
         scope: Scope::All,
         assigned_only: false,
+        code: None,
+        away: false,
     }
 }
 

@@ -6,6 +6,9 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
 use switchboard_shared::access::Permission;
+use switchboard_shared::api::AwayRequest;
+
+use crate::components::feedback::{ErrorNote, Mutation};
 
 use crate::i18n::use_i18n;
 use crate::store::{use_inbox, Connection};
@@ -33,6 +36,14 @@ pub fn Shell(children: Children) -> impl IntoView {
             navigate("/login", Default::default());
         });
     };
+    // On duty or away (on a break): colleagues take over what waits on someone away too long.
+    let away = move || session.me.with(|m| m.as_ref().is_some_and(|m| m.away));
+    let duty = Mutation::new();
+    let toggle_duty = move |_| {
+        let request = AwayRequest { away: !away() };
+        duty.run(async move { crate::client::set_away(&request).await }, move |me| session.me.set(Some(me)));
+    };
+    let latest_mention = move || inbox.mentions.with(|m| m.last().cloned());
     view! {
         <div class="shell">
             <header class="topbar">
@@ -74,6 +85,13 @@ pub fn Shell(children: Children) -> impl IntoView {
                         <NavLink href="/export" label=key!("nav.export") />
                     </Show>
                 </nav>
+                <Show when=move || can(Permission::Reply)>
+                    <button type="button" class="duty" id="duty-toggle" class:away=away on:click=toggle_duty
+                        title=move || i18n.t(key!("duty.explain"))>
+                        <span class="dot"></span>
+                        {move || if away() { i18n.t(key!("duty.away")) } else { i18n.t(key!("duty.on")) }}
+                    </button>
+                </Show>
                 <span class="conn" data-state=move || connection().0 title=move || connection().1>
                     <span class="dot"></span>
                     <span class="conn-label">{move || connection().1}</span>
@@ -83,6 +101,19 @@ pub fn Shell(children: Children) -> impl IntoView {
                 </button>
                 <button class="link" id="sign-out" on:click=sign_out>{move || i18n.t(key!("nav.sign_out"))}</button>
             </header>
+            {move || latest_mention().map(|note| {
+                let who = note.author_name.clone().unwrap_or_default();
+                let href = format!("/inbox/{}", note.conversation_id);
+                view! {
+                    <div class="mention-toast" id="mention-toast" role="status">
+                        <span>{i18n.t(key!("mention.says")).replace("{who}", &who)} " "</span>
+                        <q>{note.text.clone()}</q>
+                        <A href=href attr:class="button small">{i18n.t(key!("mention.open"))}</A>
+                        <button type="button" class="text-button" on:click=move |_| inbox.mentions.set(Vec::new())>"×"</button>
+                    </div>
+                }
+            })}
+            <ErrorNote error=duty.error() />
             <main class="content">{children()}</main>
         </div>
     }

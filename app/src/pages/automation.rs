@@ -22,6 +22,7 @@ pub fn AutomationPage() -> impl IntoView {
             <p class="muted">{move || i18n.t(key!("auto.intro"))}</p>
             <HoursEditor />
             <Rules />
+            <super::canned::CannedReplies />
         </section>
     }
 }

@@ -1,20 +1,17 @@
 //! The shared inbox across all numbers, and the conversation view with its reply box.
 
 use crate::key;
-use leptos::ev::SubmitEvent;
-use leptos::html;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
+use std::collections::BTreeSet;
 use switchboard_shared::access::Permission;
-use switchboard_shared::api::{AssignRequest, Conversation, Direction, LabelsRequest, Message, ReplyRequest, SupervisorQuery};
-use switchboard_shared::limits::CUSTOMER_SERVICE_WINDOW_MS;
 
-use crate::api::ApiError;
+use switchboard_shared::api::{BulkAssignRequest, Conversation, ConversationStatus, Direction, SearchQuery, SupervisorQuery};
+
 use crate::client;
 use crate::components::feedback::{ErrorNote, Mutation};
 use crate::components::format_time;
-use crate::components::ticks::Ticks;
 use crate::i18n::use_i18n;
 use crate::store::use_inbox;
 use crate::Session;
@@ -50,26 +47,186 @@ fn PickOne() -> impl IntoView {
     view! { <p class="empty pick">{move || i18n.t(key!("inbox.pick"))}</p> }
 }
 
+/// Which conversations the list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum View {
+    Mine,
+    Unassigned,
+    All,
+}
+
+/// The list's filters and the supervisor's selection, shared by the list and its bars.
+#[derive(Clone, Copy)]
+struct Filters {
+    view: RwSignal<View>,
+    /// `None`: any status.
+    status: RwSignal<Option<ConversationStatus>>,
+    /// Empty: any.
+    number: RwSignal<String>,
+    label: RwSignal<String>,
+    search: RwSignal<String>,
+    /// What the relay found for the search (by name, phone or any message), once it answered.
+    found: RwSignal<Option<Vec<Conversation>>>,
+    selected: RwSignal<BTreeSet<i64>>,
+}
+
+impl Filters {
+    fn new() -> Filters {
+        Filters {
+            view: RwSignal::new(View::All),
+            status: RwSignal::new(Some(ConversationStatus::Open)),
+            number: RwSignal::new(String::new()),
+            label: RwSignal::new(String::new()),
+            search: RwSignal::new(String::new()),
+            found: RwSignal::new(None),
+            selected: RwSignal::new(BTreeSet::new()),
+        }
+    }
+
+    /// Whether `c` passes the view, number and label (the status is checked apart, so the
+    /// view tabs can count it).
+    fn keeps(&self, c: &Conversation, me: i64) -> bool {
+        let view = match self.view.get() {
+            View::Mine => c.assigned_to == Some(me),
+            View::Unassigned => c.assigned_to.is_none(),
+            View::All => true,
+        };
+        let number = self.number.with(|n| n.is_empty() || *n == c.number_id);
+        let label = self.label.with(|l| l.is_empty() || c.labels.contains(l));
+        view && number && label
+    }
+
+    fn status_ok(&self, c: &Conversation) -> bool {
+        self.status.get().is_none_or(|s| s == c.status)
+    }
+}
+
 #[component]
 fn ConversationList(selected: Memo<Option<i64>>) -> impl IntoView {
     let i18n = use_i18n();
     let inbox = use_inbox();
+    let session = expect_context::<Session>();
+    let me = session.me.get_untracked();
+    let my_id = me.as_ref().map_or(0, |m| m.id);
+    let supervises = me.as_ref().is_some_and(|m| m.can(Permission::ViewReports) || m.can(Permission::ManageAgents));
+    let filters = Filters::new();
+    // Searching asks the relay (it reads every message), a moment after the typing stops.
+    let searching = Mutation::new();
+    let typed = RwSignal::new(0u64);
+    Effect::new(move |_| {
+        let q = filters.search.get();
+        let ticket = typed.get_untracked() + 1;
+        typed.set(ticket);
+        if q.trim().is_empty() {
+            filters.found.set(None);
+            return;
+        }
+        set_timeout(
+            move || {
+                if typed.try_get_untracked() == Some(ticket) {
+                    searching.load(async move { client::search(&SearchQuery { q }).await }, move |found| filters.found.set(Some(found)));
+                }
+            },
+            std::time::Duration::from_millis(300),
+        );
+    });
+    // The list: the search's answer while searching, else the live inbox; then the filters.
+    let shown = Memo::new(move |_| {
+        let base = match filters.found.get() {
+            Some(found) => found,
+            None => inbox.conversations.get(),
+        };
+        let searching = filters.found.with(Option::is_some);
+        base.into_iter().filter(|c| filters.keeps(c, my_id) && (searching || filters.status_ok(c))).collect::<Vec<_>>()
+    });
+    let count = move |view: View| {
+        inbox.conversations.with(|l| {
+            l.iter()
+                .filter(|c| {
+                    let in_view = match view {
+                        View::Mine => c.assigned_to == Some(my_id),
+                        View::Unassigned => c.assigned_to.is_none(),
+                        View::All => true,
+                    };
+                    in_view && filters.status_ok(c)
+                })
+                .count()
+        })
+    };
+    let labels = Memo::new(move |_| {
+        let mut all: Vec<String> = inbox.conversations.with(|l| l.iter().flat_map(|c| c.labels.clone()).collect());
+        all.sort();
+        all.dedup();
+        all
+    });
+    let tab = move |view: View, label: crate::i18n::Key, id: &'static str| {
+        view! {
+            <button type="button" role="tab" id=id class="tab" class:active=move || filters.view.get() == view
+                aria-selected=move || (filters.view.get() == view).to_string()
+                on:click=move |_| filters.view.set(view)>
+                {move || i18n.t(label)} " " <span class="count">{move || count(view)}</span>
+            </button>
+        }
+    };
     view! {
         <aside class="conversation-list">
             <h1 class="sr-only">{move || i18n.t(key!("inbox.title"))}</h1>
+            <div class="list-tools">
+                <div class="tabs" role="tablist">
+                    {tab(View::Mine, key!("inbox.view.mine"), "view-mine")}
+                    {tab(View::Unassigned, key!("inbox.view.unassigned"), "view-unassigned")}
+                    {tab(View::All, key!("inbox.view.all"), "view-all")}
+                </div>
+                <input id="inbox-search" type="search" maxlength="100" placeholder=move || i18n.t(key!("inbox.search"))
+                    prop:value=filters.search on:input=move |ev| filters.search.set(event_target_value(&ev)) />
+                <div class="filters">
+                    <select id="filter-status" title=move || i18n.t(key!("inbox.filter.status"))
+                        on:change=move |ev| filters.status.set(ConversationStatus::parse(&event_target_value(&ev)))>
+                        {ConversationStatus::ALL.into_iter().map(|s| view! {
+                            <option value=s.as_str() selected=move || filters.status.get() == Some(s)>{move || status_name(i18n, s)}</option>
+                        }).collect_view()}
+                        <option value="any">{move || i18n.t(key!("inbox.filter.any_status"))}</option>
+                    </select>
+                    <Show when=move || inbox.numbers.with(|n| n.len() > 1)>
+                        <select id="filter-number" on:change=move |ev| filters.number.set(event_target_value(&ev))>
+                            <option value="">{move || i18n.t(key!("inbox.all_numbers"))}</option>
+                            <For each=move || inbox.numbers.get() key=|n| n.id.clone() children=move |n| view! {
+                                <option value=n.id.clone()>{if n.verified_name.is_empty() { n.display_phone_number.clone() } else { n.verified_name.clone() }}</option>
+                            } />
+                        </select>
+                    </Show>
+                    <Show when=move || labels.with(|l| !l.is_empty())>
+                        <select id="filter-label" on:change=move |ev| filters.label.set(event_target_value(&ev))>
+                            <option value="">{move || i18n.t(key!("inbox.filter.any_label"))}</option>
+                            <For each=move || labels.get() key=|l| l.clone() children=move |l| view! { <option value=l.clone()>{l.clone()}</option> } />
+                        </select>
+                    </Show>
+                </div>
+            </div>
+            {supervises.then(|| view! { <BulkBar filters=filters /> })}
+            <ErrorNote error=searching.error() />
             <Show
                 when=move || inbox.loaded.get()
                 fallback=move || view! { <p class="muted pad">{i18n.t(key!("inbox.loading"))}</p> }
             >
                 <Show
-                    when=move || inbox.conversations.with(|l| !l.is_empty())
-                    fallback=move || view! { <p class="empty">{i18n.t(key!("inbox.empty"))}</p> }
+                    when=move || shown.with(|l| !l.is_empty())
+                    fallback=move || {
+                        let empty = if filters.found.with(Option::is_some) {
+                            key!("inbox.no_match")
+                        } else if inbox.conversations.with(Vec::is_empty) {
+                            key!("inbox.empty")
+                        } else {
+                            key!("inbox.none_here")
+                        };
+                        view! { <p class="empty" id="list-empty">{i18n.t(empty)}</p> }
+                    }
                 >
                     <ul id="conversations">
                         <For
-                            each=move || inbox.conversations.get()
-                            key=|c| (c.id, c.last_message_at, c.unread, c.labels.clone(), c.contact_name.clone())
-                            children=move |c| view! { <ConversationRow conversation=c selected=selected /> }
+                            each=move || shown.get()
+                            key=|c| (c.id, c.last_message_at, c.unread, c.labels.clone(), c.contact_name.clone(), c.status, c.assigned_to)
+                            children=move |c| view! { <ConversationRow conversation=c selected=selected filters=filters supervises=supervises /> }
                         />
                     </ul>
                 </Show>
@@ -78,13 +235,76 @@ fn ConversationList(selected: Memo<Option<i64>>) -> impl IntoView {
     }
 }
 
+/// A status as people read it.
+pub(crate) fn status_name(i18n: crate::i18n::I18n, s: ConversationStatus) -> String {
+    match s {
+        ConversationStatus::Open => i18n.t(key!("conv.status.open")),
+        ConversationStatus::Pending => i18n.t(key!("conv.status.pending")),
+        ConversationStatus::Resolved => i18n.t(key!("conv.status.resolved")),
+        ConversationStatus::Snoozed => i18n.t(key!("conv.status.snoozed")),
+    }
+}
+
+/// A supervisor's bar for the selected conversations: move them to an agent, or back to the
+/// queue, all at once.
+#[component]
+fn BulkBar(filters: Filters) -> impl IntoView {
+    let i18n = use_i18n();
+    let inbox = use_inbox();
+    let moving = Mutation::new();
+    let agents =
+        LocalResource::new(
+            move || async move { client::supervisor(&SupervisorQuery::default()).await.map(|v| v.agents).unwrap_or_default() },
+        );
+    let target = RwSignal::new(String::new());
+    let moved = RwSignal::new(None::<usize>);
+    let apply = move |agent_id: Option<i64>| {
+        let ids: Vec<i64> = filters.selected.get_untracked().into_iter().collect();
+        let request = BulkAssignRequest { conversation_ids: ids, agent_id };
+        moving.run(async move { client::assign_many(&request).await }, move |list: Vec<Conversation>| {
+            let n = list.len();
+            inbox.conversations.update(|all| {
+                for c in list {
+                    if let Some(x) = all.iter_mut().find(|x| x.id == c.id) {
+                        x.assigned_to = c.assigned_to;
+                    }
+                }
+            });
+            filters.selected.set(BTreeSet::new());
+            moved.set(Some(n));
+        });
+    };
+    view! {
+        <Show when=move || !filters.selected.with(BTreeSet::is_empty) fallback=move || view! {
+            <Show when=move || moved.get().is_some()>
+                <p class="notice ok" id="bulk-done">{move || i18n.t(key!("inbox.bulk.done")).replace("{n}", &moved.get().unwrap_or(0).to_string())}</p>
+            </Show>
+        }>
+            <div class="bulk-bar" id="bulk-bar">
+                <span id="bulk-count">{move || i18n.t(key!("inbox.bulk.selected")).replace("{n}", &filters.selected.with(BTreeSet::len).to_string())}</span>
+                <select id="bulk-agent" on:change=move |ev| target.set(event_target_value(&ev))>
+                    <option value="">{move || i18n.t(key!("inbox.bulk.choose"))}</option>
+                    {move || agents.get().unwrap_or_default().into_iter().map(|a| view! {
+                        <option value=a.id.clone()>{a.name.clone()}{if a.online { " ●" } else { "" }}</option>
+                    }).collect_view()}
+                </select>
+                <button type="button" class="primary small" id="bulk-move" disabled=move || target.with(String::is_empty) || moving.pending().get()
+                    on:click=move |_| apply(target.get_untracked().parse().ok())>{move || i18n.t(key!("inbox.bulk.move"))}</button>
+                <button type="button" class="secondary small" id="bulk-queue" on:click=move |_| apply(None)>{move || i18n.t(key!("conv.release"))}</button>
+                <button type="button" class="text-button" id="bulk-clear" on:click=move |_| filters.selected.set(BTreeSet::new())>{move || i18n.t(key!("common.cancel"))}</button>
+                <ErrorNote error=moving.error() />
+            </div>
+        </Show>
+    }
+}
+
 /// The name to show for a conversation: the contact's profile name, else the number.
-fn display_name(c: &Conversation) -> String {
+pub(crate) fn display_name(c: &Conversation) -> String {
     c.contact_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| format!("+{}", c.contact))
 }
 
 #[component]
-fn ConversationRow(conversation: Conversation, selected: Memo<Option<i64>>) -> impl IntoView {
+fn ConversationRow(conversation: Conversation, selected: Memo<Option<i64>>, filters: Filters, supervises: bool) -> impl IntoView {
     let i18n = use_i18n();
     let id = conversation.id;
     let name = display_name(&conversation);
@@ -106,7 +326,16 @@ fn ConversationRow(conversation: Conversation, selected: Memo<Option<i64>>) -> i
         })
     };
     view! {
-        <li class="conversation-row" class:selected=move || selected.get() == Some(id) class:unread={unread > 0} data-conversation=id>
+        <li class="conversation-row" class:selected=move || selected.get() == Some(id) class:unread={unread > 0} data-conversation=id
+            data-status=conversation.status.as_str() data-assigned=conversation.assigned_to.map(|a| a.to_string()).unwrap_or_default()>
+            {supervises.then(|| view! {
+                <input type="checkbox" class="row-check" aria-label=move || i18n.t(key!("inbox.bulk.pick"))
+                    prop:checked=move || filters.selected.with(|s| s.contains(&id))
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        filters.selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
+                    } />
+            })}
             <A href=format!("/inbox/{id}")>
                 <span class="avatar" aria-hidden="true">{initial}</span>
                 <span class="row-main">
@@ -120,6 +349,10 @@ fn ConversationRow(conversation: Conversation, selected: Memo<Option<i64>>) -> i
                             {(conversation.last_direction == Direction::Outbound).then_some("↩ ")}
                             {conversation.last_preview.clone()}
                         </span>
+                        {(conversation.status != ConversationStatus::Open).then(|| {
+                            let s = conversation.status;
+                            view! { <span class="chip small status" data-status=s.as_str()>{move || status_name(i18n, s)}</span> }
+                        })}
                         {conversation.labels.first().map(|l| view! { <span class="chip small">{l.clone()}</span> })}
                         {(unread > 0).then(|| view! {
                             <span class="badge" title=move || i18n.t(key!("inbox.unread"))>{unread}</span>
@@ -133,265 +366,5 @@ fn ConversationRow(conversation: Conversation, selected: Memo<Option<i64>>) -> i
 
 #[cfg_attr(not(feature = "whole"), leptos::lazy)]
 async fn conversation_pane(id: i64) -> AnyView {
-    view! { <ConversationView id=id /> }.into_any()
-}
-
-#[component]
-fn ConversationView(id: i64) -> impl IntoView {
-    let i18n = use_i18n();
-    let inbox = use_inbox();
-    let load_error = RwSignal::new(None::<ApiError>);
-    Effect::new(move |_| {
-        leptos::task::spawn_local(async move {
-            if let Err(e) = inbox.open_conversation(id).await {
-                load_error.set(Some(e));
-            }
-        });
-    });
-    let conversation = Memo::new(move |_| inbox.conversations.with(|l| l.iter().find(|c| c.id == id).cloned()));
-    let messages = Memo::new(move |_| inbox.messages.with(|m| m.get(&id).cloned()));
-    let list_ref = NodeRef::<html::Div>::new();
-    // Keep the newest message in view.
-    Effect::new(move |_| {
-        messages.track();
-        if let Some(el) = list_ref.get() {
-            el.set_scroll_top(el.scroll_height());
-        }
-    });
-    view! {
-        <div class="conversation" data-conversation=id>
-            <header class="conversation-head">
-                <A href="/inbox" attr:class="back">{move || format!("‹ {}", i18n.t(key!("conv.back")))}</A>
-                <div>
-                    <h2 id="conversation-name">{move || conversation.get().map(|c| display_name(&c))}</h2>
-                    <p class="muted">{move || conversation.get().map(|c| format!("+{}", c.contact))}</p>
-                </div>
-                <Assignment id=id conversation=conversation />
-            </header>
-            <Labels id=id conversation=conversation />
-            <div class="messages" node_ref=list_ref>
-                {move || match (messages.get(), load_error.get()) {
-                    (_, Some(ApiError::Refused { status: 404, .. })) => view! { <p class="empty">{i18n.t(key!("conv.not_found"))}</p> }.into_any(),
-                    (_, Some(e)) => view! { <ErrorNote error=Signal::derive(move || Some(e.clone())) /> }.into_any(),
-                    (None, None) => view! { <p class="muted pad">{i18n.t(key!("conv.loading"))}</p> }.into_any(),
-                    (Some(list), None) => view! {
-                        <ol id="messages">
-                            <For each=move || list.clone() key=|m| (m.id, m.kind.clone()) children=move |m| view! { <MessageBubble id=id message=m /> } />
-                        </ol>
-                    }.into_any(),
-                }}
-            </div>
-            <ReplyBox id=id conversation=conversation />
-        </div>
-    }
-}
-
-#[component]
-fn MessageBubble(id: i64, message: Message) -> impl IntoView {
-    let i18n = use_i18n();
-    let inbox = use_inbox();
-    let message_id = message.id;
-    // The status changes live; read it from the store rather than the copy we were given.
-    let status = Signal::derive(move || {
-        inbox.messages.with(|m| m.get(&id).and_then(|l| l.iter().find(|x| x.id == message_id)).and_then(|x| x.status))
-    });
-    let error = Signal::derive(move || {
-        inbox.messages.with(|m| m.get(&id).and_then(|l| l.iter().find(|x| x.id == message_id)).and_then(|x| x.error.clone()))
-    });
-    let outbound = message.direction == Direction::Outbound;
-    let at = message.created_at;
-    let deleted = message.kind == "deleted";
-    let session = expect_context::<Session>();
-    let can_delete = !deleted && session.me.get_untracked().is_some_and(|m| m.can(Permission::DeleteMessages));
-    let automatic = message.auto_rule.clone();
-    let is_auto = automatic.is_some();
-    let removal = Mutation::new();
-    let delete = move |_| {
-        let ok = web_sys::window().and_then(|w| w.confirm_with_message(&i18n.t(key!("conv.confirm_delete"))).ok()).unwrap_or(false);
-        if ok {
-            removal.run(client::delete_message(message_id), move |()| inbox.forget_message(id, message_id));
-        }
-    };
-    view! {
-        <li class="bubble" class:out=outbound class:in=!outbound class:deleted=deleted class:auto=is_auto data-message=message_id>
-            {automatic.map(|rule| view! { <p class="auto-label">{move || i18n.t(key!("conv.automatic"))} " · " {rule.clone()}</p> })}
-            {if deleted {
-                view! { <p class="body muted">{move || i18n.t(key!("conv.deleted"))}</p> }.into_any()
-            } else {
-                view! { <p class="body">{message.body.clone()}</p> }.into_any()
-            }}
-            <p class="meta">
-                {can_delete.then(|| view! {
-                    <button type="button" class="bubble-delete" title=move || i18n.t(key!("common.delete")) on:click=delete>"🗑"</button>
-                })}
-                <span class="time">{move || format_time(at, i18n.lang.get().tag())}</span>
-                {outbound.then(|| view! { <Ticks status=status /> })}
-            </p>
-            <Show when=move || error.get().is_some()>
-                <p class="bubble-error">{move || error.get()}</p>
-            </Show>
-            <ErrorNote error=removal.error() />
-        </li>
-    }
-}
-
-/// The conversation's labels: chips, removable, and a field to add one.
-#[component]
-fn Labels(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoView {
-    let i18n = use_i18n();
-    let inbox = use_inbox();
-    let session = expect_context::<Session>();
-    let can_edit = session.me.get_untracked().is_some_and(|m| m.can(Permission::Reply));
-    let draft = RwSignal::new(String::new());
-    let saving = Mutation::new();
-    let labels = move || conversation.get().map(|c| c.labels).unwrap_or_default();
-    let save = move |next: Vec<String>| {
-        saving.run(async move { client::set_labels(id, &LabelsRequest { labels: next }).await }, move |c: Conversation| {
-            inbox.conversations.update(|l| {
-                if let Some(x) = l.iter_mut().find(|x| x.id == c.id) {
-                    x.labels = c.labels;
-                }
-            })
-        });
-    };
-    let add = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        let label = draft.get_untracked().trim().to_owned();
-        if label.is_empty() {
-            return;
-        }
-        draft.set(String::new());
-        let mut next = labels();
-        next.push(label);
-        save(next);
-    };
-    view! {
-        <div class="labels" id="labels">
-            <For each=labels key=|l| l.clone() children=move |l| {
-                let name = l.clone();
-                view! {
-                    <span class="chip" data-label=l.clone()>
-                        {l.clone()}
-                        {can_edit.then(|| view! {
-                            <button type="button" class="chip-x" title=move || i18n.t(key!("common.delete"))
-                                on:click=move |_| save(labels().into_iter().filter(|x| *x != name).collect())>"×"</button>
-                        })}
-                    </span>
-                }
-            } />
-            {can_edit.then(|| view! {
-                <form class="label-add" on:submit=add>
-                    <input id="label-input" maxlength="40" placeholder=move || i18n.t(key!("labels.add"))
-                        prop:value=draft on:input=move |ev| draft.set(event_target_value(&ev)) />
-                </form>
-            })}
-            <ErrorNote error=saving.error() />
-        </div>
-    }
-}
-
-/// Who has the conversation, with "take over" and "back to queue".
-#[component]
-fn Assignment(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoView {
-    let i18n = use_i18n();
-    let inbox = use_inbox();
-    let session = expect_context::<Session>();
-    let me = session.me.get_untracked();
-    let my_id = me.as_ref().map_or(0, |m| m.id);
-    let can_reply = me.as_ref().is_some_and(|m| m.can(Permission::Reply));
-    let supervises = me.as_ref().is_some_and(|m| m.can(Permission::ViewReports) || m.can(Permission::ManageAgents));
-    let assigning = Mutation::new();
-    // Colleagues' names, for those allowed to see the live view.
-    let names = LocalResource::new(move || async move {
-        if supervises {
-            client::supervisor(&SupervisorQuery::default()).await.map(|v| v.agents).unwrap_or_default()
-        } else {
-            Vec::new()
-        }
-    });
-    let assigned = move || conversation.get().and_then(|c| c.assigned_to);
-    let assign = move |agent_id: Option<i64>| {
-        assigning.run(async move { client::assign(id, &AssignRequest { agent_id }).await }, move |c: Conversation| {
-            inbox.conversations.update(|l| {
-                if let Some(x) = l.iter_mut().find(|x| x.id == c.id) {
-                    x.assigned_to = c.assigned_to;
-                }
-            })
-        });
-    };
-    let label = move || match assigned() {
-        None => i18n.t(key!("conv.in_queue")),
-        Some(a) if a == my_id => i18n.t(key!("conv.assigned_to_me")),
-        Some(a) => {
-            let name =
-                names.get().unwrap_or_default().into_iter().find(|l| l.id == a.to_string()).map_or_else(|| format!("#{a}"), |l| l.name);
-            format!("{} {name}", i18n.t(key!("conv.assigned_to")))
-        }
-    };
-    view! {
-        <div class="assignment" id="assignment">
-            <span class="pill" class:ok=move || assigned() == Some(my_id)>{label}</span>
-            <Show when=move || can_reply && assigned() != Some(my_id) && (assigned().is_none() || supervises)>
-                <button type="button" class="secondary small" id="take-over" on:click=move |_| assign(Some(my_id))>{move || i18n.t(key!("conv.take_over"))}</button>
-            </Show>
-            <Show when=move || assigned() == Some(my_id) || (supervises && assigned().is_some())>
-                <button type="button" class="text-button" id="release" on:click=move |_| assign(None)>{move || i18n.t(key!("conv.release"))}</button>
-            </Show>
-            <ErrorNote error=assigning.error() />
-        </div>
-    }
-}
-
-#[component]
-fn ReplyBox(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoView {
-    let i18n = use_i18n();
-    let inbox = use_inbox();
-    let session = expect_context::<Session>();
-    let can_reply = session.me.get_untracked().is_some_and(|m| m.can(Permission::Reply));
-    let text = RwSignal::new(String::new());
-    let sending = Mutation::new();
-    let busy = sending.pending();
-    let window_open = move || {
-        conversation.get().and_then(|c| c.last_inbound_at).is_some_and(|t| js_sys::Date::now() as i64 - t < CUSTOMER_SERVICE_WINDOW_MS)
-    };
-    let send = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        let body = text.get_untracked();
-        if body.trim().is_empty() {
-            return;
-        }
-        let call = async move {
-            let answer = client::reply(id, &ReplyRequest { text: body }).await;
-            if matches!(answer, Err(ApiError::Unauthorized)) {
-                inbox.signed_out.set(true);
-            }
-            answer
-        };
-        sending.run(call, move |message| {
-            text.set(String::new());
-            inbox.add_message(id, message);
-        });
-    };
-    if !can_reply {
-        return view! { <p class="notice" id="read-only">{move || i18n.t(key!("conv.read_only"))}</p> }.into_any();
-    }
-    view! {
-        <Show
-            when=window_open
-            fallback=move || view! { <p class="notice" id="window-closed">{i18n.t(key!("conv.window_closed"))}</p> }
-        >
-            <form class="reply" on:submit=send>
-                <textarea id="reply-text" rows="2" maxlength="4096"
-                    placeholder=move || i18n.t(key!("conv.reply_placeholder"))
-                    prop:value=text
-                    on:input=move |ev| text.set(event_target_value(&ev))
-                ></textarea>
-                <button id="send" type="submit" class="primary" disabled=move || busy.get() || text.with(|t| t.trim().is_empty())>
-                    {move || if busy.get() { i18n.t(key!("conv.sending")) } else { i18n.t(key!("conv.send")) }}
-                </button>
-            </form>
-            <ErrorNote error=sending.error() />
-        </Show>
-    }
-    .into_any()
+    view! { <super::conversation::ConversationView id=id /> }.into_any()
 }

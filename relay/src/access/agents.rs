@@ -267,6 +267,11 @@ pub async fn update(
     audit::record(&mut tx, &user, action, &format!("agent:{id}"), Some(json!(before)), Some(json!(after))).await?;
     tx.commit().await?;
     state.events.publish(requeued);
+    if let Some(away) = change.away {
+        state.events.set_away(id, away, state.clock.now_ms());
+    }
+    // Capacity, scope, code or role may change who takes conversations.
+    state.assignment_bell.notify_one();
     // Open event streams carry the user as they were; closing them makes the browser reconnect
     // (resuming after its last event) with the new role and scope, or be refused if disabled.
     state.events.close_streams_of(id);

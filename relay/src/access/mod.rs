@@ -6,7 +6,7 @@ pub mod audit;
 pub mod auth;
 mod store;
 
-pub use store::{canonical_role, role_of, set_duty, works_on};
+pub use store::{canonical_role, colleagues_on, role_of, set_duty, works_on};
 
 use std::collections::BTreeSet;
 
@@ -34,6 +34,9 @@ pub struct AuthUser {
     pub permissions: BTreeSet<Permission>,
     pub scope: Scope,
     pub assigned_only: bool,
+    /// Public code customers may see (`103`).
+    pub code: Option<String>,
+    pub away: bool,
 }
 
 impl AuthUser {
@@ -125,6 +128,8 @@ impl AuthUser {
             permissions: self.permissions.iter().copied().collect(),
             scope: self.scope.clone(),
             assigned_only: self.assigned_only,
+            code: self.code.clone(),
+            away: self.away,
         }
     }
 }
@@ -157,6 +162,8 @@ pub async fn load_user(state: &AppState, id: i64) -> Result<Option<AuthUser>> {
         permissions: u.permissions.as_deref().map(parse_permissions).unwrap_or_default(),
         scope,
         assigned_only: u.assigned_only == 1,
+        code: u.code,
+        away: u.away == 1,
     }))
 }
 
@@ -301,4 +308,24 @@ pub async fn delete_role(State(state): State<AppState>, user: AuthUser, Path(id)
 /// `GET /api/v1/me`
 pub async fn me(user: AuthUser) -> Json<Me> {
     Json(user.me())
+}
+
+/// `PUT /api/v1/me/away`: an agent sets themselves away (on a break) or back on duty. Away
+/// for longer than the grace period, the conversations waiting on them go to colleagues.
+pub async fn set_away(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(request): ApiJson<switchboard_shared::api::AwayRequest>,
+) -> Result<Json<Me>> {
+    let mut tx = state.db.pool.begin().await?;
+    store::set_agent_field(&mut tx, user.id, store::AgentField::Away(request.away)).await?;
+    if request.away != user.away {
+        audit::record(&mut tx, &user, if request.away { "agent.away" } else { "agent.back" }, &format!("agent:{}", user.id), None, None)
+            .await?;
+    }
+    tx.commit().await?;
+    state.events.set_away(user.id, request.away, state.clock.now_ms());
+    let mut me = user.me();
+    me.away = request.away;
+    Ok(Json(me))
 }

@@ -52,6 +52,8 @@ pub(super) struct UserRow {
     pub all_numbers: i64,
     pub assigned_only: i64,
     pub permissions: Option<String>,
+    pub code: Option<String>,
+    pub away: i64,
 }
 
 /// An enabled user with their role's permissions.
@@ -59,7 +61,7 @@ pub(super) async fn active_user(pool: &AnyPool, id: i64) -> Result<Option<UserRo
     Ok(sqlx::query_as(
         "SELECT u.id, u.email, u.name, u.role,
                 CASE WHEN u.all_numbers THEN 1 ELSE 0 END AS all_numbers, CASE WHEN u.assigned_only THEN 1 ELSE 0 END AS assigned_only,
-                r.permissions
+                r.permissions, u.code, CASE WHEN u.away THEN 1 ELSE 0 END AS away
          FROM users u LEFT JOIN roles r ON r.name = u.role
          WHERE u.id = $1 AND u.disabled = FALSE",
     )
@@ -80,6 +82,20 @@ pub async fn works_on(conn: &mut AnyConnection, id: i64, number_id: &str) -> Res
     .fetch_optional(&mut *conn)
     .await?;
     Ok(row.map(|(all, on_number)| all == 1 || on_number > 0))
+}
+
+/// The enabled users who work on a number whose role may reply: (id, name, code, away).
+pub async fn colleagues_on(conn: &mut AnyConnection, number_id: &str) -> Result<Vec<(i64, String, Option<String>, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT u.id, u.name, u.code, CASE WHEN u.away THEN 1 ELSE 0 END
+         FROM users u JOIN roles r ON r.name = u.role
+         WHERE NOT u.disabled AND r.permissions LIKE '%\"reply\"%'
+           AND (u.all_numbers OR EXISTS (SELECT 1 FROM user_numbers n WHERE n.user_id = u.id AND n.number_id = $1))
+         ORDER BY u.name, u.id",
+    )
+    .bind(number_id)
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 /// The numbers in a user's scope (when it is not "all").

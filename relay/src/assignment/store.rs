@@ -12,7 +12,9 @@ pub struct Candidate {
     pub name: String,
     pub code: String,
     pub capacity: Option<i64>,
-    /// Conversations assigned to them now.
+    /// Set themselves away (on a break).
+    pub away: i64,
+    /// Open conversations assigned to them now.
     pub open: i64,
 }
 
@@ -27,11 +29,17 @@ impl Candidate {
     }
 }
 
+/// Users' names by id (for the timeline's and the audit's sentences).
+pub async fn name_of(conn: &mut AnyConnection, id: i64) -> Result<Option<String>> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT name FROM users WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
+    Ok(row.map(|(n,)| n))
+}
+
 /// The agents who may take conversations on `number_id`, fewest open first (then by id).
 pub async fn candidates(conn: &mut AnyConnection, number_id: &str) -> Result<Vec<Candidate>> {
     Ok(sqlx::query_as(
-        "SELECT u.id, u.name, u.code, u.capacity,
-                (SELECT COUNT(*) FROM conversations c WHERE c.assigned_to = u.id) AS open
+        "SELECT u.id, u.name, u.code, u.capacity, CASE WHEN u.away THEN 1 ELSE 0 END AS away,
+                (SELECT COUNT(*) FROM conversations c WHERE c.assigned_to = u.id AND c.status = 'open') AS open
          FROM users u JOIN roles r ON r.name = u.role
          WHERE u.code IS NOT NULL AND NOT u.disabled AND r.permissions LIKE '%\"reply\"%'
            AND (u.all_numbers OR EXISTS (SELECT 1 FROM user_numbers n WHERE n.user_id = u.id AND n.number_id = $1))

@@ -129,5 +129,7 @@ pub async fn update_support_settings(
     let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&settings).ok());
     audit::record_on(&mut tx, &user, &[number.as_str()], "number.support", &number, b, a).await?;
     tx.commit().await?;
+    // New hours or a new mode: automatic assignment looks at once.
+    state.assignment_bell.notify_one();
     Ok(Json(settings))
 }

@@ -4,7 +4,8 @@ use axum::extract::{Path, State};
 use axum::Json;
 use switchboard_shared::access::Permission;
 use switchboard_shared::api::{
-    normalize_labels, AssignRequest, Conversation, Direction, EventKind, InboxSnapshot, LabelsRequest, Message, ReplyRequest,
+    normalize_labels, Activity, ActivityKind, AssignRequest, BulkAssignRequest, Colleague, Conversation, ConversationStatus, Direction,
+    EventKind, InboxSnapshot, LabelsRequest, Message, NoteRequest, ReplyRequest, StatusRequest,
 };
 use switchboard_shared::limits;
 use switchboard_shared::wire::{OutboundBody, SendRequest};
@@ -28,6 +29,25 @@ pub async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<
     let mut conn = state.db.pool.acquire().await?;
     let recent = store::recent(&mut conn, &user.scope_sql("number_id", Some("assigned_to")), INBOX_SIZE).await?;
     Ok(Json(InboxSnapshot { seq, conversations: recent.into_iter().map(|c| user.present_conversation(c)).collect() }))
+}
+
+/// Most conversations a search answers with.
+const SEARCH_SIZE: i64 = 100;
+
+/// `GET /api/v1/conversations/search?q=`: conversations in the user's scope whose customer's
+/// name or phone, or any message, contains the words.
+pub async fn search(
+    State(state): State<AppState>,
+    user: AuthUser,
+    axum::extract::Query(q): axum::extract::Query<switchboard_shared::api::SearchQuery>,
+) -> Result<Json<Vec<Conversation>>> {
+    let needle = q.q.trim();
+    if needle.is_empty() || needle.chars().count() > 100 {
+        return Err(AppError::bad_request("invalid_search", "Search for 1 to 100 characters."));
+    }
+    let mut conn = state.db.pool.acquire().await?;
+    let found = store::search(&mut conn, &user.scope_sql("number_id", Some("assigned_to")), needle, SEARCH_SIZE).await?;
+    Ok(Json(found.into_iter().map(|c| user.present_conversation(c)).collect()))
 }
 
 /// The conversation if it exists and the user may see it; otherwise not found (so its
@@ -206,6 +226,11 @@ pub async fn assign(
     }
     let conversation = store::assign(&mut tx, id, request.agent_id).await?;
     let number_id = conversation.number_id.clone();
+    let reason = if request.agent_id == Some(user.id) { "took it" } else { "assigned by hand" };
+    let entry =
+        store::NewActivity { author: Some(user.id), text: reason, agent: request.agent_id, reason: Some("manual"), ..Default::default() };
+    let activity = store::add_activity(&mut tx, id, ActivityKind::Assignment, entry, state.clock.now_ms()).await?;
+    let noted = events::append(&mut tx, &number_id, conversation.assigned_to, EventKind::Activity { activity }).await?;
     let event =
         events::append(&mut tx, &number_id, conversation.assigned_to, EventKind::Assignment { conversation: conversation.clone() }).await?;
     crate::access::audit::record_on(
@@ -219,6 +244,186 @@ pub async fn assign(
     )
     .await?;
     tx.commit().await?;
-    state.events.publish(vec![event]);
+    state.events.publish(vec![noted, event]);
     Ok(Json(user.present_conversation(conversation)))
+}
+
+/// The longest note, in characters.
+const NOTE_MAX_CHARS: usize = 4096;
+/// A snooze ends within a year.
+const SNOOZE_MAX_MS: i64 = 366 * 24 * 3_600_000;
+
+/// `GET /api/v1/conversations/{id}/activity`: the conversation's notes, assignment decisions
+/// and status changes, oldest first.
+pub async fn activity(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<Json<Vec<Activity>>> {
+    let mut conn = state.db.pool.acquire().await?;
+    visible_conversation(&mut conn, &user, id).await?;
+    Ok(Json(store::activity_of(&mut conn, id, INBOX_SIZE).await?))
+}
+
+/// `POST /api/v1/conversations/{id}/status`: open, pending (waiting on the customer),
+/// resolved, or snoozed until a time.
+pub async fn set_status(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    ApiJson(request): ApiJson<StatusRequest>,
+) -> Result<Json<Conversation>> {
+    let now = state.clock.now_ms();
+    let until = match (request.status, request.snoozed_until) {
+        (ConversationStatus::Snoozed, Some(t)) if t > now && t - now <= SNOOZE_MAX_MS => Some(t),
+        (ConversationStatus::Snoozed, _) => {
+            return Err(AppError::bad_request("invalid_snooze", "A snooze needs a time in the future, within a year."));
+        }
+        (_, Some(_)) => return Err(AppError::bad_request("invalid_snooze", "Only a snoozed conversation has a time to wake.")),
+        (_, None) => None,
+    };
+    let mut tx = state.db.pool.begin().await?;
+    let before = visible_conversation(&mut tx, &user, id).await?;
+    if before.status == request.status && before.snoozed_until == until {
+        return Ok(Json(user.present_conversation(before)));
+    }
+    let conversation = store::set_status(&mut tx, id, request.status, until).await?;
+    let entry =
+        store::NewActivity { author: Some(user.id), text: request.status.as_str(), status: Some(request.status), ..Default::default() };
+    let activity = store::add_activity(&mut tx, id, ActivityKind::Status, entry, now).await?;
+    let (number_id, agent) = (conversation.number_id.clone(), conversation.assigned_to);
+    let events = vec![
+        events::append(&mut tx, &number_id, agent, EventKind::Activity { activity }).await?,
+        events::append(&mut tx, &number_id, agent, EventKind::Conversation { conversation: conversation.clone() }).await?,
+    ];
+    crate::access::audit::record_on(
+        &mut tx,
+        &user,
+        &[&number_id],
+        "conversation.status",
+        &format!("conversation:{id}"),
+        Some(serde_json::json!({"status": before.status, "snoozed_until": before.snoozed_until})),
+        Some(serde_json::json!({"status": conversation.status, "snoozed_until": conversation.snoozed_until})),
+    )
+    .await?;
+    tx.commit().await?;
+    state.events.publish(events);
+    // A conversation opened again (or closed) changes who has room.
+    state.assignment_bell.notify_one();
+    Ok(Json(user.present_conversation(conversation)))
+}
+
+/// `POST /api/v1/conversations/{id}/notes`: an internal note, never sent to the customer; the
+/// colleagues it mentions (who must work on the number) see it live.
+pub async fn add_note(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    ApiJson(request): ApiJson<NoteRequest>,
+) -> Result<Json<Activity>> {
+    let text = request.text.trim();
+    if text.is_empty() || text.chars().count() > NOTE_MAX_CHARS {
+        return Err(AppError::bad_request("invalid_note", format!("A note has 1 to {NOTE_MAX_CHARS} characters.")));
+    }
+    let mut mentions = request.mentions.clone();
+    mentions.sort_unstable();
+    mentions.dedup();
+    let mut tx = state.db.pool.begin().await?;
+    let conversation = visible_conversation(&mut tx, &user, id).await?;
+    for m in &mentions {
+        if crate::access::works_on(&mut tx, *m, &conversation.number_id).await? != Some(true) {
+            return Err(AppError::bad_request("invalid_mention", format!("User {m} does not work on this conversation's number.")));
+        }
+    }
+    let entry = store::NewActivity { author: Some(user.id), text, mentions: &mentions, ..Default::default() };
+    let activity = store::add_activity(&mut tx, id, ActivityKind::Note, entry, state.clock.now_ms()).await?;
+    let event =
+        events::append(&mut tx, &conversation.number_id, conversation.assigned_to, EventKind::Activity { activity: activity.clone() })
+            .await?;
+    tx.commit().await?;
+    state.events.publish(vec![event]);
+    Ok(Json(activity))
+}
+
+/// `GET /api/v1/conversations/{id}/colleagues`: who may work on it (for assigning and
+/// `@mentions`), with who is on duty now.
+pub async fn colleagues(State(state): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<Json<Vec<Colleague>>> {
+    let mut conn = state.db.pool.acquire().await?;
+    let conversation = visible_conversation(&mut conn, &user, id).await?;
+    let rows = crate::access::colleagues_on(&mut conn, &conversation.number_id).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(id, name, code, away)| Colleague { id, name, code, online: state.events.unavailable_since(id, away == 1).is_none() })
+            .collect(),
+    ))
+}
+
+/// Most conversations moved at once.
+const BULK_MAX: usize = 1000;
+
+/// `POST /api/v1/conversations/assign`: a supervisor moves many conversations to one agent
+/// (or back to the queue); if any of them is not visible, or the agent does not work on one's
+/// number, nothing moves.
+pub async fn assign_many(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(request): ApiJson<BulkAssignRequest>,
+) -> Result<Json<Vec<Conversation>>> {
+    if !(user.can(Permission::ManageAgents) || user.can(Permission::ViewReports)) {
+        return Err(AppError::Forbidden("Only a supervisor can move conversations in bulk.".into()));
+    }
+    let mut ids = request.conversation_ids.clone();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() || ids.len() > BULK_MAX {
+        return Err(AppError::bad_request("invalid_selection", format!("Choose 1 to {BULK_MAX} conversations.")));
+    }
+    let now = state.clock.now_ms();
+    let mut tx = state.db.pool.begin().await?;
+    let mut moved = Vec::with_capacity(ids.len());
+    let mut out = Vec::new();
+    for id in ids {
+        let before = visible_conversation(&mut tx, &user, id).await?;
+        if let Some(agent) = request.agent_id {
+            match crate::access::works_on(&mut tx, agent, &before.number_id).await? {
+                Some(true) => {}
+                Some(false) => {
+                    return Err(AppError::bad_request(
+                        "out_of_scope",
+                        format!("That agent does not work on the number of conversation {id}."),
+                    ))
+                }
+                None => return Err(AppError::bad_request("unknown_agent", "There is no active agent with that id.")),
+            }
+        }
+        if before.assigned_to == request.agent_id {
+            moved.push(user.present_conversation(before));
+            continue;
+        }
+        let conversation = store::assign(&mut tx, id, request.agent_id).await?;
+        let number_id = conversation.number_id.clone();
+        let entry = store::NewActivity {
+            author: Some(user.id),
+            text: "moved in bulk",
+            agent: request.agent_id,
+            reason: Some("bulk"),
+            ..Default::default()
+        };
+        let activity = store::add_activity(&mut tx, id, ActivityKind::Assignment, entry, now).await?;
+        out.push(events::append(&mut tx, &number_id, conversation.assigned_to, EventKind::Activity { activity }).await?);
+        out.push(
+            events::append(&mut tx, &number_id, conversation.assigned_to, EventKind::Assignment { conversation: conversation.clone() })
+                .await?,
+        );
+        crate::access::audit::record_on(
+            &mut tx,
+            &user,
+            &[&number_id],
+            "conversation.assign",
+            &format!("conversation:{id}"),
+            Some(serde_json::json!({"assigned_to": before.assigned_to})),
+            Some(serde_json::json!({"assigned_to": conversation.assigned_to, "bulk": true})),
+        )
+        .await?;
+        moved.push(user.present_conversation(conversation));
+    }
+    tx.commit().await?;
+    state.events.publish(out);
+    Ok(Json(moved))
 }

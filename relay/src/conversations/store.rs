@@ -4,7 +4,7 @@
 
 use futures::future::BoxFuture;
 use sqlx::AnyConnection;
-use switchboard_shared::api::{Conversation, Direction, Event, EventKind, Message};
+use switchboard_shared::api::{Activity, ActivityKind, Conversation, ConversationStatus, Direction, Event, EventKind, Message};
 use switchboard_shared::MessageStatus;
 
 use crate::error::Result;
@@ -27,6 +27,8 @@ struct ConversationRow {
     pub labels: String,
     /// 1 for a WhatsApp group's conversation (its contact is the group id).
     pub is_group: i64,
+    pub status: String,
+    pub snoozed_until: Option<i64>,
 }
 
 impl From<ConversationRow> for Conversation {
@@ -44,6 +46,8 @@ impl From<ConversationRow> for Conversation {
             assigned_to: row.assigned_to,
             labels: row.labels.split(',').filter(|l| !l.is_empty()).map(str::to_owned).collect(),
             is_group: row.is_group == 1,
+            status: ConversationStatus::parse(&row.status).unwrap_or_default(),
+            snoozed_until: row.snoozed_until,
         }
     }
 }
@@ -53,7 +57,7 @@ impl From<ConversationRow> for Conversation {
 macro_rules! conversation_columns {
     () => {
         "id, number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at, assigned_to, labels,
-         CASE WHEN is_group THEN 1 ELSE 0 END AS is_group"
+         CASE WHEN is_group THEN 1 ELSE 0 END AS is_group, status, snoozed_until"
     };
 }
 
@@ -72,6 +76,25 @@ pub async fn recent(conn: &mut AnyConnection, scope_sql: &str, limit: i64) -> Re
         "SELECT {} FROM conversations WHERE {scope_sql} ORDER BY last_message_at DESC, id DESC LIMIT {limit}",
         conversation_columns!(),
     )))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(Conversation::from).collect())
+}
+
+/// Conversations matching `scope_sql` whose contact's name or number, or any message,
+/// contains `needle` (compared in lower case), newest first.
+pub async fn search(conn: &mut AnyConnection, scope_sql: &str, needle: &str, limit: i64) -> Result<Vec<Conversation>> {
+    let escaped: String =
+        needle.to_lowercase().chars().flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] }).collect();
+    let pattern = format!("%{escaped}%");
+    let rows: Vec<ConversationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM conversations WHERE {scope_sql} AND (
+            LOWER(COALESCE(contact_name, '')) LIKE $1 ESCAPE '\\' OR contact LIKE $1 ESCAPE '\\'
+            OR id IN (SELECT m.conversation_id FROM messages m WHERE LOWER(m.body) LIKE $1 ESCAPE '\\'))
+         ORDER BY last_message_at DESC, id DESC LIMIT {limit}",
+        conversation_columns!(),
+    )))
+    .bind(pattern)
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows.into_iter().map(Conversation::from).collect())
@@ -396,7 +419,8 @@ pub async fn receive(conn: &mut AnyConnection, m: Incoming<'_>) -> Result<(Conve
            last_direction = CASE WHEN excluded.last_message_at >= conversations.last_message_at THEN 'inbound' ELSE conversations.last_direction END,
            last_message_at = CASE WHEN excluded.last_message_at >= conversations.last_message_at THEN excluded.last_message_at ELSE conversations.last_message_at END,
            last_inbound_at = CASE WHEN conversations.last_inbound_at IS NULL OR excluded.last_inbound_at > conversations.last_inbound_at THEN excluded.last_inbound_at ELSE conversations.last_inbound_at END,
-           unread = conversations.unread + 1
+           unread = conversations.unread + 1,
+           status = 'open', snoozed_until = NULL
          RETURNING ",
         conversation_columns!()
     ))
@@ -486,4 +510,178 @@ pub(super) async fn export_page(pool: &sqlx::AnyPool, filter: &str, after: i64, 
     .bind(after)
     .fetch_all(pool)
     .await
+}
+
+/// Sets a conversation's status (and when a snooze ends).
+pub async fn set_status(conn: &mut AnyConnection, id: i64, status: ConversationStatus, until: Option<i64>) -> Result<Conversation> {
+    let row: ConversationRow = sqlx::query_as(concat!(
+        "UPDATE conversations SET status = $1, snoozed_until = $2 WHERE id = $3 RETURNING ",
+        conversation_columns!()
+    ))
+    .bind(status.as_str())
+    .bind(until)
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Conversation::from(row))
+}
+
+/// Assigns a conversation to `to` only if it is still with `from` (`None`: the queue), so a
+/// decision made on what was read never overrides a person's change made meanwhile.
+pub async fn assign_if(conn: &mut AnyConnection, id: i64, from: Option<i64>, to: Option<i64>) -> Result<Option<Conversation>> {
+    let row: Option<ConversationRow> = sqlx::query_as(concat!(
+        "UPDATE conversations SET assigned_to = $1 WHERE id = $2 AND COALESCE(assigned_to, 0) = $3 RETURNING ",
+        conversation_columns!()
+    ))
+    .bind(to)
+    .bind(id)
+    .bind(from.unwrap_or(0))
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(Conversation::from))
+}
+
+/// The agents who have open conversations on a number.
+pub async fn assignees(conn: &mut AnyConnection, number_id: &str) -> Result<Vec<i64>> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT DISTINCT assigned_to FROM conversations WHERE number_id = $1 AND status = 'open' AND assigned_to IS NOT NULL",
+    )
+    .bind(number_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// A number's open 1:1 conversations that need an agent: in the queue, or with one of
+/// `released` (agents away or offline too long). Oldest customer first.
+pub async fn waiting(conn: &mut AnyConnection, number_id: &str, released: &[i64]) -> Result<Vec<Conversation>> {
+    let ids: Vec<String> = released.iter().map(i64::to_string).collect();
+    let released_sql = if ids.is_empty() { String::new() } else { format!(" OR assigned_to IN ({})", ids.join(",")) };
+    let rows: Vec<ConversationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM conversations
+         WHERE number_id = $1 AND status = 'open' AND NOT is_group AND (assigned_to IS NULL{released_sql})
+         ORDER BY COALESCE(last_inbound_at, last_message_at), id",
+        conversation_columns!()
+    )))
+    .bind(number_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(Conversation::from).collect())
+}
+
+/// Snoozed conversations whose time has come open again; returns them.
+pub async fn wake_snoozed(conn: &mut AnyConnection, now: i64) -> Result<Vec<Conversation>> {
+    let rows: Vec<ConversationRow> = sqlx::query_as(concat!(
+        "UPDATE conversations SET status = 'open', snoozed_until = NULL WHERE status = 'snoozed' AND snoozed_until <= $1 RETURNING ",
+        conversation_columns!()
+    ))
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(Conversation::from).collect())
+}
+
+/// When the next snooze ends.
+pub async fn next_snooze_end(conn: &mut AnyConnection) -> Result<Option<i64>> {
+    let (at,): (Option<i64>,) =
+        sqlx::query_as("SELECT MIN(snoozed_until) FROM conversations WHERE status = 'snoozed'").fetch_one(&mut *conn).await?;
+    Ok(at)
+}
+
+/// An entry of a conversation's timeline, to be written.
+#[derive(Debug, Default)]
+pub struct NewActivity<'a> {
+    pub author: Option<i64>,
+    pub text: &'a str,
+    pub agent: Option<i64>,
+    pub reason: Option<&'a str>,
+    pub status: Option<ConversationStatus>,
+    pub mentions: &'a [i64],
+}
+
+#[derive(sqlx::FromRow)]
+struct ActivityRow {
+    id: i64,
+    conversation_id: i64,
+    kind: String,
+    author: Option<i64>,
+    author_name: Option<String>,
+    text: String,
+    agent: Option<i64>,
+    agent_name: Option<String>,
+    reason: Option<String>,
+    status: Option<String>,
+    mentions: String,
+    at: i64,
+}
+
+impl From<ActivityRow> for Activity {
+    fn from(r: ActivityRow) -> Self {
+        Activity {
+            id: r.id,
+            conversation_id: r.conversation_id,
+            kind: ActivityKind::parse(&r.kind).unwrap_or(ActivityKind::Note),
+            author: r.author,
+            author_name: r.author_name,
+            text: r.text,
+            agent: r.agent,
+            agent_name: r.agent_name,
+            reason: r.reason,
+            status: r.status.as_deref().and_then(ConversationStatus::parse),
+            mentions: r.mentions.split(',').filter_map(|m| m.parse().ok()).collect(),
+            at: r.at,
+        }
+    }
+}
+
+macro_rules! activity_select {
+    () => {
+        "SELECT a.id, a.conversation_id, a.kind, a.author, u.name AS author_name, a.text, a.agent, g.name AS agent_name,
+                a.reason, a.status, a.mentions, a.at
+         FROM conversation_activity a LEFT JOIN users u ON u.id = a.author LEFT JOIN users g ON g.id = a.agent "
+    };
+}
+
+/// Writes a timeline entry and returns it as the console shows it.
+pub async fn add_activity(
+    conn: &mut AnyConnection,
+    conversation_id: i64,
+    kind: ActivityKind,
+    entry: NewActivity<'_>,
+    at: i64,
+) -> Result<Activity> {
+    let mentions = if entry.mentions.is_empty() {
+        String::new()
+    } else {
+        format!(",{},", entry.mentions.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
+    };
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO conversation_activity (conversation_id, kind, author, text, agent, reason, status, mentions, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(conversation_id)
+    .bind(kind.as_str())
+    .bind(entry.author)
+    .bind(entry.text)
+    .bind(entry.agent)
+    .bind(entry.reason)
+    .bind(entry.status.map(ConversationStatus::as_str))
+    .bind(mentions)
+    .bind(at)
+    .fetch_one(&mut *conn)
+    .await?;
+    let row: ActivityRow = sqlx::query_as(concat!(activity_select!(), "WHERE a.id = $1")).bind(id).fetch_one(&mut *conn).await?;
+    Ok(Activity::from(row))
+}
+
+/// A conversation's timeline entries besides its messages, oldest first (the last `limit`).
+pub async fn activity_of(conn: &mut AnyConnection, conversation_id: i64, limit: i64) -> Result<Vec<Activity>> {
+    let mut rows: Vec<ActivityRow> =
+        sqlx::query_as(concat!(activity_select!(), "WHERE a.conversation_id = $1 ORDER BY a.id DESC LIMIT $2"))
+            .bind(conversation_id)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.reverse();
+    Ok(rows.into_iter().map(Activity::from).collect())
 }

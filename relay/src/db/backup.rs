@@ -53,6 +53,8 @@ pub const TABLES: &[&str] = &[
     "group_creations",
     "auto_rules",
     "auto_replies",
+    "conversation_activity",
+    "canned_replies",
 ];
 
 const FORMAT: u32 = 1;

@@ -5,6 +5,7 @@
 //! `Last-Event-ID`) first subscribes, then reads the log after its last id, then follows the
 //! live feed, skipping what it already sent: nothing is lost and nothing repeats.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::IntoResponse;
 use switchboard_shared::api::Event;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, Notify};
 use tokio_stream::wrappers::ReceiverStream;
 
 mod store;
@@ -33,26 +34,89 @@ pub struct Hub {
     tx: broadcast::Sender<Arc<Event>>,
     /// Users whose streams must close (disabled, password reset, role or scope changed).
     ended: broadcast::Sender<i64>,
-    /// Open event streams per user: a user with one is online.
-    online: std::sync::Mutex<std::collections::HashMap<i64, usize>>,
+    /// Who has a console open, and since when the others have not.
+    presence: std::sync::Mutex<Presence>,
+    /// Rung when someone comes online, goes offline or sets themselves away: assignment looks.
+    pub presence_changed: Notify,
+}
+
+/// Open event streams per user (a user with one is online), and when each user who has none
+/// went offline or away (by the relay's clock).
+#[derive(Debug, Default)]
+struct Presence {
+    streams: HashMap<i64, usize>,
+    offline_since: HashMap<i64, i64>,
+    away_since: HashMap<i64, i64>,
+    /// When the relay started: a user not seen since has been offline since then.
+    started_at: i64,
 }
 
 impl Hub {
     pub fn new() -> Hub {
-        Hub { tx: broadcast::channel(4096).0, ended: broadcast::channel(64).0, online: Default::default() }
+        Hub {
+            tx: broadcast::channel(4096).0,
+            ended: broadcast::channel(64).0,
+            presence: Default::default(),
+            presence_changed: Notify::new(),
+        }
     }
 
     /// Users with an open console (an event stream) right now.
     pub fn online_users(&self) -> std::collections::HashSet<i64> {
-        self.online.lock().expect("online lock").iter().filter(|(_, n)| **n > 0).map(|(id, _)| *id).collect()
+        self.presence.lock().expect("presence lock").streams.iter().filter(|(_, n)| **n > 0).map(|(id, _)| *id).collect()
     }
 
-    fn connected(&self, user_id: i64, delta: isize) {
-        let mut online = self.online.lock().expect("online lock");
-        let n = online.entry(user_id).or_insert(0);
+    /// The relay started at `now`: users not seen since count as offline from then.
+    pub fn started(&self, now: i64) {
+        self.presence.lock().expect("presence lock").started_at = now;
+    }
+
+    /// Since when a user has been unavailable (no console open, or away), or `None` when they
+    /// are on duty now. `away` is their stored flag.
+    pub fn unavailable_since(&self, user_id: i64, away: bool) -> Option<i64> {
+        let p = self.presence.lock().expect("presence lock");
+        let offline = match p.streams.get(&user_id) {
+            Some(n) if *n > 0 => None,
+            _ => Some(p.offline_since.get(&user_id).copied().unwrap_or(p.started_at)),
+        };
+        let away = away.then(|| p.away_since.get(&user_id).copied().unwrap_or(p.started_at));
+        match (offline, away) {
+            (None, None) => None,
+            (a, b) => a.into_iter().chain(b).min(),
+        }
+    }
+
+    /// A user set themselves away (or back) at `now`.
+    pub fn set_away(&self, user_id: i64, away: bool, now: i64) {
+        let mut p = self.presence.lock().expect("presence lock");
+        if away {
+            p.away_since.entry(user_id).or_insert(now);
+        } else {
+            p.away_since.remove(&user_id);
+        }
+        drop(p);
+        self.presence_changed.notify_one();
+    }
+
+    fn connected(&self, user_id: i64, delta: isize, now: i64) {
+        let mut p = self.presence.lock().expect("presence lock");
+        let n = p.streams.entry(user_id).or_insert(0);
         *n = n.saturating_add_signed(delta);
-        if *n == 0 {
-            online.remove(&user_id);
+        let changed = match *n {
+            0 => {
+                p.streams.remove(&user_id);
+                p.offline_since.insert(user_id, now);
+                true
+            }
+            1 if delta > 0 => {
+                p.offline_since.remove(&user_id);
+                true
+            }
+            _ => false,
+        };
+        drop(p);
+        if changed {
+            self.presence_changed.notify_one();
         }
     }
 
@@ -143,6 +207,8 @@ pub async fn stream(
             loop {
                 let received = tokio::select! {
                     received = live.recv() => received,
+                    // The browser went away: the user is offline now, not at the next event.
+                    () = tx.closed() => break 'outer,
                     gone = ended.recv() => match gone {
                         Ok(id) if id == user.id => break 'outer,
                         _ => continue,
@@ -174,9 +240,9 @@ fn scopeguard(state: AppState, user_id: i64) -> impl Drop {
     impl Drop for Guard {
         fn drop(&mut self) {
             self.0.metrics.sse_clients.dec();
-            self.0.events.connected(self.1, -1);
+            self.0.events.connected(self.1, -1, self.0.clock.now_ms());
         }
     }
-    state.events.connected(user_id, 1);
+    state.events.connected(user_id, 1, state.clock.now_ms());
     Guard(state, user_id)
 }

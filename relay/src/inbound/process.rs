@@ -89,6 +89,10 @@ pub async fn process_pending(state: &AppState) -> Result<usize> {
         });
     }
     state.metrics.events.inc_by(new_events.len() as u64);
+    // A customer wrote: automatic assignment looks at the queue.
+    if new_events.iter().any(|e| matches!(&e.kind, EventKind::Message { message, .. } if message.direction == Direction::Inbound)) {
+        state.assignment_bell.notify_one();
+    }
     state.events.publish(new_events);
     Ok(rows.len())
 }

@@ -3,7 +3,7 @@
 mod store;
 pub mod templates;
 
-pub use store::{for_broadcast, heard_from, set_support, support_of, template, ForBroadcast};
+pub use store::{automatic_assignment, for_broadcast, heard_from, set_support, support_of, template, ForBroadcast};
 
 use std::time::Duration;
 

@@ -294,6 +294,22 @@ pub async fn support_of(conn: &mut AnyConnection, number_id: &str) -> Result<Opt
     }))
 }
 
+/// The numbers whose conversations are assigned automatically, with their settings and time
+/// zones.
+pub async fn automatic_assignment(conn: &mut AnyConnection) -> Result<Vec<(String, SupportSettings, String)>> {
+    let rows: Vec<(String, Option<String>, String, String)> =
+        sqlx::query_as("SELECT id, hours, assignment, time_zone FROM numbers WHERE assignment <> 'manual' ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, hours, assignment, tz)| {
+            let hours = hours.and_then(|h| serde_json::from_str::<BusinessHours>(&h).ok());
+            (id, SupportSettings { hours, assignment: AssignmentMode::parse(&assignment).unwrap_or_default() }, tz)
+        })
+        .collect())
+}
+
 pub async fn set_support(conn: &mut AnyConnection, number_id: &str, settings: &SupportSettings) -> Result<bool> {
     let hours = match &settings.hours {
         Some(h) => Some(serde_json::to_string(h).map_err(anyhow::Error::from)?),

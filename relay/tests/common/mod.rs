@@ -334,3 +334,26 @@ pub async fn events_within(response: &mut reqwest::Response, wait: Duration) -> 
     }
     out
 }
+
+/// The support day's time zone in tests.
+#[allow(dead_code)]
+pub const TAIPEI: &str = "Asia/Taipei";
+
+/// The next time the wall clock in Taipei reads `hh:mm`, as ms (within the next 24 hours).
+#[allow(dead_code)]
+pub fn next_taipei(hh: i8, mm: i8) -> i64 {
+    use jiff::civil::Time;
+    use jiff::tz::TimeZone;
+    let now = jiff::Timestamp::now().to_zoned(TimeZone::get(TAIPEI).unwrap());
+    let mut at = now.date().to_datetime(Time::new(hh, mm, 0, 0).unwrap()).to_zoned(TimeZone::get(TAIPEI).unwrap()).unwrap();
+    if at <= now {
+        at = at.tomorrow().unwrap();
+    }
+    at.timestamp().as_millisecond()
+}
+
+/// What the sandbox received for `to`, oldest first.
+#[allow(dead_code)]
+pub fn sent_to(app: &TestApp, to: &str) -> Vec<String> {
+    app.sandbox.ledger().into_iter().filter(|e| e.to == to).map(|e| e.summary).collect()
+}
