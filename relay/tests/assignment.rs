@@ -266,6 +266,7 @@ async fn a_conversation_moves_through_its_life_and_its_timeline_says_so(backend:
     // A note mentioning the admin reaches the admin's console live, and is never sent.
     let admin_id = app.get_json(&admin, "/api/v1/me").await["id"].as_i64().unwrap();
     let mut stream = app.http.get(app.url("/api/v1/events")).header("cookie", &admin).send().await.unwrap();
+    assert_eq!(stream.status(), 200, "the admin's event stream opens");
     let sent_before = sent_to(&app, "85292000001").len();
     let r = app
         .post_api(
