@@ -276,11 +276,8 @@ async fn a_conversation_moves_through_its_life_and_its_timeline_says_so(backend:
         )
         .await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
-    let mut events = Vec::new();
-    while !events.iter().any(|e: &Value| e["kind"]["type"] == "activity") {
-        events.extend(read_events(&mut stream, 1).await);
-    }
-    let note = &events.iter().find(|e| e["kind"]["type"] == "activity").unwrap()["kind"]["activity"];
+    let events = events_within(&mut stream, Duration::from_secs(3)).await;
+    let note = &events.iter().find(|e| e["type"] == "activity").unwrap_or_else(|| panic!("no note event: {events:?}"))["activity"];
     assert_eq!((note["kind"].as_str(), note["text"].as_str()), (Some("note"), Some("@Admin 客人要求退款，請批准")), "{events:?}");
     assert_eq!(note["mentions"], json!([admin_id]));
     assert_eq!(note["author_name"], "Agent");
