@@ -29,9 +29,9 @@ use switchboard_shared::api::{ActivityKind, Conversation, ConversationStatus, Ev
 use switchboard_shared::support::AssignmentMode;
 
 use crate::access::audit::{self, Actor};
-use crate::automation::NumberSupport;
 use crate::conversations::NewActivity;
 use crate::error::Result;
+use crate::numbers::NumberSupport;
 use crate::AppState;
 
 /// The runner looks at least this often, whatever it is waiting for.

@@ -23,12 +23,12 @@ use std::collections::HashMap;
 
 use sqlx::AnyConnection;
 use switchboard_shared::api::{Conversation, Direction, Event, EventKind, Message};
-use switchboard_shared::support::{contains_any, fill, normalize, AutoAnswer, AutoRule, SupportSettings, Trigger};
+use switchboard_shared::support::{contains_any, fill, normalize, AutoAnswer, AutoRule, Trigger};
 use switchboard_shared::wire::{OutboundBody, SendRequest, TemplateLanguage, TemplateSend};
 use switchboard_shared::MessageStatus;
 
 use crate::error::Result;
-use crate::hours::Schedule;
+pub use crate::numbers::NumberSupport;
 use crate::outbox::Payload;
 
 /// The most automatic messages one conversation gets in an hour, whatever the rules say.
@@ -42,25 +42,6 @@ pub struct Batch {
     pub now: i64,
     rules: Option<Vec<AutoRule>>,
     numbers: HashMap<String, Option<NumberSupport>>,
-}
-
-/// A number's support settings, ready to ask.
-#[derive(Clone)]
-pub struct NumberSupport {
-    pub settings: SupportSettings,
-    pub schedule: Option<Schedule>,
-}
-
-impl NumberSupport {
-    pub fn new(settings: SupportSettings, time_zone: &str) -> NumberSupport {
-        let schedule = settings.hours.clone().and_then(|h| Schedule::new(h, time_zone));
-        NumberSupport { settings, schedule }
-    }
-
-    /// Open now: always, without business hours.
-    pub fn is_open(&self, now: i64) -> bool {
-        self.schedule.as_ref().is_none_or(|s| s.is_open(now))
-    }
 }
 
 impl Batch {

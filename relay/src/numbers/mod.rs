@@ -18,8 +18,10 @@ use futures::future::BoxFuture;
 
 use crate::access::AuthUser;
 use crate::error::{ApiJson, AppError, Result};
+use crate::hours::Schedule;
 use crate::outbox::outcomes::{OutcomeListener, SendOutcome};
 use crate::AppState;
+use switchboard_shared::support::SupportSettings;
 
 /// What it takes to connect a number.
 #[derive(Clone)]
@@ -364,4 +366,23 @@ pub async fn find_by_display_number(conn: &mut sqlx::AnyConnection, display: &st
     }
     let numbers = store::display_numbers(conn).await?;
     Ok(numbers.into_iter().find(|(_, shown)| only_digits(shown) == wanted).map(|(id, _)| id))
+}
+
+/// A number's support settings, ready to ask.
+#[derive(Clone)]
+pub struct NumberSupport {
+    pub settings: SupportSettings,
+    pub schedule: Option<Schedule>,
+}
+
+impl NumberSupport {
+    pub fn new(settings: SupportSettings, time_zone: &str) -> NumberSupport {
+        let schedule = settings.hours.clone().and_then(|h| Schedule::new(h, time_zone));
+        NumberSupport { settings, schedule }
+    }
+
+    /// Open now: always, without business hours.
+    pub fn is_open(&self, now: i64) -> bool {
+        self.schedule.as_ref().is_none_or(|s| s.is_open(now))
+    }
 }
