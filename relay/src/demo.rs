@@ -115,10 +115,11 @@ pub async fn start(mut config: Config, options: DemoOptions, admin_password: Opt
 }
 
 /// The support day: every number open Monday to Saturday 09:00–18:00 (Taipei), handing new
-/// conversations to the agent with the fewest; the agent is #103; and, if asked, the rules a
+/// conversations to the agent with the fewest; the agent is #103; a small canned-reply library
+/// (`/hours`, `/price`, `/thanks`, `/order`); and, if asked, the auto-reply rules a
 /// shop would start with.
 pub async fn seed_support_day(relay: &Relay, auto_replies: bool) -> anyhow::Result<()> {
-    use switchboard_shared::support::{AssignmentMode, AutoAnswer, AutoRuleSpec, BusinessHours, SupportSettings, Trigger};
+    use switchboard_shared::support::{AssignmentMode, AutoAnswer, AutoRuleSpec, BusinessHours, CannedReplySpec, SupportSettings, Trigger};
     let mut hours = BusinessHours::weekdays("09:00", "18:00");
     hours.week[5] = hours.week[0].clone();
     let settings = SupportSettings { hours: Some(hours), assignment: AssignmentMode::LeastOpen };
@@ -128,6 +129,17 @@ pub async fn seed_support_day(relay: &Relay, auto_replies: bool) -> anyhow::Resu
     }
     crate::access::set_duty(&mut tx, "agent@example.com", Some("103"), Some(30)).await?;
     crate::access::set_duty(&mut tx, "supervisor@example.com", Some("101"), None).await?;
+    let canned = |shortcut: &str, text: &str| CannedReplySpec { shortcut: shortcut.into(), text: text.into(), number_ids: vec![] };
+    let library = [
+        canned("hours", "{contact.name}你好！我們星期一至六 09:00–18:00 營業，星期日及公眾假期休息。"),
+        canned(
+            "price",
+            "你好 {contact.name}，價目表在這裏：https://example.com/harbour-bakery/prices 。有問題隨時問我（客服 #{agent.code}）。",
+        ),
+        canned("thanks", "多謝你的耐心等候！如果還有其他問題，歡迎隨時再留言。"),
+        canned("order", "請給我們你的訂單編號（例如 HB-12345），我們會立即為你查詢。"),
+    ];
+    crate::canned::seed(&mut tx, &library, relay.state.clock.now_ms()).await?;
     if auto_replies {
         let text = |t: &str| AutoAnswer::Text { text: t.to_owned() };
         let rules = [

@@ -88,6 +88,21 @@ pub async fn wait_for_text(c: &Client, css: &str, needle: &str) -> Result<String
     bail!("no {css} containing {needle:?} within 15 s; page: {}", page.chars().take(3000).collect::<String>())
 }
 
+/// Polls `check` until it holds, for at most twenty seconds.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..400 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
 /// Waits until an element matching `css` exists.
 pub async fn wait_for(c: &Client, css: &str) -> Result<fantoccini::elements::Element> {
     c.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await.with_context(|| format!("waiting for {css}"))

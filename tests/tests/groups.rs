@@ -6,7 +6,7 @@ use std::time::Duration;
 use fantoccini::{Client, Locator};
 use switchboard_relay::demo::{self, ADMIN_EMAIL, DEMO_LINKED};
 use switchboard_shared::groups::MemberRole;
-use switchboard_tests::{open_signed_in, screenshot, wait_for, wait_for_text, Driver};
+use switchboard_tests::{eventually, open_signed_in, screenshot, wait_for, wait_for_text, Driver};
 
 const PASSWORD: &str = "e2e-password-1";
 
@@ -36,16 +36,6 @@ async fn open_group(c: &Client, subject: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("no group named {subject}");
-}
-
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..200 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,14 +80,16 @@ async fn an_administrator_runs_groups_from_the_console() {
 
     // Admins-only on, then back.
     c.find(Locator::Css("#set-admins-only input")).await.unwrap().click().await.unwrap();
-    eventually("admins-only reached WhatsApp", || {
+    eventually("admins-only reached WhatsApp", || async {
         demo.sandbox.linked_applied().iter().any(|a| a.op == "settings" && a.target.contains("\"announce\":true"))
     })
     .await;
     wait_for(&c, "#set-admins-only input:checked").await.unwrap();
     c.find(Locator::Css("#set-admins-only input")).await.unwrap().click().await.unwrap();
-    eventually("and back", || demo.sandbox.linked_applied().iter().any(|a| a.op == "settings" && a.target.contains("\"announce\":false")))
-        .await;
+    eventually("and back", || async {
+        demo.sandbox.linked_applied().iter().any(|a| a.op == "settings" && a.target.contains("\"announce\":false"))
+    })
+    .await;
     c.find(Locator::Css("#close-group")).await.unwrap().click().await.unwrap();
 
     // A Cloud group offers the invite link instead of adding.
@@ -155,7 +147,7 @@ async fn an_administrator_runs_groups_from_the_console() {
     screenshot(&c, "group-created").await.unwrap();
     c.find(Locator::Css("#end-group")).await.unwrap().click().await.unwrap();
     c.find(Locator::Css("#confirm-end")).await.unwrap().click().await.unwrap();
-    eventually("the number left the group", || demo.sandbox.linked_applied().iter().any(|a| a.op == "leave")).await;
+    eventually("the number left the group", || async { demo.sandbox.linked_applied().iter().any(|a| a.op == "leave") }).await;
     for _ in 0..200 {
         if !c.find(Locator::Css("#groups")).await.unwrap().text().await.unwrap().contains("Field trip") {
             break;

@@ -3,11 +3,15 @@
 //! replying, and the conversation shows the answer marked as automatic. Headless Chromium
 //! against the relay and the sandbox over real HTTP.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
+use serde_json::{json, Value};
+use switchboard_relay::access::auth;
 use switchboard_relay::demo::{self, ADMIN_EMAIL};
-use switchboard_tests::{fill, open_signed_in, screenshot, wait_for, wait_for_text, Driver};
+use switchboard_shared::access::Scope;
+use switchboard_tests::{eventually, fill, open_signed_in, screenshot, wait_for, wait_for_text, Driver};
 
 const PASSWORD: &str = "e2e-password-1";
 
@@ -81,4 +85,200 @@ async fn an_administrator_sets_hours_and_a_rule_that_answers_a_customer_at_once(
     wait_for_text(&c, "#automation h1", "自動回覆").await.unwrap();
     wait_for_text(&c, "#rules", "已回覆 1 次").await.unwrap();
     screenshot(&c, "auto-replies-zh").await.unwrap();
+}
+
+/// A signed-in user of the relay's API (the tests' own setup and checks; people use the console).
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+}
+
+impl Api {
+    async fn sign_in(base: &str, email: &str) -> Api {
+        let http = reqwest::Client::new();
+        let r = http
+            .post(format!("{base}/api/v1/session"))
+            .header("x-requested-with", "switchboard")
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{email} signs in");
+        let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        Api { http, base: base.to_owned(), cookie }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("x-requested-with", "switchboard");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let r = request.send().await.unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert!(status.is_success(), "{method} {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// Opens this user's console event stream: they are on duty while it is held.
+    async fn on_duty(&self) -> reqwest::Response {
+        let r = self.http.get(format!("{}/api/v1/events", self.base)).header("cookie", &self.cookie).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        r
+    }
+
+    /// Open conversations per agent id, and the agent of `customer`.
+    async fn loads(&self, customer: &str) -> (HashMap<i64, usize>, Option<i64>) {
+        let inbox = self.call(reqwest::Method::GET, "/api/v1/conversations", None).await;
+        let mut loads = HashMap::new();
+        let mut theirs = None;
+        for c in inbox["conversations"].as_array().unwrap() {
+            if let (Some(a), Some("open")) = (c["assigned_to"].as_i64(), c["status"].as_str()) {
+                *loads.entry(a).or_default() += 1;
+            }
+            if c["contact"] == customer {
+                theirs = c["assigned_to"].as_i64();
+            }
+        }
+        (loads, theirs)
+    }
+}
+
+/// The story, with the relay's clock set: a customer writes at 20:00 and is told at once
+/// that agent #103 will help after 09:00; 49 more write during the night; at 09:00 the fifty go
+/// 10/10/10/10/10 to the five agents on duty, the reserved customer to #103, who opens that
+/// conversation in the console with its history, answers with `/hours` and leaves a note
+/// mentioning the administrator, who sees it live. Then an agent closes their console and
+/// theirs go to the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_night_is_shared_at_nine_and_agent_103_answers_with_a_canned_reply_and_a_note() {
+    use reqwest::Method;
+    let dir = tempfile::tempdir().unwrap();
+    let demo = switchboard_tests::start_demo(dir.path(), PASSWORD, |c| c.away_grace_secs = Some(1)).await;
+    let number = demo::demo_numbers()[0].id.clone();
+    let base = demo.relay.url();
+    let admin = Api::sign_in(&base, ADMIN_EMAIL).await;
+
+    // Open every day 09:00–18:00 in Taipei, least-open; the away message names the agent.
+    let every_day: Vec<Value> = (0..7).map(|_| json!([{"open": "09:00", "close": "18:00"}])).collect();
+    admin
+        .call(
+            Method::PUT,
+            &format!("/api/v1/numbers/{number}/support"),
+            Some(json!({"hours": {"week": every_day}, "assignment": "least_open"})),
+        )
+        .await;
+    let away = json!({"name": "Away", "trigger": {"type": "away"}, "lang": "en",
+                      "answer": {"type": "text", "text": "We have your message — agent {agent} will help you after {opens_at}."}});
+    let rule = admin.call(Method::POST, "/api/v1/auto-replies", Some(away)).await;
+
+    // The team facing customers: the demo's agent #103 and four colleagues; the supervisor takes
+    // no conversations today (no code).
+    let agents = admin.call(Method::GET, "/api/v1/agents", None).await;
+    let id_of =
+        |agents: &Value, email: &str| agents.as_array().unwrap().iter().find(|a| a["email"] == email).unwrap()["id"].as_i64().unwrap();
+    let supervisor = id_of(&agents, "supervisor@example.com");
+    admin.call(Method::PATCH, &format!("/api/v1/agents/{supervisor}"), Some(json!({"code": ""}))).await;
+    let mut team = Vec::new();
+    for code in [102, 104, 105, 106] {
+        let email = format!("agent{code}@example.com");
+        auth::upsert_user(&demo.relay.state, &email, &format!("Agent {code}"), PASSWORD, "Agent", &Scope::All).await.unwrap();
+        let id = id_of(&admin.call(Method::GET, "/api/v1/agents", None).await, &email);
+        admin.call(Method::PATCH, &format!("/api/v1/agents/{id}"), Some(json!({"code": code.to_string()}))).await;
+        team.push((id, Api::sign_in(&base, &email).await));
+    }
+    let agent_103 = id_of(&agents, "agent@example.com");
+
+    // 20:00 in Taipei (UTC+8, no daylight saving), tomorrow.
+    let day = demo.relay.state.clock.now_ms() / 86_400_000 + 1;
+    let evening = day * 86_400_000 + 12 * 3_600_000;
+    demo.relay.state.clock.set(evening);
+    let first = "85291230103";
+    demo.sandbox.customer_writes(&number, first, "張小姐", "你好，我的訂單 HB-12345 還未收到");
+    eventually("the away message", || async { demo.sandbox.ledger().iter().any(|e| e.to == first) }).await;
+    let reply: Vec<String> = demo.sandbox.ledger().into_iter().filter(|e| e.to == first).map(|e| e.summary).collect();
+    assert_eq!(reply, ["We have your message — agent #103 will help you after 09:00 tomorrow."]);
+    assert_eq!(admin.loads(first).await.1, Some(agent_103), "the conversation is reserved for the agent the message named");
+
+    // 49 more write during the night (the away message off, so nothing else is reserved).
+    let mut spec = rule.clone();
+    spec["enabled"] = json!(false);
+    admin.call(Method::PUT, &format!("/api/v1/auto-replies/{}", rule["id"]), Some(spec)).await;
+    for i in 1..50 {
+        demo.sandbox.customer_writes(&number, &format!("852912{:05}", i), &format!("Customer {i}"), "有人嗎？");
+    }
+    eventually("fifty waiting", || async {
+        admin.call(Method::GET, "/api/v1/conversations", None).await["conversations"].as_array().unwrap().len() == 50
+    })
+    .await;
+
+    // Five agents on duty: #103 in the console, four with theirs open elsewhere.
+    let driver = Driver::start().await.unwrap();
+    let c = driver.browser(1280, 1000).await.unwrap();
+    open_signed_in(&c, &base, "agent@example.com", PASSWORD, "/inbox").await.unwrap();
+    wait_for(&c, ".conn[data-state=live]").await.unwrap();
+    let mut streams = Vec::new();
+    for (_, api) in &team {
+        streams.push(api.on_duty().await);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(admin.loads(first).await.0.values().sum::<usize>(), 1, "nothing moves before the opening");
+
+    // 09:00: ten each, the reserved customer with #103.
+    demo.relay.state.clock.set(evening + 13 * 3_600_000);
+    eventually("all fifty assigned", || async { admin.loads(first).await.0.values().sum::<usize>() == 50 }).await;
+    let (loads, theirs) = admin.loads(first).await;
+    assert_eq!(theirs, Some(agent_103));
+    let mut counts: Vec<usize> = loads.values().copied().collect();
+    counts.sort_unstable();
+    assert_eq!(counts, [10, 10, 10, 10, 10], "{loads:?}");
+    wait_for_text(&c, "#view-mine .count", "10").await.unwrap();
+    screenshot(&c, "inbox-mine-at-nine").await.unwrap();
+
+    // #103 finds the customer, sees the whole history, and answers with /hours.
+    c.find(Locator::Css("#view-mine")).await.unwrap().click().await.unwrap();
+    fill(&c, "#inbox-search", "張小姐").await.unwrap();
+    wait_for_text(&c, "#conversations .conversation-row", "張小姐").await.unwrap();
+    c.find(Locator::Css("#conversations .conversation-row a")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, ".bubble.in .body", "HB-12345").await.unwrap();
+    wait_for_text(&c, ".bubble.auto .body", "agent #103 will help you").await.unwrap();
+    wait_for(&c, "#reply-text").await.unwrap().send_keys("/hou").await.unwrap();
+    wait_for_text(&c, "#suggestions .suggestion", "/hours").await.unwrap();
+    screenshot(&c, "composer-canned").await.unwrap();
+    c.find(Locator::Css("#suggestions .suggestion")).await.unwrap().click().await.unwrap();
+    let inserted = c.execute("return document.querySelector('#reply-text').value", vec![]).await.unwrap();
+    assert_eq!(inserted.as_str(), Some("張小姐你好！我們星期一至六 09:00–18:00 營業，星期日及公眾假期休息。"), "placeholders filled");
+    c.find(Locator::Css("#send")).await.unwrap().click().await.unwrap();
+    eventually("the canned reply sent", || async { demo.sandbox.ledger().iter().filter(|e| e.to == first).count() == 2 }).await;
+
+    // A note for the administrator, who has the console open elsewhere and sees it live.
+    let c_admin = driver.browser(1280, 900).await.unwrap();
+    open_signed_in(&c_admin, &base, ADMIN_EMAIL, PASSWORD, "/inbox").await.unwrap();
+    wait_for(&c_admin, ".conn[data-state=live]").await.unwrap();
+    c.find(Locator::Css("#mode-note")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("#reply-text")).await.unwrap().send_keys("@Adm").await.unwrap();
+    wait_for_text(&c, "#suggestions .suggestion", "@Admin").await.unwrap();
+    c.find(Locator::Css("#suggestions .suggestion")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("#reply-text")).await.unwrap().send_keys("請幫忙查一下 HB-12345 的物流").await.unwrap();
+    c.find(Locator::Css("#send")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, ".note", "請幫忙查一下").await.unwrap();
+    screenshot(&c, "conversation-note").await.unwrap();
+    wait_for_text(&c_admin, "#mention-toast", "請幫忙查一下 HB-12345").await.unwrap();
+    screenshot(&c_admin, "mention-toast").await.unwrap();
+    assert_eq!(demo.sandbox.ledger().iter().filter(|e| e.to == first).count(), 2, "a note never reaches the customer");
+
+    // #104 closes their console: after the grace period their ten go to the four still on duty.
+    let leaving = team[1].0;
+    drop(streams.remove(1));
+    eventually("#104's released", || async { !admin.loads(first).await.0.contains_key(&leaving) }).await;
+    let (after, _) = admin.loads(first).await;
+    assert_eq!(after.values().sum::<usize>(), 50, "nothing of theirs is left waiting: {after:?}");
+    assert!(after.values().all(|n| (12..=13).contains(n)), "shared among four: {after:?}");
+    c_admin.close().await.unwrap();
+    c.close().await.unwrap();
 }

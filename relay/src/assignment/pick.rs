@@ -70,10 +70,11 @@ mod tests {
     #[test]
     fn least_open_evens_out_uneven_loads_and_respects_capacity() {
         let mut agents = team(&[(1, 6, None), (2, 0, None), (3, 2, Some(4))]);
-        let (chosen, _) = hand_out(AssignmentMode::LeastOpen, &mut agents, 8, None);
-        // 2 catches up first; 3 stops at its capacity of 4; the rest even out.
-        assert_eq!(counts(&chosen, &[1, 2, 3]), [1, 5, 2]);
-        assert_eq!(agents.iter().map(|a| a.load).collect::<Vec<_>>(), [7, 5, 4]);
+        let (chosen, _) = hand_out(AssignmentMode::LeastOpen, &mut agents, 9, None);
+        // 2 catches up with 3 first, then they alternate until 3 stops at its capacity of 4;
+        // 2 goes on alone up to 1's six, and the ninth goes to the earlier of the two tied.
+        assert_eq!(counts(&chosen, &[1, 2, 3]), [1, 6, 2]);
+        assert_eq!(agents.iter().map(|a| a.load).collect::<Vec<_>>(), [7, 6, 4]);
     }
 
     #[test]

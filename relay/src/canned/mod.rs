@@ -53,6 +53,17 @@ async fn checked(conn: &mut sqlx::AnyConnection, user: &AuthUser, mut spec: Cann
     Ok(spec)
 }
 
+/// Adds replies whose shortcuts are not taken yet (the demo's starting library), unaudited.
+pub async fn seed(conn: &mut sqlx::AnyConnection, specs: &[CannedReplySpec], now_ms: i64) -> Result<()> {
+    for spec in specs {
+        spec.check().map_err(|m| AppError::bad_request("invalid_canned", m))?;
+        if !store::shortcut_taken(conn, &CannedReplySpec::key(&spec.shortcut), 0).await? {
+            store::insert(conn, spec, now_ms).await?;
+        }
+    }
+    Ok(())
+}
+
 /// `GET /api/v1/canned-replies`: the ones offered on the user's numbers.
 pub async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<Vec<CannedReply>>> {
     let mut conn = state.db.pool.acquire().await?;
