@@ -48,6 +48,7 @@ fn provide_contexts() {
     provide_context(i18n);
     provide_context(session);
     provide_context(inbox);
+    provide_context(pages::inbox::Filters::default());
     leptos::task::spawn_local(async move {
         if let Ok(me) = client::me().await {
             session.me.set(Some(me));

@@ -194,9 +194,11 @@ async fn the_night_is_shared_at_nine_and_agent_103_answers_with_a_canned_reply_a
     }
     let agent_103 = id_of(&agents, "agent@example.com");
 
-    // 20:00 in Taipei (UTC+8, no daylight saving), tomorrow.
-    let day = demo.relay.state.clock.now_ms() / 86_400_000 + 1;
-    let evening = day * 86_400_000 + 12 * 3_600_000;
+    // The next 20:00 in Taipei (UTC+8, no daylight saving): less than a day from now, so the
+    // customer's message is inside WhatsApp's 24-hour window for the away message.
+    let now = demo.relay.state.clock.now_ms();
+    let noon_utc = now / 86_400_000 * 86_400_000 + 12 * 3_600_000;
+    let evening = if noon_utc > now { noon_utc } else { noon_utc + 86_400_000 };
     demo.relay.state.clock.set(evening);
     let first = "85291230103";
     demo.sandbox.customer_writes(&number, first, "張小姐", "你好，我的訂單 HB-12345 還未收到");
@@ -244,7 +246,13 @@ async fn the_night_is_shared_at_nine_and_agent_103_answers_with_a_canned_reply_a
     c.find(Locator::Css("#view-mine")).await.unwrap().click().await.unwrap();
     fill(&c, "#inbox-search", "張小姐").await.unwrap();
     wait_for_text(&c, "#conversations .conversation-row", "張小姐").await.unwrap();
+    eventually("the search leaves one row", || async {
+        c.find_all(Locator::Css("#conversations .conversation-row")).await.map(|rows| rows.len() == 1).unwrap_or(false)
+    })
+    .await;
     c.find(Locator::Css("#conversations .conversation-row a")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, "#conversation-name", "張小姐").await.unwrap();
+    wait_for(&c, "#view-mine.active").await.expect("the list keeps the view chosen when a conversation opens");
     wait_for_text(&c, ".bubble.in .body", "HB-12345").await.unwrap();
     wait_for_text(&c, ".bubble.auto .body", "agent #103 will help you").await.unwrap();
     wait_for(&c, "#reply-text").await.unwrap().send_keys("/hou").await.unwrap();

@@ -55,9 +55,11 @@ enum View {
     All,
 }
 
-/// The list's filters and the supervisor's selection, shared by the list and its bars.
+/// The list's filters and the supervisor's selection, shared by the list and its bars. They
+/// live as long as the app (provided at its root), so opening a conversation or another page
+/// and coming back keeps the view, the search and the filters the agent chose.
 #[derive(Clone, Copy)]
-struct Filters {
+pub struct Filters {
     view: RwSignal<View>,
     /// `None`: any status.
     status: RwSignal<Option<ConversationStatus>>,
@@ -70,8 +72,8 @@ struct Filters {
     selected: RwSignal<BTreeSet<i64>>,
 }
 
-impl Filters {
-    fn new() -> Filters {
+impl Default for Filters {
+    fn default() -> Filters {
         Filters {
             view: RwSignal::new(View::All),
             status: RwSignal::new(Some(ConversationStatus::Open)),
@@ -82,7 +84,9 @@ impl Filters {
             selected: RwSignal::new(BTreeSet::new()),
         }
     }
+}
 
+impl Filters {
     /// Whether `c` passes the view, number and label (the status is checked apart, so the
     /// view tabs can count it).
     fn keeps(&self, c: &Conversation, me: i64) -> bool {
@@ -109,7 +113,7 @@ fn ConversationList(selected: Memo<Option<i64>>) -> impl IntoView {
     let me = session.me.get_untracked();
     let my_id = me.as_ref().map_or(0, |m| m.id);
     let supervises = me.as_ref().is_some_and(|m| m.can(Permission::ViewReports) || m.can(Permission::ManageAgents));
-    let filters = Filters::new();
+    let filters = use_context::<Filters>().unwrap_or_default();
     // Searching asks the relay (it reads every message), a moment after the typing stops.
     let searching = Mutation::new();
     let typed = RwSignal::new(0u64);
