@@ -279,6 +279,14 @@ async fn the_night_is_shared_at_nine_and_agent_103_answers_with_a_canned_reply_a
     wait_for_text(&c_admin, "#mention-toast", "請幫忙查一下 HB-12345").await.unwrap();
     screenshot(&c_admin, "mention-toast").await.unwrap();
     assert_eq!(demo.sandbox.ledger().iter().filter(|e| e.to == first).count(), 2, "a note never reaches the customer");
+    // The same two pages in Traditional Chinese.
+    c.find(Locator::Css("#lang-switch")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, "#mode-note", "內部備註").await.unwrap();
+    wait_for_text(&c, "#view-mine", "我的").await.unwrap();
+    screenshot(&c, "conversation-note-zh").await.unwrap();
+    c_admin.find(Locator::Css("#lang-switch")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c_admin, "#mention-toast", "提及了你").await.unwrap();
+    screenshot(&c_admin, "mention-toast-zh").await.unwrap();
 
     // #104 closes their console: after the grace period their ten go to the four still on duty.
     let leaving = team[1].0;
