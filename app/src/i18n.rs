@@ -503,6 +503,8 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("agents.code", "Code customers see, e.g. 103", "客戶看到的編號，例如 103"),
     ("agents.capacity", "Most open conversations (empty: no limit)", "最多同時處理的對話（留空：不設限）"),
     ("agents.away", "Away", "暫離"),
+    ("agents.online", "Online", "在線"),
+    ("agents.offline", "Offline", "離線"),
     ("auto.title", "Auto-replies and business hours", "自動回覆及營業時間"),
     ("auto.intro", "Switchboard answers customers by these rules even when nobody has the console open.", "即使沒有人開著控制台，Switchboard 也會按這些規則回覆客戶。"),
     ("auto.hours", "Business hours", "營業時間"),

@@ -144,6 +144,10 @@ async fn the_night_is_shared_evenly_at_the_opening_and_an_agent_who_leaves_hands
     let after = loads(&app, &admin).await;
     assert_eq!(after.values().sum::<usize>(), 50, "nothing of theirs is left waiting: {after:?}");
     assert!(after.values().all(|n| (12..=13).contains(n)), "shared evenly among four: {after:?}");
+    // The Agents page shows who has a console open.
+    let listed = app.get_json(&admin, "/api/v1/agents").await;
+    let online = |id: i64| listed.as_array().unwrap().iter().find(|a| a["id"] == id).unwrap()["online"].as_bool();
+    assert_eq!((online(leaving), online(agents[0].id)), (Some(false), Some(true)), "{listed}");
     let released = app.get_json(&admin, "/api/v1/audit?action=conversation.assign").await;
     assert!(released.to_string().contains("offline or away"), "the release is audited with its reason");
 

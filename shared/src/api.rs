@@ -110,6 +110,9 @@ pub struct Agent {
     /// Set by hand: on a break.
     #[serde(default)]
     pub away: bool,
+    /// Whether they have a console open now (not stored: the relay's live presence).
+    #[serde(default)]
+    pub online: bool,
 }
 
 /// An agent's public code: 1 to 8 letters or digits.

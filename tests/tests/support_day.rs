@@ -295,6 +295,12 @@ async fn the_night_is_shared_at_nine_and_agent_103_answers_with_a_canned_reply_a
     let (after, _) = admin.loads(first).await;
     assert_eq!(after.values().sum::<usize>(), 50, "nothing of theirs is left waiting: {after:?}");
     assert!(after.values().all(|n| (12..=13).contains(n)), "shared among four: {after:?}");
+    // The administrator's Agents page says who is on duty: #103 online, #104 gone.
+    c_admin.find(Locator::Css("#lang-switch")).await.unwrap().click().await.unwrap();
+    c_admin.goto(&format!("{base}/agents")).await.unwrap();
+    wait_for(&c_admin, &format!("tr[data-agent='{agent_103}'] .agent-presence[data-presence=online]")).await.unwrap();
+    wait_for(&c_admin, &format!("tr[data-agent='{leaving}'] .agent-presence[data-presence=offline]")).await.unwrap();
+    screenshot(&c_admin, "agents-on-duty").await.unwrap();
     c_admin.close().await.unwrap();
     c.close().await.unwrap();
 }

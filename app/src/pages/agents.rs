@@ -236,7 +236,7 @@ fn AgentRow(agent: Agent, role_names: Signal<Vec<String>>, on_links: Callback<Ve
                 </Show>
             </td>
             <td data-label=move || i18n.t(key!("agents.duty"))>
-                <div class="duty">
+                <div class="duty-fields">
                     <input class="agent-code" size="6" placeholder="103" aria-label=move || i18n.t(key!("agents.code"))
                         prop:value=code on:input=move |ev| code.set(event_target_value(&ev)) />
                     <input class="agent-capacity" type="number" min="0" inputmode="numeric" placeholder="∞"
@@ -244,7 +244,14 @@ fn AgentRow(agent: Agent, role_names: Signal<Vec<String>>, on_links: Callback<Ve
                         prop:value=capacity on:input=move |ev| capacity.set(event_target_value(&ev)) />
                     <button type="button" class="secondary small save-duty" on:click=save_duty>{move || i18n.t(key!("common.save"))}</button>
                 </div>
-                {agent.away.then(|| view! { <span class="pill warn">{move || i18n.t(key!("agents.away"))}</span> })}
+                {
+                    let (class, key) = match (agent.away, agent.online) {
+                        (true, _) => ("pill warn agent-presence", key!("agents.away")),
+                        (false, true) => ("pill ok agent-presence", key!("agents.online")),
+                        (false, false) => ("pill agent-presence", key!("agents.offline")),
+                    };
+                    view! { <span class=class data-presence=if agent.away { "away" } else if agent.online { "online" } else { "offline" }>{move || i18n.t(key)}</span> }
+                }
             </td>
             <td data-label=move || i18n.t(key!("agents.status"))><span class=status_class>{move || i18n.t(status_key)}</span></td>
             <td class="row-actions">

@@ -45,6 +45,7 @@ async fn agent_from(conn: &mut sqlx::AnyConnection, row: AgentRow) -> Result<Age
         code: row.code,
         capacity: row.capacity,
         away: row.away == 1,
+        online: false,
     })
 }
 
@@ -59,7 +60,9 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<Agent>>> {
     let rows = store::agents(&mut conn).await?;
     let mut agents = Vec::with_capacity(rows.len());
     for row in rows {
-        agents.push(agent_from(&mut conn, row).await?);
+        let mut agent = agent_from(&mut conn, row).await?;
+        agent.online = state.events.console_open(agent.id);
+        agents.push(agent);
     }
     Ok(Json(agents))
 }
@@ -258,7 +261,7 @@ pub async fn update(
             requeued = crate::agent_left(&mut tx, id).await?;
         }
     }
-    let after = load_agent(&mut tx, id).await?;
+    let mut after = load_agent(&mut tx, id).await?;
     let action = match (before.disabled, after.disabled) {
         (false, true) => "agent.disable",
         (true, false) => "agent.enable",
@@ -272,6 +275,7 @@ pub async fn update(
     }
     // Capacity, scope, code or role may change who takes conversations.
     state.assignment_bell.notify_one();
+    after.online = state.events.console_open(id);
     // Open event streams carry the user as they were; closing them makes the browser reconnect
     // (resuming after its last event) with the new role and scope, or be refused if disabled.
     state.events.close_streams_of(id);

@@ -86,6 +86,11 @@ impl Hub {
         }
     }
 
+    /// Whether the user has a console (an event stream) open now.
+    pub fn console_open(&self, user_id: i64) -> bool {
+        self.presence.lock().expect("presence lock").streams.get(&user_id).is_some_and(|n| *n > 0)
+    }
+
     /// A user set themselves away (or back) at `now`.
     pub fn set_away(&self, user_id: i64, away: bool, now: i64) {
         let mut p = self.presence.lock().expect("presence lock");
