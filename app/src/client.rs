@@ -140,6 +140,10 @@ pub async fn change_agent(id: i64, change: &AgentChange) -> Answer<Agent> {
     api::send("PATCH", &format!("/api/v1/agents/{id}"), change).await
 }
 
+pub async fn change_agents(request: &BulkAgentChange) -> Answer<Vec<Agent>> {
+    api::post("/api/v1/agents/bulk", request).await
+}
+
 pub async fn password_link(id: i64) -> Answer<CreatedAgent> {
     api::post(&format!("/api/v1/agents/{id}/password-link"), &serde_json::json!({})).await
 }

@@ -138,6 +138,7 @@ pub fn document(state: &AppState) -> OpenApi {
             schema::<NewAgentsRequest>(),
             schema::<CreatedAgent>(),
             schema::<AgentChange>(),
+            schema::<BulkAgentChange>(),
             schema::<SetPasswordRequest>(),
             schema::<AuditEntry>(),
             schema::<SupervisorView>(),

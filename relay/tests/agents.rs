@@ -26,6 +26,7 @@ on_both_backends!(
     labels_are_normalised_audited_and_filter_the_export,
     a_deleted_message_loses_its_text_for_good_and_is_audited,
     a_scope_change_closes_the_live_stream_so_it_reconnects_with_the_new_scope,
+    an_administrator_changes_many_agents_at_once_all_or_none,
 );
 
 fn message_on(number: &str, wamid: &str, from: &str, text: &str) -> Value {
@@ -556,4 +557,68 @@ async fn a_scope_change_closes_the_live_stream_so_it_reconnects_with_the_new_sco
     two_conversations(&app).await;
     let events = read_events(&mut stream, 1).await;
     assert_eq!(events[0]["number_id"], NUMBER2);
+}
+
+async fn an_administrator_changes_many_agents_at_once_all_or_none(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin().await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let email = format!("team{i}@example.com");
+        auth::upsert_user(&app.relay.state, &email, &format!("Team {i}"), PASSWORD, "Agent", &Scope::All).await.unwrap();
+        let all = app.get_json(&admin, "/api/v1/agents").await;
+        ids.push(all.as_array().unwrap().iter().find(|a| a["email"] == email.as_str()).unwrap()["id"].as_i64().unwrap());
+    }
+    let cookie = app.login_as("team2@example.com", PASSWORD).await;
+    let me = app.get_json(&admin, "/api/v1/me").await["id"].as_i64().unwrap();
+    let state = || async {
+        let all = app.get_json(&admin, "/api/v1/agents").await;
+        let mine: Vec<(String, Option<i64>, bool)> = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| ids.contains(&a["id"].as_i64().unwrap()))
+            .map(|a| (a["role"].as_str().unwrap().to_owned(), a["capacity"].as_i64(), a["disabled"].as_bool().unwrap()))
+            .collect();
+        mine
+    };
+    let before = state().await;
+    let audit_before = app.count("SELECT COUNT(*) FROM audit_log").await;
+
+    // Bad requests change nobody, and say why.
+    let cases = [
+        (json!({"agent_ids": [], "change": {"capacity": 5}}), 400, "invalid_agents"),
+        (json!({"agent_ids": [ids[0], 999_999], "change": {"capacity": 5}}), 400, "invalid_agents"),
+        (json!({"agent_ids": [ids[0], ids[1]], "change": {"code": "200"}}), 400, "invalid_change"),
+        (json!({"agent_ids": [ids[0], ids[1]], "change": {"name": "Same"}}), 400, "invalid_change"),
+        (json!({"agent_ids": [ids[0], ids[1]], "change": {}}), 400, "invalid_change"),
+        (json!({"agent_ids": [ids[0], ids[1]], "change": {"capacity": -1}}), 400, "invalid_capacity"),
+        (json!({"agent_ids": [ids[0], ids[1]], "change": {"role": "Pilot"}}), 400, "unknown_role"),
+        // The administrator among them: nobody may disable themselves, so nobody is disabled.
+        (json!({"agent_ids": [ids[0], me], "change": {"disabled": true}}), 409, "conflict"),
+        (json!({"agent_ids": "all", "change": {"capacity": 5}}), 400, ""),
+    ];
+    for (body, status, code) in cases {
+        let r = app.post_api(&admin, "/api/v1/agents/bulk", &body).await;
+        assert_eq!(r.status().as_u16(), status, "{body}");
+        let text = r.text().await.unwrap();
+        assert!(text.contains(code), "{body}: {text}");
+    }
+    assert_eq!(state().await, before, "nothing changed");
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log").await, audit_before, "nothing audited");
+
+    // One change for three: each is changed and audited; a disabled agent's sessions end.
+    let body = json!({"agent_ids": [ids[0], ids[1], ids[2], ids[2]], "change": {"role": "Supervisor", "capacity": 8}});
+    let r = app.post_api(&admin, "/api/v1/agents/bulk", &body).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap().as_array().unwrap().len(), 3, "each once");
+    assert!(state().await.iter().all(|a| *a == ("Supervisor".to_owned(), Some(8), false)), "{:?}", state().await);
+    let r = app.post_api(&admin, "/api/v1/agents/bulk", &json!({"agent_ids": [ids[1], ids[2]], "change": {"disabled": true}})).await;
+    assert_eq!(r.status(), 200);
+    let after = state().await;
+    assert_eq!(after.iter().map(|a| a.2).collect::<Vec<_>>(), [false, true, true]);
+    let audit = app.get_json(&admin, "/api/v1/audit?action=agent.disable").await;
+    assert_eq!(audit.as_array().unwrap().len(), 2, "one entry per agent");
+    let r = app.call(Method::GET, &cookie, "/api/v1/me", None).await;
+    assert_eq!(r.status(), 401, "the disabled agent is signed out");
 }

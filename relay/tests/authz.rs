@@ -79,7 +79,7 @@ fn expected(method: &Method, path: &str) -> Option<Expect> {
         ("GET", "/events") => same([200; 4]),
         ("GET", "/agents") => same([200, 403, 403, 403]),
         ("POST", "/agents") => same([201, 403, 403, 403]),
-        ("PATCH", "/agents/{id}") => same([200, 403, 403, 403]),
+        ("PATCH", "/agents/{id}") | ("POST", "/agents/bulk") => same([200, 403, 403, 403]),
         ("POST", "/agents/{id}/password-link") => same([200, 403, 403, 403]),
         ("GET", "/roles") => same([200, 403, 403, 403]),
         ("POST", "/roles") => same([201, 403, 403, 403]),
@@ -255,6 +255,10 @@ impl Fixture {
             }
             ("POST", "/agents") => {
                 (path, Some(json!({"emails": format!("new{}@example.com", unique()), "role": "agent", "scope": {"kind": "all"}})))
+            }
+            ("POST", "/agents/bulk") => {
+                let target = self.user("Agent").await.0;
+                (path, Some(json!({"agent_ids": [target], "change": {"capacity": 12}})))
             }
             ("PATCH", "/agents/{id}") | ("POST", "/agents/{id}/password-link") => {
                 let target = self.user("Agent").await.0;

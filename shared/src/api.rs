@@ -165,6 +165,15 @@ pub struct AgentChange {
     pub away: Option<bool>,
 }
 
+/// `POST /api/v1/agents/bulk`: one change for many agents at once (all or none). A name or a
+/// code belongs to one person, so neither can be changed in bulk.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BulkAgentChange {
+    pub agent_ids: Vec<i64>,
+    pub change: AgentChange,
+}
+
 /// `POST /api/v1/password`: sets a password with a one-time token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

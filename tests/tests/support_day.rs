@@ -301,6 +301,20 @@ async fn the_night_is_shared_at_nine_and_agent_103_answers_with_a_canned_reply_a
     wait_for(&c_admin, &format!("tr[data-agent='{agent_103}'] .agent-presence[data-presence=online]")).await.unwrap();
     wait_for(&c_admin, &format!("tr[data-agent='{leaving}'] .agent-presence[data-presence=offline]")).await.unwrap();
     screenshot(&c_admin, "agents-on-duty").await.unwrap();
+
+    // Two agents at once get a capacity of 20, in one change.
+    for (id, _) in &team[2..] {
+        c_admin.find(Locator::Css(&format!("tr[data-agent='{id}'] .agent-pick"))).await.unwrap().click().await.unwrap();
+    }
+    wait_for_text(&c_admin, "#agents-bulk-count", "2 selected").await.unwrap();
+    fill(&c_admin, "#agents-bulk-capacity", "20").await.unwrap();
+    screenshot(&c_admin, "agents-bulk").await.unwrap();
+    c_admin.find(Locator::Css("#agents-bulk-apply")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c_admin, "#agents-bulk-done", "2 agents changed").await.unwrap();
+    let listed = admin.call(Method::GET, "/api/v1/agents", None).await;
+    let capacities: Vec<Option<i64>> =
+        team.iter().map(|(id, _)| listed.as_array().unwrap().iter().find(|a| a["id"] == *id).unwrap()["capacity"].as_i64()).collect();
+    assert_eq!(capacities, [None, None, Some(20), Some(20)]);
     c_admin.close().await.unwrap();
     c.close().await.unwrap();
 }

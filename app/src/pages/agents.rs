@@ -4,8 +4,10 @@
 use crate::key;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
+use std::collections::BTreeSet;
 use switchboard_shared::access::Scope;
-use switchboard_shared::api::{Agent, AgentChange, CreatedAgent, NewAgentsRequest};
+
+use switchboard_shared::api::{Agent, AgentChange, BulkAgentChange, CreatedAgent, NewAgentsRequest};
 
 use crate::client;
 use crate::components::feedback::{ErrorNote, Mutation};
@@ -48,6 +50,7 @@ pub fn AgentsPage() -> impl IntoView {
         links.set(created);
         reload.update(|n| *n += 1);
     });
+    let selected = RwSignal::new(BTreeSet::<i64>::new());
     view! {
         <section class="page">
             <h1>{move || i18n.t(key!("agents.title"))}</h1>
@@ -70,6 +73,7 @@ pub fn AgentsPage() -> impl IntoView {
                     </ul>
                 </div>
             </Show>
+            <BulkAgents selected=selected role_names=role_names reload=reload />
             <Suspense fallback=move || view! { <p class="muted">{i18n.t(key!("common.loading"))}</p> }>
                 {move || Suspend::new(async move {
                     match agents.await {
@@ -78,6 +82,7 @@ pub fn AgentsPage() -> impl IntoView {
                             <div class="table-wrap">
                                 <table class="grid" id="agents">
                                     <thead><tr>
+                                        <th class="agent-pick-cell"><span class="sr-only">{i18n.t(key!("agents.bulk.pick"))}</span></th>
                                         <th>{i18n.t(key!("agents.name"))}</th>
                                         <th>{i18n.t(key!("agents.role"))}</th>
                                         <th>{i18n.t(key!("agents.numbers"))}</th>
@@ -86,7 +91,7 @@ pub fn AgentsPage() -> impl IntoView {
                                         <th></th>
                                     </tr></thead>
                                     <tbody>
-                                        {list.into_iter().map(|a| view! { <AgentRow agent=a role_names=role_names on_links=on_links reload=reload /> }).collect_view()}
+                                        {list.into_iter().map(|a| view! { <AgentRow agent=a role_names=role_names on_links=on_links reload=reload selected=selected /> }).collect_view()}
                                     </tbody>
                                 </table>
                             </div>
@@ -160,7 +165,13 @@ fn NewAgents(role_names: Signal<Vec<String>>, on_links: Callback<Vec<CreatedAgen
 }
 
 #[component]
-fn AgentRow(agent: Agent, role_names: Signal<Vec<String>>, on_links: Callback<Vec<CreatedAgent>>, reload: RwSignal<u32>) -> impl IntoView {
+fn AgentRow(
+    agent: Agent,
+    role_names: Signal<Vec<String>>,
+    on_links: Callback<Vec<CreatedAgent>>,
+    reload: RwSignal<u32>,
+    selected: RwSignal<BTreeSet<i64>>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let inbox = use_inbox();
     let session = expect_context::<Session>();
@@ -204,6 +215,14 @@ fn AgentRow(agent: Agent, role_names: Signal<Vec<String>>, on_links: Callback<Ve
     };
     view! {
         <tr data-agent=id class:dim=disabled>
+            <td class="agent-pick-cell">
+                <input type="checkbox" class="agent-pick" aria-label=move || i18n.t(key!("agents.bulk.pick"))
+                    prop:checked=move || selected.with(|s| s.contains(&id))
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
+                    } />
+            </td>
             <td data-label=move || i18n.t(key!("agents.name"))>
                 <strong>{agent.name.clone()}</strong>
                 {is_me.then(|| view! { <span class="muted">" (" {move || i18n.t(key!("agents.you"))} ")"</span> })}
@@ -264,5 +283,67 @@ fn AgentRow(agent: Agent, role_names: Signal<Vec<String>>, on_links: Callback<Ve
                 <ErrorNote error=action.error() />
             </td>
         </tr>
+    }
+}
+
+/// One change for the selected agents: a role, a capacity, disabled or enabled. The relay
+/// applies it to all of them or, if one cannot take it, to none and says why.
+#[component]
+fn BulkAgents(selected: RwSignal<BTreeSet<i64>>, role_names: Signal<Vec<String>>, reload: RwSignal<u32>) -> impl IntoView {
+    let i18n = use_i18n();
+    let role = RwSignal::new(String::new());
+    let capacity = RwSignal::new(String::new());
+    let applying = Mutation::new();
+    let done = RwSignal::new(None::<usize>);
+    let apply = move |change: AgentChange| {
+        let request = BulkAgentChange { agent_ids: selected.get_untracked().into_iter().collect(), change };
+        done.set(None);
+        applying.run(async move { client::change_agents(&request).await }, move |changed| {
+            done.set(Some(changed.len()));
+            selected.set(BTreeSet::new());
+            role.set(String::new());
+            capacity.set(String::new());
+            reload.update(|n| *n += 1);
+        });
+    };
+    let apply_fields = move |_| {
+        let role = Some(role.get_untracked()).filter(|r| !r.is_empty());
+        // An unreadable capacity goes as -1, so the relay's message says what a capacity is.
+        let cap = capacity.get_untracked().trim().to_owned();
+        let cap = if cap.is_empty() { None } else { Some(cap.parse().unwrap_or(-1)) };
+        apply(AgentChange { role, capacity: cap, ..Default::default() });
+    };
+    view! {
+        <Show when=move || done.get().is_some() && selected.with(BTreeSet::is_empty)>
+            <p class="notice ok" id="agents-bulk-done">
+                {move || i18n.t(key!("agents.bulk.done")).replace("{n}", &done.get().unwrap_or(0).to_string())}
+            </p>
+        </Show>
+        <Show when=move || !selected.with(BTreeSet::is_empty)>
+            <div class="bulk-bar card" id="agents-bulk">
+                <span id="agents-bulk-count">
+                    {move || i18n.t(key!("inbox.bulk.selected")).replace("{n}", &selected.with(BTreeSet::len).to_string())}
+                </span>
+                <select id="agents-bulk-role" prop:value=role on:change=move |ev| role.set(event_target_value(&ev))>
+                    <option value="">{move || i18n.t(key!("agents.bulk.keep_role"))}</option>
+                    <For each=move || role_names.get() key=|r| r.clone() children=move |r| {
+                        let label = r.clone();
+                        view! { <option value=r.clone()>{move || role_label(i18n, &label)}</option> }
+                    } />
+                </select>
+                <input id="agents-bulk-capacity" class="agent-capacity" type="number" min="0" inputmode="numeric"
+                    placeholder=move || i18n.t(key!("agents.bulk.keep_capacity")) title=move || i18n.t(key!("agents.capacity"))
+                    prop:value=capacity on:input=move |ev| capacity.set(event_target_value(&ev)) />
+                <button type="button" class="primary small" id="agents-bulk-apply" disabled=move || applying.pending().get()
+                    on:click=apply_fields>{move || i18n.t(key!("agents.bulk.apply"))}</button>
+                <button type="button" class="secondary small" id="agents-bulk-enable"
+                    on:click=move |_| apply(AgentChange { disabled: Some(false), ..Default::default() })>{move || i18n.t(key!("agents.enable"))}</button>
+                <button type="button" class="danger small" id="agents-bulk-disable"
+                    on:click=move |_| apply(AgentChange { disabled: Some(true), ..Default::default() })>{move || i18n.t(key!("agents.disable"))}</button>
+                <button type="button" class="text-button" id="agents-bulk-clear"
+                    on:click=move |_| selected.set(BTreeSet::new())>{move || i18n.t(key!("common.cancel"))}</button>
+                <ErrorNote error=applying.error() />
+            </div>
+        </Show>
     }
 }

@@ -10,7 +10,7 @@ use axum::Json;
 use rand::RngCore;
 use serde_json::json;
 use switchboard_shared::access::Scope;
-use switchboard_shared::api::{Agent, AgentChange, CreatedAgent, NewAgentsRequest, SetPasswordRequest};
+use switchboard_shared::api::{Agent, AgentChange, BulkAgentChange, CreatedAgent, Event, NewAgentsRequest, SetPasswordRequest};
 
 use super::store::{self, AgentField, AgentRow};
 use crate::access::audit;
@@ -208,78 +208,133 @@ pub async fn update(
     Path(id): Path<i64>,
     ApiJson(change): ApiJson<AgentChange>,
 ) -> Result<Json<Agent>> {
+    let mut tx = state.db.pool.begin().await?;
+    let (mut after, requeued) = change_one(&mut tx, &user, id, &change).await?;
+    tx.commit().await?;
+    changed(&state, id, &change, requeued);
+    after.online = state.events.console_open(id);
+    Ok(Json(after))
+}
+
+/// Most agents changed in one bulk request.
+pub const MAX_AGENTS_PER_CHANGE: usize = 500;
+
+/// `POST /api/v1/agents/bulk`: one change (role, scope, assigned-only, disabled, capacity,
+/// away) for many agents, in one transaction: if any of them cannot take it, nobody changes
+/// and the answer says which and why.
+pub async fn update_many(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(request): ApiJson<BulkAgentChange>,
+) -> Result<Json<Vec<Agent>>> {
+    let mut ids = request.agent_ids.clone();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() || ids.len() > MAX_AGENTS_PER_CHANGE {
+        return Err(AppError::bad_request("invalid_agents", format!("Choose 1 to {MAX_AGENTS_PER_CHANGE} agents.")));
+    }
+    let change = &request.change;
+    if change.name.is_some() || change.code.is_some() {
+        return Err(AppError::bad_request("invalid_change", "A name or a code belongs to one person: change it on their row."));
+    }
+    if serde_json::to_value(change).ok() == serde_json::to_value(AgentChange::default()).ok() {
+        return Err(AppError::bad_request("invalid_change", "Choose what to change."));
+    }
+    let mut tx = state.db.pool.begin().await?;
+    let mut done = Vec::with_capacity(ids.len());
+    for &id in &ids {
+        let one = change_one(&mut tx, &user, id, change).await.map_err(|e| match e {
+            AppError::NotFound => AppError::bad_request("invalid_agents", format!("There is no agent {id}; nobody was changed.")),
+            other => other,
+        })?;
+        done.push(one);
+    }
+    tx.commit().await?;
+    let mut agents = Vec::with_capacity(done.len());
+    for (mut agent, requeued) in done {
+        changed(&state, agent.id, change, requeued);
+        agent.online = state.events.console_open(agent.id);
+        agents.push(agent);
+    }
+    Ok(Json(agents))
+}
+
+/// Applies `change` to agent `id` inside `tx`, with its audit entry; returns the agent after it
+/// and the events of the conversations they left (when disabled).
+async fn change_one(tx: &mut sqlx::AnyConnection, user: &AuthUser, id: i64, change: &AgentChange) -> Result<(Agent, Vec<Event>)> {
     if id == user.id && (change.disabled == Some(true) || change.role.is_some()) {
         return Err(AppError::Conflict("You cannot disable yourself or change your own role.".into()));
     }
-    let mut tx = state.db.pool.begin().await?;
-    let before = load_agent(&mut tx, id).await?;
+    let before = load_agent(&mut *tx, id).await?;
     if let Some(name) = &change.name {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(AppError::bad_request("invalid_name", "A name has 1 to 100 characters."));
         }
-        store::set_agent_field(&mut tx, id, AgentField::Name(name)).await?;
+        store::set_agent_field(&mut *tx, id, AgentField::Name(name)).await?;
     }
     if let Some(role) = &change.role {
-        let role = access::canonical_role(&mut tx, role)
+        let role = access::canonical_role(&mut *tx, role)
             .await?
             .ok_or_else(|| AppError::bad_request("unknown_role", format!("There is no role named {role:?}.")))?;
-        store::set_agent_field(&mut tx, id, AgentField::Role(&role)).await?;
+        store::set_agent_field(&mut *tx, id, AgentField::Role(&role)).await?;
     }
     if let Some(scope) = &change.scope {
-        access::save_scope(&mut tx, id, scope).await?;
+        access::save_scope(&mut *tx, id, scope).await?;
     }
     if let Some(assigned_only) = change.assigned_only {
-        store::set_agent_field(&mut tx, id, AgentField::AssignedOnly(assigned_only)).await?;
+        store::set_agent_field(&mut *tx, id, AgentField::AssignedOnly(assigned_only)).await?;
     }
     if let Some(code) = &change.code {
         let code = code.trim().trim_start_matches('#');
         if code.is_empty() {
-            store::set_agent_field(&mut tx, id, AgentField::Code(None)).await?;
+            store::set_agent_field(&mut *tx, id, AgentField::Code(None)).await?;
         } else {
             switchboard_shared::api::check_agent_code(code).map_err(|m| AppError::bad_request("invalid_code", m))?;
-            if store::code_taken(&mut tx, code, id).await? {
+            if store::code_taken(&mut *tx, code, id).await? {
                 return Err(AppError::Conflict(format!("Another agent already has the code {code}.")));
             }
-            store::set_agent_field(&mut tx, id, AgentField::Code(Some(code))).await?;
+            store::set_agent_field(&mut *tx, id, AgentField::Code(Some(code))).await?;
         }
     }
     if let Some(capacity) = change.capacity {
         if !(0..=10_000).contains(&capacity) {
             return Err(AppError::bad_request("invalid_capacity", "A capacity is 1 to 10,000 conversations, or 0 for no limit."));
         }
-        store::set_agent_field(&mut tx, id, AgentField::Capacity((capacity > 0).then_some(capacity))).await?;
+        store::set_agent_field(&mut *tx, id, AgentField::Capacity((capacity > 0).then_some(capacity))).await?;
     }
     if let Some(away) = change.away {
-        store::set_agent_field(&mut tx, id, AgentField::Away(away)).await?;
+        store::set_agent_field(&mut *tx, id, AgentField::Away(away)).await?;
     }
     let mut requeued = Vec::new();
     if let Some(disabled) = change.disabled {
-        store::set_agent_field(&mut tx, id, AgentField::Disabled(disabled)).await?;
+        store::set_agent_field(&mut *tx, id, AgentField::Disabled(disabled)).await?;
         if disabled && !before.disabled {
-            store::end_sessions_of(&mut tx, id).await?;
-            requeued = crate::agent_left(&mut tx, id).await?;
+            store::end_sessions_of(&mut *tx, id).await?;
+            requeued = crate::agent_left(&mut *tx, id).await?;
         }
     }
-    let mut after = load_agent(&mut tx, id).await?;
+    let after = load_agent(&mut *tx, id).await?;
     let action = match (before.disabled, after.disabled) {
         (false, true) => "agent.disable",
         (true, false) => "agent.enable",
         _ => "agent.update",
     };
-    audit::record(&mut tx, &user, action, &format!("agent:{id}"), Some(json!(before)), Some(json!(after))).await?;
-    tx.commit().await?;
+    audit::record(&mut *tx, user, action, &format!("agent:{id}"), Some(json!(before)), Some(json!(after))).await?;
+    Ok((after, requeued))
+}
+
+/// What follows a committed change: presence, assignment and the agent's open streams.
+fn changed(state: &AppState, id: i64, change: &AgentChange, requeued: Vec<Event>) {
     state.events.publish(requeued);
     if let Some(away) = change.away {
         state.events.set_away(id, away, state.clock.now_ms());
     }
     // Capacity, scope, code or role may change who takes conversations.
     state.assignment_bell.notify_one();
-    after.online = state.events.console_open(id);
     // Open event streams carry the user as they were; closing them makes the browser reconnect
     // (resuming after its last event) with the new role and scope, or be refused if disabled.
     state.events.close_streams_of(id);
-    Ok(Json(after))
 }
 
 /// `POST /api/v1/agents/{id}/password-link`: a new one-time link; the old password stops
