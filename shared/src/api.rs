@@ -147,7 +147,7 @@ pub struct CreatedAgent {
 
 /// `PATCH /api/v1/agents/{id}`: any of name, role, scope, assigned-only, disabled, code,
 /// capacity, away.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentChange {
     pub name: Option<String>,

@@ -6,7 +6,6 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use std::collections::BTreeSet;
 use switchboard_shared::access::Scope;
-
 use switchboard_shared::api::{Agent, AgentChange, BulkAgentChange, CreatedAgent, NewAgentsRequest};
 
 use crate::client;
@@ -264,12 +263,12 @@ fn AgentRow(
                     <button type="button" class="secondary small save-duty" on:click=save_duty>{move || i18n.t(key!("common.save"))}</button>
                 </div>
                 {
-                    let (class, key) = match (agent.away, agent.online) {
-                        (true, _) => ("pill warn agent-presence", key!("agents.away")),
-                        (false, true) => ("pill ok agent-presence", key!("agents.online")),
-                        (false, false) => ("pill agent-presence", key!("agents.offline")),
+                    let (presence, class, key) = match (agent.away, agent.online) {
+                        (true, _) => ("away", "pill warn agent-presence", key!("agents.away")),
+                        (false, true) => ("online", "pill ok agent-presence", key!("agents.online")),
+                        (false, false) => ("offline", "pill agent-presence", key!("agents.offline")),
                     };
-                    view! { <span class=class data-presence=if agent.away { "away" } else if agent.online { "online" } else { "offline" }>{move || i18n.t(key)}</span> }
+                    view! { <span class=class data-presence=presence>{move || i18n.t(key)}</span> }
                 }
             </td>
             <td data-label=move || i18n.t(key!("agents.status"))><span class=status_class>{move || i18n.t(status_key)}</span></td>

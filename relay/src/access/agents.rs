@@ -211,8 +211,7 @@ pub async fn update(
     let mut tx = state.db.pool.begin().await?;
     let (mut after, requeued) = change_one(&mut tx, &user, id, &change).await?;
     tx.commit().await?;
-    changed(&state, id, &change, requeued);
-    after.online = state.events.console_open(id);
+    changed(&state, &mut after, &change, requeued);
     Ok(Json(after))
 }
 
@@ -237,7 +236,7 @@ pub async fn update_many(
     if change.name.is_some() || change.code.is_some() {
         return Err(AppError::bad_request("invalid_change", "A name or a code belongs to one person: change it on their row."));
     }
-    if serde_json::to_value(change).ok() == serde_json::to_value(AgentChange::default()).ok() {
+    if *change == AgentChange::default() {
         return Err(AppError::bad_request("invalid_change", "Choose what to change."));
     }
     let mut tx = state.db.pool.begin().await?;
@@ -252,8 +251,7 @@ pub async fn update_many(
     tx.commit().await?;
     let mut agents = Vec::with_capacity(done.len());
     for (mut agent, requeued) in done {
-        changed(&state, agent.id, change, requeued);
-        agent.online = state.events.console_open(agent.id);
+        changed(&state, &mut agent, change, requeued);
         agents.push(agent);
     }
     Ok(Json(agents))
@@ -324,8 +322,10 @@ async fn change_one(tx: &mut sqlx::AnyConnection, user: &AuthUser, id: i64, chan
     Ok((after, requeued))
 }
 
-/// What follows a committed change: presence, assignment and the agent's open streams.
-fn changed(state: &AppState, id: i64, change: &AgentChange, requeued: Vec<Event>) {
+/// What follows a committed change: presence, assignment and the agent's open streams; the
+/// agent as answered then says whether their console is open.
+fn changed(state: &AppState, agent: &mut Agent, change: &AgentChange, requeued: Vec<Event>) {
+    let id = agent.id;
     state.events.publish(requeued);
     if let Some(away) = change.away {
         state.events.set_away(id, away, state.clock.now_ms());
@@ -335,6 +335,7 @@ fn changed(state: &AppState, id: i64, change: &AgentChange, requeued: Vec<Event>
     // Open event streams carry the user as they were; closing them makes the browser reconnect
     // (resuming after its last event) with the new role and scope, or be refused if disabled.
     state.events.close_streams_of(id);
+    agent.online = state.events.console_open(id);
 }
 
 /// `POST /api/v1/agents/{id}/password-link`: a new one-time link; the old password stops

@@ -29,13 +29,19 @@ fn may_change(user: &AuthUser, spec: &CannedReplySpec) -> bool {
     }
 }
 
-/// Checks and normalises a spec, or says why not.
-async fn checked(conn: &mut sqlx::AnyConnection, user: &AuthUser, mut spec: CannedReplySpec, id: i64) -> Result<CannedReplySpec> {
+/// A spec as stored (shortcut as matched, text trimmed, numbers once each), or why it cannot be.
+fn normalised(mut spec: CannedReplySpec) -> Result<CannedReplySpec> {
     spec.check().map_err(|m| AppError::bad_request("invalid_canned", m))?;
     spec.shortcut = CannedReplySpec::key(&spec.shortcut);
     spec.text = spec.text.trim().to_owned();
     spec.number_ids.sort();
     spec.number_ids.dedup();
+    Ok(spec)
+}
+
+/// Checks a user's spec against what they may do and what exists, normalised.
+async fn checked(conn: &mut sqlx::AnyConnection, user: &AuthUser, spec: CannedReplySpec, id: i64) -> Result<CannedReplySpec> {
+    let spec = normalised(spec)?;
     if spec.number_ids.is_empty() && !matches!(user.scope, Scope::All) {
         return Err(AppError::bad_request("invalid_numbers", "choose the numbers it is offered on"));
     }
@@ -56,9 +62,9 @@ async fn checked(conn: &mut sqlx::AnyConnection, user: &AuthUser, mut spec: Cann
 /// Adds replies whose shortcuts are not taken yet (the demo's starting library), unaudited.
 pub async fn seed(conn: &mut sqlx::AnyConnection, specs: &[CannedReplySpec], now_ms: i64) -> Result<()> {
     for spec in specs {
-        spec.check().map_err(|m| AppError::bad_request("invalid_canned", m))?;
-        if !store::shortcut_taken(conn, &CannedReplySpec::key(&spec.shortcut), 0).await? {
-            store::insert(conn, spec, now_ms).await?;
+        let spec = normalised(spec.clone())?;
+        if !store::shortcut_taken(conn, &spec.shortcut, 0).await? {
+            store::insert(conn, &spec, now_ms).await?;
         }
     }
     Ok(())
