@@ -80,6 +80,14 @@ pub async fn put_bytes(path: &str, content_type: &str, bytes: &[u8]) -> Result<(
     read_empty(request.send().await).await
 }
 
+/// A POST of a file as it is (the browser streams it from disk; nothing is copied into the
+/// page's memory) with a JSON answer.
+pub async fn post_file<T: DeserializeOwned>(path: &str, file: &web_sys::Blob) -> Result<T, ApiError> {
+    let content_type = file.type_();
+    let request = changing(Request::post(path)).header("content-type", &content_type).body(file).map_err(|_| ApiError::Network)?;
+    read(request.send().await).await
+}
+
 /// A state-changing call with a JSON body and a JSON answer (POST, PUT, PATCH, DELETE).
 pub async fn send<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, body: &B) -> Result<T, ApiError> {
     let request = builder(method, path).json(body).map_err(|_| ApiError::Network)?;

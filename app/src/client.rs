@@ -85,6 +85,24 @@ pub async fn reply(conversation: i64, request: &ReplyRequest) -> Answer<Message>
     api::post(&format!("/api/v1/conversations/{conversation}/messages"), request).await
 }
 
+/// Sends a file (with a caption) to the customer; the relay checks WhatsApp's types and sizes.
+pub async fn send_file(conversation: i64, file: &web_sys::File, caption: &str) -> Answer<Message> {
+    let mut q: Vec<(&str, String)> = vec![("filename", file.name())];
+    if !caption.trim().is_empty() {
+        q.push(("caption", caption.trim().to_owned()));
+    }
+    api::post_file(&format!("/api/v1/conversations/{conversation}/media{}", query(&q)), file).await
+}
+
+/// Where the console shows a message's file from (`download` saves it instead).
+pub fn media_url(message: i64, download: bool) -> String {
+    if download {
+        format!("/api/v1/media/{message}?download=1")
+    } else {
+        format!("/api/v1/media/{message}")
+    }
+}
+
 pub async fn mark_read(conversation: i64) -> Answer<()> {
     api::send_empty("POST", &format!("/api/v1/conversations/{conversation}/read")).await
 }

@@ -203,6 +203,11 @@ impl Inbox {
                 });
             }
             EventKind::MessageDeleted { conversation_id, message_id } => self.forget_message(conversation_id, message_id),
+            EventKind::Attachment { conversation_id, message_id, attachment } => self.messages.update(|all| {
+                if let Some(m) = all.get_mut(&conversation_id).and_then(|l| l.iter_mut().find(|m| m.id == message_id)) {
+                    m.attachment = Some(attachment);
+                }
+            }),
             EventKind::Broadcast { progress } => self.broadcasts.update(|all| {
                 all.insert(progress.id, progress);
             }),

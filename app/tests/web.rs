@@ -76,6 +76,7 @@ fn message(id: i64, conversation_id: i64, status: Option<MessageStatus>) -> Mess
         error: None,
         created_at: 0,
         auto_rule: None,
+        attachment: None,
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use switchboard_shared::wire::{GraphErrorResponse, GraphList, PhoneNumberInfo, SendResponse, TemplateInfo};
+use switchboard_shared::wire::{GraphErrorResponse, GraphList, MediaInfo, MediaUploaded, PhoneNumberInfo, SendResponse, TemplateInfo};
 
 /// How long connecting to the Graph API may take (the whole request has `graph_timeout`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -134,6 +134,68 @@ impl CloudClient {
             reqwest::multipart::Part::bytes(bytes).file_name(file_name).mime_str(mime).map_err(|e| CloudError::Connect(e.to_string()))?;
         let form = reqwest::multipart::Form::new().text("messaging_product", "whatsapp").part(field, part);
         Self::read(self.http.post(self.url(path)).bearer_auth(token.expose_secret()).multipart(form).send().await).await
+    }
+
+    /// `POST /{phone-number-id}/media`: uploads a file to send by its id (multipart, as Meta's
+    /// example: `messaging_product`, `type` and the file with its name and type).
+    pub async fn upload_media(
+        &self,
+        phone_number_id: &str,
+        token: &SecretString,
+        file_name: &str,
+        mime: &str,
+        bytes: Vec<u8>,
+    ) -> Result<MediaUploaded, CloudError> {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(file_name.to_owned())
+            .mime_str(mime)
+            .map_err(|e| CloudError::Connect(e.to_string()))?;
+        let form = reqwest::multipart::Form::new().text("messaging_product", "whatsapp").text("type", mime.to_owned()).part("file", part);
+        let request =
+            self.http.post(self.url(&format!("{phone_number_id}/media"))).bearer_auth(token.expose_secret()).multipart(form).send().await;
+        Self::read(request).await
+    }
+
+    /// `GET /{media-id}?phone_number_id=`: a file's download address (valid five minutes),
+    /// type, size and hash.
+    pub async fn media_info(&self, media_id: &str, phone_number_id: &str, token: &SecretString) -> Result<MediaInfo, CloudError> {
+        let request = self
+            .http
+            .get(self.url(media_id))
+            .query(&[("phone_number_id", phone_number_id)])
+            .bearer_auth(token.expose_secret())
+            .send()
+            .await;
+        Self::read(request).await
+    }
+
+    /// Downloads a file from the address [`media_info`](Self::media_info) gave, with the token,
+    /// reading no more than `cap` bytes (`Ok(None)` when it is larger).
+    pub async fn download(&self, url: &str, token: &SecretString, cap: u64) -> Result<Option<Vec<u8>>, CloudError> {
+        let mut response = self.http.get(url).bearer_auth(token.expose_secret()).send().await.map_err(|e| {
+            if e.is_connect() {
+                CloudError::Connect(e.to_string())
+            } else {
+                CloudError::NoAnswer(e.to_string())
+            }
+        })?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            // Meta's error shape if it gave one (a 404 means: ask for a fresh address).
+            let error = Self::read::<serde_json::Value>(Ok(response)).await.err();
+            return Err(error.unwrap_or(CloudError::Decode { status, message: "the download failed".into() }));
+        }
+        if response.content_length().is_some_and(|n| n > cap) {
+            return Ok(None);
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| CloudError::NoAnswer(e.to_string()))? {
+            if (bytes.len() + chunk.len()) as u64 > cap {
+                return Ok(None);
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Some(bytes))
     }
 
     /// `GET /{phone-number-id}`: display number, name, quality, throughput, messaging limit.

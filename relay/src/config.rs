@@ -79,6 +79,10 @@ pub struct ConfigArgs {
     /// waiting on them go to colleagues on duty [default: 120].
     #[arg(long, env = "SWITCHBOARD_AWAY_GRACE_SECS")]
     pub away_grace_secs: Option<u64>,
+    /// Largest file, in MB, the relay keeps: customers' files fetched from WhatsApp and files
+    /// agents send (WhatsApp's own limits apply below it: 5 MB images, 16 MB video and audio) [default: 100, at most 100].
+    #[arg(long, env = "SWITCHBOARD_MEDIA_MAX_MB")]
+    pub media_max_mb: Option<u64>,
 }
 
 /// The same settings as read from a TOML file.
@@ -102,6 +106,7 @@ struct FileConfig {
     group_daily_add_cap: Option<i64>,
     group_confirm_secs: Option<u64>,
     away_grace_secs: Option<u64>,
+    media_max_mb: Option<u64>,
 }
 
 /// Resolved settings.
@@ -127,6 +132,8 @@ pub struct Config {
     pub group_confirm_window: std::time::Duration,
     /// How long an agent may be offline or away before their waiting conversations move.
     pub away_grace_ms: i64,
+    /// Largest file the relay keeps, in bytes.
+    pub media_max_bytes: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -196,6 +203,7 @@ impl ConfigArgs {
             group_daily_add_cap: self.group_daily_add_cap.or(file.group_daily_add_cap).unwrap_or(50).max(0),
             group_confirm_window: std::time::Duration::from_secs(self.group_confirm_secs.or(file.group_confirm_secs).unwrap_or(120).max(1)),
             away_grace_ms: self.away_grace_secs.or(file.away_grace_secs).unwrap_or(120).min(86_400) as i64 * 1000,
+            media_max_bytes: self.media_max_mb.or(file.media_max_mb).unwrap_or(100).clamp(1, 100) * 1024 * 1024,
         })
     }
 }

@@ -110,6 +110,12 @@ pub async fn start(mut config: Config, options: DemoOptions, admin_password: Opt
         for c in sandbox.customers().iter().step_by(5) {
             sandbox.customer_writes(&c.phone_number_id, &c.wa_id, &c.name, "你好！請問今天營業到幾點？");
         }
+        // And one sent a photo of their parcel, a voice note and where they are.
+        if let Some(c) = sandbox.customers().get(1) {
+            for sample in [switchboard_sandbox::Sample::Photo, switchboard_sandbox::Sample::Voice, switchboard_sandbox::Sample::Location] {
+                sandbox.customer_sends(&c.phone_number_id, &c.wa_id, &c.name, sample);
+            }
+        }
     }
     Ok(Demo { relay, sandbox, admin_password })
 }

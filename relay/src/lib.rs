@@ -23,6 +23,7 @@ pub mod events;
 pub mod groups;
 pub mod hours;
 pub mod inbound;
+pub mod media;
 pub mod metrics;
 pub mod numbers;
 pub mod openapi;
@@ -66,6 +67,8 @@ pub struct Inner {
     pub broadcast_bell: Notify,
     /// Rung when a customer writes or assignment settings change: automatic assignment looks.
     pub assignment_bell: Notify,
+    /// Rung when a customer's message brings a file to fetch.
+    pub media_bell: Notify,
     /// The features the outbox tells of each send's outcome.
     pub send_listeners: Vec<Arc<dyn outbox::outcomes::OutcomeListener>>,
     /// Linked-device sessions and the bulk jobs' workers.
@@ -104,6 +107,7 @@ impl AppState {
             imports: contacts::Imports::default(),
             broadcast_bell: Notify::new(),
             assignment_bell: Notify::new(),
+            media_bell: Notify::new(),
             send_listeners: vec![
                 Arc::new(broadcasts::SendListener),
                 Arc::new(conversations::SendListener),
@@ -138,6 +142,7 @@ impl AppState {
         tokio::spawn(broadcasts::scheduler(self.clone()));
         tokio::spawn(numbers::health_loop(self.clone()));
         tokio::spawn(assignment::run(self.clone()));
+        tokio::spawn(media::run(self.clone()));
         groups::start(self).await?;
         Ok(())
     }
@@ -147,6 +152,17 @@ impl AppState {
 /// publish). Access says so here rather than writing the conversations' table.
 pub async fn agent_left(conn: &mut sqlx::AnyConnection, agent: i64) -> error::Result<Vec<switchboard_shared::api::Event>> {
     conversations::requeue_conversations_of(conn, agent).await
+}
+
+/// A message was deleted: its file is no longer served (returns the file to remove once the
+/// transaction commits, when no other message shows it). Conversations say so here rather
+/// than reaching into media, which reads conversations.
+pub async fn message_deleted(
+    conn: &mut sqlx::AnyConnection,
+    data_dir: &std::path::Path,
+    message_id: i64,
+) -> error::Result<Option<std::path::PathBuf>> {
+    media::forget(conn, data_dir, message_id).await
 }
 
 /// A number's quality fell to RED: every broadcast through it pauses at once (the quality kill

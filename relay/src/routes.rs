@@ -20,7 +20,7 @@ use crate::access::AuthUser;
 use crate::access::{self, agents, audit, auth};
 use crate::groups::http as gh;
 use crate::numbers::templates;
-use crate::{automation, broadcasts, canned, contacts, conversations, events, numbers, reports, AppState};
+use crate::{automation, broadcasts, canned, contacts, conversations, events, media, numbers, reports, AppState};
 
 /// What a route needs from the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +173,32 @@ pub fn api(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .add(M::POST, "/conversations/{id}/messages", P(Reply), "Reply inside the 24-hour window", conversations::reply)
         .takes::<ReplyRequest>()
         .gives::<Message>()
+        .add(
+            M::POST,
+            "/conversations/{id}/template",
+            Need::Permissions(&[Reply, SendTemplates]),
+            "Send an approved template (also after the 24-hour window has closed)",
+            conversations::send_template,
+        )
+        .takes::<TemplateReplyRequest>()
+        .gives::<Message>()
+        .add(
+            M::POST,
+            "/conversations/{id}/media",
+            P(Reply),
+            "Send a file inside the 24-hour window (the body is the file, Content-Type its type; WhatsApp's types and sizes)",
+            media::send_file,
+        )
+        .query::<media::SendFileQuery>()
+        .gives::<Message>()
+        .add(
+            M::GET,
+            "/media/{id}",
+            SignedIn,
+            "A message's file (photo, document, voice note), to users whose scope covers its conversation",
+            media::serve,
+        )
+        .query::<media::ServeQuery>()
         .add(M::POST, "/conversations/{id}/read", SignedIn, "Mark a conversation read", conversations::mark_read)
         .add(M::POST, "/conversations/{id}/assign", P(Reply), "Assign, take over or send back to the queue", conversations::assign)
         .takes::<AssignRequest>()

@@ -66,6 +66,11 @@ fn expected(method: &Method, path: &str) -> Option<Expect> {
         ("GET", "/conversations/{id}/messages") => Expect { in_scope: [200; 4], out_of_scope: [404; 4] },
         ("POST", "/conversations/{id}/messages") => Expect { in_scope: [200, 200, 200, 403], out_of_scope: [404, 404, 404, 403] },
         ("POST", "/conversations/{id}/read") => Expect { in_scope: [204; 4], out_of_scope: [404; 4] },
+        ("POST", "/conversations/{id}/template") => Expect { in_scope: [200, 200, 200, 403], out_of_scope: [404, 404, 404, 403] },
+        // A PNG, inside the window.
+        ("POST", "/conversations/{id}/media") => Expect { in_scope: [200, 200, 200, 403], out_of_scope: [404, 404, 404, 403] },
+        // A file still being fetched; outside the user's scope, refused outright.
+        ("GET", "/media/{id}") => Expect { in_scope: [409; 4], out_of_scope: [403; 4] },
         ("POST", "/conversations/{id}/assign") => Expect { in_scope: [200, 200, 200, 403], out_of_scope: [404, 404, 404, 403] },
         ("DELETE", "/messages/{id}") => Expect { in_scope: [204, 204, 403, 403], out_of_scope: [404, 404, 403, 403] },
         ("PUT", "/conversations/{id}/labels") | ("POST", "/conversations/{id}/status") | ("POST", "/conversations/{id}/notes") => {
@@ -222,6 +227,28 @@ impl Fixture {
             | ("GET", "/conversations/{id}/colleagues") => (path.replace("{id}", &conversation.to_string()), None),
             ("POST", "/conversations/{id}/messages") => {
                 (path.replace("{id}", &conversation.to_string()), Some(json!({"text": "hello from the matrix"})))
+            }
+            ("POST", "/conversations/{id}/template") => (
+                path.replace("{id}", &conversation.to_string()),
+                Some(json!({"name": "hello_world", "language": "en_US", "parameters": []})),
+            ),
+            // The body is the file: see `call`.
+            ("POST", "/conversations/{id}/media") => (path.replace("{id}", &conversation.to_string()), None),
+            ("GET", "/media/{id}") => {
+                // A customer's photo in the conversation, still on its way from WhatsApp.
+                let number = if in_scope { A } else { B };
+                let message = self
+                    .sql(&format!(
+                        "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at) \
+                         VALUES ({conversation}, '{number}', NULL, 'inbound', 'image', '[image]', NULL, 0, NULL, 0) RETURNING id"
+                    ))
+                    .await;
+                self.sql(&format!(
+                    "INSERT INTO media (message_id, conversation_id, number_id, direction, meta_id, kind, state, next_try_at, created_at) \
+                     VALUES ({message}, {conversation}, '{number}', 'inbound', '1', 'image', 'pending', 99999999999999, 0) RETURNING id"
+                ))
+                .await;
+                (path.replace("{id}", &message.to_string()), None)
             }
             ("DELETE", "/messages/{id}") => {
                 // A fresh message in the conversation each time.
@@ -418,6 +445,9 @@ impl Fixture {
         }
         if let Some(body) = body {
             request = request.json(&body);
+        }
+        if spec.path == "/conversations/{id}/media" {
+            request = request.header("content-type", "image/png").body(switchboard_sandbox::media::DOT_PNG);
         }
         let response = request.send().await.unwrap();
         response.status().as_u16()
@@ -639,15 +669,25 @@ async fn openapi_json_describes_every_declared_route_and_nothing_else(backend: B
         } else if spec.method == Method::GET
             && !spec.path.contains("export")
             && !spec.path.ends_with("/rejected")
-            // A group photo is a JPEG, not JSON.
+            // A group photo is a JPEG, and a message's file is the file, not JSON.
             && !spec.path.ends_with("/photo")
+            && spec.path != "/media/{id}"
         {
             panic!("{what} answers JSON without a declared schema");
         }
     }
     // Every query string a handler reads is declared with its route, and documented.
     let with_query: Vec<&str> = specs.iter().filter(|s| s.query.is_some()).map(|s| s.path).collect();
-    for path in ["/events", "/audit", "/supervisor", "/contacts/import", "/broadcasts/{id}/recipients", "/export/conversations"] {
+    for path in [
+        "/events",
+        "/audit",
+        "/supervisor",
+        "/contacts/import",
+        "/broadcasts/{id}/recipients",
+        "/export/conversations",
+        "/conversations/{id}/media",
+        "/media/{id}",
+    ] {
         assert!(with_query.contains(&path), "{path} reads a query string its declaration does not name");
     }
     for spec in specs.iter().filter(|s| s.query.is_some()) {

@@ -9,7 +9,9 @@ use std::time::Duration;
 use common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
+use switchboard_relay::access::auth;
 use switchboard_relay::Backend;
+use switchboard_shared::access::Scope;
 
 async fn sends_settle(app: &TestApp, to: &str, n: usize) -> Vec<String> {
     eventually(&format!("{n} messages to {to}"), || async { sent_to(app, to).len() >= n }).await;
@@ -190,4 +192,59 @@ async fn bad_rules_and_hours_are_refused_and_change_nothing(backend: Backend) {
     assert_eq!(r.status(), 409);
     let r = app.call(Method::PATCH, &admin, &format!("/api/v1/agents/{}", ids[1]), Some(&json!({"capacity": -1}))).await;
     assert_eq!(r.status(), 400);
+}
+
+on_both_backends!(after_the_window_closes_an_agent_sends_an_approved_template_and_bad_ones_change_nothing);
+async fn after_the_window_closes_an_agent_sends_an_approved_template_and_bad_ones_change_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin().await;
+    assert_eq!(app.post_api(&admin, "/api/v1/templates/sync", &json!({})).await.status(), 200);
+    // A customer who last wrote long ago: the 24-hour window is closed.
+    let mut old = text_message("wamid.LASTWEEK", "85290007777", "Where is my order?");
+    old["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] = json!("1700000000");
+    assert_eq!(app.post_webhook(&serde_json::to_vec(&old).unwrap()).await.status(), 200);
+    let id = eventually_some("the conversation", || async {
+        let inbox = app.get_json(&admin, "/api/v1/conversations").await;
+        inbox["conversations"].as_array()?.iter().find(|c| c["contact"] == "85290007777").map(|c| c["id"].as_i64().unwrap())
+    })
+    .await;
+    let code = |r: reqwest::Response| async move {
+        let status = r.status().as_u16();
+        (status, r.json::<Value>().await.map(|b| b["error"]["code"].as_str().unwrap_or_default().to_owned()).unwrap_or_default())
+    };
+    let path = format!("/api/v1/conversations/{id}/template");
+    let r = app.post_api(&admin, &format!("/api/v1/conversations/{id}/messages"), &json!({"text": "Hello?"})).await;
+    assert_eq!(code(r).await, (400, "outside_service_window".into()));
+
+    // Every bad template: refused with its reason, nothing recorded or queued.
+    let before = (app.count("SELECT COUNT(*) FROM messages").await, app.count("SELECT COUNT(*) FROM outbox").await);
+    for (body, expected) in [
+        (json!({"name": "order_update", "language": "en_US", "parameters": ["Mei"]}), "parameters"),
+        (json!({"name": "order_update", "language": "en_US", "parameters": ["Mei", "  "]}), "parameters"),
+        (json!({"name": "spring_sale", "language": "en_US", "parameters": ["20%"]}), "template_not_approved"),
+        (json!({"name": "daily_pick", "language": "zh_TW", "parameters": ["Mei", "tee"]}), "template_needs_media"),
+        (json!({"name": "no_such_template", "language": "en_US"}), "unknown_template"),
+        (json!({"name": "order_update"}), "invalid_body"),
+    ] {
+        let r = app.post_api(&admin, &path, &body).await;
+        assert_eq!(code(r).await, (400, expected.into()), "{body}");
+    }
+    auth::upsert_user(&app.relay.state, "analyst@example.com", "Ana", PASSWORD, "Analyst", &Scope::All).await.unwrap();
+    let analyst = app.login_as("analyst@example.com", PASSWORD).await;
+    let r = app.post_api(&analyst, &path, &json!({"name": "hello_world", "language": "en_US"})).await;
+    assert_eq!(r.status(), 403);
+    assert_eq!((app.count("SELECT COUNT(*) FROM messages").await, app.count("SELECT COUNT(*) FROM outbox").await), before);
+
+    // The approved template with its values: shown filled in, sent once, read.
+    let r = app.post_api(&admin, &path, &json!({"name": "order_update", "language": "en_US", "parameters": ["Mei", "A-1024"]})).await;
+    assert_eq!(r.status(), 200);
+    let message: Value = r.json().await.unwrap();
+    assert_eq!((message["kind"].as_str(), message["body"].as_str()), (Some("template"), Some("Hi Mei, your order A-1024 is on its way.")));
+    let sent = sends_settle(&app, "85290007777", 1).await;
+    assert_eq!(sent, ["[template] order_update"]);
+    eventually("the template read", || async {
+        let messages = app.get_json(&admin, &format!("/api/v1/conversations/{id}/messages")).await;
+        messages.as_array().unwrap().iter().any(|m| m["id"] == message["id"] && m["status"] == "read")
+    })
+    .await;
 }

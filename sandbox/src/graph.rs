@@ -17,7 +17,7 @@ use switchboard_shared::wire::{
     TemplateInfo, Throughput,
 };
 
-use crate::{customers, now_ms, webhooks, LedgerEntry, State};
+use crate::{customers, media, now_ms, webhooks, LedgerEntry, State};
 
 type Shared = Arc<State>;
 
@@ -30,6 +30,9 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/_sandbox/groups/{id}/join", post(cloud_groups::control_join))
         .route("/{version}/{id}", get(get_object).post(post_object).delete(delete_object))
         .route("/{version}/{id}/messages", post(send_message))
+        // Meta takes files up to 100 MB.
+        .route("/{version}/{id}/media", post(media::upload).layer(axum::extract::DefaultBodyLimit::max(101 * 1024 * 1024)))
+        .route("/whatsapp_business/attachments/", get(media::download))
         .route("/{version}/{id}/groups", get(cloud_groups::list).post(cloud_groups::create))
         .route("/{version}/{id}/invite_link", get(cloud_groups::invite_link).post(cloud_groups::invite_link))
         .route(
@@ -113,6 +116,9 @@ async fn get_object(
     }
     if let Some(group) = cloud_groups::info(&state, &id) {
         return group;
+    }
+    if let Some(file) = media::info(&state, &id, &headers) {
+        return file;
     }
     match state.numbers.get(&id) {
         Some(n) => Json(number_info(&state, n)).into_response(),
@@ -354,6 +360,16 @@ async fn send_message(
             );
         }
     }
+    if let Some(id) = request.body.media_id() {
+        if !media::known_to(&state, id, &pn) {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                codes::PARAMETER_NOT_VALID,
+                "Parameter value is not valid",
+                &format!("No media with id {id} was uploaded to this number."),
+            );
+        }
+    }
     if let OutboundBody::Template { template } = &request.body {
         let known = templates().iter().find(|t| {
             t.name == template.name
@@ -450,11 +466,7 @@ async fn send_message(
     }
 
     let wamid = state.next_wamid();
-    let kind = match &request.body {
-        OutboundBody::Text { .. } => "text",
-        OutboundBody::Image { .. } => "image",
-        OutboundBody::Template { .. } => "template",
-    };
+    let kind = request.body.kind();
     {
         let mut ledger = state.ledger.lock().expect("ledger lock");
         let seq = ledger.len() as u64 + 1;
@@ -467,6 +479,7 @@ async fn send_message(
             summary: request.body.summary(),
             biz_opaque_callback_data: request.biz_opaque_callback_data.clone(),
             at_ms: now_ms(),
+            media_id: request.body.media_id().map(str::to_owned),
         });
     }
     let accepted = webhooks::Accepted {
@@ -520,14 +533,24 @@ struct InboundBody {
     phone_number_id: String,
     from: String,
     name: String,
+    #[serde(default)]
     text: String,
+    /// Instead of a text: `photo`, `voice`, `document` or `location`.
+    #[serde(default)]
+    sends: Option<customers::Sample>,
 }
 
-/// Test hook: a simulated customer writes in.
+/// Test hook: a simulated customer writes in, or sends a photo, a voice note, a document or
+/// a location.
 async fn inbound(AxState(state): AxState<Shared>, Json(b): Json<InboundBody>) -> Response {
     if !state.numbers.contains_key(&b.phone_number_id) {
         return unknown_object(&b.phone_number_id);
     }
-    let wamid = customers::write_in(&state, &b.phone_number_id, &b.from, &b.name, &b.text);
+    let wamid = match b.sends {
+        Some(sample) => {
+            customers::send_sample(&state, &b.phone_number_id, &b.from, &b.name, sample, (!b.text.is_empty()).then_some(b.text.as_str()))
+        }
+        None => customers::write_in(&state, &b.phone_number_id, &b.from, &b.name, &b.text),
+    };
     Json(json!({"id": wamid})).into_response()
 }

@@ -10,6 +10,7 @@ mod cloud_groups;
 mod customers;
 mod graph;
 mod linked;
+pub mod media;
 mod webhooks;
 
 use std::collections::HashMap;
@@ -24,7 +25,7 @@ use switchboard_shared::limits;
 use tokio::sync::Notify;
 
 pub use cloud_groups::bsuid_of;
-pub use customers::Customer;
+pub use customers::{Customer, Sample};
 pub use linked::{lid_of, Applied, LinkedSeed};
 
 /// A business number the sandbox pretends to host.
@@ -149,6 +150,9 @@ pub struct LedgerEntry {
     pub summary: String,
     pub biz_opaque_callback_data: Option<String>,
     pub at_ms: i64,
+    /// A file sent by its uploaded id.
+    #[serde(default)]
+    pub media_id: Option<String>,
 }
 
 /// Unique recipients in a moving 24 hours, oldest first, so expiring is amortised O(1) per send.
@@ -211,6 +215,8 @@ pub(crate) struct State {
     /// The simulated linked devices and their groups, and a bell rung when they change.
     pub linked: Mutex<linked::World>,
     pub linked_bell: Notify,
+    /// Uploaded files and customers' files, by media id.
+    pub media: Mutex<media::Library>,
 }
 
 impl State {
@@ -297,6 +303,40 @@ impl Sandbox {
     /// A customer writes a text to a business number; returns the inbound wamid.
     pub fn customer_writes(&self, phone_number_id: &str, from: &str, name: &str, text: &str) -> String {
         customers::write_in(&self.state, phone_number_id, from, name, text)
+    }
+
+    /// A customer sends a file (image, video, audio, document or sticker) with this type and
+    /// contents; returns the inbound wamid.
+    #[allow(clippy::too_many_arguments)]
+    pub fn customer_sends_file(
+        &self,
+        phone_number_id: &str,
+        from: &str,
+        name: &str,
+        kind: &str,
+        mime_type: &str,
+        bytes: &[u8],
+        filename: Option<&str>,
+        caption: Option<&str>,
+    ) -> String {
+        let file = customers::File { kind, mime_type, bytes, filename, caption, voice: false };
+        customers::send_file(&self.state, phone_number_id, from, name, file)
+    }
+
+    /// A customer sends one of the sandbox's samples (a photo of a parcel, a voice note, a
+    /// document, a location); returns the inbound wamid.
+    pub fn customer_sends(&self, phone_number_id: &str, from: &str, name: &str, sample: customers::Sample) -> String {
+        customers::send_sample(&self.state, phone_number_id, from, name, sample, None)
+    }
+
+    /// The next `n` downloads of customers' files fail with a 500 (then work again).
+    pub fn fail_downloads(&self, n: u32) {
+        self.state.media.lock().expect("media lock").failing_downloads = n;
+    }
+
+    /// A file uploaded to (or sent by a customer through) the sandbox, by media id.
+    pub fn media(&self, id: &str) -> Option<media::StoredMedia> {
+        self.state.media.lock().expect("media lock").files.get(id).cloned()
     }
 
     /// Meta rates a number's quality anew (GREEN, YELLOW or RED): the number's `quality_rating`
@@ -461,6 +501,7 @@ impl State {
             tier_window: Mutex::new(TierWindow::default()),
             quality: Mutex::new(HashMap::new()),
             cloud_groups: Mutex::new(cloud_groups::Groups::new()),
+            media: Mutex::new(media::Library::default()),
             linked: Mutex::new(linked::World::new(&config.linked)),
             linked_bell: Notify::new(),
             config,

@@ -540,6 +540,20 @@ pub struct Message {
     /// An automatic message: the name of the rule that sent it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_rule: Option<String>,
+    /// A photo, document, voice note, location or contact cards it carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<crate::media::Attachment>,
+}
+
+/// `POST /api/v1/conversations/{id}/template`: an approved template with its `{{n}}` values, in
+/// order (the only message WhatsApp allows once the 24-hour window has closed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TemplateReplyRequest {
+    pub name: String,
+    pub language: String,
+    #[serde(default)]
+    pub parameters: Vec<String>,
 }
 
 /// `POST /api/v1/conversations/{id}/messages`.
@@ -595,6 +609,8 @@ pub enum EventKind {
     LinkedDevice { state: String },
     /// A note, an assignment decision or a status change in a conversation's timeline.
     Activity { activity: Activity },
+    /// A message's file arrived (or could not be fetched): its attachment as it is now.
+    Attachment { conversation_id: i64, message_id: i64, attachment: crate::media::Attachment },
 }
 
 impl EventKind {
@@ -612,6 +628,7 @@ impl EventKind {
             EventKind::GroupJob { .. } => "group_job",
             EventKind::LinkedDevice { .. } => "linked_device",
             EventKind::Activity { .. } => "activity",
+            EventKind::Attachment { .. } => "attachment",
         }
     }
 }

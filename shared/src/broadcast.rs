@@ -297,6 +297,16 @@ pub fn has_image_header(components: &[Value]) -> bool {
     })
 }
 
+/// Whether a template's header needs a file (an image, a video or a document) at send time.
+pub fn needs_header_media(components: &[Value]) -> bool {
+    components.iter().any(|c| {
+        c.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("header"))
+            && c.get("format")
+                .and_then(Value::as_str)
+                .is_some_and(|f| ["image", "video", "document"].iter().any(|m| f.eq_ignore_ascii_case(m)))
+    })
+}
+
 /// A broadcast's report, as counts; rates follow peers-and-complaints §4.3.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

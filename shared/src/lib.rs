@@ -8,6 +8,7 @@ pub mod api;
 pub mod broadcast;
 pub mod groups;
 pub mod limits;
+pub mod media;
 pub mod numbers;
 pub mod segment;
 pub mod signature;

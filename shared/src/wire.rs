@@ -7,6 +7,8 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+use crate::media::{Attachment, ContactCard, MediaState};
+
 /// Accepts `"1749416383"` or `1749416383` (Meta uses both).
 fn int_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
@@ -192,6 +194,8 @@ pub enum MessageContent {
         mime_type: Option<String>,
         caption: Option<String>,
         filename: Option<String>,
+        /// An audio message recorded as a voice note.
+        voice: bool,
     },
     /// `emoji` is `None` when a reaction is removed.
     Reaction {
@@ -215,7 +219,7 @@ pub enum MessageContent {
         address: Option<String>,
     },
     Contacts {
-        names: Vec<String>,
+        cards: Vec<ContactCard>,
     },
     Order {
         items: usize,
@@ -260,6 +264,7 @@ impl InboundMessage {
                 mime_type: str_at(&body, "mime_type").map(str::to_owned),
                 caption: str_at(&body, "caption").map(str::to_owned),
                 filename: str_at(&body, "filename").map(str::to_owned),
+                voice: body.get("voice").and_then(Value::as_bool).unwrap_or(false),
             },
             "reaction" => MessageContent::Reaction {
                 message_id: str_at(&body, "message_id").unwrap_or_default().to_owned(),
@@ -288,10 +293,19 @@ impl InboundMessage {
                 address: str_at(&body, "address").map(str::to_owned),
             },
             "contacts" => MessageContent::Contacts {
-                names: body
+                cards: body
                     .as_array()
                     .map(|cs| {
-                        cs.iter().filter_map(|c| c.pointer("/name/formatted_name").and_then(Value::as_str)).map(str::to_owned).collect()
+                        cs.iter()
+                            .map(|c| ContactCard {
+                                name: c.pointer("/name/formatted_name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                                phones: c
+                                    .get("phones")
+                                    .and_then(Value::as_array)
+                                    .map(|ps| ps.iter().filter_map(|p| str_at(p, "phone")).map(str::to_owned).collect())
+                                    .unwrap_or_default(),
+                            })
+                            .collect()
                     })
                     .unwrap_or_default(),
             },
@@ -299,6 +313,21 @@ impl InboundMessage {
             "system" => MessageContent::System { body: str_at(&body, "body").unwrap_or_default().to_owned() },
             "unsupported" => MessageContent::Unsupported,
             other => MessageContent::Unknown { kind: other.to_owned() },
+        }
+    }
+
+    /// What the message carries besides text, as the conversation shows it: a file (still to
+    /// be fetched), a location or contact cards.
+    pub fn attachment(&self) -> Option<Attachment> {
+        match self.content() {
+            MessageContent::Media { kind, mime_type, caption, filename, voice, .. } => {
+                Some(Attachment::Media { kind, mime_type, filename, caption, voice, state: MediaState::Pending, size: None, error: None })
+            }
+            MessageContent::Location { latitude, longitude, name, address } => {
+                Some(Attachment::Location { latitude, longitude, name, address })
+            }
+            MessageContent::Contacts { cards } => Some(Attachment::Contacts { cards }),
+            _ => None,
         }
     }
 
@@ -321,7 +350,9 @@ impl InboundMessage {
             MessageContent::Location { name, latitude, longitude, .. } => {
                 format!("[location] {}", name.unwrap_or_else(|| format!("{latitude:.5}, {longitude:.5}")))
             }
-            MessageContent::Contacts { names } => format!("[contacts] {}", names.join(", ")),
+            MessageContent::Contacts { cards } => {
+                format!("[contacts] {}", cards.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "))
+            }
             MessageContent::Order { items } => format!("[order] {items} items"),
             MessageContent::System { body } => format!("[system] {body}"),
             MessageContent::Unsupported => "[unsupported message]".to_owned(),
@@ -467,12 +498,52 @@ pub struct ReplyContext {
 pub enum OutboundBody {
     Text { text: TextBody },
     Image { image: MediaRef },
+    Document { document: MediaRef },
+    Video { video: MediaRef },
+    Audio { audio: MediaRef },
     Template { template: TemplateSend },
 }
 
 impl OutboundBody {
     pub fn text(body: impl Into<String>) -> Self {
         OutboundBody::Text { text: TextBody { body: body.into(), preview_url: None } }
+    }
+
+    /// A file sent by the media id an upload gave: `kind` is image, document, video or audio
+    /// (a caption is dropped for audio, which has none; a file name is kept for documents).
+    pub fn media(kind: &str, media_id: &str, caption: Option<String>, filename: Option<String>) -> Option<Self> {
+        let m =
+            |caption: Option<String>, filename: Option<String>| MediaRef { id: Some(media_id.to_owned()), link: None, caption, filename };
+        Some(match kind {
+            "image" => OutboundBody::Image { image: m(caption, None) },
+            "video" => OutboundBody::Video { video: m(caption, None) },
+            "audio" => OutboundBody::Audio { audio: m(None, None) },
+            "document" => OutboundBody::Document { document: m(caption, filename) },
+            _ => return None,
+        })
+    }
+
+    /// The `type` Meta reads.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OutboundBody::Text { .. } => "text",
+            OutboundBody::Image { .. } => "image",
+            OutboundBody::Document { .. } => "document",
+            OutboundBody::Video { .. } => "video",
+            OutboundBody::Audio { .. } => "audio",
+            OutboundBody::Template { .. } => "template",
+        }
+    }
+
+    /// The uploaded media a send names, if any.
+    pub fn media_id(&self) -> Option<&str> {
+        match self {
+            OutboundBody::Image { image: m }
+            | OutboundBody::Video { video: m }
+            | OutboundBody::Audio { audio: m }
+            | OutboundBody::Document { document: m } => m.id.as_deref(),
+            _ => None,
+        }
     }
 
     /// Whether Meta allows this outside the 24-hour customer service window.
@@ -484,9 +555,13 @@ impl OutboundBody {
     pub fn summary(&self) -> String {
         match self {
             OutboundBody::Text { text } => text.body.clone(),
-            OutboundBody::Image { image } => match &image.caption {
-                Some(c) => format!("[image] {c}"),
-                None => "[image]".into(),
+            OutboundBody::Image { image: m } | OutboundBody::Video { video: m } | OutboundBody::Audio { audio: m } => match &m.caption {
+                Some(c) => format!("[{}] {c}", self.kind()),
+                None => format!("[{}]", self.kind()),
+            },
+            OutboundBody::Document { document } => match document.caption.as_deref().or(document.filename.as_deref()) {
+                Some(label) => format!("[document] {label}"),
+                None => "[document]".into(),
             },
             OutboundBody::Template { template } => format!("[template] {}", template.name),
         }
@@ -509,6 +584,9 @@ pub struct MediaRef {
     pub link: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caption: Option<String>,
+    /// Documents: the name the customer sees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -670,4 +748,27 @@ pub struct TemplateInfo {
     pub category: Option<String>,
     #[serde(default)]
     pub components: Vec<Value>,
+}
+
+/// `GET /{media-id}`: where to download a file for the next five minutes (with the token).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MediaInfo {
+    pub url: String,
+    #[serde(default)]
+    pub mime_type: Option<String>,
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// A string in Meta's samples; a number is read too.
+    #[serde(default, deserialize_with = "int_or_string")]
+    pub file_size: Option<i64>,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub messaging_product: Option<String>,
+}
+
+/// `POST /{phone-number-id}/media`: the uploaded file's id, to send it by.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MediaUploaded {
+    pub id: String,
 }

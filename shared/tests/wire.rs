@@ -2,6 +2,7 @@
 //! spots where Meta's own samples disagree.
 
 use serde_json::json;
+use switchboard_shared::media::{Attachment, ContactCard, MediaState};
 use switchboard_shared::wire::{GraphErrorResponse, MessageContent, OutboundBody, SendRequest, SendResponse, WebhookEnvelope};
 use switchboard_shared::MessageStatus;
 
@@ -65,7 +66,31 @@ fn every_media_type_parses_with_caption_and_filename() {
             other => panic!("{kind}: {other:?}"),
         }
         assert!(m.summary().starts_with(&format!("[{kind}]")));
+        match m.attachment() {
+            Some(Attachment::Media { kind: k, state, caption, .. }) => {
+                assert_eq!((k.as_str(), state, caption.as_deref()), (kind, MediaState::Pending, Some("look")))
+            }
+            other => panic!("{kind}: {other:?}"),
+        }
     }
+    let voice = one_message(with("audio", json!({"mime_type": "audio/ogg; codecs=opus", "id": "7", "voice": true})));
+    assert!(matches!(voice.attachment(), Some(Attachment::Media { voice: true, .. })));
+    let text = one_message(with("text", json!({"body": "hi"})));
+    assert_eq!(text.attachment(), None);
+}
+
+#[test]
+fn files_go_out_by_their_uploaded_id_in_metas_shapes() {
+    let doc = OutboundBody::media("document", "1037", Some("Price list".into()), Some("prices.pdf".into())).unwrap();
+    let json = serde_json::to_value(SendRequest::individual("85291234567", doc.clone())).unwrap();
+    assert_eq!(json["type"], "document");
+    assert_eq!(json["document"], json!({"id": "1037", "caption": "Price list", "filename": "prices.pdf"}));
+    assert_eq!((doc.kind(), doc.media_id(), doc.summary().as_str()), ("document", Some("1037"), "[document] Price list"));
+    let audio = OutboundBody::media("audio", "9", Some("dropped".into()), Some("x.ogg".into())).unwrap();
+    assert_eq!(serde_json::to_value(&audio).unwrap(), json!({"type": "audio", "audio": {"id": "9"}}));
+    let image = OutboundBody::media("image", "5", None, Some("dropped.png".into())).unwrap();
+    assert_eq!(serde_json::to_value(&image).unwrap(), json!({"type": "image", "image": {"id": "5"}}));
+    assert_eq!(OutboundBody::media("sticker", "5", None, None), None);
 }
 
 #[test]
@@ -106,8 +131,20 @@ fn location_contacts_order_system_and_unsupported_parse() {
         }
         other => panic!("{other:?}"),
     }
-    let contacts = one_message(with("contacts", json!([{"name": {"formatted_name": "Mei Chan"}, "phones": []}])));
-    assert_eq!(contacts.content(), MessageContent::Contacts { names: vec!["Mei Chan".into()] });
+    let contacts = one_message(with(
+        "contacts",
+        json!([{"name": {"formatted_name": "Mei Chan"}, "phones": [{"phone": "+852 9123 4567", "type": "CELL", "wa_id": "85291234567"}]}]),
+    ));
+    let card = ContactCard { name: "Mei Chan".into(), phones: vec!["+852 9123 4567".into()] };
+    assert_eq!(contacts.content(), MessageContent::Contacts { cards: vec![card.clone()] });
+    assert_eq!(contacts.attachment(), Some(Attachment::Contacts { cards: vec![card] }));
+    assert_eq!(contacts.summary(), "[contacts] Mei Chan");
+    match loc.attachment() {
+        Some(Attachment::Location { name, address, .. }) => {
+            assert_eq!((name.as_deref(), address.as_deref()), (Some("Central"), Some("1 Queen's Rd")))
+        }
+        other => panic!("{other:?}"),
+    }
     let order = one_message(with(
         "order",
         json!({"catalog_id": "1", "product_items": [{"product_retailer_id": "a"}, {"product_retailer_id": "b"}]}),

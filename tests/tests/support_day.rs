@@ -318,3 +318,80 @@ async fn the_night_is_shared_at_nine_and_agent_103_answers_with_a_canned_reply_a
     c_admin.close().await.unwrap();
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_sees_the_customers_photo_and_sends_the_price_list_as_a_pdf() {
+    use switchboard_sandbox::media::{PARCEL_JPG, PRICE_LIST_PDF};
+    use switchboard_sandbox::Sample;
+    let dir = tempfile::tempdir().unwrap();
+    let demo = switchboard_tests::start_demo(dir.path(), PASSWORD, |_| {}).await;
+    let number = demo::demo_numbers()[0].id.clone();
+    let driver = Driver::start().await.unwrap();
+    let c = driver.browser(1280, 900).await.unwrap();
+    let base = demo.relay.url();
+    open_signed_in(&c, &base, ADMIN_EMAIL, PASSWORD, "/inbox").await.unwrap();
+
+    // A customer writes, then sends a photo of their parcel and where they are.
+    demo.sandbox.customer_writes(&number, "85291230001", "黃小華", "我的包裹到了");
+    demo.sandbox.customer_sends(&number, "85291230001", "黃小華", Sample::Photo);
+    wait_for_text(&c, "#conversations .conversation-row", "[image]").await.unwrap();
+    c.find(Locator::Css("#conversations .conversation-row a")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, "#conversation-name", "黃小華").await.unwrap();
+    // The photo is fetched from WhatsApp and shown, with its caption.
+    wait_for(&c, ".bubble.in .attachment.image img").await.unwrap();
+    wait_for_text(&c, ".bubble.in .caption", "角落壓壞了").await.unwrap();
+    eventually("the photo drawn at its size", || async {
+        let width =
+            c.execute("const i = document.querySelector('.attachment.image img'); return i && i.complete ? i.naturalWidth : 0", vec![]);
+        width.await.ok().and_then(|w| w.as_i64()) == Some(480)
+    })
+    .await;
+    demo.sandbox.customer_sends(&number, "85291230001", "黃小華", Sample::Location);
+    wait_for_text(&c, ".bubble.in .attachment.location", "Star Ferry").await.unwrap();
+    let map = c.find(Locator::Css(".bubble.in .attachment.location")).await.unwrap().attr("href").await.unwrap().unwrap();
+    assert!(map.starts_with("https://www.openstreetmap.org/?mlat=22.297700&mlon=114.172200"), "{map}");
+
+    // A file WhatsApp does not take is refused in the page, before anything is sent.
+    let files = tempfile::tempdir().unwrap();
+    let page = files.path().join("notes.html");
+    std::fs::write(&page, "<html></html>").unwrap();
+    wait_for(&c, "#attach-file").await.unwrap().send_keys(page.to_str().unwrap()).await.unwrap();
+    wait_for_text(&c, ".composer .error", "does not accept").await.unwrap();
+    assert!(c.find(Locator::Css("#attached")).await.is_err(), "nothing attached");
+
+    // The price list as a PDF, with a caption: attached, sent once, shown as a document.
+    let pdf = files.path().join("price-list.pdf");
+    std::fs::write(&pdf, PRICE_LIST_PDF).unwrap();
+    c.find(Locator::Css("#attach-file")).await.unwrap().send_keys(pdf.to_str().unwrap()).await.unwrap();
+    wait_for_text(&c, "#attached .filename", "price-list.pdf").await.unwrap();
+    assert!(c.find(Locator::Css(".composer .error")).await.is_err(), "the refusal is gone");
+    wait_for(&c, "#reply-text").await.unwrap().send_keys("這是最新價目表").await.unwrap();
+    screenshot(&c, "conversation-media").await.unwrap();
+    c.find(Locator::Css("#send")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, ".bubble.out .attachment.document .filename", "price-list.pdf").await.unwrap();
+    wait_for_text(&c, ".bubble.out .caption", "這是最新價目表").await.unwrap();
+    wait_for(&c, ".bubble.out .ticks[data-status=read]").await.unwrap();
+    assert!(c.find(Locator::Css("#attached")).await.is_err(), "the composer is empty again");
+    let sent: Vec<_> = demo.sandbox.ledger().into_iter().filter(|e| e.kind == "document").collect();
+    assert_eq!(sent.len(), 1, "sent exactly once: {sent:#?}");
+    let uploaded = demo.sandbox.media(sent[0].media_id.as_deref().unwrap()).unwrap();
+    assert_eq!(uploaded.bytes, PRICE_LIST_PDF, "the customer gets the very file");
+    assert_eq!(sent[0].summary, "[document] 這是最新價目表");
+    // The photo's bytes are what the customer sent.
+    let src = c.find(Locator::Css(".attachment.image img")).await.unwrap().attr("src").await.unwrap().unwrap();
+    let got = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(arguments[0]).then((r) => r.arrayBuffer()).then((b) => done(b.byteLength)).catch((e) => done(String(e)));",
+            vec![src.into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(got.as_u64(), Some(PARCEL_JPG.len() as u64));
+
+    // In Traditional Chinese.
+    c.find(Locator::Css("#lang-switch")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, ".bubble.in .attachment.location", "在地圖中開啟").await.unwrap();
+    screenshot(&c, "conversation-media-zh-hant").await.unwrap();
+    c.close().await.unwrap();
+}

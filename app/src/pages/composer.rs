@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use switchboard_shared::access::Permission;
 use switchboard_shared::api::{Colleague, Conversation, NoteRequest, ReplyRequest};
 use switchboard_shared::limits::CUSTOMER_SERVICE_WINDOW_MS;
+use switchboard_shared::media::{accepted_types, check_outbound, human_size, MediaProblem};
 use switchboard_shared::support::{fill, CannedReply};
 
 use crate::api::ApiError;
@@ -53,6 +54,9 @@ pub fn Composer(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoV
     let (my_name, my_code) = me.as_ref().map(|m| (m.name.clone(), m.code.clone().unwrap_or_default())).unwrap_or_default();
     let mode = RwSignal::new(Mode::Reply);
     let text = RwSignal::new(String::new());
+    // A photo or document to send, with the text as its caption.
+    let file = RwSignal::new_local(None::<web_sys::File>);
+    let file_input = NodeRef::<leptos::html::Input>::new();
     let sending = Mutation::new();
     let busy = sending.pending();
     let canned = LocalResource::new(move || async move { client::canned_replies().await.unwrap_or_default() });
@@ -122,6 +126,22 @@ pub fn Composer(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoV
             return;
         }
         let body = text.get_untracked();
+        let attached = file.get_untracked().filter(|_| mode.get_untracked() == Mode::Reply);
+        if let Some(f) = attached {
+            let call = async move {
+                let answer = client::send_file(id, &f, &body).await;
+                if matches!(answer, Err(ApiError::Unauthorized)) {
+                    inbox.signed_out.set(true);
+                }
+                answer
+            };
+            sending.run(call, move |message| {
+                text.set(String::new());
+                file.set(None);
+                inbox.add_message(id, message);
+            });
+            return;
+        }
         if body.trim().is_empty() {
             return;
         }
@@ -151,6 +171,25 @@ pub fn Composer(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoV
     if !can_reply {
         return view! { <p class="notice" id="read-only">{move || i18n.t(key!("conv.read_only"))}</p> }.into_any();
     }
+    // A file chosen: checked against WhatsApp's types and sizes before anything is sent.
+    let chosen = move |_| {
+        let Some(f) = file_input.get().and_then(|input| input.files()).and_then(|list| list.get(0)) else { return };
+        if let Some(input) = file_input.get() {
+            // Choosing the same file again fires again.
+            input.set_value("");
+        }
+        match check_outbound(&f.type_(), f.size() as u64) {
+            Ok(_) => {
+                sending.clear();
+                file.set(Some(f));
+            }
+            Err(problem) => sending.refuse(match problem {
+                MediaProblem::TooLarge { .. } => key!("media.too_large"),
+                MediaProblem::Empty => key!("media.empty"),
+                _ => key!("media.unsupported"),
+            }),
+        }
+    };
     let tab = move |m: Mode, label: crate::i18n::Key, id: &'static str| {
         view! {
             <button type="button" role="tab" id=id class="tab" class:active=move || mode.get() == m
@@ -183,16 +222,33 @@ pub fn Composer(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoV
                         }).collect_view()}
                     </ul>
                 </Show>
+                <Show when=move || mode.get() == Mode::Reply && file.with(Option::is_some)>
+                    <p class="attachment-chip" id="attached">
+                        <span class="attachment-icon">{move || file.with(|f| if f.as_ref().is_some_and(|f| f.type_().starts_with("image/")) { "🖼" } else { "📄" })}</span>
+                        <strong class="filename">{move || file.with(|f| f.as_ref().map(|f| f.name()))}</strong>
+                        <span class="muted">{move || file.with(|f| f.as_ref().map(|f| human_size(f.size() as i64)))}</span>
+                        <button type="button" class="icon" id="remove-file" title=move || i18n.t(key!("media.remove"))
+                            on:click=move |_| file.set(None)>"✕"</button>
+                    </p>
+                </Show>
                 <form class="reply" on:submit=send>
+                    <Show when=move || mode.get() == Mode::Reply>
+                        <label class="attach" title=move || i18n.t(key!("media.attach"))>
+                            <span aria-hidden="true">"📎"</span>
+                            <span class="sr-only">{move || i18n.t(key!("media.attach"))}</span>
+                            <input type="file" id="attach-file" class="sr-only" accept=accepted_types() node_ref=file_input on:change=chosen />
+                        </label>
+                    </Show>
                     <textarea id="reply-text" rows="2" maxlength="4096"
-                        placeholder=move || match mode.get() {
-                            Mode::Reply => i18n.t(key!("conv.reply_placeholder")),
-                            Mode::Note => i18n.t(key!("conv.note_placeholder")),
+                        placeholder=move || match (mode.get(), file.with(Option::is_some)) {
+                            (Mode::Reply, true) => i18n.t(key!("media.caption_placeholder")),
+                            (Mode::Reply, false) => i18n.t(key!("conv.reply_placeholder")),
+                            (Mode::Note, _) => i18n.t(key!("conv.note_placeholder")),
                         }
                         prop:value=text
                         on:input=move |ev| text.set(event_target_value(&ev))
                     ></textarea>
-                    <button id="send" type="submit" class="primary" disabled=move || busy.get() || text.with(|t| t.trim().is_empty())>
+                    <button id="send" type="submit" class="primary" disabled=move || busy.get() || (text.with(|t| t.trim().is_empty()) && !(mode.get() == Mode::Reply && file.with(Option::is_some)))>
                         {move || match (busy.get(), mode.get()) {
                             (true, _) => i18n.t(key!("conv.sending")),
                             (false, Mode::Reply) => i18n.t(key!("conv.send")),

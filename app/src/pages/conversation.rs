@@ -12,6 +12,7 @@ use switchboard_shared::api::{
     Activity, ActivityKind, AssignRequest, Conversation, ConversationStatus, Direction, LabelsRequest, Message, StatusRequest,
 };
 
+use super::attachment::AttachmentView;
 use super::composer::Composer;
 use super::inbox::{display_name, status_name};
 use crate::api::ApiError;
@@ -231,6 +232,11 @@ fn MessageBubble(id: i64, message: Message) -> impl IntoView {
     let error = Signal::derive(move || {
         inbox.messages.with(|m| m.get(&id).and_then(|l| l.iter().find(|x| x.id == message_id)).and_then(|x| x.error.clone()))
     });
+    // A file arrives after its message: read the attachment from the store too.
+    let attachment = Signal::derive(move || {
+        inbox.messages.with(|m| m.get(&id).and_then(|l| l.iter().find(|x| x.id == message_id)).and_then(|x| x.attachment.clone()))
+    });
+    let has_attachment = message.attachment.is_some();
     let outbound = message.direction == Direction::Outbound;
     let at = message.created_at;
     let deleted = message.kind == "deleted";
@@ -250,6 +256,9 @@ fn MessageBubble(id: i64, message: Message) -> impl IntoView {
             {automatic.map(|rule| view! { <p class="auto-label">{move || i18n.t(key!("conv.automatic"))} " · " {rule.clone()}</p> })}
             {if deleted {
                 view! { <p class="body muted">{move || i18n.t(key!("conv.deleted"))}</p> }.into_any()
+            } else if has_attachment {
+                // The attachment shows itself and its caption; the body is only its summary.
+                view! { <AttachmentView message_id=message_id attachment=attachment /> }.into_any()
             } else {
                 view! { <p class="body">{message.body.clone()}</p> }.into_any()
             }}

@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod agents;
+pub mod attachment;
 pub mod audit;
 pub mod automation;
 pub mod broadcasts;

@@ -218,6 +218,7 @@ async fn send(
         error: None,
         created_at: now,
         auto_rule: Some(names),
+        attachment: None,
     };
     // The conversation as it is now (a reservation may have assigned it).
     let conversation = crate::conversations::load_conversation(conn, conversation.id).await?.unwrap_or_else(|| conversation.clone());

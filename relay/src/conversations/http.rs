@@ -8,6 +8,7 @@ use switchboard_shared::api::{
     EventKind, InboxSnapshot, LabelsRequest, Message, NoteRequest, ReplyRequest, StatusRequest,
 };
 use switchboard_shared::limits;
+use switchboard_shared::media::Attachment;
 use switchboard_shared::wire::{OutboundBody, SendRequest};
 use switchboard_shared::MessageStatus;
 
@@ -75,53 +76,148 @@ pub async fn reply(
     ApiJson(request): ApiJson<ReplyRequest>,
 ) -> Result<Json<Message>> {
     outbox::check_text(&request.text).map_err(|m| AppError::bad_request("invalid_text", m))?;
+    let text = request.text.trim().to_owned();
+    let outgoing = Outgoing { kind: "text", preview: text.clone(), body: OutboundBody::text(text), attachment: None };
+    let mut tx = state.db.pool.begin().await?;
+    let (message, event) = queue_from_agent(&mut tx, &user, id, outgoing).await?;
+    tx.commit().await?;
+    sent(&state, event);
+    Ok(Json(message))
+}
+
+/// `POST /api/v1/conversations/{id}/template`: an approved template of the number's account,
+/// with its values; WhatsApp allows it outside the 24-hour window (and inside it too).
+pub async fn send_template(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    ApiJson(request): ApiJson<switchboard_shared::api::TemplateReplyRequest>,
+) -> Result<Json<Message>> {
+    use switchboard_shared::broadcast as templates;
+    use switchboard_shared::wire::{TemplateLanguage, TemplateSend};
+    let bad = |code: &'static str, message: String| AppError::bad_request(code, message);
     let mut tx = state.db.pool.begin().await?;
     let conversation = visible_conversation(&mut tx, &user, id).await?;
+    let Some(number) = crate::numbers::for_broadcast(&mut tx, &conversation.number_id).await? else {
+        return Err(bad("unknown_number", format!("number {} is not connected", conversation.number_id)));
+    };
+    let Some(template) = crate::numbers::template(&mut tx, &number.waba_id, &request.name, &request.language).await? else {
+        return Err(bad(
+            "unknown_template",
+            format!("template {} ({}) is not among this number's templates; sync templates first", request.name, request.language),
+        ));
+    };
+    if !template.status.eq_ignore_ascii_case("APPROVED") {
+        return Err(bad("template_not_approved", format!("template {} is {}, not approved", request.name, template.status)));
+    }
+    if templates::needs_header_media(&template.components) {
+        return Err(bad(
+            "template_needs_media",
+            format!("template {} has a photo or document header; send it from Broadcasts, which takes the header", request.name),
+        ));
+    }
+    let body = templates::body_text(&template.components).unwrap_or_default();
+    let wanted = templates::placeholders(body);
+    let values: Vec<String> = request.parameters.iter().map(|p| p.trim().to_owned()).collect();
+    if values.len() != wanted || values.iter().any(|v| v.is_empty() || v.chars().count() > 1024) {
+        return Err(bad("parameters", format!("template {} takes {wanted} values, each 1 to 1,024 characters", request.name)));
+    }
+    let send = TemplateSend {
+        name: template.name.clone(),
+        language: TemplateLanguage { code: template.language.clone(), policy: None },
+        components: templates::components(None, &values),
+    };
+    let outgoing = Outgoing {
+        kind: "template",
+        preview: templates::render(body, &values),
+        body: OutboundBody::Template { template: send },
+        attachment: None,
+    };
+    let (message, event) = queue_from_agent(&mut tx, &user, id, outgoing).await?;
+    tx.commit().await?;
+    sent(&state, event);
+    Ok(Json(message))
+}
+
+/// What an agent sends: a text, or a file (by the media id its upload gave) with its caption.
+pub struct Outgoing {
+    pub kind: &'static str,
+    /// What the conversation and the inbox show of it.
+    pub preview: String,
+    pub body: OutboundBody,
+    pub attachment: Option<Attachment>,
+}
+
+/// The conversation, if the user may send in it now: it is in their scope, a group needs the
+/// right to manage groups, and the customer wrote in the last 24 hours (else only a template
+/// may go, and WhatsApp would refuse anything else).
+pub async fn sendable(conn: &mut sqlx::AnyConnection, user: &AuthUser, id: i64) -> Result<Conversation> {
+    sendable_as(conn, user, id, false).await
+}
+
+async fn sendable_as(conn: &mut sqlx::AnyConnection, user: &AuthUser, id: i64, template: bool) -> Result<Conversation> {
+    let conversation = visible_conversation(conn, user, id).await?;
     if conversation.is_group {
         // Speaking in a group speaks to every member: a group action.
         user.require(Permission::ManageGroups)?;
     }
-    let now = now_ms();
-    if conversation.last_inbound_at.is_none_or(|t| now - t >= limits::CUSTOMER_SERVICE_WINDOW_MS) {
+    if !template && conversation.last_inbound_at.is_none_or(|t| now_ms() - t >= limits::CUSTOMER_SERVICE_WINDOW_MS) {
         return Err(AppError::bad_request(
             "outside_service_window",
             "The customer has not written in the last 24 hours; WhatsApp only allows a template now.",
         ));
     }
-    let last_inbound = store::last_inbound_wamid(&mut tx, id).await?;
-    let text = request.text.trim().to_owned();
-    let message_id = store::add_outbound_text(&mut tx, &conversation, &text, now, Some(user.id)).await?;
-    let conversation = store::replied(&mut tx, id, &text, now, user.id).await?;
-    let body = OutboundBody::text(text.clone());
+    Ok(conversation)
+}
+
+/// Records an agent's message in `tx` and queues its send (and marks the customer's last
+/// message read): the message and the event to publish once `tx` commits (then call [`sent`]).
+pub async fn queue_from_agent(
+    tx: &mut sqlx::AnyConnection,
+    user: &AuthUser,
+    id: i64,
+    outgoing: Outgoing,
+) -> Result<(Message, switchboard_shared::api::Event)> {
+    let conversation = sendable_as(tx, user, id, outgoing.body.is_template()).await?;
+    let now = now_ms();
+    let last_inbound = store::last_inbound_wamid(tx, id).await?;
+    let message_id =
+        store::add_outbound(tx, &conversation, outgoing.kind, &outgoing.preview, outgoing.attachment.as_ref(), now, Some(user.id)).await?;
+    let conversation = store::replied(tx, id, &outgoing.preview, now, user.id).await?;
     let send = if conversation.is_group {
-        SendRequest::group(conversation.contact.clone(), body)
+        SendRequest::group(conversation.contact.clone(), outgoing.body)
     } else {
-        SendRequest::individual(conversation.contact.clone(), body)
+        SendRequest::individual(conversation.contact.clone(), outgoing.body)
     };
     let payload = Payload::Send { body: serde_json::to_value(&send).map_err(anyhow::Error::from)? };
-    outbox::enqueue(&mut tx, &format!("reply-{message_id}"), &conversation.number_id, Some(message_id), &payload).await?;
+    outbox::enqueue(tx, &format!("reply-{message_id}"), &conversation.number_id, Some(message_id), &payload).await?;
     if let Some(wamid) = last_inbound {
-        outbox::enqueue(&mut tx, &format!("read-{wamid}"), &conversation.number_id, None, &Payload::MarkRead { wamid }).await?;
+        outbox::enqueue(tx, &format!("read-{wamid}"), &conversation.number_id, None, &Payload::MarkRead { wamid }).await?;
     }
     let message = Message {
         id: message_id,
         conversation_id: id,
         wamid: None,
         direction: Direction::Outbound,
-        kind: "text".into(),
-        body: text,
+        kind: outgoing.kind.into(),
+        body: outgoing.preview,
         status: Some(MessageStatus::Pending),
         error: None,
         created_at: now,
         auto_rule: None,
+        attachment: outgoing.attachment,
     };
     let number_id = conversation.number_id.clone();
     let assigned_to = conversation.assigned_to;
-    let event = events::append(&mut tx, &number_id, assigned_to, EventKind::Message { conversation, message: message.clone() }).await?;
-    tx.commit().await?;
+    let event = events::append(tx, &number_id, assigned_to, EventKind::Message { conversation, message: message.clone() }).await?;
+    Ok((message, event))
+}
+
+/// After the commit: the console hears of the message and the number's lane sends it.
+pub fn sent(state: &AppState, event: switchboard_shared::api::Event) {
+    let number_id = event.number_id.clone();
     state.events.publish(vec![event]);
     state.lanes.wake(&number_id);
-    Ok(Json(message))
 }
 
 /// `POST /api/v1/conversations/{id}/read`: the agent opened it; clears the unread count.
@@ -144,6 +240,7 @@ pub async fn delete_message(State(state): State<AppState>, user: AuthUser, Path(
         return Ok(axum::http::StatusCode::NO_CONTENT);
     }
     store::tombstone(&mut tx, id, conversation_id, &body).await?;
+    let orphan = crate::message_deleted(&mut tx, &state.config.data_dir, id).await?;
     let event = events::append(
         &mut tx,
         &conversation.number_id,
@@ -163,6 +260,12 @@ pub async fn delete_message(State(state): State<AppState>, user: AuthUser, Path(
     )
     .await?;
     tx.commit().await?;
+    if let Some(path) = orphan {
+        // Its file goes too, unless another message shows the same one.
+        if let Err(e) = tokio::fs::remove_file(&path).await {
+            tracing::warn!("could not remove {}: {e}", path.display());
+        }
+    }
     state.events.publish(vec![event]);
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

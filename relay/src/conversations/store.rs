@@ -5,6 +5,7 @@
 use futures::future::BoxFuture;
 use sqlx::AnyConnection;
 use switchboard_shared::api::{Activity, ActivityKind, Conversation, ConversationStatus, Direction, Event, EventKind, Message};
+use switchboard_shared::media::Attachment;
 use switchboard_shared::MessageStatus;
 
 use crate::error::Result;
@@ -113,6 +114,8 @@ struct MessageRow {
     error: Option<String>,
     created_at: i64,
     auto_rule: Option<String>,
+    /// JSON of an [`Attachment`].
+    attachment: Option<String>,
 }
 
 impl From<MessageRow> for Message {
@@ -128,6 +131,7 @@ impl From<MessageRow> for Message {
             error: row.error,
             created_at: row.created_at,
             auto_rule: row.auto_rule,
+            attachment: row.attachment.as_deref().and_then(|a| serde_json::from_str(a).ok()),
         }
     }
 }
@@ -135,7 +139,7 @@ impl From<MessageRow> for Message {
 /// A conversation's last `limit` messages, oldest first.
 pub async fn messages_of(conn: &mut AnyConnection, conversation_id: i64, limit: i64) -> Result<Vec<Message>> {
     let mut rows: Vec<MessageRow> = sqlx::query_as(
-        "SELECT id, conversation_id, wamid, direction, kind, body, status, error, created_at, auto_rule
+        "SELECT id, conversation_id, wamid, direction, kind, body, status, error, created_at, auto_rule, attachment
          FROM messages WHERE conversation_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
     )
     .bind(conversation_id)
@@ -157,27 +161,46 @@ pub async fn last_inbound_wamid(conn: &mut AnyConnection, conversation_id: i64) 
     Ok(row.map(|(wamid,)| wamid))
 }
 
-/// Records a text an agent (`sent_by`) typed, waiting to be sent, and
-/// returns its message id.
-pub async fn add_outbound_text(
+/// Records a message an agent (`sent_by`) sends, of any kind (a file with its attachment),
+/// waiting to be sent; returns its message id.
+pub async fn add_outbound(
     conn: &mut AnyConnection,
     conversation: &Conversation,
-    text: &str,
+    kind: &str,
+    body: &str,
+    attachment: Option<&Attachment>,
     at: i64,
     sent_by: Option<i64>,
 ) -> Result<i64> {
+    let attachment = attachment.map(serde_json::to_string).transpose().map_err(anyhow::Error::from)?;
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at, sent_by)
-         VALUES ($1, $2, NULL, 'outbound', 'text', $3, 'pending', 0, NULL, $4, $5) RETURNING id",
+        "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at, sent_by, attachment)
+         VALUES ($1, $2, NULL, 'outbound', $3, $4, 'pending', 0, NULL, $5, $6, $7) RETURNING id",
     )
     .bind(conversation.id)
     .bind(&conversation.number_id)
-    .bind(text)
+    .bind(kind)
+    .bind(body)
     .bind(at)
     .bind(sent_by)
+    .bind(attachment)
     .fetch_one(&mut *conn)
     .await?;
     Ok(id)
+}
+
+/// A message's attachment changed (its file arrived, or could not be fetched).
+pub async fn set_attachment(conn: &mut AnyConnection, message_id: i64, attachment: &Attachment) -> Result<()> {
+    let json = serde_json::to_string(attachment).map_err(anyhow::Error::from)?;
+    sqlx::query("UPDATE messages SET attachment = $1 WHERE id = $2").bind(json).bind(message_id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// A message's attachment as stored.
+pub async fn attachment_of(conn: &mut AnyConnection, message_id: i64) -> Result<Option<Attachment>> {
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT attachment FROM messages WHERE id = $1").bind(message_id).fetch_optional(&mut *conn).await?;
+    Ok(row.and_then(|(a,)| a).and_then(|a| serde_json::from_str(&a).ok()))
 }
 
 /// Records an automatic message waiting to be sent; returns its id.
@@ -246,7 +269,10 @@ pub async fn message(conn: &mut AnyConnection, id: i64) -> Result<Option<StoredM
 /// Removes a message's content for good: the row stays (kind `deleted`), and the conversation's
 /// preview is cleared if it showed that text.
 pub async fn tombstone(conn: &mut AnyConnection, id: i64, conversation_id: i64, body: &str) -> Result<()> {
-    sqlx::query("UPDATE messages SET kind = 'deleted', body = '', error = NULL WHERE id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query("UPDATE messages SET kind = 'deleted', body = '', error = NULL, attachment = NULL WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query("UPDATE conversations SET last_preview = '' WHERE id = $1 AND last_preview = $2")
         .bind(conversation_id)
         .bind(body)
@@ -403,6 +429,7 @@ pub struct Incoming<'a> {
     pub kind: &'a str,
     /// What the inbox shows of it.
     pub body: String,
+    pub attachment: Option<Attachment>,
     pub error: Option<String>,
     pub at: i64,
 }
@@ -433,9 +460,10 @@ pub async fn receive(conn: &mut AnyConnection, m: Incoming<'_>) -> Result<(Conve
     .fetch_one(&mut *conn)
     .await?;
     let conversation = Conversation::from(row);
+    let attachment = m.attachment.as_ref().map(serde_json::to_string).transpose().map_err(anyhow::Error::from)?;
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at)
-         VALUES ($1, $2, $3, 'inbound', $4, $5, NULL, 0, $6, $7) RETURNING id",
+        "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at, attachment)
+         VALUES ($1, $2, $3, 'inbound', $4, $5, NULL, 0, $6, $7, $8) RETURNING id",
     )
     .bind(conversation.id)
     .bind(m.number_id)
@@ -444,6 +472,7 @@ pub async fn receive(conn: &mut AnyConnection, m: Incoming<'_>) -> Result<(Conve
     .bind(&m.body)
     .bind(&m.error)
     .bind(m.at)
+    .bind(attachment)
     .fetch_one(&mut *conn)
     .await?;
     let message = Message {
@@ -457,6 +486,7 @@ pub async fn receive(conn: &mut AnyConnection, m: Incoming<'_>) -> Result<(Conve
         error: m.error,
         created_at: m.at,
         auto_rule: None,
+        attachment: m.attachment,
     };
     Ok((conversation, message))
 }

@@ -76,6 +76,7 @@ pub async fn process_pending(state: &AppState) -> Result<usize> {
         apply_body(&mut tx, *id, body, &mut deferred, &mut automation, &mut new_events).await?;
     }
     let recheck = std::mem::take(&mut deferred.recheck);
+    let files_to_fetch = deferred.files_to_fetch;
     apply_deferred(&mut tx, deferred, &mut new_events).await?;
     let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
     store::mark_processed(&mut tx, &ids).await?;
@@ -89,6 +90,9 @@ pub async fn process_pending(state: &AppState) -> Result<usize> {
         });
     }
     state.metrics.events.inc_by(new_events.len() as u64);
+    if files_to_fetch {
+        state.media_bell.notify_one();
+    }
     // A customer wrote: automatic assignment looks at the queue.
     if new_events.iter().any(|e| matches!(&e.kind, EventKind::Message { message, .. } if message.direction == Direction::Inbound)) {
         state.assignment_bell.notify_one();
@@ -113,6 +117,8 @@ pub struct Deferred {
     recheck: BTreeSet<String>,
     /// (number, status), in arrival order.
     statuses: Vec<(String, StatusUpdate)>,
+    /// A message brought a file: the fetcher is rung after the commit.
+    files_to_fetch: bool,
 }
 
 /// Applies one stored body: its messages now, the rest into `deferred` for
@@ -263,7 +269,8 @@ async fn apply_messages(
             None => name.map(str::to_owned),
         };
         let error = error_text(&m.errors).map(|(_, text)| text);
-        let (conversation, message) = crate::conversations::receive(
+        let content = m.content();
+        let (conversation, mut message) = crate::conversations::receive(
             conn,
             crate::conversations::Incoming {
                 number_id: &number_id,
@@ -273,11 +280,20 @@ async fn apply_messages(
                 wamid: &m.id,
                 kind: &m.kind,
                 body: preview,
+                attachment: m.attachment(),
                 error,
                 at,
             },
         )
         .await?;
+        if let switchboard_shared::wire::MessageContent::Media { id, .. } = &content {
+            let fetching = crate::media::expect(conn, &number_id, &message, id.as_deref(), now).await?;
+            deferred.files_to_fetch |= fetching;
+            if !fetching {
+                // No id to fetch it by: the message shows why at once.
+                message.attachment = crate::conversations::attachment_of(conn, message.id).await?;
+            }
+        }
         let assigned_to = conversation.assigned_to;
         let mut keyword = false;
         if m.group_id.is_none() && m.kind == "text" {
@@ -457,6 +473,7 @@ async fn opt_out_contact(
         error: None,
         created_at: now,
         auto_rule: Some(OPT_OUT_RULE.into()),
+        attachment: None,
     };
     out.push(
         events::append(
