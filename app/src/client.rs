@@ -85,6 +85,11 @@ pub async fn reply(conversation: i64, request: &ReplyRequest) -> Answer<Message>
     api::post(&format!("/api/v1/conversations/{conversation}/messages"), request).await
 }
 
+/// Sends an approved template with its values (also after the 24-hour window).
+pub async fn send_template(conversation: i64, request: &TemplateReplyRequest) -> Answer<Message> {
+    api::post(&format!("/api/v1/conversations/{conversation}/template"), request).await
+}
+
 /// Sends a file (with a caption) to the customer; the relay checks WhatsApp's types and sizes.
 pub async fn send_file(conversation: i64, file: &web_sys::File, caption: &str) -> Answer<Message> {
     let mut q: Vec<(&str, String)> = vec![("filename", file.name())];

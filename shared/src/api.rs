@@ -580,6 +580,9 @@ pub struct Event {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
+// A wire type, built once per event and serialised: boxing the message would only add an
+// allocation to the commonest event.
+#[allow(clippy::large_enum_variant)]
 pub enum EventKind {
     /// A message arrived from a customer, or an agent's reply was queued.
     Message { conversation: Conversation, message: Message },

@@ -315,6 +315,24 @@ async fn the_night_is_shared_at_nine_and_agent_103_answers_with_a_canned_reply_a
     let capacities: Vec<Option<i64>> =
         team.iter().map(|(id, _)| listed.as_array().unwrap().iter().find(|a| a["id"] == *id).unwrap()["capacity"].as_i64()).collect();
     assert_eq!(capacities, [None, None, Some(20), Some(20)]);
+    // And the same two work on the first number only, in one change.
+    for (id, _) in &team[2..] {
+        c_admin.find(Locator::Css(&format!("tr[data-agent='{id}'] .agent-pick"))).await.unwrap().click().await.unwrap();
+    }
+    c_admin.find(Locator::Css("#agents-bulk-numbers")).await.unwrap().click().await.unwrap();
+    wait_for(&c_admin, "#agents-bulk-scope input[type=radio]").await.unwrap();
+    let radios = c_admin.find_all(Locator::Css("#agents-bulk-scope input[type=radio]")).await.unwrap();
+    radios[1].click().await.unwrap();
+    c_admin.find(Locator::Css(&format!("#agents-bulk-scope input[data-number='{number}']"))).await.unwrap().click().await.unwrap();
+    c_admin.find(Locator::Css("#agents-bulk-scope-apply")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c_admin, "#agents-bulk-done", "2 agents changed").await.unwrap();
+    let listed = admin.call(Method::GET, "/api/v1/agents", None).await;
+    let scopes: Vec<Value> =
+        team.iter().map(|(id, _)| listed.as_array().unwrap().iter().find(|a| a["id"] == *id).unwrap()["scope"].clone()).collect();
+    assert_eq!(
+        scopes[2..],
+        [json!({"kind": "numbers", "numbers": [number.clone()]}), json!({"kind": "numbers", "numbers": [number.clone()]})]
+    );
     c_admin.close().await.unwrap();
     c.close().await.unwrap();
 }
@@ -393,5 +411,73 @@ async fn an_agent_sees_the_customers_photo_and_sends_the_price_list_as_a_pdf() {
     c.find(Locator::Css("#lang-switch")).await.unwrap().click().await.unwrap();
     wait_for_text(&c, ".bubble.in .attachment.location", "在地圖中開啟").await.unwrap();
     screenshot(&c, "conversation-media-zh-hant").await.unwrap();
+    c.find(Locator::Css("#lang-switch")).await.unwrap().click().await.unwrap();
+
+    // A customer who last wrote three days ago: only a template may go, filled in and previewed.
+    let three_days_ago = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - 3 * 86_400).to_string();
+    let body = serde_json::to_vec(&json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "210000000000001", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "85255500101", "phone_number_id": number},
+            "contacts": [{"profile": {"name": "Lam Mei Ling"}, "wa_id": "85291230002"}],
+            "messages": [{"from": "85291230002", "id": "wamid.THREEDAYS", "timestamp": three_days_ago, "type": "text",
+                          "text": {"body": "Is my order ready?"}}]
+        }}]}]
+    }))
+    .unwrap();
+    let secret = switchboard_sandbox::SandboxConfig::default().app_secret;
+    let r = reqwest::Client::new()
+        .post(format!("{base}/webhooks/whatsapp"))
+        .header("x-hub-signature-256", switchboard_shared::signature::sign(secret.as_bytes(), &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    c.goto(&format!("{base}/inbox")).await.unwrap();
+    wait_for_text(&c, "#conversations .conversation-row", "Is my order ready?").await.unwrap();
+    c.find(Locator::XPath("//li[contains(@class,'conversation-row')][contains(., 'Is my order ready?')]//a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#window-closed").await.unwrap();
+    wait_for(&c, "#template-pick option[value='0']").await.unwrap();
+    let picked = c
+        .execute(
+            "const s = document.querySelector('#template-pick');
+             const o = [...s.options].find((o) => o.textContent.startsWith('order_update'));
+             if (!o) return [...s.options].map((o) => o.textContent).join('|');
+             s.value = o.value; s.dispatchEvent(new Event('change', {bubbles: true})); return 'ok';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(picked, "ok", "order_update offered");
+    let offered: Vec<String> = {
+        let mut names = Vec::new();
+        for o in c.find_all(Locator::Css("#template-pick option")).await.unwrap() {
+            names.push(o.text().await.unwrap());
+        }
+        names
+    };
+    assert!(
+        !offered.iter().any(|n| n.starts_with("spring_sale") || n.starts_with("daily_pick")),
+        "pending and photo-header templates are not offered: {offered:?}"
+    );
+    let params = c.find_all(Locator::Css(".template-param")).await.unwrap();
+    assert_eq!(params.len(), 2);
+    params[0].send_keys("Mei Ling").await.unwrap();
+    params[1].send_keys("A-1024").await.unwrap();
+    wait_for_text(&c, "#template-preview", "Hi Mei Ling, your order A-1024 is on its way.").await.unwrap();
+    screenshot(&c, "conversation-template").await.unwrap();
+    c.find(Locator::Css("#send-template")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, ".bubble.out .body", "your order A-1024 is on its way").await.unwrap();
+    eventually("the template in the ledger", || async {
+        demo.sandbox.ledger().iter().filter(|e| e.kind == "template" && e.to == "85291230002").count() == 1
+    })
+    .await;
     c.close().await.unwrap();
 }

@@ -290,8 +290,13 @@ fn AgentRow(
 #[component]
 fn BulkAgents(selected: RwSignal<BTreeSet<i64>>, role_names: Signal<Vec<String>>, reload: RwSignal<u32>) -> impl IntoView {
     let i18n = use_i18n();
+    let inbox = crate::store::use_inbox();
+    let numbers = Signal::derive(move || inbox.numbers.get());
     let role = RwSignal::new(String::new());
     let capacity = RwSignal::new(String::new());
+    // Numbers for all of them, chosen in a panel of their own.
+    let choosing_numbers = RwSignal::new(false);
+    let scope = RwSignal::new(Scope::All);
     let applying = Mutation::new();
     let done = RwSignal::new(None::<usize>);
     let apply = move |change: AgentChange| {
@@ -302,6 +307,7 @@ fn BulkAgents(selected: RwSignal<BTreeSet<i64>>, role_names: Signal<Vec<String>>
             selected.set(BTreeSet::new());
             role.set(String::new());
             capacity.set(String::new());
+            choosing_numbers.set(false);
             reload.update(|n| *n += 1);
         });
     };
@@ -335,12 +341,23 @@ fn BulkAgents(selected: RwSignal<BTreeSet<i64>>, role_names: Signal<Vec<String>>
                     prop:value=capacity on:input=move |ev| capacity.set(event_target_value(&ev)) />
                 <button type="button" class="primary small" id="agents-bulk-apply" disabled=move || applying.pending().get()
                     on:click=apply_fields>{move || i18n.t(key!("agents.bulk.apply"))}</button>
+                <button type="button" class="secondary small" id="agents-bulk-numbers"
+                    on:click=move |_| choosing_numbers.update(|c| *c = !*c)>{move || i18n.t(key!("agents.edit_numbers"))}</button>
                 <button type="button" class="secondary small" id="agents-bulk-enable"
                     on:click=move |_| apply(AgentChange { disabled: Some(false), ..Default::default() })>{move || i18n.t(key!("agents.enable"))}</button>
                 <button type="button" class="danger small" id="agents-bulk-disable"
                     on:click=move |_| apply(AgentChange { disabled: Some(true), ..Default::default() })>{move || i18n.t(key!("agents.disable"))}</button>
                 <button type="button" class="text-button" id="agents-bulk-clear"
                     on:click=move |_| selected.set(BTreeSet::new())>{move || i18n.t(key!("common.cancel"))}</button>
+                <Show when=move || choosing_numbers.get()>
+                    <div class="bulk-scope" id="agents-bulk-scope">
+                        <ScopePicker scope=scope numbers=numbers name="bulk-scope" />
+                        <button type="button" class="primary small" id="agents-bulk-scope-apply" disabled=move || applying.pending().get()
+                            on:click=move |_| apply(AgentChange { scope: Some(scope.get_untracked()), ..Default::default() })>
+                            {move || i18n.t(key!("agents.bulk.apply_numbers"))}
+                        </button>
+                    </div>
+                </Show>
                 <ErrorNote error=applying.error() />
             </div>
         </Show>

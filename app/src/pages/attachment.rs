@@ -61,18 +61,33 @@ pub fn AttachmentView(message_id: i64, attachment: Signal<Option<Attachment>>) -
     }
 }
 
+/// A photo that finished loading grew the timeline: if the reader was at the newest message,
+/// they stay there (someone reading further up is left where they are).
+fn keep_newest_in_view(ev: leptos::ev::Event) {
+    use wasm_bindgen::JsCast;
+    let Some(img) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok()) else { return };
+    let Some(list) = img.closest(".messages").ok().flatten() else { return };
+    let below = list.scroll_height() - list.scroll_top() - list.client_height();
+    if below <= img.offset_height() + 120 {
+        list.set_scroll_top(list.scroll_height());
+    }
+}
+
 /// A file that is here: shown, played or offered for download by its kind.
 fn ready(message_id: i64, kind: &str, filename: Option<String>, voice: bool, size: Option<i64>) -> AnyView {
     let i18n = use_i18n();
     let url = client::media_url(message_id, false);
     let size = size.map(human_size).unwrap_or_default();
     match kind {
-        "image" | "sticker" => view! {
-            <a class="attachment image" data-media="image" href=url.clone() target="_blank" rel="noopener">
-                <img src=url alt=move || i18n.t(key!("media.photo")) loading="lazy" class:sticker=kind == "sticker" />
-            </a>
+        "image" | "sticker" => {
+            let full = url.clone();
+            view! {
+                <a class="attachment image" data-media="image" href=full target="_blank" rel="noopener">
+                    <img src=url alt=move || i18n.t(key!("media.photo")) loading="lazy" class:sticker=kind == "sticker" on:load=keep_newest_in_view />
+                </a>
+            }
+            .into_any()
         }
-        .into_any(),
         "audio" => view! {
             <div class="attachment audio" data-media="audio">
                 <span class="muted small">{move || if voice { i18n.t(key!("media.voice")) } else { i18n.t(key!("media.audio")) }}</span>
@@ -86,8 +101,9 @@ fn ready(message_id: i64, kind: &str, filename: Option<String>, voice: bool, siz
         .into_any(),
         _ => {
             let name = filename.unwrap_or_else(|| i18n.t(key!("media.document")));
+            let save_as = name.clone();
             view! {
-                <a class="attachment document" data-media="document" href=client::media_url(message_id, true) download=name.clone()>
+                <a class="attachment document" data-media="document" href=client::media_url(message_id, true) download=save_as>
                     <span class="attachment-icon">"📄"</span>
                     <span><strong class="filename">{name}</strong>
                         <span class="muted block">{size} " · " {move || i18n.t(key!("media.download"))}</span></span>

@@ -11,6 +11,7 @@ use switchboard_shared::limits::CUSTOMER_SERVICE_WINDOW_MS;
 use switchboard_shared::media::{accepted_types, check_outbound, human_size, MediaProblem};
 use switchboard_shared::support::{fill, CannedReply};
 
+use super::template_reply::TemplateReply;
 use crate::api::ApiError;
 use crate::client;
 use crate::components::feedback::{ErrorNote, Mutation};
@@ -51,6 +52,7 @@ pub fn Composer(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoV
     let session = expect_context::<Session>();
     let me = session.me.get_untracked();
     let can_reply = me.as_ref().is_some_and(|m| m.can(Permission::Reply));
+    let can_template = can_reply && me.as_ref().is_some_and(|m| m.can(Permission::SendTemplates));
     let (my_name, my_code) = me.as_ref().map(|m| (m.name.clone(), m.code.clone().unwrap_or_default())).unwrap_or_default();
     let mode = RwSignal::new(Mode::Reply);
     let text = RwSignal::new(String::new());
@@ -204,7 +206,10 @@ pub fn Composer(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoV
             </div>
             <Show
                 when=move || mode.get() == Mode::Note || window_open()
-                fallback=move || view! { <p class="notice" id="window-closed">{i18n.t(key!("conv.window_closed"))}</p> }
+                fallback=move || view! {
+                    <p class="notice" id="window-closed">{i18n.t(key!("conv.window_closed"))}</p>
+                    {can_template.then(|| view! { <TemplateReply id=id conversation=conversation /> })}
+                }
             >
                 <Show when=move || !suggestions.with(Vec::is_empty)>
                     <ul class="suggestions" id="suggestions" role="listbox">

@@ -17,3 +17,4 @@ pub mod numbers;
 pub mod roles;
 pub mod set_password;
 pub mod supervisor;
+pub mod template_reply;

@@ -93,9 +93,18 @@ pub async fn process_pending(state: &AppState) -> Result<usize> {
     if files_to_fetch {
         state.media_bell.notify_one();
     }
-    // A customer wrote: automatic assignment looks at the queue.
-    if new_events.iter().any(|e| matches!(&e.kind, EventKind::Message { message, .. } if message.direction == Direction::Inbound)) {
+    // A customer wrote: automatic assignment looks at the queue, and the number's lane sends
+    // what the rules (or an opt-out) answered in this transaction at once.
+    let wrote: BTreeSet<&str> = new_events
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::Message { message, .. } if message.direction == Direction::Inbound))
+        .map(|e| e.number_id.as_str())
+        .collect();
+    if !wrote.is_empty() {
         state.assignment_bell.notify_one();
+    }
+    for number_id in wrote {
+        state.lanes.wake(number_id);
     }
     state.events.publish(new_events);
     Ok(rows.len())
