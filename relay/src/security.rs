@@ -36,7 +36,10 @@ pub async fn headers(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let mut response = next.run(request).await;
     let h = response.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    // A handler that serves a file names a stricter policy of its own.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    }
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
@@ -44,7 +47,8 @@ pub async fn headers(request: Request, next: Next) -> Response {
         // The service worker and the shell must be revalidated so updates are seen.
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
-    if path.starts_with("/api/") {
+    // API answers are not kept, unless the handler says how (a message's file never changes).
+    if path.starts_with("/api/") && !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response

@@ -20,7 +20,7 @@ fn client_calls(source: &str) -> BTreeSet<(String, String)> {
             "GET".to_owned()
         } else if line.contains("api::put_bytes(") {
             "PUT".to_owned()
-        } else if line.contains("api::post(") || line.contains("api::send_text(") {
+        } else if line.contains("api::post(") || line.contains("api::send_text(") || line.contains("api::post_file(") {
             "POST".to_owned()
         } else if let Some(i) = line.find("(\"").filter(|_| line.contains("api::send")) {
             line[i + 2..].chars().take_while(|c| *c != '"').collect()

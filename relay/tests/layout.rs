@@ -30,6 +30,7 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("canned", &["canned_replies"]),
     ("contacts", &["contacts", "contact_imports", "segments", "settings"]),
     ("conversations", &["conversations", "messages", "conversation_activity"]),
+    ("media", &["media"]),
     ("events", &["events"]),
     (
         "groups",

@@ -73,6 +73,8 @@ async fn customers_files_arrive_and_are_served_only_in_scope(backend: Backend) {
     assert_eq!(r.headers()["content-type"], "image/jpeg");
     assert!(r.headers()["content-disposition"].to_str().unwrap().starts_with("inline"));
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(r.headers()["cache-control"], "private, max-age=31536000, immutable", "a message's file never changes");
+    assert!(r.headers()["content-security-policy"].to_str().unwrap().starts_with("sandbox"));
     assert_eq!(&r.bytes().await.unwrap()[..], PARCEL_JPG, "the same bytes the customer sent");
     assert_eq!(kept_files(&app), 1);
 

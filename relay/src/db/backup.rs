@@ -32,6 +32,7 @@ pub const TABLES: &[&str] = &[
     "contacts",
     "conversations",
     "messages",
+    "media",
     "message_statuses",
     "outbox",
     "events",

@@ -289,6 +289,6 @@ mod tests {
         assert_eq!(clean_filename("../../etc/passwd"), "passwd");
         assert_eq!(clean_filename("a\"b\nc.pdf"), "abc.pdf");
         let d = disposition("attachment", "價目表 2026.pdf");
-        assert_eq!(d.to_str().unwrap(), "attachment; filename=\"____ 2026.pdf\"; filename*=UTF-8''%E5%83%B9%E7%9B%AE%E8%A1%A8%202026.pdf");
+        assert_eq!(d.to_str().unwrap(), "attachment; filename=\"___ 2026.pdf\"; filename*=UTF-8''%E5%83%B9%E7%9B%AE%E8%A1%A8%202026.pdf");
     }
 }
