@@ -151,11 +151,18 @@ pub fn essence(mime: &str) -> String {
     mime.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
 }
 
+/// WhatsApp's rule for a type a business may send: the kind of message it goes out as and the
+/// most bytes it may have.
+pub fn outbound_rule(mime: &str) -> Option<(&'static str, u64)> {
+    let mime = essence(mime);
+    OUTBOUND.iter().find(|(m, _, _)| *m == mime).map(|&(_, kind, max)| (kind, max))
+}
+
 /// Checks a file against WhatsApp's rules by its declared type and size; returns the kind of
 /// message it goes out as (`image`, `document`, `video`, `audio`).
 pub fn check_outbound(mime: &str, size: u64) -> Result<&'static str, MediaProblem> {
-    let mime = essence(mime);
-    let Some(&(_, kind, max)) = OUTBOUND.iter().find(|(m, _, _)| *m == mime) else {
+    let Some((kind, max)) = outbound_rule(mime) else {
+        let mime = essence(mime);
         return Err(MediaProblem::UnsupportedType(if mime.is_empty() { "unknown".into() } else { mime }));
     };
     if size == 0 {
@@ -186,6 +193,10 @@ mod tests {
     #[test]
     fn whatsapps_types_and_limits_are_enforced_with_a_reason() {
         assert_eq!(check_outbound("image/png", 10), Ok("image"));
+        assert_eq!(outbound_rule("image/png"), Some(("image", 5 * MB)));
+        assert_eq!(outbound_rule("video/mp4"), Some(("video", 16 * MB)));
+        assert_eq!(outbound_rule("Application/PDF"), Some(("document", 100 * MB)));
+        assert_eq!(outbound_rule("image/gif"), None);
         assert_eq!(check_outbound("IMAGE/JPEG", 5 * MB), Ok("image"));
         assert_eq!(check_outbound("application/pdf", 30 * MB), Ok("document"));
         assert_eq!(check_outbound("audio/ogg; codecs=opus", 1), Ok("audio"));

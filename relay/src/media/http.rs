@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use switchboard_shared::api::Message;
-use switchboard_shared::media::{check_outbound, essence, Attachment, MediaProblem, MediaState};
+use switchboard_shared::media::{check_outbound, essence, outbound_rule, Attachment, MediaProblem, MediaState};
 use switchboard_shared::wire::OutboundBody;
 
 use super::store;
@@ -131,7 +131,7 @@ pub async fn send_file(
     if let Some(size) = declared {
         check_outbound(&mime, size).map_err(bad)?;
     }
-    let limit = check_limit(&mime).min(cap) as usize;
+    let limit = outbound_rule(&mime).map_or(0, |(_, max)| max).min(cap) as usize;
     let bytes = axum::body::to_bytes(body, limit + 1).await.map_err(|_| {
         AppError::bad_request(
             "media_too_large",
@@ -220,18 +220,6 @@ pub async fn send_file(
     Ok(Json(message))
 }
 
-/// The most bytes a file of this type may have (WhatsApp's limit), before reading it.
-fn check_limit(mime: &str) -> u64 {
-    let mut size = 1u64;
-    // The limits step in whole MB: find the largest size the type passes.
-    for mb in [5u64, 16, 100] {
-        if check_outbound(mime, mb * 1024 * 1024).is_ok() {
-            size = mb * 1024 * 1024;
-        }
-    }
-    size
-}
-
 /// The contents must be what the type says: a PDF that is a PDF, a PNG that is a PNG (WhatsApp
 /// refuses a mismatch with 131053 after the upload; we say so before).
 fn check_contents(mime: &str, bytes: &[u8]) -> Result<(), MediaProblem> {
@@ -282,9 +270,6 @@ mod tests {
 
     #[test]
     fn limits_and_names_are_whatsapps() {
-        assert_eq!(check_limit("image/png"), 5 * 1024 * 1024);
-        assert_eq!(check_limit("video/mp4"), 16 * 1024 * 1024);
-        assert_eq!(check_limit("application/pdf"), 100 * 1024 * 1024);
         assert_eq!(clean_filename("C:\\Users\\me\\價目表.pdf"), "價目表.pdf");
         assert_eq!(clean_filename("../../etc/passwd"), "passwd");
         assert_eq!(clean_filename("a\"b\nc.pdf"), "abc.pdf");
