@@ -411,6 +411,13 @@ async fn an_agent_sees_the_customers_photo_and_sends_the_price_list_as_a_pdf() {
     c.find(Locator::Css("#lang-switch")).await.unwrap().click().await.unwrap();
     wait_for_text(&c, ".bubble.in .attachment.location", "在地圖中開啟").await.unwrap();
     screenshot(&c, "conversation-media-zh-hant").await.unwrap();
+    // On a phone the photo and the document fit the screen.
+    c.set_window_size(390, 844).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let overflow = c.execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth", vec![]).await.unwrap();
+    assert_eq!(overflow.as_i64(), Some(0), "no sideways scrolling on a phone");
+    screenshot(&c, "conversation-media-phone").await.unwrap();
+    c.set_window_size(1280, 900).await.unwrap();
     c.find(Locator::Css("#lang-switch")).await.unwrap().click().await.unwrap();
 
     // A customer who last wrote three days ago: only a template may go, filled in and previewed.
