@@ -352,7 +352,7 @@ async fn an_agent_sees_the_customers_photo_and_sends_the_price_list_as_a_pdf() {
     // A customer writes, then sends a photo of their parcel and where they are.
     demo.sandbox.customer_writes(&number, "85291230001", "黃小華", "我的包裹到了");
     demo.sandbox.customer_sends(&number, "85291230001", "黃小華", Sample::Photo);
-    wait_for_text(&c, "#conversations .conversation-row", "[image]").await.unwrap();
+    wait_for_text(&c, "#conversations .conversation-row", "📷 包裹到了").await.unwrap();
     c.find(Locator::Css("#conversations .conversation-row a")).await.unwrap().click().await.unwrap();
     wait_for_text(&c, "#conversation-name", "黃小華").await.unwrap();
     // The photo is fetched from WhatsApp and shown, with its caption.
@@ -390,6 +390,7 @@ async fn an_agent_sees_the_customers_photo_and_sends_the_price_list_as_a_pdf() {
     wait_for_text(&c, ".bubble.out .caption", "這是最新價目表").await.unwrap();
     wait_for(&c, ".bubble.out .ticks[data-status=read]").await.unwrap();
     assert!(c.find(Locator::Css("#attached")).await.is_err(), "the composer is empty again");
+    wait_for_text(&c, "#conversations .conversation-row .preview", "📄 這是最新價目表").await.unwrap();
     let sent: Vec<_> = demo.sandbox.ledger().into_iter().filter(|e| e.kind == "document").collect();
     assert_eq!(sent.len(), 1, "sent exactly once: {sent:#?}");
     let uploaded = demo.sandbox.media(sent[0].media_id.as_deref().unwrap()).unwrap();

@@ -351,7 +351,7 @@ fn ConversationRow(conversation: Conversation, selected: Memo<Option<i64>>, filt
                     <span class="row-bottom">
                         <span class="preview">
                             {(conversation.last_direction == Direction::Outbound).then_some("↩ ")}
-                            {conversation.last_preview.clone()}
+                            {let preview = conversation.last_preview.clone(); move || friendly_preview(&preview, |k| i18n.t(k))}
                         </span>
                         {(conversation.status != ConversationStatus::Open).then(|| {
                             let s = conversation.status;
@@ -368,7 +368,46 @@ fn ConversationRow(conversation: Conversation, selected: Memo<Option<i64>>, filt
     }
 }
 
+/// What a file or a place looks like in the list: `[image] 包裹` as `📷 包裹`, a bare `[voice]`
+/// as `🎤 Voice message` in the reader's language (a group's `Name: [image]` keeps the name).
+fn friendly_preview(text: &str, word: impl Fn(crate::i18n::Key) -> String) -> String {
+    let tags: [(&str, &str, crate::i18n::Key); 8] = [
+        ("[image]", "📷", key!("media.photo")),
+        ("[audio]", "🎤", key!("media.voice")),
+        ("[video]", "🎬", key!("media.video")),
+        ("[document]", "📄", key!("media.document")),
+        ("[sticker]", "🙂", key!("media.sticker")),
+        ("[location]", "📍", key!("media.location")),
+        ("[contacts]", "👤", key!("media.contacts")),
+        ("[template]", "📋", key!("media.template")),
+    ];
+    for (tag, icon, label) in tags {
+        if let Some(at) = text.find(tag) {
+            let rest = text[at + tag.len()..].trim();
+            let shown = if rest.is_empty() { word(label) } else { rest.to_owned() };
+            return format!("{}{icon} {shown}", &text[..at]);
+        }
+    }
+    text.to_owned()
+}
+
 #[cfg_attr(not(feature = "whole"), leptos::lazy)]
 async fn conversation_pane(id: i64) -> AnyView {
     view! { <super::conversation::ConversationView id=id /> }.into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_and_places_read_as_icons_and_words_in_the_list() {
+        let word = |k: crate::i18n::Key| format!("<{}>", k.as_str());
+        assert_eq!(friendly_preview("[image] 包裹到了", word), "📷 包裹到了");
+        assert_eq!(friendly_preview("[audio]", word), "🎤 <media.voice>");
+        assert_eq!(friendly_preview("陳美玲: [document] price-list.pdf", word), "陳美玲: 📄 price-list.pdf");
+        assert_eq!(friendly_preview("[location] Star Ferry Pier", word), "📍 Star Ferry Pier");
+        assert_eq!(friendly_preview("[template] order_update", word), "📋 order_update");
+        assert_eq!(friendly_preview("請問今天有營業嗎？", word), "請問今天有營業嗎？");
+    }
 }
