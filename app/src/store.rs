@@ -121,19 +121,7 @@ impl Inbox {
                 }
             }
         });
-        for name in [
-            "message",
-            "status",
-            "dead_letter",
-            "assignment",
-            "conversation",
-            "message_deleted",
-            "broadcast",
-            "group",
-            "group_job",
-            "linked_device",
-            "activity",
-        ] {
+        for name in EventKind::NAMES {
             let _ = source.add_event_listener_with_callback(name, on_event.as_ref().unchecked_ref());
         }
         on_event.forget();

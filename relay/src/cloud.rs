@@ -144,9 +144,10 @@ impl CloudClient {
         token: &SecretString,
         file_name: &str,
         mime: &str,
-        bytes: Vec<u8>,
+        bytes: bytes::Bytes,
     ) -> Result<MediaUploaded, CloudError> {
-        let part = reqwest::multipart::Part::bytes(bytes)
+        let length = bytes.len() as u64;
+        let part = reqwest::multipart::Part::stream_with_length(reqwest::Body::from(bytes), length)
             .file_name(file_name.to_owned())
             .mime_str(mime)
             .map_err(|e| CloudError::Connect(e.to_string()))?;

@@ -392,7 +392,7 @@ async fn access_tokens_and_app_secrets_are_encrypted_at_rest_and_serve_needs_a_k
 }
 
 #[tokio::test]
-async fn console_files_are_served_with_an_index_fallback_and_the_service_worker_is_revalidated() {
+async fn console_files_are_served_compressed_with_an_index_fallback_and_the_service_worker_is_revalidated() {
     let app = spawn_app(Backend::Sqlite).await;
     let dist = app.relay.state.config.console_dir.clone();
     std::fs::create_dir_all(&dist).unwrap();
@@ -406,6 +406,23 @@ async fn console_files_are_served_with_an_index_fallback_and_the_service_worker_
     assert_eq!(sw.text().await.unwrap(), "// worker");
     let api = app.http.get(app.url("/api/v1/nope")).send().await.unwrap();
     assert_ne!(api.status(), 200, "unknown API paths are not the console");
+
+    // `cargo xtask dist` writes compressed copies beside each file: a browser that accepts one
+    // gets it, with its own type; one that accepts neither gets the file as it is.
+    std::fs::write(dist.join("app_bg.wasm"), b"\0asm-plain").unwrap();
+    std::fs::write(dist.join("app_bg.wasm.br"), b"brotli-bytes").unwrap();
+    std::fs::write(dist.join("app_bg.wasm.gz"), b"gzip-bytes").unwrap();
+    let fetch = |accept: &'static str| app.http.get(app.url("/app_bg.wasm")).header("accept-encoding", accept).send();
+    let br = fetch("gzip, deflate, br").await.unwrap();
+    assert_eq!(br.headers()["content-encoding"], "br");
+    assert_eq!(br.headers()["content-type"], "application/wasm");
+    assert_eq!(br.bytes().await.unwrap(), &b"brotli-bytes"[..]);
+    let gz = fetch("gzip").await.unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    assert_eq!(gz.bytes().await.unwrap(), &b"gzip-bytes"[..]);
+    let plain = fetch("identity").await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.bytes().await.unwrap(), &b"\0asm-plain"[..]);
 }
 
 #[tokio::test]

@@ -617,6 +617,23 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every SSE `event:` name: a browser's `EventSource` hears only the names it listens for,
+    /// so the console subscribes to each of these.
+    pub const NAMES: [&'static str; 12] = [
+        "message",
+        "status",
+        "dead_letter",
+        "assignment",
+        "conversation",
+        "message_deleted",
+        "broadcast",
+        "group",
+        "group_job",
+        "linked_device",
+        "activity",
+        "attachment",
+    ];
+
     /// The SSE `event:` name.
     pub fn name(&self) -> &'static str {
         match self {
@@ -973,5 +990,24 @@ mod event_tests {
             let text = serde_json::to_string(&e).unwrap();
             assert_eq!(serde_json::from_str::<Event>(&text).unwrap(), e, "{text}");
         }
+    }
+
+    /// The names the console subscribes to are every kind serde knows (its error for an
+    /// unknown kind lists them all), so a new kind cannot be missed by the console's stream.
+    #[test]
+    fn the_listened_names_are_every_kind_of_event() {
+        let err = serde_json::from_str::<EventKind>(r#"{"type":"no_such_kind"}"#).unwrap_err().to_string();
+        let listed = err.split("expected one of ").nth(1).expect("serde lists the kinds");
+        let mut kinds: Vec<&str> =
+            listed.split(", ").map(|k| k.trim_matches(|c: char| c == '`' || c.is_whitespace() || c == ',')).collect();
+        kinds.retain(|k| !k.is_empty());
+        let kinds: Vec<&str> = kinds.iter().map(|k| k.split('`').next().unwrap_or(k)).collect();
+        let mut names = EventKind::NAMES.to_vec();
+        let mut kinds_sorted = kinds.clone();
+        names.sort_unstable();
+        kinds_sorted.sort_unstable();
+        assert_eq!(names, kinds_sorted, "serde said: {err}");
+        let sample = EventKind::MessageDeleted { conversation_id: 1, message_id: 2 };
+        assert!(EventKind::NAMES.contains(&sample.name()));
     }
 }

@@ -110,6 +110,7 @@ pub async fn run() -> Result<Value> {
     }
     let p50 = hist.value_at_quantile(0.5) as f64;
     let p99 = hist.value_at_quantile(0.99) as f64;
+    let stages = stages(&relay, &written, &answers).await?;
     Ok(json!({
         "messages": MESSAGES,
         "rate_per_sec": RATE_PER_SEC,
@@ -122,5 +123,50 @@ pub async fn run() -> Result<Value> {
         "missed": missed,
         "answered_twice": twice,
         "answers_to_nobody": unexpected,
+        "stages_p50_p99_ms": stages,
+    }))
+}
+
+/// Where the time goes, from the relay's own records: written → stored (the sandbox's POST and
+/// the durable accept), stored → answer queued (waiting for the digest and the digest itself),
+/// queued → reached the sandbox (the lane's claim, its pacing and the request).
+async fn stages(relay: &Relay, written: &HashMap<String, i64>, answers: &HashMap<String, Vec<i64>>) -> Result<Value> {
+    let pool = &relay.state.db.pool;
+    let mut stored: HashMap<String, i64> = HashMap::new();
+    let inbox: Vec<(i64, Vec<u8>)> = sqlx::query_as("SELECT received_at, body FROM webhook_inbox").fetch_all(pool).await?;
+    for (at, body) in inbox {
+        let body: Value = serde_json::from_slice(&body)?;
+        for entry in body["entry"].as_array().into_iter().flatten() {
+            for change in entry["changes"].as_array().into_iter().flatten() {
+                for m in change["value"]["messages"].as_array().into_iter().flatten() {
+                    if let Some(from) = m["from"].as_str() {
+                        stored.insert(from.to_owned(), at);
+                    }
+                }
+            }
+        }
+    }
+    let mut queued: HashMap<String, i64> = HashMap::new();
+    let outbox: Vec<(i64, String)> = sqlx::query_as("SELECT created_at, payload FROM outbox").fetch_all(pool).await?;
+    for (at, payload) in outbox {
+        let payload: Value = serde_json::from_str(&payload)?;
+        if let Some(to) = payload["body"]["to"].as_str() {
+            queued.insert(to.to_owned(), at);
+        }
+    }
+    let mut hists = [Histogram::<u64>::new(3)?, Histogram::<u64>::new(3)?, Histogram::<u64>::new(3)?];
+    for (from, at) in written {
+        let (Some(s), Some(q), Some(r)) = (stored.get(from), queued.get(from), answers.get(from).and_then(|a| a.first())) else {
+            continue;
+        };
+        for (h, d) in hists.iter_mut().zip([s - at, q - s, r - q]) {
+            h.record(d.max(0) as u64)?;
+        }
+    }
+    let pair = |h: &Histogram<u64>| json!([h.value_at_quantile(0.5), h.value_at_quantile(0.99)]);
+    Ok(json!({
+        "written_to_stored": pair(&hists[0]),
+        "stored_to_queued": pair(&hists[1]),
+        "queued_to_reached": pair(&hists[2]),
     }))
 }

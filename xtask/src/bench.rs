@@ -360,6 +360,7 @@ fn console_bundle() -> Result<Option<Value>> {
     Ok(Some(json!({
         "first_load_wasm_kb": sizes.first_kb,
         "first_load_wasm_gzip_kb": sizes.first_gzip_kb,
+        "first_load_wasm_brotli_kb": sizes.first_br_kb,
         "ratio_to_first_load_target_250kb": ((sizes.first_gzip_kb as f64) / 250.0 * 100.0).round() / 100.0,
         "pages_gzip_kb": sizes.pages.iter().map(|(page, own, total)| json!({"page": page, "own_gzip_kb": own, "fetched_gzip_kb": total})).collect::<Vec<_>>(),
         "all_chunks_gzip_kb": sizes.all_chunks_gzip_kb,

@@ -16,7 +16,7 @@ use crate::api::ApiError;
 use crate::client;
 use crate::components::feedback::{ErrorNote, Mutation};
 use crate::i18n::use_i18n;
-use crate::store::use_inbox;
+use crate::store::{use_inbox, Inbox};
 use crate::Session;
 
 /// What the box writes.
@@ -130,13 +130,7 @@ pub fn Composer(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoV
         let body = text.get_untracked();
         let attached = file.get_untracked().filter(|_| mode.get_untracked() == Mode::Reply);
         if let Some(f) = attached {
-            let call = async move {
-                let answer = client::send_file(id, &f, &body).await;
-                if matches!(answer, Err(ApiError::Unauthorized)) {
-                    inbox.signed_out.set(true);
-                }
-                answer
-            };
+            let call = async move { until_signed_out(inbox, client::send_file(id, &f, &body)).await };
             sending.run(call, move |message| {
                 text.set(String::new());
                 file.set(None);
@@ -149,13 +143,7 @@ pub fn Composer(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoV
         }
         match mode.get_untracked() {
             Mode::Reply => {
-                let call = async move {
-                    let answer = client::reply(id, &ReplyRequest { text: body }).await;
-                    if matches!(answer, Err(ApiError::Unauthorized)) {
-                        inbox.signed_out.set(true);
-                    }
-                    answer
-                };
+                let call = async move { until_signed_out(inbox, client::reply(id, &ReplyRequest { text: body })).await };
                 sending.run(call, move |message| {
                     text.set(String::new());
                     inbox.add_message(id, message);
@@ -163,7 +151,8 @@ pub fn Composer(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoV
             }
             Mode::Note => {
                 let mentions = mentioned(&body, &colleagues.get_untracked().unwrap_or_default());
-                sending.run(async move { client::add_note(id, &NoteRequest { text: body, mentions }).await }, move |note| {
+                let call = async move { until_signed_out(inbox, client::add_note(id, &NoteRequest { text: body, mentions })).await };
+                sending.run(call, move |note| {
                     text.set(String::new());
                     inbox.add_activity(note);
                 });
@@ -266,6 +255,15 @@ pub fn Composer(id: i64, conversation: Memo<Option<Conversation>>) -> impl IntoV
         </div>
     }
     .into_any()
+}
+
+/// A send's answer; a 401 means the session ended, and the console goes to the sign-in page.
+async fn until_signed_out<T>(inbox: Inbox, answer: impl std::future::Future<Output = Result<T, ApiError>>) -> Result<T, ApiError> {
+    let answer = answer.await;
+    if matches!(answer, Err(ApiError::Unauthorized)) {
+        inbox.signed_out.set(true);
+    }
+    answer
 }
 
 #[cfg(test)]

@@ -109,11 +109,18 @@ pub async fn run(state: AppState) {
         };
         tokio::select! {
             () = presence => {}
-            () = bell => {}
+            () = bell => {
+                // New conversations come in bursts: one look a moment later takes them all,
+                // instead of one transaction per batch of webhooks.
+                tokio::time::sleep(GATHER_ARRIVALS).await;
+            }
             () = state.clock.sleep_until(next) => {}
         }
     }
 }
+
+/// How long a look waits after new messages ring, for the rest of their burst.
+const GATHER_ARRIVALS: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// What the runner remembers between looks.
 #[derive(Debug, Default)]

@@ -41,30 +41,13 @@ pub(super) async fn validate(conn: &mut AnyConnection, user: &AuthUser, spec: &B
         if !user.covers(n) {
             return Err(AppError::NotFound);
         }
-        let Some(number) = crate::numbers::for_broadcast(conn, n).await? else {
-            return Err(bad("unknown_number", format!("number {n} is not connected")));
-        };
+        let (number, template) =
+            crate::numbers::templates::approved(conn, n, &spec.template, &spec.language, spec.parameters.len()).await?;
         zones.push((n.clone(), number.time_zone));
         if number.disabled != 0 {
             return Err(bad("number_disabled", format!("number {n} is paused; resume it first")));
         }
-        let Some(template) = crate::numbers::template(conn, &number.waba_id, &spec.template, &spec.language).await? else {
-            return Err(bad(
-                "unknown_template",
-                format!("template {} ({}) is not among number {n}'s templates; sync templates first", spec.template, spec.language),
-            ));
-        };
-        let (status, cat, components) = (template.status, template.category, template.components);
-        if status != "APPROVED" {
-            return Err(bad(
-                "template_not_approved",
-                format!("template {} is {status}; only approved templates can be sent", spec.template),
-            ));
-        }
-        let wanted = spec_fns::body_text(&components).map_or(0, spec_fns::placeholders);
-        if spec.parameters.len() != wanted {
-            return Err(bad("parameters", format!("template {} takes {wanted} values; {} given", spec.template, spec.parameters.len())));
-        }
+        let (cat, components) = (template.category, template.components);
         let image = spec_fns::has_image_header(&components);
         match (&spec.header_image_link, image) {
             (None, true) => return Err(bad("header_image", "this template's header is a picture: give its link".into())),

@@ -77,7 +77,7 @@ pub async fn reply(
 ) -> Result<Json<Message>> {
     outbox::check_text(&request.text).map_err(|m| AppError::bad_request("invalid_text", m))?;
     let text = request.text.trim().to_owned();
-    let outgoing = Outgoing { kind: "text", preview: text.clone(), body: OutboundBody::text(text), attachment: None };
+    let outgoing = Outgoing { preview: text.clone(), body: OutboundBody::text(text), attachment: None };
     let mut tx = state.db.pool.begin().await?;
     let (message, event) = queue_from_agent(&mut tx, &user, id, outgoing).await?;
     tx.commit().await?;
@@ -98,41 +98,26 @@ pub async fn send_template(
     let bad = |code: &'static str, message: String| AppError::bad_request(code, message);
     let mut tx = state.db.pool.begin().await?;
     let conversation = visible_conversation(&mut tx, &user, id).await?;
-    let Some(number) = crate::numbers::for_broadcast(&mut tx, &conversation.number_id).await? else {
-        return Err(bad("unknown_number", format!("number {} is not connected", conversation.number_id)));
-    };
-    let Some(template) = crate::numbers::template(&mut tx, &number.waba_id, &request.name, &request.language).await? else {
-        return Err(bad(
-            "unknown_template",
-            format!("template {} ({}) is not among this number's templates; sync templates first", request.name, request.language),
-        ));
-    };
-    if !template.status.eq_ignore_ascii_case("APPROVED") {
-        return Err(bad("template_not_approved", format!("template {} is {}, not approved", request.name, template.status)));
-    }
+    let values: Vec<String> = request.parameters.iter().map(|p| p.trim().to_owned()).collect();
+    let (_, template) =
+        crate::numbers::templates::approved(&mut tx, &conversation.number_id, &request.name, &request.language, values.len()).await?;
     if templates::needs_header_media(&template.components) {
         return Err(bad(
             "template_needs_media",
             format!("template {} has a photo or document header; send it from Broadcasts, which takes the header", request.name),
         ));
     }
-    let body = templates::body_text(&template.components).unwrap_or_default();
-    let wanted = templates::placeholders(body);
-    let values: Vec<String> = request.parameters.iter().map(|p| p.trim().to_owned()).collect();
-    if values.len() != wanted || values.iter().any(|v| v.is_empty() || v.chars().count() > 1024) {
-        return Err(bad("parameters", format!("template {} takes {wanted} values, each 1 to 1,024 characters", request.name)));
+    if values.iter().any(|v| v.is_empty() || v.chars().count() > 1024) {
+        return Err(bad("parameters", format!("each value of template {} has 1 to 1,024 characters", request.name)));
     }
+    let body = templates::body_text(&template.components).unwrap_or_default();
     let send = TemplateSend {
         name: template.name.clone(),
         language: TemplateLanguage { code: template.language.clone(), policy: None },
         components: templates::components(None, &values),
     };
-    let outgoing = Outgoing {
-        kind: "template",
-        preview: templates::render(body, &values),
-        body: OutboundBody::Template { template: send },
-        attachment: None,
-    };
+    let outgoing =
+        Outgoing { preview: templates::render(body, &values), body: OutboundBody::Template { template: send }, attachment: None };
     let (message, event) = queue_from_agent(&mut tx, &user, id, outgoing).await?;
     tx.commit().await?;
     sent(&state, event);
@@ -141,7 +126,6 @@ pub async fn send_template(
 
 /// What an agent sends: a text, or a file (by the media id its upload gave) with its caption.
 pub struct Outgoing {
-    pub kind: &'static str,
     /// What the conversation and the inbox show of it.
     pub preview: String,
     pub body: OutboundBody,
@@ -180,9 +164,10 @@ pub async fn queue_from_agent(
 ) -> Result<(Message, switchboard_shared::api::Event)> {
     let conversation = sendable_as(tx, user, id, outgoing.body.is_template()).await?;
     let now = now_ms();
+    let kind = outgoing.body.kind();
     let last_inbound = store::last_inbound_wamid(tx, id).await?;
     let message_id =
-        store::add_outbound(tx, &conversation, outgoing.kind, &outgoing.preview, outgoing.attachment.as_ref(), now, Some(user.id)).await?;
+        store::add_outbound(tx, &conversation, kind, &outgoing.preview, outgoing.attachment.as_ref(), now, Some(user.id)).await?;
     let conversation = store::replied(tx, id, &outgoing.preview, now, user.id).await?;
     let send = if conversation.is_group {
         SendRequest::group(conversation.contact.clone(), outgoing.body)
@@ -199,7 +184,7 @@ pub async fn queue_from_agent(
         conversation_id: id,
         wamid: None,
         direction: Direction::Outbound,
-        kind: outgoing.kind.into(),
+        kind: kind.into(),
         body: outgoing.preview,
         status: Some(MessageStatus::Pending),
         error: None,

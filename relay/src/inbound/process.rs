@@ -63,12 +63,16 @@ pub async fn run(state: AppState) {
 }
 
 /// Processes one batch of unprocessed bodies; returns how many.
+///
+/// What the batch's messages answered (auto-replies, an opt-out's confirmation) is claimed for
+/// sending in the same transaction and handed to the numbers' lanes after the commit: an
+/// answer never waits for a lane to come back for it.
 pub async fn process_pending(state: &AppState) -> Result<usize> {
-    let rows = store::unprocessed(&state.db.pool, BATCH).await?;
+    let mut tx = state.db.pool.begin().await?;
+    let rows = store::unprocessed(&mut tx, BATCH).await?;
     if rows.is_empty() {
         return Ok(0);
     }
-    let mut tx = state.db.pool.begin().await?;
     let mut new_events = Vec::new();
     let mut deferred = Deferred::default();
     let mut automation = crate::automation::Batch::new(state.clock.now_ms());
@@ -80,7 +84,16 @@ pub async fn process_pending(state: &AppState) -> Result<usize> {
     apply_deferred(&mut tx, deferred, &mut new_events).await?;
     let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
     store::mark_processed(&mut tx, &ids).await?;
+    // A customer wrote: automatic assignment looks at the queue, and what the rules (or an
+    // opt-out) answered goes out at once.
+    let wrote: BTreeSet<String> = new_events
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::Message { message, .. } if message.direction == Direction::Inbound))
+        .map(|e| e.number_id.clone())
+        .collect();
+    let claimed = crate::outbox::claim_answers(state, &mut tx, &wrote).await?;
     tx.commit().await?;
+    crate::outbox::hand_over(state, claimed);
     if !recheck.is_empty() {
         let state = state.clone();
         tokio::spawn(async move {
@@ -93,18 +106,8 @@ pub async fn process_pending(state: &AppState) -> Result<usize> {
     if files_to_fetch {
         state.media_bell.notify_one();
     }
-    // A customer wrote: automatic assignment looks at the queue, and the number's lane sends
-    // what the rules (or an opt-out) answered in this transaction at once.
-    let wrote: BTreeSet<&str> = new_events
-        .iter()
-        .filter(|e| matches!(&e.kind, EventKind::Message { message, .. } if message.direction == Direction::Inbound))
-        .map(|e| e.number_id.as_str())
-        .collect();
     if !wrote.is_empty() {
         state.assignment_bell.notify_one();
-    }
-    for number_id in wrote {
-        state.lanes.wake(number_id);
     }
     state.events.publish(new_events);
     Ok(rows.len())

@@ -33,10 +33,10 @@ pub(super) async fn store_bodies(pool: &AnyPool, bodies: &[(i64, &[u8])]) -> Res
 }
 
 /// The oldest `limit` bodies not yet processed: (id, body).
-pub(super) async fn unprocessed(pool: &AnyPool, limit: i64) -> Result<Vec<(i64, Vec<u8>)>> {
+pub(super) async fn unprocessed(conn: &mut AnyConnection, limit: i64) -> Result<Vec<(i64, Vec<u8>)>> {
     Ok(sqlx::query_as("SELECT id, body FROM webhook_inbox WHERE processed = FALSE ORDER BY id LIMIT $1")
         .bind(limit)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?)
 }
 

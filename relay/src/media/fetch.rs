@@ -117,7 +117,7 @@ async fn fetch_one(state: &AppState, row: &MediaRow) -> Outcome {
         Err(e) => return classify(e),
     };
     let size = bytes.len() as i64;
-    match super::keep(&state.config.data_dir, bytes).await {
+    match super::keep(&state.config.data_dir, bytes.into()).await {
         Ok(sha) => {
             if let Some(theirs) = info.sha256.as_deref().filter(|t| !same_hash(t, &sha)) {
                 // Meta's hash format is not documented: noted, not refused.

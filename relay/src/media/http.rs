@@ -159,7 +159,8 @@ pub async fn send_file(
         crate::conversations::sendable(&mut conn, &user, id).await?.number_id
     };
     let size = bytes.len() as i64;
-    let sha = super::keep(&state.config.data_dir, bytes.to_vec()).await?;
+    // The body's bytes are shared, not copied, by the file kept and the upload.
+    let sha = super::keep(&state.config.data_dir, bytes.clone()).await?;
     let (token, usable) = crate::numbers::cloud_access(&state, &conversation_number).await?.ok_or_else(|| {
         AppError::Refused(
             axum::http::StatusCode::CONFLICT,
@@ -175,7 +176,7 @@ pub async fn send_file(
         ));
     }
     let upload_name = filename.clone().unwrap_or_else(|| format!("{kind}{}", extension(&mime)));
-    let uploaded = state.cloud.upload_media(&conversation_number, &token, &upload_name, &mime, bytes.to_vec()).await.map_err(|e| {
+    let uploaded = state.cloud.upload_media(&conversation_number, &token, &upload_name, &mime, bytes).await.map_err(|e| {
         tracing::warn!("uploading a file for conversation {id}: {e}");
         AppError::Refused(
             axum::http::StatusCode::BAD_GATEWAY,
@@ -194,7 +195,7 @@ pub async fn send_file(
         size: Some(size),
         error: None,
     };
-    let outgoing = crate::conversations::Outgoing { kind, preview: body.summary(), body, attachment: Some(attachment) };
+    let outgoing = crate::conversations::Outgoing { preview: body.summary(), body, attachment: Some(attachment) };
     let mut tx = state.db.pool.begin().await?;
     let (message, event) = crate::conversations::queue_from_agent(&mut tx, &user, id, outgoing).await?;
     store::add(

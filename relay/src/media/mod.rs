@@ -29,7 +29,7 @@ fn path_of(data_dir: &Path, sha: &str) -> PathBuf {
 
 /// Keeps a file under its SHA-256 (written to a temporary name, then renamed: a reader never
 /// sees half a file); returns the hash. A file already kept is not written again.
-async fn keep(data_dir: &Path, bytes: Vec<u8>) -> Result<String> {
+async fn keep(data_dir: &Path, bytes: bytes::Bytes) -> Result<String> {
     let sha = hex::encode(sha2::Sha256::digest(&bytes));
     let path = path_of(data_dir, &sha);
     tokio::task::spawn_blocking(move || -> std::io::Result<()> {

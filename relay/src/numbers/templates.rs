@@ -13,6 +13,36 @@ use crate::clock::now_ms;
 use crate::error::{AppError, Result};
 use crate::AppState;
 
+/// A template a number may send now: the number is connected, the template is among its
+/// account's (synced) and approved, and `values` fill its body's `{{n}}` exactly. Returns the
+/// number and the template; otherwise the refusal the console explains.
+pub async fn approved(
+    conn: &mut sqlx::AnyConnection,
+    number_id: &str,
+    name: &str,
+    language: &str,
+    values: usize,
+) -> Result<(super::ForBroadcast, Template)> {
+    let bad = |code: &'static str, message: String| AppError::bad_request(code, message);
+    let Some(number) = super::for_broadcast(conn, number_id).await? else {
+        return Err(bad("unknown_number", format!("number {number_id} is not connected")));
+    };
+    let Some(template) = super::template(conn, &number.waba_id, name, language).await? else {
+        return Err(bad(
+            "unknown_template",
+            format!("template {name} ({language}) is not among number {number_id}'s templates; sync templates first"),
+        ));
+    };
+    if !template.status.eq_ignore_ascii_case("APPROVED") {
+        return Err(bad("template_not_approved", format!("template {name} is {}; only approved templates can be sent", template.status)));
+    }
+    let wanted = switchboard_shared::broadcast::body_text(&template.components).map_or(0, switchboard_shared::broadcast::placeholders);
+    if values != wanted {
+        return Err(bad("parameters", format!("template {name} takes {wanted} values; {values} given")));
+    }
+    Ok((number, template))
+}
+
 /// Replaces one WABA's templates with what Meta lists now; returns how many.
 pub async fn sync_waba(state: &AppState, waba_id: &str, token: &SecretString) -> Result<usize> {
     let list = state

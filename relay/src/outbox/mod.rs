@@ -64,6 +64,9 @@ struct Lane {
     /// Rows claimed per round: a fifth of a second of sending, so a live reply queued behind
     /// a broadcast waits at most that long.
     claim: i64,
+    /// Batches claimed elsewhere (answers claimed in the transaction that queued them): the
+    /// sender takes these before its own claimer's.
+    handed: mpsc::UnboundedSender<Batch>,
 }
 
 impl Lane {
@@ -204,7 +207,9 @@ pub fn start_lane(state: &AppState, number_id: &str, throughput_per_sec: i64) {
     let pair = governor::Quota::with_period(Duration::from_millis(limits::PAIR_RATE_INTERVAL_MS))
         .expect("pair interval is non-zero")
         .allow_burst(NonZeroU32::new(limits::PAIR_RATE_BURST).expect("burst is non-zero"));
+    let (handed, handed_rx) = mpsc::unbounded_channel();
     let lane = Arc::new(Lane {
+        handed,
         bell: Notify::new(),
         limiter: governor::RateLimiter::direct(quota),
         pair: governor::RateLimiter::keyed(pair),
@@ -212,7 +217,7 @@ pub fn start_lane(state: &AppState, number_id: &str, throughput_per_sec: i64) {
         claim: ((rate as i64) / 5).clamp(1, CLAIM),
     });
     lanes.insert(number_id.to_owned(), lane.clone());
-    tokio::spawn(run_lane(state.clone(), number_id.to_owned(), lane));
+    tokio::spawn(run_lane(state.clone(), number_id.to_owned(), lane, handed_rx));
 }
 
 /// Claimed rows and the token to send them with.
@@ -222,12 +227,19 @@ struct Batch {
 }
 
 /// A lane is two tasks: the claimer reads the next batch from the database while the sender
-/// paces the current one out, so database work never leaves a gap in the sending.
-async fn run_lane(state: AppState, number_id: String, lane: Arc<Lane>) {
+/// paces the current one out, so database work never leaves a gap in the sending. Batches
+/// handed over by the webhook processor (answers to customers) go first.
+async fn run_lane(state: AppState, number_id: String, lane: Arc<Lane>, mut handed: mpsc::UnboundedReceiver<Batch>) {
     // One batch waiting beside the one being sent: a fifth of a second each.
     let (tx, mut rx) = mpsc::channel::<Batch>(1);
     tokio::spawn(claimer(state.clone(), number_id.clone(), lane.clone(), tx));
-    while let Some(batch) = rx.recv().await {
+    loop {
+        let batch = tokio::select! {
+            biased;
+            Some(batch) = handed.recv() => batch,
+            Some(batch) = rx.recv() => batch,
+            else => return,
+        };
         if let Err(e) = send_batch(&state, &number_id, &lane, batch).await {
             tracing::error!("lane {number_id}: {e}");
         }
@@ -242,12 +254,24 @@ async fn claimer(state: AppState, number_id: String, lane: Arc<Lane>, tx: mpsc::
             lane.pair.retain_recent();
         }
         match claim(&state, &number_id, &lane).await {
-            Ok(Some(batch)) => {
+            // More may be due: claim again as soon as the sender has room.
+            Ok(Claim { batch: Some(batch), more: true }) => {
                 if tx.send(batch).await.is_err() {
                     return;
                 }
             }
-            Ok(None) => {
+            // The queue had no more due rows than these: the next are announced by the bell
+            // (or come due by the idle look), so no empty claim follows each batch.
+            Ok(Claim { batch: Some(batch), more: false }) => {
+                if tx.send(batch).await.is_err() {
+                    return;
+                }
+                tokio::select! {
+                    _ = lane.bell.notified() => {}
+                    _ = tokio::time::sleep(CLAIM_IDLE_LOOK) => {}
+                }
+            }
+            Ok(Claim { batch: None, .. }) => {
                 tokio::select! {
                     _ = lane.bell.notified() => {}
                     _ = tokio::time::sleep(CLAIM_IDLE_LOOK) => {}
@@ -279,31 +303,75 @@ async fn send_batch(state: &AppState, number_id: &str, lane: &Arc<Lane>, batch: 
     Ok(())
 }
 
+/// What one claim found: a batch to send (`None` when nothing can go now), and whether the
+/// queue may hold more due rows than it took.
+struct Claim {
+    batch: Option<Batch>,
+    more: bool,
+}
+
+impl Claim {
+    const NOTHING: Claim = Claim { batch: None, more: false };
+}
+
 /// Claims due rows — live sends first, then running broadcasts' — checked against the pair
-/// rate and the messaging limit, and marks them in flight; `None` when there is nothing to send
-/// now.
+/// rate and the messaging limit, and marks them in flight.
 ///
 /// One transaction on one connection: the claim waits for the database once, not once per
 /// statement behind every other writer (with ten busy lanes that wait was what held each lane
 /// below its rate), and its writes share one commit.
-async fn claim(state: &AppState, number_id: &str, lane: &Arc<Lane>) -> Result<Option<Batch>> {
+async fn claim(state: &AppState, number_id: &str, lane: &Arc<Lane>) -> Result<Claim> {
     let mut tx = state.db.pool.begin().await?;
-    let batch = claim_in(state, &mut tx, number_id, lane).await?;
+    let claim = claim_in(state, &mut tx, number_id, lane).await?;
     tx.commit().await?;
-    Ok(batch)
+    Ok(claim)
 }
 
-async fn claim_in(state: &AppState, conn: &mut AnyConnection, number_id: &str, lane: &Arc<Lane>) -> Result<Option<Batch>> {
+/// Batches claimed by [`claim_answers`], to hand to their lanes once their transaction commits.
+#[must_use = "hand the claimed batches to their lanes after the commit"]
+pub struct Answers(Vec<(Arc<Lane>, String, Claim)>);
+
+/// Claims, inside the webhook processor's transaction, what is due on the numbers customers
+/// just wrote to (the answers that transaction queued among it), so an automatic answer leaves
+/// as soon as the transaction commits instead of waiting for the lane's next claim.
+pub async fn claim_answers(state: &AppState, conn: &mut AnyConnection, numbers: &std::collections::BTreeSet<String>) -> Result<Answers> {
+    let mut claimed = Vec::new();
+    for number_id in numbers {
+        let Some(lane) = state.lanes.lanes.lock().expect("lanes lock").get(number_id).cloned() else { continue };
+        let claim = claim_in(state, conn, number_id, &lane).await?;
+        claimed.push((lane, number_id.clone(), claim));
+    }
+    Ok(Answers(claimed))
+}
+
+/// Hands batches claimed by [`claim_answers`] to their lanes (after the commit); a lane whose
+/// queue may hold more is woken to claim the rest.
+pub fn hand_over(state: &AppState, answers: Answers) {
+    for (lane, number_id, claim) in answers.0 {
+        if let Some(batch) = claim.batch {
+            if lane.handed.send(batch).is_err() {
+                // The lane has stopped: its rows stay in flight and are reconciled at restart.
+                tracing::error!("lane {number_id} has stopped; its claimed sends wait for the restart's reconciling");
+            }
+        }
+        if claim.more {
+            state.lanes.wake(&number_id);
+        }
+    }
+}
+
+async fn claim_in(state: &AppState, conn: &mut AnyConnection, number_id: &str, lane: &Arc<Lane>) -> Result<Claim> {
     reconcile_unknown(state, conn, number_id).await?;
     // A disabled or removed number sends nothing; its queue waits for it to come back.
     let Some(sending) = store::sending_credentials(conn, number_id).await? else {
-        return Ok(None);
+        return Ok(Claim::NOTHING);
     };
     let now = now_ms();
     let rows = store::due(conn, number_id, now, lane.claim).await?;
     if rows.is_empty() {
-        return Ok(None);
+        return Ok(Claim::NOTHING);
     }
+    let more = rows.len() as i64 >= lane.claim;
     let tier = switchboard_shared::numbers::MessagingTier::parse(&sending.messaging_limit).limit();
     let mut admitted: Vec<store::Claimed> = Vec::with_capacity(rows.len());
     let mut deferred: Vec<(i64, i64, Option<&str>)> = Vec::new();
@@ -327,7 +395,7 @@ async fn claim_in(state: &AppState, conn: &mut AnyConnection, number_id: &str, l
     store::defer(conn, &deferred, now).await?;
     if admitted.is_empty() {
         // Everything claimed waits (pair rate, messaging limit) until its new time.
-        return Ok(None);
+        return Ok(Claim { batch: None, more });
     }
     // Only the rows this update moved are ours to send: one cancelled (or claimed elsewhere)
     // since the read stays unsent.
@@ -335,10 +403,10 @@ async fn claim_in(state: &AppState, conn: &mut AnyConnection, number_id: &str, l
     let moved = store::mark_inflight(conn, &ids, now).await?;
     admitted.retain(|r| moved.contains(&r.id));
     if admitted.is_empty() {
-        return Ok(None);
+        return Ok(Claim { batch: None, more });
     }
     let token = SecretString::from(state.config.sealing_key()?.open(&sending.sealed_token)?);
-    Ok(Some(Batch { token, rows: admitted }))
+    Ok(Claim { batch: Some(Batch { token, rows: admitted }), more })
 }
 
 /// The `to` of a message payload (mark-as-read has none).
