@@ -364,6 +364,13 @@ async fn an_agent_sees_the_customers_photo_and_sends_the_price_list_as_a_pdf() {
         width.await.ok().and_then(|w| w.as_i64()) == Some(480)
     })
     .await;
+    // A voice note whose first download fails: the open conversation says it is on its way,
+    // then plays it once the retry brings it (the stream's attachment event, no reload).
+    demo.sandbox.fail_downloads(1);
+    demo.sandbox.customer_sends(&number, "85291230001", "黃小華", Sample::Voice);
+    wait_for(&c, ".bubble.in .attachment.pending").await.unwrap();
+    wait_for(&c, ".bubble.in .attachment.audio audio").await.unwrap();
+    assert!(c.find_all(Locator::Css(".bubble.in .attachment.pending")).await.unwrap().is_empty(), "the waiting note is replaced");
     demo.sandbox.customer_sends(&number, "85291230001", "黃小華", Sample::Location);
     wait_for_text(&c, ".bubble.in .attachment.location", "Star Ferry").await.unwrap();
     let map = c.find(Locator::Css(".bubble.in .attachment.location")).await.unwrap().attr("href").await.unwrap().unwrap();

@@ -202,7 +202,7 @@ pub fn console_sizes(dist: &std::path::Path) -> Result<ConsoleSizes> {
             all += gz_of(&stem)?;
         }
     }
-    let first_br_kb = std::fs::metadata(dist.join("app_bg.wasm.br"))?.len() as usize / 1024;
+    let first_br_kb = brotli_len(&main)? / 1024;
     Ok(ConsoleSizes {
         first_gzip_kb: gzip_len(&main)? / 1024,
         first_br_kb,
@@ -210,6 +210,18 @@ pub fn console_sizes(dist: &std::path::Path) -> Result<ConsoleSizes> {
         pages,
         all_chunks_gzip_kb: all / 1024,
     })
+}
+
+/// Brotli at its best setting, as `cargo xtask dist` writes it.
+fn brotli(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params)?;
+    Ok(out)
+}
+
+fn brotli_len(bytes: &[u8]) -> Result<usize> {
+    Ok(brotli(bytes)?.len())
 }
 
 /// Writes `file.br` and `file.gz` beside every file of the console the relay serves, so it
@@ -230,9 +242,7 @@ fn precompress(dir: &Path) -> Result<()> {
             continue;
         }
         let bytes = std::fs::read(&path)?;
-        let mut br = Vec::new();
-        let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
-        brotli::BrotliCompress(&mut &bytes[..], &mut br, &params)?;
+        let br = brotli(&bytes)?;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         gz.write_all(&bytes)?;
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
