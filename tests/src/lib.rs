@@ -2,6 +2,7 @@
 //! session, and polling for what the console shows.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -21,7 +22,9 @@ pub fn dist_dir() -> PathBuf {
     dir
 }
 
-/// A chromedriver process, killed on drop.
+/// A chromedriver process in a process group of its own, killed on drop with every browser it
+/// started (a session a test did not close would otherwise keep its Chromium running after
+/// the test, and skew whatever runs next).
 pub struct Driver {
     child: Child,
     pub url: String,
@@ -29,6 +32,8 @@ pub struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // The group's id is chromedriver's pid; its browsers stay in the group.
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).stderr(Stdio::null()).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -42,6 +47,7 @@ impl Driver {
         let path = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = Command::new(&path)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
