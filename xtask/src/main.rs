@@ -202,7 +202,7 @@ pub fn console_sizes(dist: &std::path::Path) -> Result<ConsoleSizes> {
             all += gz_of(&stem)?;
         }
     }
-    let first_br_kb = brotli_len(&main)? / 1024;
+    let first_br_kb = brotli(&main)?.len() / 1024;
     Ok(ConsoleSizes {
         first_gzip_kb: gzip_len(&main)? / 1024,
         first_br_kb,
@@ -220,14 +220,9 @@ fn brotli(bytes: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn brotli_len(bytes: &[u8]) -> Result<usize> {
-    Ok(brotli(bytes)?.len())
-}
-
 /// Writes `file.br` and `file.gz` beside every file of the console the relay serves, so it
 /// sends them compressed without compressing on each request.
 fn precompress(dir: &Path) -> Result<()> {
-    use std::io::Write;
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.is_dir() {
@@ -242,12 +237,9 @@ fn precompress(dir: &Path) -> Result<()> {
             continue;
         }
         let bytes = std::fs::read(&path)?;
-        let br = brotli(&bytes)?;
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        gz.write_all(&bytes)?;
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
-        std::fs::write(path.with_file_name(format!("{name}.br")), br)?;
-        std::fs::write(path.with_file_name(format!("{name}.gz")), gz.finish()?)?;
+        std::fs::write(path.with_file_name(format!("{name}.br")), brotli(&bytes)?)?;
+        std::fs::write(path.with_file_name(format!("{name}.gz")), gzip(&bytes)?)?;
     }
     Ok(())
 }
@@ -264,11 +256,16 @@ fn fnv1a(parts: &[&[u8]]) -> u64 {
 }
 
 /// Size of the bytes gzipped at the highest level, as a server would send them.
-pub fn gzip_len(bytes: &[u8]) -> Result<usize> {
+/// Gzip at its best setting, as `cargo xtask dist` writes it.
+fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
     use std::io::Write;
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     encoder.write_all(bytes)?;
-    Ok(encoder.finish()?.len())
+    Ok(encoder.finish()?)
+}
+
+pub fn gzip_len(bytes: &[u8]) -> Result<usize> {
+    Ok(gzip(bytes)?.len())
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {

@@ -254,27 +254,21 @@ async fn claimer(state: AppState, number_id: String, lane: Arc<Lane>, tx: mpsc::
             lane.pair.retain_recent();
         }
         match claim(&state, &number_id, &lane).await {
-            // More may be due: claim again as soon as the sender has room.
-            Ok(Claim { batch: Some(batch), more: true }) => {
-                if tx.send(batch).await.is_err() {
-                    return;
+            Ok(Claim { batch, more }) => {
+                let took = batch.is_some();
+                if let Some(batch) = batch {
+                    if tx.send(batch).await.is_err() {
+                        return;
+                    }
                 }
-            }
-            // The queue had no more due rows than these: the next are announced by the bell
-            // (or come due by the idle look), so no empty claim follows each batch.
-            Ok(Claim { batch: Some(batch), more: false }) => {
-                if tx.send(batch).await.is_err() {
-                    return;
-                }
-                tokio::select! {
-                    _ = lane.bell.notified() => {}
-                    _ = tokio::time::sleep(CLAIM_IDLE_LOOK) => {}
-                }
-            }
-            Ok(Claim { batch: None, .. }) => {
-                tokio::select! {
-                    _ = lane.bell.notified() => {}
-                    _ = tokio::time::sleep(CLAIM_IDLE_LOOK) => {}
+                // A full batch: more may be due, so claim again as soon as the sender has room.
+                // Otherwise the next rows are announced by the bell (or come due by the idle
+                // look), and no empty claim follows each batch.
+                if !(took && more) {
+                    tokio::select! {
+                        _ = lane.bell.notified() => {}
+                        _ = tokio::time::sleep(CLAIM_IDLE_LOOK) => {}
+                    }
                 }
             }
             Err(e) => {
