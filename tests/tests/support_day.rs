@@ -295,8 +295,52 @@ async fn the_night_is_shared_at_nine_and_agent_103_answers_with_a_canned_reply_a
     let (after, _) = admin.loads(first).await;
     assert_eq!(after.values().sum::<usize>(), 50, "nothing of theirs is left waiting: {after:?}");
     assert!(after.values().all(|n| (12..=13).contains(n)), "shared among four: {after:?}");
-    // The administrator's Agents page says who is on duty: #103 online, #104 gone.
     c_admin.find(Locator::Css("#lang-switch")).await.unwrap().click().await.unwrap();
+    // From the inbox the supervisor moves two of #105's conversations to #103 at once (the bulk
+    // bar is a chunk of its own, fetched when the inbox first shows it).
+    let giver = team[2].0;
+    let listed = admin.call(Method::GET, "/api/v1/conversations", None).await;
+    let moving: Vec<i64> = listed["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["assigned_to"] == giver && c["status"] == "open")
+        .take(2)
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(moving.len(), 2, "#105 has conversations: {listed}");
+    let (before, _) = admin.loads(first).await;
+    for id in &moving {
+        // The list may draw its rows again while it catches up with the stream: tick the box
+        // on the row as it is now, until it is ticked.
+        let css = format!("li[data-conversation='{id}'] .row-check");
+        eventually("the row is ticked", || async {
+            let Ok(check) = c_admin.find(Locator::Css(&css)).await else { return false };
+            if check.is_selected().await.unwrap_or(false) {
+                return true;
+            }
+            let _ = check.click().await;
+            false
+        })
+        .await;
+    }
+    wait_for_text(&c_admin, "#bulk-count", "2 selected").await.unwrap();
+    wait_for(&c_admin, &format!("#bulk-agent option[value='{agent_103}']")).await.unwrap();
+    c_admin.find(Locator::Css("#bulk-agent")).await.unwrap().select_by_value(&agent_103.to_string()).await.unwrap();
+    screenshot(&c_admin, "inbox-bulk").await.unwrap();
+    c_admin.find(Locator::Css("#bulk-move")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c_admin, "#bulk-done", "2 conversations moved").await.unwrap();
+    for id in &moving {
+        wait_for(&c_admin, &format!("li[data-conversation='{id}'][data-assigned='{agent_103}']")).await.unwrap();
+    }
+    let (moved, _) = admin.loads(first).await;
+    let load = |loads: &HashMap<i64, usize>, agent: i64| loads.get(&agent).copied().unwrap_or(0);
+    assert_eq!(
+        (load(&moved, giver), load(&moved, agent_103)),
+        (load(&before, giver) - 2, load(&before, agent_103) + 2),
+        "{before:?} → {moved:?}"
+    );
+    // The administrator's Agents page says who is on duty: #103 online, #104 gone.
     c_admin.goto(&format!("{base}/agents")).await.unwrap();
     wait_for(&c_admin, &format!("tr[data-agent='{agent_103}'] .agent-presence[data-presence=online]")).await.unwrap();
     wait_for(&c_admin, &format!("tr[data-agent='{leaving}'] .agent-presence[data-presence=offline]")).await.unwrap();
@@ -333,6 +377,7 @@ async fn the_night_is_shared_at_nine_and_agent_103_answers_with_a_canned_reply_a
         scopes[2..],
         [json!({"kind": "numbers", "numbers": [number.clone()]}), json!({"kind": "numbers", "numbers": [number.clone()]})]
     );
+
     c_admin.close().await.unwrap();
     c.close().await.unwrap();
 }

@@ -81,7 +81,7 @@ fn dist() -> Result<PathBuf> {
     let flags = std::env::var("RUSTFLAGS").unwrap_or_default();
     run(cargo()
         .args(["build", "-p", "switchboard-app", "--bin", "switchboard-app", "--target", "wasm32-unknown-unknown", "--profile", "console"])
-        .env("RUSTFLAGS", format!("{flags} -Clink-args=--emit-relocs").trim()))?;
+        .env("RUSTFLAGS", format!("{flags} -Clink-args=--emit-relocs {}", short_paths(&root)).trim()))?;
     if dist.exists() {
         std::fs::remove_dir_all(&dist)?;
     }
@@ -105,23 +105,23 @@ fn dist() -> Result<PathBuf> {
         .arg(&dist)
         .arg(&main))?;
     let bg = dist.join("app_bg.wasm");
-    for part in split.split_modules.iter().chain([&bg]) {
-        run(Command::new(&wasm_opt)
-            .args([
-                "-Oz",
-                "--enable-bulk-memory",
-                "--enable-nontrapping-float-to-int",
-                "--enable-sign-ext",
-                "--enable-reference-types",
-                "--enable-multivalue",
-                // Linking with relocations keeps names and producer notes the browser never needs.
-                "--strip-debug",
-                "--strip-producers",
-                "-o",
-            ])
-            .arg(part)
-            .arg(part))?;
-    }
+    // Each part on its own, as many at once as there are cores (a console has hundreds).
+    let parts: Vec<&PathBuf> = split.split_modules.iter().chain([&bg]).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    while let Some(part) = parts.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+                        optimize(&wasm_opt, part)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles.into_iter().try_for_each(|h| h.join().map_err(|_| anyhow::anyhow!("a wasm-opt worker panicked"))?)
+    })?;
     copy_dir(&root.join("app/static"), &dist)?;
     std::fs::copy(root.join("style/main.css"), dist.join("style/main.css"))?;
     // A fresh cache name per build, so the service worker drops the old shell; the chunks are
@@ -147,6 +147,41 @@ fn dist() -> Result<PathBuf> {
         eprintln!("xtask:   {page}: {own} KB gzipped ({total} KB with the shared code it needs)");
     }
     Ok(dist)
+}
+
+/// Rust keeps each source file's path for its panic messages: the crates' paths are cut to
+/// `crate-version/src/…`, the project's to `app/src/…`, so the console carries no machine's
+/// home directory (and builds the same on every machine).
+fn short_paths(root: &Path) -> String {
+    let cargo_home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo"));
+    let registry = cargo_home.join("registry/src");
+    let mut flags = vec![format!("--remap-path-prefix={}/=", root.display())];
+    // One directory per registry index (`index.crates.io-<hash>`).
+    for index in std::fs::read_dir(&registry).into_iter().flatten().flatten() {
+        flags.push(format!("--remap-path-prefix={}/=", index.path().display()));
+    }
+    flags.join(" ")
+}
+
+/// Shrinks one part of the console in place with wasm-opt.
+fn optimize(wasm_opt: &Path, part: &Path) -> Result<()> {
+    run(Command::new(wasm_opt)
+        .args([
+            "-Oz",
+            "--enable-bulk-memory",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-reference-types",
+            "--enable-multivalue",
+            // Linking with relocations keeps names and producer notes the browser never needs.
+            "--strip-debug",
+            "--strip-producers",
+            "-o",
+        ])
+        .arg(part)
+        .arg(part))
 }
 
 /// The console's download sizes, gzipped: what the first page load fetches (the main module:

@@ -207,7 +207,10 @@ fn ConversationList(selected: Memo<Option<i64>>) -> impl IntoView {
                     </Show>
                 </div>
             </div>
-            {supervises.then(|| view! { <BulkBar filters=filters /> })}
+            // The bulk bar is its own chunk: only supervisors get it, and only once they select.
+            {supervises.then(|| view! {
+                <Suspense fallback=|| ()>{Suspend::new(async move { bulk_bar(filters).await })}</Suspense>
+            })}
             <ErrorNote error=searching.error() />
             <Show
                 when=move || inbox.loaded.get()
@@ -389,6 +392,11 @@ fn friendly_preview(text: &str, word: impl Fn(crate::i18n::Key) -> String) -> St
         }
     }
     text.to_owned()
+}
+
+#[cfg_attr(not(feature = "whole"), leptos::lazy)]
+async fn bulk_bar(filters: Filters) -> AnyView {
+    view! { <BulkBar filters=filters /> }.into_any()
 }
 
 #[cfg_attr(not(feature = "whole"), leptos::lazy)]
