@@ -326,7 +326,9 @@ pub fn use_inbox() -> Inbox {
 /// event into serde's generic tree to find its `type`, and compiles every type inside a second
 /// time to read from that tree (~30 KB of the first download, which every page needs). Read by
 /// its name, each kind is a plain struct of its fields, read straight from the text (the
-/// `type`, `seq` and the other fields of the head are skipped as unknown).
+/// `type`, `seq` and the other fields of the head are skipped as unknown). The head is read
+/// apart, from the same text: a second pass over one small event costs less than twelve more
+/// copies of its four fields' code.
 pub fn decode(name: &str, text: &str) -> Option<Event> {
     #[derive(serde::Deserialize)]
     struct Head {

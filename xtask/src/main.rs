@@ -290,7 +290,6 @@ fn fnv1a(parts: &[&[u8]]) -> u64 {
     h
 }
 
-/// Size of the bytes gzipped at the highest level, as a server would send them.
 /// Gzip at its best setting, as `cargo xtask dist` writes it.
 fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
     use std::io::Write;
@@ -299,6 +298,7 @@ fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
     Ok(encoder.finish()?)
 }
 
+/// Size of the bytes gzipped at the highest level, as a server would send them.
 pub fn gzip_len(bytes: &[u8]) -> Result<usize> {
     Ok(gzip(bytes)?.len())
 }

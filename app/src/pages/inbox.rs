@@ -207,7 +207,7 @@ fn ConversationList(selected: Memo<Option<i64>>) -> impl IntoView {
                     </Show>
                 </div>
             </div>
-            // The bulk bar is its own chunk: only supervisors get it, and only once they select.
+            // The bulk bar is its own chunk: only supervisors fetch it, when the list first shows.
             {supervises.then(|| view! {
                 <Suspense fallback=|| ()>{Suspend::new(async move { bulk_bar(filters).await })}</Suspense>
             })}
