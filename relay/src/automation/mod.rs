@@ -89,7 +89,8 @@ pub async fn on_inbound(
     }
     let Some(support) = batch.support(conn, &conversation.number_id).await? else { return Ok(()) };
     let text = if message.kind == "text" { message.body.as_str() } else { "" };
-    if !text.is_empty() && store::repeats_our_automatic(conn, conversation.id, &normalize(text), now - WINDOW_MS).await? {
+    let history = store::history(conn, conversation.id, now - WINDOW_MS).await?;
+    if !text.is_empty() && history.repeats(&normalize(text)) {
         tracing::info!("conversation {}: the message repeats our automatic reply; not answering (a bot?)", conversation.id);
         return Ok(());
     }
@@ -103,30 +104,33 @@ pub async fn on_inbound(
     let away = rules.iter().find(|r| r.spec.trigger == Trigger::Away && !open);
     let mut due = Vec::new();
     for rule in [welcome, keyword, away].into_iter().flatten() {
-        if !store::answered_since(conn, rule.id, conversation.id, now - i64::from(rule.spec.period_minutes) * 60_000).await? {
+        if !history.answered_since(rule.id, now - i64::from(rule.spec.period_minutes) * 60_000) {
             due.push(rule);
         }
     }
     if due.is_empty() {
         return Ok(());
     }
-    if store::automatic_since(conn, conversation.id, now - 3_600_000).await? >= MAX_PER_HOUR {
+    if history.automatic_since(now - 3_600_000) >= MAX_PER_HOUR {
         tracing::info!("conversation {}: {MAX_PER_HOUR} automatic messages this hour; no more", conversation.id);
         return Ok(());
     }
     // The texts go as one message, in the rules' order (separate sends could arrive in any
     // order, and one notification is kinder); a template goes on its own.
     let mut texts: Vec<(&AutoRule, String)> = Vec::new();
+    let mut reserved = false;
     for rule in &due {
-        match render(conn, rule, conversation, &support, now, out).await? {
+        match render(conn, rule, conversation, &support, now, &mut reserved, out).await? {
             Rendered::Text(text) => texts.push((rule, text)),
-            Rendered::Template(body, shown) => send(conn, &[rule], conversation, message, body, "template", shown, now, out).await?,
+            Rendered::Template(body, shown) => {
+                send(conn, &[rule], conversation, reserved, message, body, "template", shown, now, out).await?
+            }
         }
     }
     if !texts.is_empty() {
         let text = texts.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join("\n\n");
         let rules: Vec<&AutoRule> = texts.iter().map(|(r, _)| *r).collect();
-        send(conn, &rules, conversation, message, OutboundBody::text(text.clone()), "text", text, now, out).await?;
+        send(conn, &rules, conversation, reserved, message, OutboundBody::text(text.clone()), "text", text, now, out).await?;
     }
     Ok(())
 }
@@ -138,13 +142,15 @@ enum Rendered {
     Template(OutboundBody, String),
 }
 
-/// Fills a rule's placeholders: `{agent}` reserves the conversation for the agent it names.
+/// Fills a rule's placeholders: `{agent}` reserves the conversation for the agent it names (and
+/// sets `reserved`: the conversation may have changed hands).
 async fn render(
     conn: &mut AnyConnection,
     rule: &AutoRule,
     conversation: &Conversation,
     support: &NumberSupport,
     now: i64,
+    reserved: &mut bool,
     out: &mut Vec<Event>,
 ) -> Result<Rendered> {
     let lang = rule.spec.lang.as_str();
@@ -157,6 +163,7 @@ async fn render(
         AutoAnswer::Template { params, .. } => params.iter().any(|p| p.contains(&format!("{{{name}}}"))),
     };
     if needs("agent") {
+        *reserved = true;
         let agent = crate::assignment::reserve(conn, conversation, &rule.spec.name, now, out).await?;
         let named = match agent {
             Some(a) => a.public_name(),
@@ -191,6 +198,7 @@ async fn send(
     conn: &mut AnyConnection,
     rules: &[&AutoRule],
     conversation: &Conversation,
+    reserved: bool,
     message: &Message,
     body: OutboundBody,
     kind: &str,
@@ -221,8 +229,11 @@ async fn send(
         attachment: None,
     };
     // The conversation as it is now (a reservation may have assigned it).
-    let conversation = crate::conversations::load_conversation(conn, conversation.id).await?.unwrap_or_else(|| conversation.clone());
+    let conversation = match reserved {
+        true => crate::conversations::load_conversation(conn, conversation.id).await?.unwrap_or_else(|| conversation.clone()),
+        false => conversation.clone(),
+    };
     let (number_id, assigned_to) = (conversation.number_id.clone(), conversation.assigned_to);
-    out.push(crate::events::append(conn, &number_id, assigned_to, EventKind::Message { conversation, message }).await?);
+    out.push(crate::events::pending(&number_id, assigned_to, EventKind::Message { conversation, message }));
     Ok(())
 }

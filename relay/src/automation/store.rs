@@ -82,17 +82,6 @@ pub async fn delete_rule(conn: &mut AnyConnection, id: i64) -> Result<bool> {
     Ok(done.rows_affected() == 1)
 }
 
-/// Whether the rule answered the conversation at or after `since`.
-pub async fn answered_since(conn: &mut AnyConnection, rule_id: i64, conversation_id: i64, since: i64) -> Result<bool> {
-    let row: Option<(i64,)> = sqlx::query_as("SELECT at FROM auto_replies WHERE rule_id = $1 AND conversation_id = $2 AND at >= $3")
-        .bind(rule_id)
-        .bind(conversation_id)
-        .bind(since)
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(row.is_some())
-}
-
 /// The rule answered the conversation at `at`.
 pub async fn answered(conn: &mut AnyConnection, rule_id: i64, conversation_id: i64, at: i64) -> Result<()> {
     sqlx::query(
@@ -108,28 +97,52 @@ pub async fn answered(conn: &mut AnyConnection, rule_id: i64, conversation_id: i
     Ok(())
 }
 
-/// How many automatic messages the conversation got at or after `since`.
-pub async fn automatic_since(conn: &mut AnyConnection, conversation_id: i64, since: i64) -> Result<i64> {
-    let (n,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND auto_rule IS NOT NULL AND created_at >= $2")
-            .bind(conversation_id)
-            .bind(since)
-            .fetch_one(&mut *conn)
-            .await?;
-    Ok(n)
+/// What the guards need to know of a conversation's automatic messages, read in one statement:
+/// our latest automatic messages of the last 24 hours (up to 20, newest first: their text and
+/// when) and when each rule last answered it.
+pub struct History {
+    pub recent: Vec<(String, i64)>,
+    pub answered: std::collections::HashMap<i64, i64>,
 }
 
-/// Whether `normalized` (a customer's text, normalized) is one of the automatic messages the
-/// conversation got at or after `since`: another bot repeating ours.
-pub async fn repeats_our_automatic(conn: &mut AnyConnection, conversation_id: i64, normalized: &str, since: i64) -> Result<bool> {
-    let ours: Vec<(String,)> = sqlx::query_as(
-        "SELECT body FROM messages WHERE conversation_id = $1 AND auto_rule IS NOT NULL AND created_at >= $2 ORDER BY id DESC LIMIT 20",
+impl History {
+    /// Whether `normalized` repeats one of our recent automatic messages (another bot echoing).
+    pub fn repeats(&self, normalized: &str) -> bool {
+        self.recent.iter().any(|(body, _)| normalize(body) == normalized)
+    }
+
+    /// Our automatic messages since `since` (counted up to 20, enough for any hourly cap below it).
+    pub fn automatic_since(&self, since: i64) -> i64 {
+        self.recent.iter().filter(|(_, at)| *at >= since).count() as i64
+    }
+
+    /// Whether `rule` answered since `since`.
+    pub fn answered_since(&self, rule: i64, since: i64) -> bool {
+        self.answered.get(&rule).is_some_and(|at| *at >= since)
+    }
+}
+
+pub async fn history(conn: &mut AnyConnection, conversation_id: i64, since: i64) -> Result<History> {
+    let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT CAST(0 AS BIGINT) AS rule_id, body, created_at AS at FROM
+           (SELECT body, created_at FROM messages WHERE conversation_id = $1 AND auto_rule IS NOT NULL AND created_at >= $2
+            ORDER BY id DESC LIMIT 20) recent
+         UNION ALL
+         SELECT rule_id, '' AS body, at FROM auto_replies WHERE conversation_id = $1",
     )
     .bind(conversation_id)
     .bind(since)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(ours.iter().any(|(body,)| normalize(body) == normalized))
+    let mut history = History { recent: Vec::new(), answered: Default::default() };
+    for (rule_id, body, at) in rows {
+        if rule_id == 0 {
+            history.recent.push((body, at));
+        } else {
+            history.answered.insert(rule_id, at);
+        }
+    }
+    Ok(history)
 }
 
 /// Whether the customer has written only one message in the conversation (reads at most two).

@@ -6,9 +6,9 @@ mod http;
 mod store;
 
 pub use store::{
-    activity_of, add_activity, add_automatic, add_outbound, advance, assign_if as set_assignee_if, assignees, attachment_of, has_message,
-    learn_wamid, load_conversation, next_snooze_end, receive, recent, rename, requeue_conversations_of, set_attachment, waiting,
-    wake_snoozed, Incoming, NewActivity, SendListener,
+    activity_of, add_activity, add_automatic, add_outbound, advance, advance_all, assign_if as set_assignee_if, assignees, attachment_of,
+    has_message, learn_wamid, load_conversation, next_snooze_end, receive, recent, rename, requeue_conversations_of, set_attachment,
+    waiting, wake_snoozed, Incoming, NewActivity, SendListener, StatusChange,
 };
 
 pub use http::*;

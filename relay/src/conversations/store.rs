@@ -330,6 +330,69 @@ pub async fn advance(
     Ok(())
 }
 
+/// A status for a conversation message, as a webhook reported it.
+pub struct StatusChange<'a> {
+    pub number_id: &'a str,
+    pub wamid: &'a str,
+    pub status: MessageStatus,
+    pub error: Option<&'a str>,
+}
+
+/// Wamids per statement in [`advance_all`]: fixed sizes keep the statement texts few.
+const ADVANCE_CHUNKS: [usize; 4] = [64, 16, 4, 1];
+
+/// [`advance`] for a batch's statuses, set-based: each message moves once, to the furthest
+/// status the batch has for it (a message delivered and read in one batch shows read), in one
+/// statement per status value and up to 64 messages (a failure, which carries its own error,
+/// in one of its own). Each move makes a pending event, written with the batch's others.
+pub async fn advance_all(conn: &mut AnyConnection, changes: &[StatusChange<'_>], out: &mut Vec<Event>) -> Result<()> {
+    let mut furthest: std::collections::HashMap<&str, &StatusChange> = Default::default();
+    for c in changes {
+        let best = furthest.entry(c.wamid).or_insert(c);
+        if c.status.rank() > best.status.rank() {
+            *best = c;
+        }
+    }
+    let mut by_status: std::collections::BTreeMap<(i64, Option<&str>), Vec<&StatusChange>> = Default::default();
+    for c in furthest.into_values() {
+        let error = if c.status == MessageStatus::Failed { c.error } else { None };
+        by_status.entry((c.status.rank(), error)).or_default().push(c);
+    }
+    for ((_, error), group) in by_status {
+        let status = group[0].status;
+        let numbers: std::collections::HashMap<&str, &str> = group.iter().map(|c| (c.wamid, c.number_id)).collect();
+        let mut rest: Vec<&str> = numbers.keys().copied().collect();
+        rest.sort_unstable();
+        while !rest.is_empty() {
+            let size = ADVANCE_CHUNKS.into_iter().find(|c| *c <= rest.len()).unwrap_or(1);
+            let tail = rest.split_off(size);
+            let sql = format!(
+                "UPDATE messages SET status = $1, status_rank = $2, error = COALESCE($3, error)
+                 WHERE wamid IN ({}) AND status_rank < $2 AND (status IS NULL OR status <> 'failed')
+                 RETURNING id, conversation_id, wamid, (SELECT c.assigned_to FROM conversations c WHERE c.id = messages.conversation_id)",
+                crate::db::list_placeholders_after(3, size)
+            );
+            // Only placeholders are formatted into the text; the values are bound.
+            let mut query = sqlx::query_as::<_, (i64, i64, Option<String>, Option<i64>)>(sqlx::AssertSqlSafe(sql))
+                .bind(status.as_str())
+                .bind(status.rank())
+                .bind(error);
+            for wamid in &rest {
+                query = query.bind(*wamid);
+            }
+            let mut moved = query.fetch_all(&mut *conn).await?;
+            moved.sort_by_key(|m| m.0);
+            for (message_id, conversation_id, wamid, assigned_to) in moved {
+                let number_id = wamid.as_deref().and_then(|w| numbers.get(w)).copied().unwrap_or_default();
+                let kind = EventKind::Status { conversation_id, message_id, wamid, status, error: error.map(str::to_owned) };
+                out.push(events::pending(number_id, assigned_to, kind));
+            }
+            rest = tail;
+        }
+    }
+    Ok(())
+}
+
 /// Puts every conversation assigned to `agent` back in the queue; returns the events to publish.
 pub async fn requeue_conversations_of(conn: &mut AnyConnection, agent: i64) -> Result<Vec<Event>> {
     let rows: Vec<ConversationRow> =
@@ -368,12 +431,33 @@ impl OutcomeListener for SendListener {
             for o in outcomes {
                 match *o {
                     SendOutcome::Accepted { number_id, message_id: Some(message_id), wamid: Some(wamid), .. } => {
-                        sqlx::query("UPDATE messages SET wamid = $1 WHERE id = $2")
-                            .bind(wamid)
-                            .bind(message_id)
-                            .execute(&mut *conn)
-                            .await?;
-                        advance(conn, number_id, wamid, MessageStatus::Accepted, None, events).await?;
+                        // The wamid and the move to accepted in one statement (unless a
+                        // status got further first).
+                        let moved: Option<(i64, Option<String>, Option<i64>)> = sqlx::query_as(
+                            "UPDATE messages SET wamid = $1,
+                               status = CASE WHEN status_rank < $2 AND (status IS NULL OR status <> 'failed') THEN $3 ELSE status END,
+                               status_rank = CASE WHEN status_rank < $2 AND (status IS NULL OR status <> 'failed') THEN $2 ELSE status_rank END
+                             WHERE id = $4
+                             RETURNING conversation_id, status, (SELECT c.assigned_to FROM conversations c WHERE c.id = messages.conversation_id)",
+                        )
+                        .bind(wamid)
+                        .bind(MessageStatus::Accepted.rank())
+                        .bind(MessageStatus::Accepted.as_str())
+                        .bind(message_id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                        if let Some((conversation_id, Some(status), assigned_to)) = moved {
+                            if status == MessageStatus::Accepted.as_str() {
+                                let kind = EventKind::Status {
+                                    conversation_id,
+                                    message_id,
+                                    wamid: Some(wamid.to_owned()),
+                                    status: MessageStatus::Accepted,
+                                    error: None,
+                                };
+                                events.push(events::pending(number_id, assigned_to, kind));
+                            }
+                        }
                         // Statuses that raced ahead of this answer are already stored: apply the best.
                         let seen = crate::outbox::statuses_seen(conn, wamid).await?;
                         let best = seen.into_iter().max_by_key(|s| s.rank());

@@ -20,7 +20,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 mod store;
 
-pub use store::append;
+pub use store::{append, pending, write_pending};
 
 use crate::access::AuthUser;
 use crate::error::Result;
@@ -132,7 +132,11 @@ impl Hub {
     }
 
     /// Hands committed events to every live subscriber.
-    pub fn publish(&self, events: Vec<Event>) {
+    /// Hands committed events to live streams, in the order of their seqs (a transaction may
+    /// have written some at once and others pending, together at its end).
+    pub fn publish(&self, mut events: Vec<Event>) {
+        debug_assert!(events.iter().all(|e| e.seq > 0), "an event was published without being written");
+        events.sort_by_key(|e| e.seq);
         for e in events {
             let _ = self.tx.send(Arc::new(e));
         }

@@ -28,6 +28,55 @@ pub async fn append(conn: &mut AnyConnection, number_id: &str, assigned_to: Opti
     Ok(Event { seq, number_id: number_id.to_owned(), at, assigned_to, kind })
 }
 
+/// An event to be written with the rest of its transaction's by [`write_pending`]; its `seq` is
+/// 0 until then. A transaction that makes many events (a webhook batch: each message, each
+/// answer, each status) writes them in a statement or two instead of one each.
+pub fn pending(number_id: &str, assigned_to: Option<i64>, kind: EventKind) -> Event {
+    Event { seq: 0, number_id: number_id.to_owned(), at: now_ms(), assigned_to, kind }
+}
+
+/// Rows per INSERT when writing pending events: fixed sizes keep the statement texts few, so
+/// their prepared statements are reused.
+const CHUNKS: [usize; 4] = [64, 16, 4, 1];
+
+/// Writes the events in `events` that are still pending (seq 0), in their order, and gives
+/// each its seq. Call it inside the transaction that made them, before the commit.
+pub async fn write_pending(conn: &mut AnyConnection, events: &mut [Event]) -> Result<()> {
+    let mut rest: Vec<&mut Event> = events.iter_mut().filter(|e| e.seq == 0).collect();
+    if rest.is_empty() {
+        return Ok(());
+    }
+    if state_is_postgres(conn) {
+        // As in `append`: one event writer at a time keeps the log in commit order.
+        sqlx::query("SELECT pg_advisory_xact_lock(7350001)").execute(&mut *conn).await?;
+    }
+    while !rest.is_empty() {
+        let size = CHUNKS.into_iter().find(|c| *c <= rest.len()).unwrap_or(1);
+        let tail = rest.split_off(size);
+        let sql = format!(
+            "INSERT INTO events (number_id, kind, payload, at, assigned_to) VALUES {} RETURNING seq",
+            crate::db::values_placeholders(size, 5)
+        );
+        // Only placeholders are formatted into the text; the values are bound.
+        let mut query = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(crate::db::for_backend(conn, sql)));
+        for e in &rest {
+            let payload = serde_json::to_string(&e.kind).map_err(anyhow::Error::from)?;
+            query = query.bind(e.number_id.clone()).bind(e.kind.name()).bind(payload).bind(e.at).bind(e.assigned_to);
+        }
+        // Rows are inserted in the order of the VALUES list, so their seqs rise in that order.
+        let mut seqs: Vec<i64> = query.fetch_all(&mut *conn).await?.into_iter().map(|(seq,)| seq).collect();
+        seqs.sort_unstable();
+        if seqs.len() != rest.len() {
+            return Err(anyhow::anyhow!("wrote {} events but got {} ids back", rest.len(), seqs.len()).into());
+        }
+        for (e, seq) in rest.iter_mut().zip(seqs) {
+            e.seq = seq;
+        }
+        rest = tail;
+    }
+    Ok(())
+}
+
 fn state_is_postgres(conn: &AnyConnection) -> bool {
     conn.backend_name().eq_ignore_ascii_case("postgres") || conn.backend_name().eq_ignore_ascii_case("postgresql")
 }

@@ -21,11 +21,11 @@ use crate::clock::now_ms;
 use crate::error::Result;
 use crate::{contacts, events, AppState};
 
-/// How many times in a row processing steps aside for the webhook writer.
 /// How long the processor steps aside while webhook bodies wait for the writer.
 const WRITER_FIRST: Duration = Duration::from_millis(1);
 /// With nothing to do and no bell, the processor looks for stored bodies this often anyway.
 const IDLE_LOOK: Duration = Duration::from_secs(1);
+/// How many times in a row processing steps aside for the webhook writer.
 const MAX_DEFERRALS: u32 = 100;
 
 /// Bodies handled per transaction: small enough that the webhook writer and the lanes' claims,
@@ -37,6 +37,7 @@ const BATCH: i64 = 8;
 /// which also picks up what a crash left behind).
 pub async fn run(state: AppState) {
     let mut deferred = 0;
+    let mut heard = Heard::default();
     loop {
         // Storing webhooks (what Meta waits for) goes first: while bodies queue for the writer,
         // wait a little, but never more than ~100 ms in a row.
@@ -46,7 +47,7 @@ pub async fn run(state: AppState) {
             continue;
         }
         deferred = 0;
-        match process_pending(&state).await {
+        match process_pending(&state, &mut heard).await {
             Ok(0) => {
                 tokio::select! {
                     _ = state.processor_bell.notified() => {}
@@ -62,12 +63,20 @@ pub async fn run(state: AppState) {
     }
 }
 
+/// A number's last webhook time is written at most this often (it shows on the Numbers page;
+/// a busy number would otherwise rewrite its row in every batch).
+const HEARD_EVERY_MS: i64 = 1_000;
+
+/// When the processor last wrote each number's last webhook time.
+#[derive(Default)]
+pub struct Heard(HashMap<String, i64>);
+
 /// Processes one batch of unprocessed bodies; returns how many.
 ///
 /// What the batch's messages answered (auto-replies, an opt-out's confirmation) is claimed for
 /// sending in the same transaction and handed to the numbers' lanes after the commit: an
 /// answer never waits for a lane to come back for it.
-pub async fn process_pending(state: &AppState) -> Result<usize> {
+pub async fn process_pending(state: &AppState, heard: &mut Heard) -> Result<usize> {
     let mut tx = state.db.pool.begin().await?;
     let rows = store::unprocessed(&mut tx, BATCH).await?;
     if rows.is_empty() {
@@ -79,9 +88,13 @@ pub async fn process_pending(state: &AppState) -> Result<usize> {
     for (id, body) in &rows {
         apply_body(&mut tx, *id, body, &mut deferred, &mut automation, &mut new_events).await?;
     }
+    let now = now_ms();
+    deferred.heard_from.retain(|n| heard.0.get(n).is_none_or(|at| now - at >= HEARD_EVERY_MS));
+    let heard_now = deferred.heard_from.clone();
     let recheck = std::mem::take(&mut deferred.recheck);
     let files_to_fetch = deferred.files_to_fetch;
     apply_deferred(&mut tx, deferred, &mut new_events).await?;
+    events::write_pending(&mut tx, &mut new_events).await?;
     let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
     store::mark_processed(&mut tx, &ids).await?;
     // A customer wrote: automatic assignment looks at the queue, and what the rules (or an
@@ -93,6 +106,7 @@ pub async fn process_pending(state: &AppState) -> Result<usize> {
         .collect();
     let claimed = crate::outbox::claim_answers(state, &mut tx, &wrote).await?;
     tx.commit().await?;
+    heard.0.extend(heard_now.into_iter().map(|n| (n, now)));
     crate::outbox::hand_over(state, claimed);
     if !recheck.is_empty() {
         let state = state.clone();
@@ -315,15 +329,11 @@ async fn apply_messages(
             }
             keyword = opt_out.as_ref().is_some_and(|s| contacts::is_keyword(s, &message.body));
         }
-        out.push(
-            events::append(
-                conn,
-                &number_id,
-                assigned_to,
-                EventKind::Message { conversation: conversation.clone(), message: message.clone() },
-            )
-            .await?,
-        );
+        out.push(events::pending(
+            &number_id,
+            assigned_to,
+            EventKind::Message { conversation: conversation.clone(), message: message.clone() },
+        ));
         if keyword {
             opt_out_contact(conn, &conversation, &m.id, at, opt_out.as_ref().map(|s| s.confirmation.as_str()).unwrap_or_default(), out)
                 .await?;
@@ -409,10 +419,16 @@ async fn apply_statuses(conn: &mut AnyConnection, statuses: Vec<(String, StatusU
     let (broadcast, conversation): (Vec<StatusRow>, Vec<StatusRow>) =
         rows.into_iter().partition(|r| r.key.as_deref().is_some_and(|k| k.starts_with(crate::broadcasts::KEY_PREFIX)));
     crate::broadcasts::apply_statuses(conn, &broadcast_progress(&broadcast)).await?;
-    for r in conversation {
-        crate::conversations::advance(conn, &r.number_id, &r.wamid, r.status, r.error.map(|e| e.1), out).await?;
-    }
-    Ok(())
+    let changes: Vec<crate::conversations::StatusChange> = conversation
+        .iter()
+        .map(|r| crate::conversations::StatusChange {
+            number_id: &r.number_id,
+            wamid: &r.wamid,
+            status: r.status,
+            error: r.error.as_ref().map(|e| e.1.as_str()),
+        })
+        .collect();
+    crate::conversations::advance_all(conn, &changes, out).await
 }
 
 /// Folds a batch's statuses for broadcast sends into one change per recipient: the furthest
@@ -487,14 +503,10 @@ async fn opt_out_contact(
         auto_rule: Some(OPT_OUT_RULE.into()),
         attachment: None,
     };
-    out.push(
-        events::append(
-            conn,
-            &conversation.number_id,
-            conversation.assigned_to,
-            EventKind::Message { conversation: conversation.clone(), message },
-        )
-        .await?,
-    );
+    out.push(events::pending(
+        &conversation.number_id,
+        conversation.assigned_to,
+        EventKind::Message { conversation: conversation.clone(), message },
+    ));
     Ok(())
 }

@@ -577,7 +577,9 @@ async fn tell_listeners(
     for listener in &state.send_listeners {
         listener.record(tx, outcomes, now, out).await?;
     }
-    Ok(())
+    // Listeners may leave their events pending: they are written here, in the caller's
+    // transaction, whichever caller it is.
+    crate::events::write_pending(tx, out).await
 }
 
 async fn record_one(tx: &mut AnyConnection, state: &AppState, o: &Outcome, now: i64, out: &mut Vec<Event>) -> Result<()> {
