@@ -107,6 +107,9 @@ pub struct SendFileQuery {
 
 /// Longest caption WhatsApp takes (`messages/image-messages`).
 const MAX_CAPTION_CHARS: usize = 1024;
+/// A refused upload up to this size is read to its end before the refusal is sent.
+const DRAIN_AT_MOST: u64 = 64 * 1024 * 1024;
+
 /// Longest file name kept.
 const MAX_FILENAME_CHARS: usize = 240;
 
@@ -129,7 +132,15 @@ pub async fn send_file(
     let cap = state.config.media_max_bytes;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if let Some(size) = declared {
-        check_outbound(&mime, size).map_err(bad)?;
+        if let Err(problem) = check_outbound(&mime, size) {
+            // Read what the browser is still sending (up to a bound) before answering: a reply
+            // sent mid-upload closes the connection under the sender, who then sees a broken
+            // connection instead of this clear refusal.
+            if size <= DRAIN_AT_MOST {
+                let _ = axum::body::to_bytes(body, DRAIN_AT_MOST as usize).await;
+            }
+            return Err(bad(problem));
+        }
     }
     let limit = outbound_rule(&mime).map_or(0, |(_, max)| max).min(cap) as usize;
     let bytes = axum::body::to_bytes(body, limit + 1).await.map_err(|_| {
