@@ -338,9 +338,6 @@ pub struct StatusChange<'a> {
     pub error: Option<&'a str>,
 }
 
-/// Wamids per statement in [`advance_all`]: fixed sizes keep the statement texts few.
-const ADVANCE_CHUNKS: [usize; 4] = [64, 16, 4, 1];
-
 /// [`advance`] for a batch's statuses, set-based: each message moves once, to the furthest
 /// status the batch has for it (a message delivered and read in one batch shows read), in one
 /// statement per status value and up to 64 messages (a failure, which carries its own error,
@@ -364,7 +361,7 @@ pub async fn advance_all(conn: &mut AnyConnection, changes: &[StatusChange<'_>],
         let mut rest: Vec<&str> = numbers.keys().copied().collect();
         rest.sort_unstable();
         while !rest.is_empty() {
-            let size = ADVANCE_CHUNKS.into_iter().find(|c| *c <= rest.len()).unwrap_or(1);
+            let size = crate::db::chunk_size(rest.len());
             let tail = rest.split_off(size);
             let sql = format!(
                 "UPDATE messages SET status = $1, status_rank = $2, error = COALESCE($3, error)

@@ -87,6 +87,12 @@ impl Db {
     }
 }
 
+/// How many of `remaining` rows the next bulk statement takes: 64, 16, 4 or 1. Fixed sizes
+/// keep the statement texts few, so their prepared statements are reused.
+pub fn chunk_size(remaining: usize) -> usize {
+    [64, 16, 4, 1].into_iter().find(|c| *c <= remaining).unwrap_or(1)
+}
+
 /// `($1, $2, …), (…), …` for a multi-row INSERT of `rows` rows of `columns` values each, in the
 /// `$n` style both backends accept (sqlx's query builder writes `?` for the Any driver, which
 /// PostgreSQL refuses).

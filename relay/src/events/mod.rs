@@ -131,7 +131,6 @@ impl Hub {
         let _ = self.ended.send(user_id);
     }
 
-    /// Hands committed events to every live subscriber.
     /// Hands committed events to live streams, in the order of their seqs (a transaction may
     /// have written some at once and others pending, together at its end).
     pub fn publish(&self, mut events: Vec<Event>) {

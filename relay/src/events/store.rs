@@ -35,10 +35,6 @@ pub fn pending(number_id: &str, assigned_to: Option<i64>, kind: EventKind) -> Ev
     Event { seq: 0, number_id: number_id.to_owned(), at: now_ms(), assigned_to, kind }
 }
 
-/// Rows per INSERT when writing pending events: fixed sizes keep the statement texts few, so
-/// their prepared statements are reused.
-const CHUNKS: [usize; 4] = [64, 16, 4, 1];
-
 /// Writes the events in `events` that are still pending (seq 0), in their order, and gives
 /// each its seq. Call it inside the transaction that made them, before the commit.
 pub async fn write_pending(conn: &mut AnyConnection, events: &mut [Event]) -> Result<()> {
@@ -51,7 +47,7 @@ pub async fn write_pending(conn: &mut AnyConnection, events: &mut [Event]) -> Re
         sqlx::query("SELECT pg_advisory_xact_lock(7350001)").execute(&mut *conn).await?;
     }
     while !rest.is_empty() {
-        let size = CHUNKS.into_iter().find(|c| *c <= rest.len()).unwrap_or(1);
+        let size = crate::db::chunk_size(rest.len());
         let tail = rest.split_off(size);
         let sql = format!(
             "INSERT INTO events (number_id, kind, payload, at, assigned_to) VALUES {} RETURNING seq",

@@ -5,10 +5,6 @@ use sqlx::{AnyConnection, AnyPool};
 
 use crate::error::Result;
 
-/// Rows per INSERT. Fixed sizes keep the set of statement texts small, so prepared
-/// statements are reused.
-const CHUNKS: [usize; 4] = [64, 16, 4, 1];
-
 fn insert_sql(rows: usize) -> String {
     let values: Vec<String> = (0..rows).map(|i| format!("(${}, ${}, FALSE)", 2 * i + 1, 2 * i + 2)).collect();
     format!("INSERT INTO webhook_inbox (received_at, body, processed) VALUES {}", values.join(","))
@@ -19,7 +15,7 @@ pub(super) async fn store_bodies(pool: &AnyPool, bodies: &[(i64, &[u8])]) -> Res
     let mut tx = pool.begin().await?;
     let mut rest = bodies;
     while !rest.is_empty() {
-        let size = CHUNKS.into_iter().find(|c| *c <= rest.len()).unwrap_or(1);
+        let size = crate::db::chunk_size(rest.len());
         let (chunk, tail) = rest.split_at(size);
         // Only placeholders are formatted into the text; the values are bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_sql(size)));
