@@ -102,11 +102,32 @@ pub fn is_meta_id(s: &str) -> bool {
 /// Which business numbers a user works on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(tag = "kind", content = "numbers", rename_all = "snake_case")]
+#[serde(tag = "kind", content = "numbers", rename_all = "snake_case", try_from = "ScopeFields")]
 pub enum Scope {
     All,
     /// Only these phone-number ids.
     Numbers(BTreeSet<String>),
+}
+
+/// A scope as it is read: one flat object (read as an adjacently tagged enum, it would be
+/// buffered into serde's generic tree first, which costs the console's first download code).
+#[derive(Deserialize)]
+struct ScopeFields {
+    kind: String,
+    numbers: Option<BTreeSet<String>>,
+}
+
+impl TryFrom<ScopeFields> for Scope {
+    type Error = String;
+
+    fn try_from(f: ScopeFields) -> Result<Scope, String> {
+        match (f.kind.as_str(), f.numbers) {
+            ("all", _) => Ok(Scope::All),
+            ("numbers", Some(ids)) => Ok(Scope::Numbers(ids)),
+            ("numbers", None) => Err("missing field `numbers`".to_owned()),
+            (other, _) => Err(format!("unknown scope kind `{other}`, expected `all` or `numbers`")),
+        }
+    }
 }
 
 impl Scope {
@@ -195,6 +216,20 @@ mod tests {
         assert_eq!(v["contact"], "852•••••888");
         assert_eq!(v["numbers"][0], "106540352242922", "business number ids stay");
         assert_eq!(v["name"], "85291234567 is not under a phone key");
+    }
+
+    #[test]
+    fn scopes_read_back_as_written_and_a_bad_one_is_refused() {
+        for scope in [Scope::All, Scope::Numbers(["106540352242922".to_owned()].into())] {
+            let json = serde_json::to_string(&scope).unwrap();
+            assert_eq!(serde_json::from_str::<Scope>(&json).unwrap(), scope, "{json}");
+        }
+        assert_eq!(serde_json::to_string(&Scope::All).unwrap(), r#"{"kind":"all"}"#);
+        let refused = |json: &str| serde_json::from_str::<Scope>(json).unwrap_err().to_string();
+        assert!(refused(r#"{"kind":"numbers"}"#).contains("missing field `numbers`"));
+        assert!(refused(r#"{"kind":"everything"}"#).contains("unknown scope kind `everything`"));
+        assert!(refused(r#"{"numbers":["1"]}"#).contains("missing field `kind`"));
+        assert!(refused(r#"{"kind":"numbers","numbers":"1"}"#).contains("invalid type"));
     }
 
     #[test]
