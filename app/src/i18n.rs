@@ -818,13 +818,66 @@ const fn same(a: &[u8], b: &[u8]) -> bool {
 
 /// Looks a key up; an unknown key shows itself, so a gap is visible rather than blank.
 pub fn translate(lang: Lang, key: &str) -> &str {
-    match STRINGS.iter().find(|(k, _, _)| *k == key) {
+    match table().iter().find(|(k, _, _)| *k == key) {
         Some((_, en, zh)) => match lang {
             Lang::En => en,
             Lang::ZhHant => zh,
         },
         None => key,
     }
+}
+
+/// The string table as the console carries it: every key and its two texts in one run of
+/// bytes, each ended by a NUL, packed while compiling. `STRINGS` itself is read only while
+/// compiling: carried as it is written, its 2,000-odd references (a pointer and a length each)
+/// would be 17 KB of the first download.
+static PACKED: [u8; PACKED_LEN] = pack();
+
+const PACKED_LEN: usize = {
+    let mut n = 0;
+    let mut i = 0;
+    while i < STRINGS.len() {
+        n += STRINGS[i].0.len() + STRINGS[i].1.len() + STRINGS[i].2.len() + 3;
+        i += 1;
+    }
+    n
+};
+
+const fn pack() -> [u8; PACKED_LEN] {
+    const fn put(out: &mut [u8; PACKED_LEN], mut at: usize, text: &str) -> usize {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            assert!(bytes[i] != 0, "a NUL in the string table");
+            out[at] = bytes[i];
+            at += 1;
+            i += 1;
+        }
+        at + 1
+    }
+    let mut out = [0; PACKED_LEN];
+    let mut at = 0;
+    let mut i = 0;
+    while i < STRINGS.len() {
+        at = put(&mut out, at, STRINGS[i].0);
+        at = put(&mut out, at, STRINGS[i].1);
+        at = put(&mut out, at, STRINGS[i].2);
+        i += 1;
+    }
+    out
+}
+
+/// (key, English, Traditional Chinese) for every key, read from `PACKED` on first use.
+fn table() -> &'static [(&'static str, &'static str, &'static str)] {
+    static TABLE: std::sync::OnceLock<Vec<(&str, &str, &str)>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut fields = std::str::from_utf8(&PACKED).unwrap_or_default().split('\0');
+        let mut rows = Vec::with_capacity(STRINGS.len());
+        while let (Some(key), Some(en), Some(zh)) = (fields.next(), fields.next(), fields.next()) {
+            rows.push((key, en, zh));
+        }
+        rows
+    })
 }
 
 const STORAGE_KEY: &str = "switchboard.lang";
@@ -855,7 +908,7 @@ impl I18n {
     /// no such key, so the caller can show the raw value instead.
     pub fn lookup(&self, key: &str) -> Option<String> {
         let lang = self.lang.get();
-        STRINGS.iter().find(|(k, _, _)| *k == key).map(|_| translate(lang, key).to_owned())
+        table().iter().any(|(k, _, _)| *k == key).then(|| translate(lang, key).to_owned())
     }
 
     pub fn set(&self, lang: Lang) {
@@ -904,6 +957,7 @@ mod tests {
             assert!(!en.is_empty() && !zh.is_empty(), "{key} lacks a translation");
         }
         assert_eq!(translate(Lang::ZhHant, "nav.inbox"), "收件匣");
+        assert_eq!(table(), STRINGS, "the packed table reads back as written");
         assert_eq!(translate(Lang::En, "no.such.key"), "no.such.key");
     }
 }
