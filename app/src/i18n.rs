@@ -818,13 +818,15 @@ const fn same(a: &[u8], b: &[u8]) -> bool {
 
 /// Looks a key up; an unknown key shows itself, so a gap is visible rather than blank.
 pub fn translate(lang: Lang, key: &str) -> &str {
-    match table().iter().find(|(k, _, _)| *k == key) {
-        Some((_, en, zh)) => match lang {
-            Lang::En => en,
-            Lang::ZhHant => zh,
-        },
-        None => key,
-    }
+    text(lang, key).unwrap_or(key)
+}
+
+/// The text for `key` in `lang`, if the table has the key.
+fn text(lang: Lang, key: &str) -> Option<&'static str> {
+    table().iter().find(|(k, _, _)| *k == key).map(|&(_, en, zh)| match lang {
+        Lang::En => en,
+        Lang::ZhHant => zh,
+    })
 }
 
 /// The string table as the console carries it: every key and its two texts in one run of
@@ -907,8 +909,7 @@ impl I18n {
     /// A key made at run time (`role.Agent`, `action.agent.create`); `None` when the table has
     /// no such key, so the caller can show the raw value instead.
     pub fn lookup(&self, key: &str) -> Option<String> {
-        let lang = self.lang.get();
-        table().iter().any(|(k, _, _)| *k == key).then(|| translate(lang, key).to_owned())
+        text(self.lang.get(), key).map(str::to_owned)
     }
 
     pub fn set(&self, lang: Lang) {
@@ -959,5 +960,6 @@ mod tests {
         assert_eq!(translate(Lang::ZhHant, "nav.inbox"), "收件匣");
         assert_eq!(table(), STRINGS, "the packed table reads back as written");
         assert_eq!(translate(Lang::En, "no.such.key"), "no.such.key");
+        assert_eq!(text(Lang::En, "no.such.key"), None, "a lookup of a key made at run time finds nothing");
     }
 }
