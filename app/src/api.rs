@@ -34,14 +34,23 @@ async fn refusal(response: Response) -> ApiError {
     }
 }
 
+/// An answer's JSON body, read as `T`. Only the last step depends on `T`: what reads the
+/// answer is compiled once, not once per kind of answer.
 async fn read<T: DeserializeOwned>(response: Result<Response, gloo_net::Error>) -> Result<T, ApiError> {
+    let text = read_text(response).await?;
+    serde_json::from_str(&text).map_err(bad_response)
+}
+
+async fn read_text(response: Result<Response, gloo_net::Error>) -> Result<String, ApiError> {
     let response = response.map_err(|_| ApiError::Network)?;
     match response.status() {
-        200..=299 => {
-            response.json::<T>().await.map_err(|e| ApiError::Refused { status: 200, code: "bad_response".into(), message: e.to_string() })
-        }
+        200..=299 => response.text().await.map_err(|_| ApiError::Network),
         _ => Err(refusal(response).await),
     }
+}
+
+fn bad_response(e: serde_json::Error) -> ApiError {
+    ApiError::Refused { status: 200, code: "bad_response".into(), message: e.to_string() }
 }
 
 fn changing(builder: RequestBuilder) -> RequestBuilder {

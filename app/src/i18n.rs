@@ -161,7 +161,6 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("common.cancel", "Cancel", "取消"),
     ("common.delete", "Delete", "刪除"),
     ("common.copy", "Copy", "複製"),
-    ("common.copied", "Copied", "已複製"),
     ("common.loading", "Loading…", "載入中…"),
     ("common.all_numbers", "All numbers", "所有號碼"),
     ("common.only_these", "Only these numbers:", "只限以下號碼："),

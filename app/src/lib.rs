@@ -10,9 +10,8 @@ pub mod store;
 
 use leptos::prelude::*;
 use leptos_router::components::{Redirect, Route, Router, Routes};
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_navigate, use_params_map};
 use leptos_router::path;
-use leptos_router::{lazy_route, Lazy, LazyRoute};
 use switchboard_shared::api::Me;
 
 use components::shell::Shell;
@@ -65,48 +64,8 @@ fn provide_contexts() {
     });
 }
 
-/// A console page whose code is downloaded when it is first opened (its own WebAssembly
-/// chunk, split out by `cargo xtask dist`); sign-in and the inbox are in the first download.
-/// Pages for signed-in people are shown inside the shell (`Guarded`); `open` pages are not.
-macro_rules! lazy_page {
-    ($route:ident, $page:ident) => {
-        lazy_page!($route, view! { <Guarded><$page/></Guarded> });
-    };
-    ($route:ident, $page:ident, open) => {
-        lazy_page!($route, view! { <$page/> });
-    };
-    ($route:ident, $view:expr) => {
-        #[derive(Debug)]
-        struct $route;
-
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                $route
-            }
-
-            fn view(_this: Self) -> AnyView {
-                $view.into_any()
-            }
-        }
-    };
-}
-
-lazy_page!(NumbersRoute, NumbersPage);
-lazy_page!(LiveRoute, SupervisorPage);
-lazy_page!(AgentsRoute, AgentsPage);
-lazy_page!(RolesRoute, RolesPage);
-lazy_page!(AuditRoute, AuditPage);
-lazy_page!(ExportRoute, ExportPage);
-lazy_page!(ContactsRoute, ContactsPage);
-lazy_page!(BroadcastsRoute, BroadcastsPage);
-lazy_page!(GroupsRoute, GroupsPage);
-lazy_page!(AutomationRoute, AutomationPage);
-
-// Setting a password (from a one-time link) needs no shell and no session.
-lazy_page!(SetPasswordRoute, SetPasswordPage, open);
-
-/// The console: every page, one router. Paths not listed go to the inbox.
+/// The console: every page, one router. Sign-in and the inbox are in the first download; every
+/// other page is one route (`/:page`, see `OtherPage`). Paths not listed go to the inbox.
 #[component]
 pub fn App() -> impl IntoView {
     provide_contexts();
@@ -117,19 +76,62 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Redirect path="/inbox"/> } />
                 <Route path=path!("/inbox") view=|| view! { <Guarded><InboxPage/></Guarded> } />
                 <Route path=path!("/inbox/:id") view=|| view! { <Guarded><InboxPage/></Guarded> } />
-                <Route path=path!("/numbers") view={Lazy::<NumbersRoute>::new()} />
-                <Route path=path!("/live") view={Lazy::<LiveRoute>::new()} />
-                <Route path=path!("/agents") view={Lazy::<AgentsRoute>::new()} />
-                <Route path=path!("/roles") view={Lazy::<RolesRoute>::new()} />
-                <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} />
-                <Route path=path!("/export") view={Lazy::<ExportRoute>::new()} />
-                <Route path=path!("/contacts") view={Lazy::<ContactsRoute>::new()} />
-                <Route path=path!("/broadcasts") view={Lazy::<BroadcastsRoute>::new()} />
-                <Route path=path!("/groups") view={Lazy::<GroupsRoute>::new()} />
-                <Route path=path!("/auto-replies") view={Lazy::<AutomationRoute>::new()} />
-                <Route path=path!("/set-password") view={Lazy::<SetPasswordRoute>::new()} />
+                <Route path=path!("/:page") view=OtherPage />
             </Routes>
         </Router>
+    }
+}
+
+/// A page whose code is downloaded when it is first opened: its own WebAssembly chunk, split out
+/// by `cargo xtask dist`. One route serves them all, so the router's code is compiled once, not
+/// once per page. Pages for signed-in people are shown inside the shell, which stays in place
+/// from one page to the next; setting a password (from a one-time link) needs no shell and no
+/// session.
+#[component]
+fn OtherPage() -> impl IntoView {
+    let i18n = expect_context::<I18n>();
+    let params = use_params_map();
+    let name = Memo::new(move |_| params.with(|p| p.get("page").unwrap_or_default()));
+    let page = move || {
+        let name = name.get();
+        let loading = move || view! { <p class="muted page">{i18n.t(key!("common.loading"))}</p> };
+        view! { <Suspense fallback=loading>{Suspend::new(async move { lazy_page(name).await })}</Suspense> }
+    };
+    view! {
+        <Show when=move || name.with(|n| n == "set-password") fallback=move || view! { <Guarded>{page}</Guarded> }>
+            {page}
+        </Show>
+    }
+}
+
+/// The page at `/<name>`, its code loaded on first use; an unknown name goes to the inbox.
+async fn lazy_page(name: String) -> AnyView {
+    macro_rules! pages {
+        ($($path:literal => $load:ident($page:ident)),* $(,)?) => {
+            $(
+                #[cfg_attr(not(feature = "whole"), leptos::lazy)]
+                async fn $load() -> AnyView {
+                    view! { <$page/> }.into_any()
+                }
+            )*
+            match name.as_str() {
+                $($path => $load().await,)*
+                _ => view! { <Redirect path="/inbox"/> }.into_any(),
+            }
+        };
+    }
+    pages! {
+        "numbers" => numbers_page(NumbersPage),
+        "live" => live_page(SupervisorPage),
+        "agents" => agents_page(AgentsPage),
+        "roles" => roles_page(RolesPage),
+        "audit" => audit_page(AuditPage),
+        "export" => export_page(ExportPage),
+        "contacts" => contacts_page(ContactsPage),
+        "broadcasts" => broadcasts_page(BroadcastsPage),
+        "groups" => groups_page(GroupsPage),
+        "auto-replies" => automation_page(AutomationPage),
+        "set-password" => set_password_page(SetPasswordPage),
     }
 }
 

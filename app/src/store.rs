@@ -2,13 +2,16 @@
 //!
 //! The snapshot says which event it is current to; the stream starts right after it, and the
 //! browser's EventSource resumes with `Last-Event-ID` after a drop, so nothing is missed.
+//!
+//! The store reads of each event only what the inbox list and the shell show (`Head`). Pages
+//! that show more of the stream (an open conversation's messages and timeline, the broadcasts'
+//! reports) follow it themselves (`Inbox::add_follower` with `details`), so the code that reads
+//! those events is downloaded with them, not with the first page.
 
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use switchboard_shared::api::{
-    Activity, ActivityKind, BroadcastProgress, Conversation, Event, EventKind, EventsQuery, Me, Message, Number,
-};
+use switchboard_shared::api::{Activity, BroadcastProgress, Conversation, Event, EventKind, EventsQuery, Me, Message, Number};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
@@ -29,7 +32,8 @@ pub struct Inbox {
     pub conversations: RwSignal<Vec<Conversation>>,
     /// The business numbers, so each conversation can say which one it is on.
     pub numbers: RwSignal<Vec<Number>>,
-    /// Messages of conversations that were opened, by conversation id.
+    /// Messages of conversations that were opened, by conversation id (kept current by the
+    /// conversation pane's follower, `details`).
     pub messages: RwSignal<HashMap<i64, Vec<Message>>>,
     pub loaded: RwSignal<bool>,
     pub connection: RwSignal<Connection>,
@@ -39,8 +43,8 @@ pub struct Inbox {
     pub signed_out: RwSignal<bool>,
     /// Who is watching: their id, and whether they see only conversations assigned to them.
     pub viewer: RwSignal<Option<(i64, bool)>>,
-    /// The latest report of each broadcast the stream told of (the broadcasts page follows
-    /// these instead of asking the relay again).
+    /// The latest report of each broadcast the stream told of since the broadcasts page was
+    /// first opened (it follows these instead of asking the relay again).
     pub broadcasts: RwSignal<HashMap<i64, BroadcastProgress>>,
     /// Bumped whenever the stream says a group or a linked device changed: the groups page
     /// reads them again.
@@ -52,8 +56,27 @@ pub struct Inbox {
     /// Timeline entries (notes, assignment decisions, status changes) of opened conversations.
     pub activity: RwSignal<HashMap<i64, Vec<Activity>>>,
     /// Notes that mention the viewer, newest last, until they open the conversation.
-    pub mentions: RwSignal<Vec<Activity>>,
+    pub mentions: RwSignal<Vec<Mention>>,
+    /// How many events the stream has brought (a page that shows something the relay counts
+    /// reads it again when this moves).
+    pub received: RwSignal<u64>,
     source: StoredValue<Option<web_sys::EventSource>, LocalStorage>,
+    followers: StoredValue<Vec<Follower>>,
+}
+
+/// A page's reader of the stream: given the inbox, each event's name and its text.
+pub type Follower = fn(Inbox, &str, &str);
+
+/// A note that mentions someone, as the shell's notice shows it.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct Mention {
+    pub conversation_id: i64,
+    kind: String,
+    author: Option<i64>,
+    pub author_name: Option<String>,
+    pub text: String,
+    #[serde(default)]
+    mentions: Vec<i64>,
 }
 
 impl Inbox {
@@ -73,7 +96,9 @@ impl Inbox {
             dropped: RwSignal::new(HashMap::new()),
             activity: RwSignal::new(HashMap::new()),
             mentions: RwSignal::new(Vec::new()),
+            received: RwSignal::new(0),
             source: StoredValue::new_local(None),
+            followers: StoredValue::new(Vec::new()),
         }
     }
 
@@ -116,9 +141,7 @@ impl Inbox {
         };
         let on_event = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
             if let Some(text) = e.data().as_string() {
-                if let Some(event) = decode(&e.type_(), &text) {
-                    self.apply(event);
-                }
+                self.receive(&e.type_(), &text);
             }
         });
         for name in EventKind::NAMES {
@@ -147,10 +170,31 @@ impl Inbox {
         self.source.set_value(Some(source));
     }
 
-    /// Applies one event from the stream.
-    pub fn apply(self, event: Event) {
-        match event.kind {
-            EventKind::Message { mut conversation, message } => {
+    /// Takes one event of the stream (its SSE name and its text): the store applies what the
+    /// inbox list and the shell show, then each follower reads what its page shows.
+    pub fn receive(self, name: &str, text: &str) {
+        if let Ok(head) = serde_json::from_str::<Head>(text) {
+            self.apply_head(name, head);
+        }
+        for follower in self.followers.get_value() {
+            follower(self, name, text);
+        }
+        self.received.update(|n| *n += 1);
+    }
+
+    /// Adds a page's reader of the stream (once, however often the page is opened). It reads
+    /// every later event, after the store.
+    pub fn add_follower(self, follower: Follower) {
+        self.followers.update_value(|all| {
+            if !all.iter().any(|f| std::ptr::fn_addr_eq(*f, follower)) {
+                all.push(follower);
+            }
+        });
+    }
+
+    fn apply_head(self, name: &str, head: Head) {
+        match (name, head) {
+            ("message", Head { conversation: Some(mut conversation), .. }) => {
                 if self.open.get_untracked() == Some(conversation.id) && conversation.unread > 0 {
                     conversation.unread = 0;
                     let id = conversation.id;
@@ -164,8 +208,50 @@ impl Inbox {
                     list.push(conversation);
                     *list = sorted(std::mem::take(list));
                 });
-                self.add_message(id, message);
             }
+            ("assignment" | "conversation", Head { conversation: Some(conversation), .. }) => {
+                // Someone who sees only their own conversations loses one that moved away.
+                let keep = self.viewer.get_untracked().is_none_or(|(me, own_only)| !own_only || conversation.assigned_to == Some(me));
+                self.conversations.update(|list| {
+                    list.retain(|c| c.id != conversation.id);
+                    if keep {
+                        list.push(conversation);
+                        *list = sorted(std::mem::take(list));
+                    }
+                });
+            }
+            ("group", _) => self.groups_changed.update(|n| *n += 1),
+            ("group_job", Head { job: Some(job), .. }) => self.group_jobs.update(|all| {
+                *all.entry(job.id).or_insert(0) += 1;
+            }),
+            ("activity", Head { activity: Some(note), .. }) => {
+                let me = self.viewer.get_untracked().map(|(me, _)| me);
+                let mentioned = note.kind == "note"
+                    && me.is_some_and(|me| note.mentions.contains(&me) && note.author != Some(me))
+                    && self.open.get_untracked() != Some(note.conversation_id);
+                if mentioned {
+                    self.mentions.update(|m| m.push(note));
+                }
+            }
+            ("linked_device", Head { state: Some(state), number_id, .. }) => {
+                self.dropped.update(|d| {
+                    if state == "online" || state == "removed" {
+                        d.remove(&number_id);
+                    } else if state != "connecting" {
+                        d.insert(number_id, state);
+                    }
+                });
+                self.groups_changed.update(|n| *n += 1);
+            }
+            _ => {}
+        }
+    }
+
+    /// Applies what an event says beyond the inbox list: a conversation's messages, their
+    /// statuses and attachments, its timeline, a broadcast's report.
+    pub fn apply_details(self, event: Event) {
+        match event.kind {
+            EventKind::Message { conversation, message } => self.add_message(conversation.id, message),
             EventKind::Status { conversation_id, message_id, wamid, status, error } => {
                 self.messages.update(|all| {
                     if let Some(m) = all.get_mut(&conversation_id).and_then(|l| l.iter_mut().find(|m| m.id == message_id)) {
@@ -179,17 +265,6 @@ impl Inbox {
                     }
                 });
             }
-            EventKind::Assignment { conversation } | EventKind::Conversation { conversation } => {
-                // Someone who sees only their own conversations loses one that moved away.
-                let keep = self.viewer.get_untracked().is_none_or(|(me, own_only)| !own_only || conversation.assigned_to == Some(me));
-                self.conversations.update(|list| {
-                    list.retain(|c| c.id != conversation.id);
-                    if keep {
-                        list.push(conversation);
-                        *list = sorted(std::mem::take(list));
-                    }
-                });
-            }
             EventKind::MessageDeleted { conversation_id, message_id } => self.forget_message(conversation_id, message_id),
             EventKind::Attachment { conversation_id, message_id, attachment } => self.messages.update(|all| {
                 if let Some(m) = all.get_mut(&conversation_id).and_then(|l| l.iter_mut().find(|m| m.id == message_id)) {
@@ -199,32 +274,13 @@ impl Inbox {
             EventKind::Broadcast { progress } => self.broadcasts.update(|all| {
                 all.insert(progress.id, progress);
             }),
-            EventKind::DeadLetter { .. } => {}
-            EventKind::Group { .. } => self.groups_changed.update(|n| *n += 1),
-            EventKind::GroupJob { job } => self.group_jobs.update(|all| {
-                *all.entry(job.id).or_insert(0) += 1;
-            }),
-            EventKind::Activity { activity } => {
-                let me = self.viewer.get_untracked().map(|(me, _)| me);
-                let mentioned = activity.kind == ActivityKind::Note
-                    && me.is_some_and(|me| activity.mentions.contains(&me) && activity.author != Some(me))
-                    && self.open.get_untracked() != Some(activity.conversation_id);
-                if mentioned {
-                    self.mentions.update(|m| m.push(activity.clone()));
-                }
-                self.add_activity(activity);
-            }
-            EventKind::LinkedDevice { state } => {
-                let number_id = event.number_id;
-                self.dropped.update(|d| {
-                    if state == "online" || state == "removed" {
-                        d.remove(&number_id);
-                    } else if state != "connecting" {
-                        d.insert(number_id, state);
-                    }
-                });
-                self.groups_changed.update(|n| *n += 1);
-            }
+            EventKind::Activity { activity } => self.add_activity(activity),
+            EventKind::Assignment { .. }
+            | EventKind::Conversation { .. }
+            | EventKind::DeadLetter { .. }
+            | EventKind::Group { .. }
+            | EventKind::GroupJob { .. }
+            | EventKind::LinkedDevice { .. } => {}
         }
     }
 
@@ -318,6 +374,29 @@ fn sorted(mut list: Vec<Conversation>) -> Vec<Conversation> {
 
 pub fn use_inbox() -> Inbox {
     expect_context::<Inbox>()
+}
+
+/// What the inbox list and the shell need of an event; its other fields are skipped unread.
+#[derive(serde::Deserialize)]
+struct Head {
+    number_id: String,
+    conversation: Option<Conversation>,
+    state: Option<String>,
+    job: Option<JobId>,
+    activity: Option<Mention>,
+}
+
+#[derive(serde::Deserialize)]
+struct JobId {
+    id: i64,
+}
+
+/// The follower of the pages that show messages, timelines and broadcast reports: reads the
+/// whole event (`decode`) and applies its details.
+pub fn details(inbox: Inbox, name: &str, text: &str) {
+    if let Some(event) = decode(name, text) {
+        inbox.apply_details(event);
+    }
 }
 
 /// Reads one event of the stream; its SSE name says which kind it is.
@@ -431,6 +510,48 @@ mod tests {
         // Without an agent the head still reads.
         let text = r#"{"seq":1,"number_id":"111","at":2,"type":"group","group_id":"g"}"#;
         assert_eq!(decode("group", text).and_then(|e| e.assigned_to.or(Some(-1))), Some(-1));
+    }
+
+    #[test]
+    fn the_store_reads_the_lists_part_and_a_follower_the_rest() {
+        let inbox = Inbox::new();
+        inbox.viewer.set(Some((4, false)));
+        for event in samples() {
+            inbox.receive(event.kind.name(), &serde_json::to_string(&event).unwrap());
+        }
+        let conversations = inbox.conversations.get_untracked();
+        assert_eq!(conversations.len(), 1, "message, assignment and conversation events name one conversation");
+        let mention = inbox.mentions.get_untracked();
+        assert_eq!(mention.len(), 1, "the note mentions the viewer (4), written by 3");
+        assert_eq!(
+            (mention[0].conversation_id, mention[0].author_name.as_deref(), mention[0].text.as_str()),
+            (7, Some("Amy"), "@Ben please call")
+        );
+        assert_eq!(inbox.group_jobs.get_untracked().get(&5), Some(&1));
+        assert_eq!(inbox.dropped.get_untracked().get("111").map(String::as_str), Some("offline"));
+        assert!(inbox.broadcasts.get_untracked().is_empty(), "no page follows broadcasts yet");
+        assert_eq!(inbox.received.get_untracked(), EventKind::NAMES.len() as u64);
+        // A page that shows broadcasts and messages follows the stream from now on.
+        inbox.add_follower(details);
+        inbox.messages.update(|m| {
+            m.insert(7, Vec::new());
+        });
+        inbox.activity.update(|a| {
+            a.insert(7, Vec::new());
+        });
+        for event in samples() {
+            inbox.receive(event.kind.name(), &serde_json::to_string(&event).unwrap());
+        }
+        assert_eq!(inbox.broadcasts.get_untracked().get(&4).map(|p| p.counts.audience), Some(3));
+        let messages = inbox.messages.get_untracked();
+        let message = &messages[&7][0];
+        assert_eq!((message.id, message.kind.as_str()), (70, "deleted"), "added, its status applied, then deleted");
+        assert!(matches!(message.attachment, Some(switchboard_shared::media::Attachment::Location { .. })));
+        assert_eq!(inbox.activity.get_untracked()[&7].len(), 1);
+        // A note by the viewer, or one that does not mention them, is no notice.
+        let mine = r#"{"seq":30,"number_id":"111","at":6,"activity":{"id":9,"conversation_id":7,"kind":"note","author":4,"text":"@me","mentions":[4],"at":6}}"#;
+        inbox.receive("activity", mine);
+        assert_eq!(inbox.mentions.get_untracked().len(), 2, "the sample note, read twice; not the viewer's own");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::task::tick;
 use switchboard_app::components::ticks::Ticks;
 use switchboard_app::i18n::{I18n, Lang};
-use switchboard_app::store::Inbox;
+use switchboard_app::store::{self, Inbox};
 use switchboard_shared::api::{Conversation, Direction, Event, EventKind, Message};
 use switchboard_shared::MessageStatus;
 use wasm_bindgen::JsCast;
@@ -83,25 +83,38 @@ fn message(id: i64, conversation_id: i64, status: Option<MessageStatus>) -> Mess
 #[wasm_bindgen_test]
 fn inbox_store_puts_the_newest_conversation_first_and_statuses_only_move_forward() {
     let inbox = Inbox::new();
-    let event = |seq, kind| Event { seq, number_id: "1".into(), at: 0, assigned_to: None, kind };
-    inbox.apply(event(1, EventKind::Message { conversation: conversation(1, 100), message: message(1, 1, None) }));
-    inbox.apply(event(2, EventKind::Message { conversation: conversation(2, 200), message: message(2, 2, None) }));
+    // Each event as the stream brings it: its name and its text.
+    let receive = |seq, kind: EventKind| {
+        let event = Event { seq, number_id: "1".into(), at: 0, assigned_to: None, kind };
+        inbox.receive(event.kind.name(), &serde_json::to_string(&event).unwrap());
+    };
+    receive(1, EventKind::Message { conversation: conversation(1, 100), message: message(1, 1, None) });
+    receive(2, EventKind::Message { conversation: conversation(2, 200), message: message(2, 2, None) });
     let order: Vec<i64> = inbox.conversations.get_untracked().iter().map(|c| c.id).collect();
     assert_eq!(order, vec![2, 1]);
     // A newer message in conversation 1 moves it to the top, once.
-    inbox.apply(event(3, EventKind::Message { conversation: conversation(1, 300), message: message(3, 1, None) }));
+    receive(3, EventKind::Message { conversation: conversation(1, 300), message: message(3, 1, None) });
     let order: Vec<i64> = inbox.conversations.get_untracked().iter().map(|c| c.id).collect();
     assert_eq!(order, vec![1, 2]);
+    assert_eq!(inbox.received.get_untracked(), 3);
 
     inbox.messages.update(|m| {
         m.insert(2, vec![message(10, 2, Some(MessageStatus::Accepted))]);
     });
     let status_of = || inbox.messages.with_untracked(|m| m[&2][0].status);
     let status = |s| EventKind::Status { conversation_id: 2, message_id: 10, wamid: Some("wamid.X".into()), status: s, error: None };
-    inbox.apply(event(4, status(MessageStatus::Read)));
+    // Until a page that shows messages follows the stream, the store reads only the list's part.
+    receive(4, status(MessageStatus::Delivered));
+    assert_eq!(status_of(), Some(MessageStatus::Accepted));
+    inbox.add_follower(store::details);
+    inbox.add_follower(store::details);
+    receive(5, status(MessageStatus::Read));
     assert_eq!(status_of(), Some(MessageStatus::Read));
-    inbox.apply(event(5, status(MessageStatus::Delivered)));
+    receive(6, status(MessageStatus::Delivered));
     assert_eq!(status_of(), Some(MessageStatus::Read), "a late 'delivered' does not undo 'read'");
+    receive(7, EventKind::Message { conversation: conversation(2, 400), message: message(11, 2, None) });
+    let ids: Vec<i64> = inbox.messages.with_untracked(|m| m[&2].iter().map(|m| m.id).collect());
+    assert_eq!(ids, vec![10, 11], "the new message is added once, though the follower was added twice");
 }
 
 #[wasm_bindgen_test]

@@ -213,7 +213,7 @@ pub fn console_sizes(dist: &std::path::Path) -> Result<ConsoleSizes> {
         serde_json::from_slice(&std::fs::read(dist.join("__wasm_split_manifest.json"))?)?;
     let mut pages = Vec::new();
     for (split, stems) in &manifest {
-        // `__contacts_route_view_<hash>` is the Contacts page, `conversation_pane_<hash>` an open
+        // `contacts_page_<hash>` is the Contacts page, `conversation_pane_<hash>` an open
         // conversation.
         let part = split.trim_start_matches('_').rsplit_once('_').map_or(split.as_str(), |(p, _hash)| p);
         let own = match stems.iter().find(|s| s.starts_with("split")) {
@@ -224,7 +224,7 @@ pub fn console_sizes(dist: &std::path::Path) -> Result<ConsoleSizes> {
         for stem in stems {
             total += gz_of(stem)?;
         }
-        pages.push((part.trim_end_matches("_route_view").to_owned(), own / 1024, total / 1024));
+        pages.push((part.trim_end_matches("_page").to_owned(), own / 1024, total / 1024));
     }
     pages.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let mut all = 0;

@@ -50,6 +50,7 @@ pub fn BroadcastsPage() -> impl IntoView {
     // Live from the event stream: each report the relay sends replaces the one shown; a
     // broadcast the list does not have yet (someone else made it) brings the list again.
     let asked_for = StoredValue::new(std::collections::HashSet::<i64>::new());
+    inbox.add_follower(crate::store::details);
     Effect::new(move |_| {
         let latest = inbox.broadcasts.get();
         let mut unknown = false;

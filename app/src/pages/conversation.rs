@@ -52,6 +52,7 @@ pub fn ConversationView(id: i64) -> impl IntoView {
     let i18n = use_i18n();
     let inbox = use_inbox();
     let load_error = RwSignal::new(None::<ApiError>);
+    inbox.add_follower(crate::store::details);
     Effect::new(move |_| {
         leptos::task::spawn_local(async move {
             if let Err(e) = inbox.open_conversation(id).await {

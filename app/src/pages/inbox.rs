@@ -158,9 +158,16 @@ fn ConversationList(selected: Memo<Option<i64>>) -> impl IntoView {
         })
     };
     let labels = Memo::new(move |_| {
-        let mut all: Vec<String> = inbox.conversations.with(|l| l.iter().flat_map(|c| c.labels.clone()).collect());
-        all.sort();
-        all.dedup();
+        // Each label once, in order: kept sorted as it is built (a few labels over many
+        // conversations).
+        let mut all: Vec<String> = Vec::new();
+        inbox.conversations.with(|l| {
+            for label in l.iter().flat_map(|c| &c.labels) {
+                if let Err(at) = all.binary_search(label) {
+                    all.insert(at, label.clone());
+                }
+            }
+        });
         all
     });
     let tab = move |view: View, label: crate::i18n::Key, id: &'static str| {

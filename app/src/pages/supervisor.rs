@@ -65,8 +65,7 @@ pub fn SupervisorPage() -> impl IntoView {
     });
     // Something new on the stream (a message, a status, an assignment): fetch again.
     Effect::new(move |previous: Option<()>| {
-        inbox.conversations.track();
-        inbox.messages.track();
+        inbox.received.track();
         if previous.is_some() {
             refresh();
         }
