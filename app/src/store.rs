@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use switchboard_shared::api::{Activity, BroadcastProgress, Conversation, Event, EventKind, EventsQuery, Me, Message, Number};
+use switchboard_shared::api::{Activity, Backlog, BroadcastProgress, Conversation, Event, EventKind, EventsQuery, Me, Message, Number};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
@@ -57,6 +57,9 @@ pub struct Inbox {
     pub activity: RwSignal<HashMap<i64, Vec<Activity>>>,
     /// Notes that mention the viewer, newest last, until they open the conversation.
     pub mentions: RwSignal<Vec<Mention>>,
+    /// How far the relay is behind with WhatsApp's webhooks, as the stream last said (it says so
+    /// while the console should show it, and once when the relay has caught up).
+    pub behind: RwSignal<Backlog>,
     /// How many events the stream has brought (a page that shows something the relay counts
     /// reads it again when this moves).
     pub received: RwSignal<u64>,
@@ -96,6 +99,7 @@ impl Inbox {
             dropped: RwSignal::new(HashMap::new()),
             activity: RwSignal::new(HashMap::new()),
             mentions: RwSignal::new(Vec::new()),
+            behind: RwSignal::new(Backlog::default()),
             received: RwSignal::new(0),
             source: StoredValue::new_local(None),
             followers: StoredValue::new(Vec::new()),
@@ -144,7 +148,7 @@ impl Inbox {
                 self.receive(&e.type_(), &text);
             }
         });
-        for name in EventKind::NAMES {
+        for name in EventKind::NAMES.into_iter().chain([Backlog::EVENT]) {
             let _ = source.add_event_listener_with_callback(name, on_event.as_ref().unchecked_ref());
         }
         on_event.forget();
@@ -173,6 +177,12 @@ impl Inbox {
     /// Takes one event of the stream (its SSE name and its text): the store applies what the
     /// inbox list and the shell show, then each follower reads what its page shows.
     pub fn receive(self, name: &str, text: &str) {
+        if name == Backlog::EVENT {
+            if let Ok(reading) = serde_json::from_str::<Backlog>(text) {
+                self.behind.set(reading);
+            }
+            return;
+        }
         if let Ok(head) = serde_json::from_str::<Head>(text) {
             self.apply_head(name, head);
         }
@@ -552,6 +562,19 @@ mod tests {
         let mine = r#"{"seq":30,"number_id":"111","at":6,"activity":{"id":9,"conversation_id":7,"kind":"note","author":4,"text":"@me","mentions":[4],"at":6}}"#;
         inbox.receive("activity", mine);
         assert_eq!(inbox.mentions.get_untracked().len(), 2, "the sample note, read twice; not the viewer's own");
+    }
+
+    #[test]
+    fn a_backlog_reading_sets_how_far_behind_and_is_not_an_event() {
+        let inbox = Inbox::new();
+        inbox.receive(Backlog::EVENT, r#"{"waiting":1200,"behind_ms":7000}"#);
+        assert_eq!(inbox.behind.get_untracked(), Backlog { waiting: 1200, behind_ms: 7000 });
+        assert!(inbox.behind.get_untracked().shown());
+        assert_eq!(inbox.received.get_untracked(), 0, "a reading, not an event of the log");
+        inbox.receive(Backlog::EVENT, "not json");
+        assert_eq!(inbox.behind.get_untracked().waiting, 1200, "a reading that does not read changes nothing");
+        inbox.receive(Backlog::EVENT, r#"{"waiting":0,"behind_ms":0}"#);
+        assert!(!inbox.behind.get_untracked().shown());
     }
 
     #[test]

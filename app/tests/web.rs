@@ -130,3 +130,32 @@ fn a_relay_refusal_is_shown_in_the_readers_language_by_its_code() {
     i18n.set(Lang::En);
     assert_eq!(refused("template_not_approved").text(i18n), "the template is PAUSED", "English readers get the relay's detail");
 }
+
+#[wasm_bindgen_test]
+async fn the_shell_says_it_is_catching_up_while_the_relay_is_behind_and_stops_when_it_has() {
+    use switchboard_app::components::shell::CatchingUp;
+    use switchboard_shared::api::Backlog;
+    let host = host();
+    let i18n = I18n::new();
+    i18n.set(Lang::En);
+    let inbox = Inbox::new();
+    let _mounted = mount_to(host.clone(), move || {
+        provide_context(i18n);
+        provide_context(inbox);
+        view! { <CatchingUp /> }
+    });
+    let banner = || host.query_selector("#catching-up").unwrap().and_then(|e| e.text_content());
+    assert_eq!(banner(), None, "nothing while the relay keeps up");
+    inbox.receive(Backlog::EVENT, r#"{"waiting":1200,"behind_ms":7400}"#);
+    tick().await;
+    let said = banner().expect("the banner");
+    assert!(said.contains("7 s behind") && said.contains("1200 updates waiting"), "{said}");
+    i18n.set(Lang::ZhHant);
+    tick().await;
+    assert!(banner().expect("the banner").contains("落後 7 秒"));
+    i18n.set(Lang::En);
+    // Under a few seconds is a burst being read, not a lag.
+    inbox.receive(Backlog::EVENT, r#"{"waiting":3,"behind_ms":200}"#);
+    tick().await;
+    assert_eq!(banner(), None);
+}

@@ -135,6 +135,7 @@ impl AppState {
     /// Starts the processor, the lanes and the health checks.
     pub async fn start_background(&self) -> anyhow::Result<()> {
         tokio::spawn(inbound::process::run(self.clone()));
+        tokio::spawn(inbound::backlog::watch(self.clone()));
         outbox::recover_after_restart(self).await?;
         outbox::start_lanes(self).await?;
         broadcasts::recover(self).await?;

@@ -94,6 +94,10 @@ pub struct Metrics {
     pub logins: Family<LoginLabels, Counter>,
     /// Open event streams.
     pub sse_clients: Gauge,
+    /// Webhook bodies stored and not yet processed.
+    webhook_backlog: Gauge,
+    /// How long the oldest of them has waited.
+    webhook_backlog_age: Gauge<f64, std::sync::atomic::AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -104,12 +108,21 @@ impl Default for Metrics {
         let sends = Family::<SendLabels, Counter>::default();
         let logins = Family::<LoginLabels, Counter>::default();
         let sse_clients = Gauge::default();
+        let webhook_backlog = Gauge::default();
+        let webhook_backlog_age = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
         registry.register("webhooks", "Webhook POSTs received, by result", webhooks.clone());
         registry.register("events", "Domain events appended to the event log", events.clone());
         registry.register("sends", "Cloud API sends, by outcome", sends.clone());
         registry.register("logins", "Sign-in attempts, by result", logins.clone());
         registry.register("sse_clients", "Open event streams", sse_clients.clone());
-        Metrics { registry, webhooks, events, sends, logins, sse_clients }
+        registry.register("webhook_backlog", "Webhook bodies stored and not yet processed", webhook_backlog.clone());
+        registry.register_with_unit(
+            "webhook_backlog_age",
+            "How long the oldest unprocessed webhook body has waited",
+            prometheus_client::registry::Unit::Seconds,
+            webhook_backlog_age.clone(),
+        );
+        Metrics { registry, webhooks, events, sends, logins, sse_clients, webhook_backlog, webhook_backlog_age }
     }
 }
 
@@ -120,6 +133,11 @@ impl Metrics {
 
     pub fn sends(&self, outcome: SendResult, n: u64) {
         self.sends.get_or_create(&SendLabels { outcome }).inc_by(n);
+    }
+
+    pub fn backlog(&self, now: switchboard_shared::api::Backlog) {
+        self.webhook_backlog.set(now.waiting);
+        self.webhook_backlog_age.set(now.behind_ms as f64 / 1000.0);
     }
 
     pub fn login(&self, result: LoginResult) {

@@ -142,6 +142,7 @@ pub fn document(state: &AppState) -> OpenApi {
             schema::<SetPasswordRequest>(),
             schema::<AuditEntry>(),
             schema::<SupervisorView>(),
+            schema::<Backlog>(),
             schema::<Load>(),
             schema::<AssignRequest>(),
             schema::<LabelsRequest>(),

@@ -206,6 +206,34 @@ pub struct SupervisorView {
     pub generated_at: i64,
     pub numbers: Vec<Load>,
     pub agents: Vec<Load>,
+    /// How far the relay is behind with WhatsApp's webhooks.
+    #[serde(default)]
+    pub backlog: Backlog,
+}
+
+/// How far the relay is behind with WhatsApp's webhooks: bodies stored (and answered) but not
+/// yet applied to conversations, messages and reports. Also sent on the event stream as
+/// `event: backlog` (without an id: it is a reading, not part of the log) every second while
+/// it is shown, and once when the relay has caught up.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Backlog {
+    /// Webhook bodies waiting.
+    pub waiting: i64,
+    /// How long the oldest of them has waited, in milliseconds (0 when none wait).
+    pub behind_ms: i64,
+}
+
+impl Backlog {
+    /// The event stream's name for a backlog reading.
+    pub const EVENT: &'static str = "backlog";
+    /// Behind by less than this, the console says nothing: a burst being read, not a lag.
+    pub const SHOWN_FROM_MS: i64 = 3_000;
+
+    /// Whether the console says it is catching up.
+    pub fn shown(&self) -> bool {
+        self.behind_ms >= Backlog::SHOWN_FROM_MS
+    }
 }
 
 /// The load of one number or one agent. Times in milliseconds.

@@ -113,6 +113,7 @@ pub fn Shell(children: Children) -> impl IntoView {
                     </div>
                 }
             })}
+            <CatchingUp />
             <ErrorNote error=duty.error() />
             <main class="content">{children()}</main>
         </div>
@@ -124,4 +125,22 @@ pub fn Shell(children: Children) -> impl IntoView {
 fn NavLink(href: &'static str, label: crate::i18n::Key, #[prop(optional)] children: Option<Children>) -> impl IntoView {
     let i18n = use_i18n();
     view! { <A href=href>{move || i18n.t(label)} {children.map(|c| c())}</A> }
+}
+
+/// Said while the relay is reading WhatsApp's updates more slowly than they come, with how far
+/// behind, so nobody thinks a message is lost.
+#[component]
+pub fn CatchingUp() -> impl IntoView {
+    let i18n = use_i18n();
+    let inbox = use_inbox();
+    move || {
+        let behind = inbox.behind.get();
+        behind.shown().then(|| {
+            let text = i18n
+                .t(key!("lag.banner"))
+                .replace("{seconds}", &(behind.behind_ms / 1000).to_string())
+                .replace("{waiting}", &behind.waiting.to_string());
+            view! { <p class="notice" id="catching-up" role="status">{text}</p> }
+        })
+    }
 }

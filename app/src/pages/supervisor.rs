@@ -66,6 +66,7 @@ pub fn SupervisorPage() -> impl IntoView {
     // Something new on the stream (a message, a status, an assignment): fetch again.
     Effect::new(move |previous: Option<()>| {
         inbox.received.track();
+        inbox.behind.track();
         if previous.is_some() {
             refresh();
         }
@@ -81,6 +82,7 @@ pub fn SupervisorPage() -> impl IntoView {
                     let elapsed = Signal::derive(move || (clock.get() - generated).max(0));
                     view! {
                         <p class="muted small">{move || i18n.t(key!("sup.updated"))} " " {move || format_time(generated, i18n.lang.get().tag())}</p>
+                        <Backlog reading=v.backlog />
                         <h2>{move || i18n.t(key!("sup.numbers"))}</h2>
                         {if v.numbers.is_empty() {
                             view! { <p class="empty">{i18n.t(key!("sup.empty"))}</p> }.into_any()
@@ -94,6 +96,23 @@ pub fn SupervisorPage() -> impl IntoView {
             }}
         </section>
     }
+}
+
+/// How far the relay is behind with WhatsApp's webhooks, as of the figures shown.
+#[component]
+fn Backlog(reading: switchboard_shared::api::Backlog) -> impl IntoView {
+    let i18n = use_i18n();
+    let zh = move || i18n.lang.get() == Lang::ZhHant;
+    let text = move || {
+        if reading.waiting == 0 {
+            i18n.t(key!("sup.backlog_none"))
+        } else {
+            i18n.t(key!("sup.backlog"))
+                .replace("{waiting}", &reading.waiting.to_string())
+                .replace("{age}", &format_duration(reading.behind_ms, zh()))
+        }
+    };
+    view! { <p id="backlog" class:notice=reading.shown() class:muted=!reading.shown() data-waiting=reading.waiting>{text}</p> }
 }
 
 #[component]

@@ -14,8 +14,8 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::IntoResponse;
-use switchboard_shared::api::Event;
-use tokio::sync::{broadcast, mpsc, Notify};
+use switchboard_shared::api::{Backlog, Event};
+use tokio::sync::{broadcast, mpsc, watch, Notify};
 use tokio_stream::wrappers::ReceiverStream;
 
 mod store;
@@ -38,6 +38,9 @@ pub struct Hub {
     presence: std::sync::Mutex<Presence>,
     /// Rung when someone comes online, goes offline or sets themselves away: assignment looks.
     pub presence_changed: Notify,
+    /// The latest backlog reading; streams are woken only while it is shown, and once when it
+    /// stops being shown.
+    backlog: watch::Sender<Backlog>,
 }
 
 /// Open event streams per user (a user with one is online), and when each user who has none
@@ -58,6 +61,7 @@ impl Hub {
             ended: broadcast::channel(64).0,
             presence: Default::default(),
             presence_changed: Notify::new(),
+            backlog: watch::Sender::new(Backlog::default()),
         }
     }
 
@@ -141,6 +145,20 @@ impl Hub {
         }
     }
 
+    /// Records a backlog reading (`inbound::backlog` takes one every second).
+    pub fn set_backlog(&self, now: Backlog) {
+        self.backlog.send_if_modified(|shown| {
+            let tell = now.shown() || shown.shown();
+            *shown = now;
+            tell
+        });
+    }
+
+    /// The latest backlog reading.
+    pub fn backlog(&self) -> Backlog {
+        *self.backlog.borrow()
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.tx.subscribe()
     }
@@ -170,6 +188,12 @@ fn to_sse(e: &Event) -> SseEvent {
         .unwrap_or_else(|_| SseEvent::default().comment("unserialisable event"))
 }
 
+/// A backlog reading as the stream sends it: named, without an id (it is not in the log, and a
+/// reconnecting browser resumes after the last event that is).
+fn backlog_sse(now: Backlog) -> SseEvent {
+    SseEvent::default().event(Backlog::EVENT).json_data(now).unwrap_or_else(|_| SseEvent::default().comment("unserialisable backlog"))
+}
+
 /// `GET /api/v1/events`: Server-Sent Events, resumable with `Last-Event-ID`.
 pub async fn stream(
     State(state): State<AppState>,
@@ -181,6 +205,7 @@ pub async fn stream(
     // Subscribe before reading the log, so nothing committed in between is missed.
     let mut live = state.events.subscribe();
     let mut ended = state.events.ended.subscribe();
+    let mut backlog = state.events.backlog.subscribe();
     let mut last = match header_id.or(q.after) {
         Some(id) => id,
         None => last_seq(&state).await?,
@@ -192,6 +217,11 @@ pub async fn stream(
     let guard = scopeguard(metrics_state, user.id);
     tokio::spawn(async move {
         let _guard = guard;
+        // A console that opens while the relay is behind says so at once.
+        let now = *backlog.borrow_and_update();
+        if now.shown() && tx.send(Ok(backlog_sse(now))).await.is_err() {
+            return;
+        }
         'outer: loop {
             // Catch up from the log (first connection, reconnection, or after lagging behind).
             loop {
@@ -221,6 +251,13 @@ pub async fn stream(
                         Ok(id) if id == user.id => break 'outer,
                         _ => continue,
                     },
+                    Ok(()) = backlog.changed() => {
+                        let now = *backlog.borrow_and_update();
+                        if tx.send(Ok(backlog_sse(now))).await.is_err() {
+                            break 'outer;
+                        }
+                        continue;
+                    }
                 };
                 match received {
                     Ok(e) if e.seq <= last => {}

@@ -4,6 +4,7 @@
 //! then answered 200. Processing happens after, from the stored copy, so nothing accepted is
 //! lost even if the relay dies a moment later.
 
+pub mod backlog;
 pub mod ingest;
 pub mod process;
 mod store;

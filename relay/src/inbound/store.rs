@@ -36,6 +36,18 @@ pub(super) async fn unprocessed(conn: &mut AnyConnection, limit: i64) -> Result<
         .await?)
 }
 
+/// How many bodies wait to be processed, and when the oldest of them was received.
+pub(super) async fn backlog(conn: &mut AnyConnection) -> Result<(i64, Option<i64>)> {
+    // Both from the unprocessed index: the count, and the row it lists first (ids are given in
+    // the order bodies are stored).
+    Ok(sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM webhook_inbox WHERE processed = FALSE), \
+         (SELECT received_at FROM webhook_inbox WHERE processed = FALSE ORDER BY id LIMIT 1)",
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
 pub(super) async fn mark_processed(conn: &mut AnyConnection, ids: &[i64]) -> Result<()> {
     if ids.is_empty() {
         return Ok(());

@@ -152,7 +152,7 @@ pub async fn supervisor(
     numbers.sort_by(|a, b| a.name.cmp(&b.name));
     let mut agents: Vec<Load> = by_agent.into_values().collect();
     agents.sort_by(|a, b| b.online.cmp(&a.online).then(a.name.to_lowercase().cmp(&b.name.to_lowercase())));
-    Ok(Json(SupervisorView { generated_at: now, numbers, agents }))
+    Ok(Json(SupervisorView { generated_at: now, numbers, agents, backlog: state.events.backlog() }))
 }
 
 #[cfg(test)]
