@@ -28,6 +28,9 @@ pub struct DemoOptions {
     /// Auto-reply rules on (welcome, opening hours, away): the demo's believable day. Tests
     /// that count messages turn them off.
     pub auto_replies: bool,
+    /// Most updates per webhook POST from the sandbox: Meta's full 1,000, or 1 for its worst
+    /// case (then POSTed eight at a time, as Meta does, in no guaranteed order).
+    pub updates_per_webhook: usize,
 }
 
 impl Default for DemoOptions {
@@ -37,6 +40,7 @@ impl Default for DemoOptions {
             answer_after: Some(Duration::from_secs(5)),
             contacts: 3_000,
             auto_replies: true,
+            updates_per_webhook: switchboard_shared::limits::MAX_UPDATES_PER_WEBHOOK,
         }
     }
 }
@@ -67,6 +71,8 @@ pub async fn start(mut config: Config, options: DemoOptions, admin_password: Opt
         numbers: demo_numbers(),
         chatter_every: options.chatter_every,
         answer_after: options.answer_after,
+        updates_per_webhook: options.updates_per_webhook,
+        webhook_senders: if options.updates_per_webhook < 10 { 8 } else { 1 },
         ..SandboxConfig::default()
     };
     let token = sandbox_config.access_token.clone();

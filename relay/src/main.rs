@@ -120,7 +120,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo(args) => {
             use switchboard_relay::demo;
             let password = std::env::var("SWITCHBOARD_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
-            let demo = demo::start(args.resolve()?, demo::DemoOptions::default(), password).await?;
+            // `SWITCHBOARD_DEMO_UPDATES_PER_WEBHOOK=1`: the sandbox behaves like Meta at its worst.
+            let mut options = demo::DemoOptions::default();
+            if let Some(n) = std::env::var("SWITCHBOARD_DEMO_UPDATES_PER_WEBHOOK").ok().and_then(|v| v.trim().parse().ok()) {
+                options.updates_per_webhook = n;
+            }
+            let demo = demo::start(args.resolve()?, options, password).await?;
             println!();
             println!("  Switchboard demo is running.");
             println!("  Console:  {}/", demo.relay.url());

@@ -29,6 +29,7 @@ on_both_backends!(
     an_import_a_stopped_relay_left_unfinished_is_finished_at_start,
     a_number_falling_to_red_quality_pauses_its_broadcasts_until_someone_resumes,
     broadcast_progress_reaches_the_event_streams_of_those_who_may_see_it,
+    metas_worst_case_of_one_status_per_webhook_is_counted_exactly_once,
 );
 
 const ADMIN: &str = "admin@example.com";
@@ -731,4 +732,37 @@ async fn broadcast_progress_reaches_the_event_streams_of_those_who_may_see_it(ba
     assert!(listed.iter().all(|p| p.contains('•')), "{listed:?}");
     let full = app.get_json(&cookie, &format!("/api/v1/broadcasts/{id}")).await;
     assert_eq!(full["spec"]["audience"]["phones"][0], phones[0]);
+}
+
+/// Meta's worst case: every status in a POST of its own, several POSTs at once (so a later
+/// status can arrive first). Each still counts once, and the report ends complete.
+async fn metas_worst_case_of_one_status_per_webhook_is_counted_exactly_once(backend: Backend) {
+    let app = spawn_app_with_sandbox(
+        backend,
+        |meta| {
+            meta.updates_per_webhook = 1;
+            meta.webhook_senders = 8;
+        },
+        |_| {},
+    )
+    .await;
+    let cookie = admin(&app).await;
+    seed_contacts(&app, &cookie, 150).await;
+    let id = broadcast(&app, &cookie, daily_pick(&[NUMBER], json!({"kind": "segment", "expression": "tag list"}))).await;
+    wait_done(&app, &cookie, id, 60).await;
+    let keys = ledger_keys(&app, id);
+    assert_eq!(keys.len(), 150, "every recipient was sent to");
+    assert!(keys.values().all(|&n| n == 1), "once");
+    // One seeded number ends in 0000: the sandbox fails it after acceptance (one status).
+    let b = eventually_some("every status counted", || async {
+        let b = app.get_json(&cookie, &format!("/api/v1/broadcasts/{id}")).await;
+        (b["counts"]["read"] == 149 && b["counts"]["failed"] == 1).then_some(b)
+    })
+    .await;
+    assert_eq!(b["counts"]["delivered"], 149, "{b}");
+    assert_eq!(b["counts"]["accepted"], 150, "{b}");
+    assert!(app.sandbox.delivered_webhooks() > 149 * 3, "one POST per status: {}", app.sandbox.delivered_webhooks());
+    let logged = app.count("SELECT COUNT(*) FROM message_statuses").await;
+    assert_eq!(logged, 149 * 3 + 1, "each (message, status) stored once");
+    assert_eq!(app.count("SELECT COUNT(*) FROM webhook_inbox WHERE processed = FALSE").await, 0);
 }

@@ -13,7 +13,7 @@ mod linked;
 pub mod media;
 mod webhooks;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -61,6 +61,14 @@ impl SandboxNumber {
     }
 }
 
+/// A status update that left the sandbox: which status, for which send, and when its POST began.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusDeparture {
+    pub status: &'static str,
+    pub callback_data: Option<String>,
+    pub at_ms: i64,
+}
+
 /// Everything that shapes the sandbox's behaviour.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -78,6 +86,15 @@ pub struct SandboxConfig {
     pub undeliverable_suffix: Option<String>,
     /// How long the deliverer waits for more updates before POSTing a batch.
     pub webhook_batch_window: Duration,
+    /// Most updates one webhook POST carries: Meta's full 1,000 by default, 1 for Meta's worst
+    /// case ("batching cannot be guaranteed"). Clamped to 1..=1,000.
+    pub updates_per_webhook: usize,
+    /// Webhook POSTs in flight at once (at least 1). With one, updates arrive in the order they
+    /// happened; with more, as from Meta, a later update can arrive before an earlier one.
+    pub webhook_senders: usize,
+    /// Keep when each status update left (for the benchmark's lag figures); off by default, as
+    /// the list grows with every status.
+    pub keep_status_departures: bool,
     /// Simulated customers writing in on their own; `None` for tests that drive them.
     pub chatter_every: Option<Duration>,
     /// Simulated customers answer a text they receive after this long; `None` to stay quiet.
@@ -100,6 +117,9 @@ impl Default for SandboxConfig {
             read_after: Duration::from_millis(800),
             undeliverable_suffix: Some("0000".into()),
             webhook_batch_window: Duration::from_millis(5),
+            updates_per_webhook: limits::MAX_UPDATES_PER_WEBHOOK,
+            webhook_senders: 1,
+            keep_status_departures: false,
             chatter_every: None,
             answer_after: None,
             enforce_service_window: true,
@@ -195,9 +215,11 @@ pub(crate) struct State {
     pub ledger: Mutex<Vec<LedgerEntry>>,
     pub next_id: AtomicU64,
     /// Pending webhook updates, in order, and a bell to ring when one is added.
-    pub outgoing: Mutex<Vec<webhooks::Update>>,
+    pub outgoing: Mutex<VecDeque<webhooks::Update>>,
     pub outgoing_bell: Notify,
     pub delivered_webhooks: AtomicU64,
+    /// When each status update was POSTed (for a POST answered 200), if the config keeps them.
+    pub status_departures: Mutex<Vec<StatusDeparture>>,
     /// (phone-number id, customer) → when the customer last wrote, UTC ms.
     pub last_inbound: Mutex<HashMap<(String, String), i64>>,
     pub customers: Vec<Customer>,
@@ -259,7 +281,9 @@ impl Sandbox {
                 tracing::error!("sandbox server stopped: {e}");
             }
         });
-        tokio::spawn(webhooks::deliver(state.clone()));
+        for _ in 0..state.config.webhook_senders.max(1) {
+            tokio::spawn(webhooks::deliver(state.clone()));
+        }
         if let Some(every) = state.config.chatter_every {
             tokio::spawn(customers::chatter(state.clone(), every));
         }
@@ -283,6 +307,17 @@ impl Sandbox {
     /// How many webhook POSTs were answered 200.
     pub fn delivered_webhooks(&self) -> u64 {
         self.state.delivered_webhooks.load(Ordering::Relaxed)
+    }
+
+    /// When each status update left in a POST the relay accepted, in the order they were
+    /// accepted (empty unless `keep_status_departures`).
+    pub fn status_departures(&self) -> Vec<StatusDeparture> {
+        self.state.status_departures.lock().expect("departures lock").clone()
+    }
+
+    /// Updates waiting to be POSTed.
+    pub fn webhooks_waiting(&self) -> usize {
+        self.state.outgoing.lock().expect("outgoing lock").len()
     }
 
     /// Refusals so far by Meta error code (130429, 131056, …).
@@ -490,9 +525,10 @@ impl State {
             pair_rate: governor::RateLimiter::keyed(pair_quota),
             ledger: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(1),
-            outgoing: Mutex::new(Vec::new()),
+            outgoing: Mutex::new(VecDeque::new()),
             outgoing_bell: Notify::new(),
             delivered_webhooks: AtomicU64::new(0),
+            status_departures: Mutex::new(Vec::new()),
             last_inbound: Mutex::new(HashMap::new()),
             customers,
             refusals: Mutex::new(HashMap::new()),

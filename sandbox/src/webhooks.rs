@@ -20,6 +20,8 @@ pub(crate) struct Update {
     pub phone_number_id: String,
     pub field: String,
     pub value: Box<RawValue>,
+    /// For a status update: which status, and the send's callback data (for departures).
+    pub status: Option<(&'static str, Option<String>)>,
 }
 
 impl Update {
@@ -29,12 +31,12 @@ impl Update {
 
     pub fn json(phone_number_id: &str, field: &str, value: &impl Serialize) -> Update {
         let value = serde_json::value::to_raw_value(value).expect("a change value serialises");
-        Update { phone_number_id: phone_number_id.into(), field: field.into(), value }
+        Update { phone_number_id: phone_number_id.into(), field: field.into(), value, status: None }
     }
 }
 
 pub(crate) fn push(state: &State, update: Update) {
-    state.outgoing.lock().expect("outgoing lock").push(update);
+    state.outgoing.lock().expect("outgoing lock").push_back(update);
     state.outgoing_bell.notify_one();
 }
 
@@ -73,11 +75,13 @@ fn envelope(state: &State, batch: &[Update]) -> Vec<u8> {
     serde_json::to_vec(&Envelope { object: "whatsapp_business_account", entry }).expect("envelope serialises")
 }
 
-/// Delivers pending updates forever. A batch is re-sent whole until the relay answers 200,
-/// with backoff, and updates never overtake each other.
+/// Delivers pending updates forever (one such task per configured sender). A sender takes the
+/// leading updates off the queue (up to `updates_per_webhook`, those of one app) and POSTs them
+/// until the relay answers 200, with backoff: a batch is never lost or split. With one sender,
+/// updates never overtake each other.
 pub(crate) async fn deliver(state: Arc<State>) {
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("http client");
-    let mut backoff = Duration::from_millis(50);
+    let per_post = state.config.updates_per_webhook.clamp(1, limits::MAX_UPDATES_PER_WEBHOOK);
     loop {
         let url = state.webhook_url.lock().expect("webhook url lock").clone();
         let pending = state.outgoing.lock().expect("outgoing lock").len();
@@ -88,31 +92,63 @@ pub(crate) async fn deliver(state: Arc<State>) {
             }
             continue;
         };
-        // Let a few more updates pile up so one POST carries several, as Meta's do.
-        tokio::time::sleep(state.config.webhook_batch_window).await;
+        // Let a few more updates pile up so one POST carries several, as Meta's do (no need
+        // when a POST carries one, or is full already).
+        if per_post > 1 && pending < per_post {
+            tokio::time::sleep(state.config.webhook_batch_window).await;
+        }
         // One POST carries the updates of one app: the leading run that shares a signing secret.
         let secret_of = |u: &Update| {
             state.numbers.get(&u.phone_number_id).and_then(|n| n.app_secret.clone()).unwrap_or_else(|| state.config.app_secret.clone())
         };
         let (batch, secret): (Vec<Update>, String) = {
-            let q = state.outgoing.lock().expect("outgoing lock");
-            let secret = q.first().map(secret_of).unwrap_or_default();
-            (q.iter().take(limits::MAX_UPDATES_PER_WEBHOOK).take_while(|u| secret_of(u) == secret).cloned().collect(), secret)
+            let mut q = state.outgoing.lock().expect("outgoing lock");
+            let Some(secret) = q.front().map(secret_of) else { continue };
+            let n = q.iter().take(per_post).take_while(|u| secret_of(u) == secret).count();
+            (q.drain(..n).collect(), secret)
         };
         let body = envelope(&state, &batch);
         let sig = signature::sign(secret.as_bytes(), &body);
-        let result =
-            client.post(&url).header("content-type", "application/json").header("x-hub-signature-256", sig).body(body).send().await;
-        match result {
-            Ok(r) if r.status() == reqwest::StatusCode::OK => {
-                state.outgoing.lock().expect("outgoing lock").drain(..batch.len());
-                state.delivered_webhooks.fetch_add(1, Ordering::Relaxed);
-                backoff = Duration::from_millis(50);
+        if !state.outgoing.lock().expect("outgoing lock").is_empty() {
+            // More to send: another sender may take it while this POST is in flight.
+            state.outgoing_bell.notify_one();
+        }
+        post_until_accepted(&state, &client, &url, &body, &sig).await;
+        state.delivered_webhooks.fetch_add(1, Ordering::Relaxed);
+        if state.config.keep_status_departures {
+            let left = now_ms();
+            let mut departures = state.status_departures.lock().expect("departures lock");
+            for u in &batch {
+                if let Some((status, callback_data)) = &u.status {
+                    departures.push(crate::StatusDeparture { status, callback_data: callback_data.clone(), at_ms: left });
+                }
             }
+        }
+    }
+}
+
+/// POSTs one signed body until the relay answers 200, backing off from 50 ms to 5 s.
+async fn post_until_accepted(state: &State, client: &reqwest::Client, first_url: &str, body: &[u8], sig: &str) {
+    let mut backoff = Duration::from_millis(50);
+    let mut url = first_url.to_owned();
+    loop {
+        let result = client
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", sig)
+            .body(body.to_vec())
+            .send()
+            .await;
+        match result {
+            Ok(r) if r.status() == reqwest::StatusCode::OK => return,
             other => {
                 tracing::warn!("sandbox webhook to {url} not accepted ({:?}); retrying in {backoff:?}", other.map(|r| r.status()));
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
+                // The relay may have moved (a test restarts it on another port).
+                if let Some(now) = state.webhook_url.lock().expect("webhook url lock").clone() {
+                    url = now;
+                }
             }
         }
     }
@@ -185,7 +221,13 @@ fn status_update(sent: &Accepted, status: &str, errors: Option<Value>) -> Update
             errors,
         }],
     };
-    Update::json(&sent.number.id, "messages", &value)
+    let status = match status {
+        "sent" => "sent",
+        "delivered" => "delivered",
+        "read" => "read",
+        _ => "failed",
+    };
+    Update { status: Some((status, sent.callback_data.clone())), ..Update::json(&sent.number.id, "messages", &value) }
 }
 
 /// Moves an accepted send through its statuses (or to `failed` for an undeliverable recipient).

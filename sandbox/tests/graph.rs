@@ -205,3 +205,81 @@ async fn an_accepted_send_moves_through_sent_delivered_and_read_or_fails_for_und
     let failed = statuses.iter().find(|s| s["status"] == "failed").unwrap();
     assert_eq!(failed["errors"][0]["code"], 131026);
 }
+
+/// The texts of the inbound messages in the bodies received, and how many changes each body had.
+fn texts_and_sizes(bodies: &[Value]) -> (Vec<String>, Vec<usize>) {
+    let changes = |b: &Value| -> Vec<Value> {
+        b["entry"].as_array().unwrap().iter().flat_map(|e| e["changes"].as_array().unwrap().clone()).collect()
+    };
+    let texts = bodies
+        .iter()
+        .flat_map(changes)
+        .flat_map(|c| c["value"]["messages"].as_array().cloned().unwrap_or_default())
+        .map(|m| m["text"]["body"].as_str().unwrap().to_owned())
+        .collect();
+    (texts, bodies.iter().map(|b| changes(b).len()).collect())
+}
+
+async fn wait_for(got: &Mutex<Vec<Value>>, bodies: usize) {
+    for _ in 0..200 {
+        if got.lock().unwrap().len() >= bodies {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn metas_worst_case_sends_one_update_per_post_from_several_senders_at_once() {
+    let mut number = SandboxNumber::new(PN, "200000000000001", "+1 555-0100", "Test Shop");
+    number.throughput_per_sec = 80;
+    let sb = Sandbox::spawn(SandboxConfig {
+        numbers: vec![number],
+        sent_after: Duration::from_millis(10),
+        delivered_after: Duration::from_millis(20),
+        read_after: Duration::from_millis(30),
+        updates_per_webhook: 1,
+        webhook_senders: 4,
+        keep_status_departures: true,
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let (url, got, _) = receiver(0).await;
+    for i in 0..20 {
+        sb.customer_writes(PN, &format!("8529100{i:04}"), "Mei", &format!("m{i}"));
+    }
+    sb.set_webhook_url(url);
+    wait_for(&got, 20).await;
+    let (mut texts, sizes) = texts_and_sizes(&got.lock().unwrap());
+    assert_eq!(sizes, [1; 20], "one update per POST");
+    texts.sort_by_key(|t| t[1..].parse::<u32>().unwrap());
+    assert_eq!(texts, (0..20).map(|i| format!("m{i}")).collect::<Vec<_>>(), "each once, none lost");
+
+    let mut body = template("85291000001", "hello_world", 0);
+    body["biz_opaque_callback_data"] = json!("key-7");
+    assert_eq!(send(&sb, "sandbox-token", body).await.0, 200);
+    wait_for(&got, 23).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(got.lock().unwrap().len(), 23, "sent, delivered and read: three more POSTs");
+    let mut departed: Vec<(&str, Option<String>)> = sb.status_departures().into_iter().map(|d| (d.status, d.callback_data)).collect();
+    departed.sort();
+    let key = Some("key-7".to_owned());
+    assert_eq!(departed, [("delivered", key.clone()), ("read", key.clone()), ("sent", key)]);
+    assert_eq!(sb.webhooks_waiting(), 0);
+}
+
+#[tokio::test]
+async fn metas_full_batch_is_a_thousand_updates_per_post() {
+    let sb = sandbox(80).await;
+    let (url, got, _) = receiver(0).await;
+    for i in 0..1_500 {
+        sb.customer_writes(PN, &format!("8529200{i:04}"), "Mei", &format!("m{i}"));
+    }
+    sb.set_webhook_url(url);
+    wait_for(&got, 2).await;
+    let (texts, sizes) = texts_and_sizes(&got.lock().unwrap());
+    assert_eq!(sizes, [1_000, 500], "Meta's most per POST, then the rest");
+    assert_eq!(texts, (0..1_500).map(|i| format!("m{i}")).collect::<Vec<_>>(), "in order, once");
+    assert!(sb.status_departures().is_empty(), "departures are kept only when asked");
+}

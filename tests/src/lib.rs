@@ -177,7 +177,13 @@ pub async fn start_demo(
         ..Default::default()
     };
     change(&mut config);
-    let options = switchboard_relay::demo::DemoOptions { chatter_every: None, answer_after: None, contacts: 20, auto_replies: false };
+    let options = switchboard_relay::demo::DemoOptions {
+        chatter_every: None,
+        answer_after: None,
+        contacts: 20,
+        auto_replies: false,
+        ..Default::default()
+    };
     switchboard_relay::demo::start(config.resolve().expect("a valid config"), options, Some(password.into()))
         .await
         .expect("the demo starts")

@@ -94,6 +94,32 @@ fn body_for(i: usize) -> Vec<u8> {
     .expect("serialises")
 }
 
+/// When each message event (by wamid, those starting with `prefix`) arrived on an event stream.
+pub(crate) type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
+
+/// Reads a signed-in event stream, noting when each message's event arrives; abort the task
+/// to stop.
+pub(crate) fn message_arrivals(stream: reqwest::Response, prefix: &'static str) -> (Arrivals, tokio::task::JoinHandle<()>) {
+    let arrivals: Arrivals = Arc::default();
+    let seen = arrivals.clone();
+    let reader = tokio::spawn(async move {
+        let mut stream = stream.bytes_stream();
+        let mut buffer = String::new();
+        while let Some(Ok(chunk)) = stream.next().await {
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find("\n\n") {
+                let frame: String = buffer.drain(..end + 2).collect();
+                let Some(data) = frame.lines().find_map(|l| l.strip_prefix("data:")) else { continue };
+                let Ok(v) = serde_json::from_str::<Value>(data.trim()) else { continue };
+                if let Some(w) = v.pointer("/message/wamid").and_then(Value::as_str).filter(|w| w.starts_with(prefix)) {
+                    seen.lock().expect("arrivals").insert(w.to_owned(), Instant::now());
+                }
+            }
+        }
+    });
+    (arrivals, reader)
+}
+
 fn ms(us: u64) -> f64 {
     (us as f64 / 10.0).round() / 100.0
 }
@@ -163,26 +189,8 @@ async fn webhook_ingest() -> Result<Value> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let processing = processing_started.elapsed();
-    let arrivals: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let stream = client.get(format!("{}/api/v1/events", relay.url())).header("cookie", &cookie).send().await?;
-    let seen = arrivals.clone();
-    let reader = tokio::spawn(async move {
-        let mut stream = stream.bytes_stream();
-        let mut buffer = String::new();
-        while let Some(Ok(chunk)) = stream.next().await {
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buffer.find("\n\n") {
-                let frame: String = buffer.drain(..end + 2).collect();
-                if let Some(data) = frame.lines().find_map(|l| l.strip_prefix("data:")) {
-                    if let Ok(v) = serde_json::from_str::<Value>(data.trim()) {
-                        if let Some(w) = v.pointer("/message/wamid").and_then(Value::as_str) {
-                            seen.lock().expect("arrivals").insert(w.to_owned(), Instant::now());
-                        }
-                    }
-                }
-            }
-        }
-    });
+    let (arrivals, reader) = message_arrivals(stream, "wamid.BENCH");
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut sent_at = HashMap::new();
     // Beyond any body the flood can have sent (wrk does not count requests still in flight when

@@ -12,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use switchboard_sandbox::{Sandbox, SandboxConfig, SandboxNumber};
 
@@ -27,13 +28,41 @@ struct Case {
     rate: u32,
     recipients: usize,
     kills: usize,
+    /// Most status updates per webhook POST (Meta's full 1,000, or its worst case, 1).
+    updates_per_webhook: usize,
+    /// Webhook POSTs the sandbox has in flight at once.
+    senders: usize,
+    /// Customers write in during the broadcast (one message every 20 ms, posted to the relay
+    /// and timed to the console's event stream).
+    customers_write: bool,
 }
 
-const CASES: [Case; 4] = [
-    Case { name: "one_number_80", numbers: 1, rate: 80, recipients: 10_000, kills: 0 },
-    Case { name: "one_number_1000", numbers: 1, rate: 1_000, recipients: 10_000, kills: 0 },
-    Case { name: "ten_numbers_1000", numbers: 10, rate: 1_000, recipients: 50_000, kills: 0 },
-    Case { name: "kill9_restarts", numbers: 1, rate: 1_000, recipients: 10_000, kills: 5 },
+const BATCHED: Case = Case {
+    name: "",
+    numbers: 1,
+    rate: 1_000,
+    recipients: 10_000,
+    kills: 0,
+    updates_per_webhook: 1_000,
+    senders: 1,
+    customers_write: false,
+};
+
+const CASES: [Case; 5] = [
+    Case { name: "one_number_80", rate: 80, ..BATCHED },
+    Case { name: "one_number_1000", ..BATCHED },
+    Case { name: "ten_numbers_1000", numbers: 10, recipients: 50_000, customers_write: true, ..BATCHED },
+    // Meta's worst case: every status in a POST of its own, many POSTs at once.
+    Case {
+        name: "ten_numbers_1000_unbatched",
+        numbers: 10,
+        recipients: 50_000,
+        updates_per_webhook: 1,
+        senders: 64,
+        customers_write: true,
+        ..BATCHED
+    },
+    Case { name: "kill9_restarts", kills: 5, ..BATCHED },
 ];
 
 /// Runs the cases named in `only` (all when empty); returns the report's `broadcast` object.
@@ -42,8 +71,8 @@ pub async fn run(only: &[String]) -> Result<Value> {
     let mut out = serde_json::Map::new();
     for case in CASES.iter().filter(|c| only.is_empty() || only.iter().any(|o| o == c.name)) {
         eprintln!(
-            "bench broadcast: {} ({} recipients, {} × {}/s, {} restarts)",
-            case.name, case.recipients, case.numbers, case.rate, case.kills
+            "bench broadcast: {} ({} recipients, {} × {}/s, {} restarts, ≤ {} updates per webhook)",
+            case.name, case.recipients, case.numbers, case.rate, case.kills, case.updates_per_webhook
         );
         let result = run_case(&binary, case).await.with_context(|| format!("case {}", case.name))?;
         crate::bench::print_table(case.name, &result);
@@ -208,6 +237,9 @@ async fn run_case(binary: &Path, case: &Case) -> Result<Value> {
             })
             .collect(),
         undeliverable_suffix: None,
+        updates_per_webhook: case.updates_per_webhook,
+        webhook_senders: case.senders,
+        keep_status_departures: true,
         ..SandboxConfig::default()
     })
     .await?;
@@ -240,6 +272,7 @@ async fn run_case(binary: &Path, case: &Case) -> Result<Value> {
         "parameters": ["{name}", "今日精選"], "header_image_link": "https://example.com/pick.jpg",
         "audience": {"kind": "segment", "expression": "tag bench"}});
     let cpu_before = cpu_seconds(relay.pid());
+    let own_cpu_before = cpu_seconds(std::process::id());
     let mut cpu_used = 0.0;
     let mut peak = 0.0_f64;
     let started = Instant::now();
@@ -254,6 +287,8 @@ async fn run_case(binary: &Path, case: &Case) -> Result<Value> {
     let created: Value = r.json().await?;
     let id = created["id"].as_i64().with_context(|| format!("broadcast: {created}"))?;
     let prefix = format!("bc:{id}:");
+    let report = ReportPoller::start(&http, &base, &cookie, id);
+    let customers = if case.customers_write { Some(CustomersWriting::start(&http, &base, &cookie, &numbers[0]).await?) } else { None };
     // Polled every 20 ms: the ledger's length, not a copy of it (only this broadcast sends here;
     // the ledger is read whole, by key, once at the end).
     let count = |sandbox: &Sandbox| sandbox.ledger_len();
@@ -300,10 +335,33 @@ async fn run_case(binary: &Path, case: &Case) -> Result<Value> {
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
+    let writes = match customers {
+        Some(c) => Some(c.stop().await?),
+        None => None,
+    };
+    // Every status processed: the report counts each recipient read.
+    let last_send = Instant::now();
+    while report.last().is_none_or(|r| r.read < case.recipients as u64) {
+        if last_send.elapsed() > Duration::from_secs(300) {
+            bail!("the report counted {:?} of {} recipients read 5 minutes after the last send", report.last(), case.recipients);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let settled_s = last_send.elapsed().as_secs_f64();
+    let polls = report.stop().await;
+    let own_cpu = cpu_seconds(std::process::id()) - own_cpu_before;
     let ledger: Vec<_> =
         sandbox.ledger().into_iter().filter(|e| e.biz_opaque_callback_data.as_deref().is_some_and(|k| k.starts_with(&prefix))).collect();
     let run_cpu = if case.kills > 0 { cpu_used + cpu_seconds(relay.pid()) } else { cpu_seconds(relay.pid()) - cpu_before };
     peak = peak.max(peak_rss_mb(relay.pid()));
+    // Nothing left to do: what the relay spends doing nothing.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_from = cpu_seconds(relay.pid());
+    tokio::time::sleep(IDLE_WATCH).await;
+    let idle_share = (cpu_seconds(relay.pid()) - idle_from) / IDLE_WATCH.as_secs_f64();
+    let departures: Vec<_> =
+        sandbox.status_departures().into_iter().filter(|d| d.callback_data.as_deref().is_some_and(|k| k.starts_with(&prefix))).collect();
+    let lag = status_lag_ms(&departures, &polls);
     let mut per_key: HashMap<&str, usize> = HashMap::new();
     for e in &ledger {
         *per_key.entry(e.biz_opaque_callback_data.as_deref().unwrap_or_default()).or_default() += 1;
@@ -335,7 +393,141 @@ async fn run_case(binary: &Path, case: &Case) -> Result<Value> {
         "throughput_errors": sandbox.refusals().get(&130429).copied().unwrap_or(0),
         "duplicates": duplicates,
         "lost": lost,
-        "cpu_s_per_1000": round(run_cpu / (case.recipients as f64 / 1000.0), 1000.0),
+        "updates_per_webhook": case.updates_per_webhook,
+        "webhooks_received": sandbox.delivered_webhooks(),
+        "statuses_settled_after_last_send_s": round(settled_s, 100.0),
+        "status_to_report_p50_ms": lag.value_at_quantile(0.5),
+        "status_to_report_p99_ms": lag.value_at_quantile(0.99),
+        "status_to_report_max_ms": lag.max(),
+        "customer_message_to_console_p50_ms": writes.as_ref().map(|w| w.value_at_quantile(0.5) as f64 / 1000.0),
+        "customer_message_to_console_p99_ms": writes.as_ref().map(|w| w.value_at_quantile(0.99) as f64 / 1000.0),
+        "customer_messages": writes.as_ref().map(Histogram::len),
+        "relay_cpu_s_per_1000": round(run_cpu / (case.recipients as f64 / 1000.0), 1000.0),
+        "sandbox_cpu_s_per_1000": round(own_cpu / (case.recipients as f64 / 1000.0), 1000.0),
+        "relay_idle_cpu_share": round(idle_share, 1000.0),
         "peak_rss_mb": peak,
     }))
+}
+
+/// How long the relay is watched doing nothing after a case.
+const IDLE_WATCH: Duration = Duration::from_secs(3);
+
+/// One reading of the broadcast's report.
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    at_ms: i64,
+    delivered: u64,
+    read: u64,
+}
+
+/// Reads the broadcast's report every 50 ms, as an open console would see it.
+struct ReportPoller {
+    readings: std::sync::Arc<std::sync::Mutex<Vec<Reading>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ReportPoller {
+    fn start(http: &reqwest::Client, base: &str, cookie: &str, id: i64) -> ReportPoller {
+        let readings: std::sync::Arc<std::sync::Mutex<Vec<Reading>>> = std::sync::Arc::default();
+        let (http, url, cookie, into) = (http.clone(), format!("{base}/api/v1/broadcasts/{id}"), cookie.to_owned(), readings.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                if let Ok(r) = http.get(&url).header("cookie", &cookie).send().await {
+                    if let Ok(b) = r.json::<Value>().await {
+                        let count = |k: &str| b["counts"][k].as_u64().unwrap_or(0);
+                        let reading = Reading { at_ms: switchboard_sandbox::now_ms(), delivered: count("delivered"), read: count("read") };
+                        into.lock().expect("readings").push(reading);
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        ReportPoller { readings, task }
+    }
+
+    fn last(&self) -> Option<Reading> {
+        self.readings.lock().expect("readings").last().copied()
+    }
+
+    async fn stop(self) -> Vec<Reading> {
+        self.task.abort();
+        let _ = self.task.await;
+        self.readings.lock().expect("readings").clone()
+    }
+}
+
+/// From each delivered or read status leaving the sandbox to the first reading of the report
+/// that counts it: the k-th status of a kind to leave is counted once the report's count of
+/// that kind reaches k (ms).
+fn status_lag_ms(departures: &[switchboard_sandbox::StatusDeparture], readings: &[Reading]) -> Histogram<u64> {
+    let mut lag = Histogram::<u64>::new(3).expect("histogram");
+    for (status, count) in [("delivered", (|r: &Reading| r.delivered) as fn(&Reading) -> u64), ("read", |r: &Reading| r.read)] {
+        let mut left: Vec<i64> = departures.iter().filter(|d| d.status == status).map(|d| d.at_ms).collect();
+        left.sort_unstable();
+        let mut next = 0;
+        for (k, at) in left.iter().enumerate() {
+            while next < readings.len() && count(&readings[next]) < k as u64 + 1 {
+                next += 1;
+            }
+            let Some(seen) = readings.get(next) else { break };
+            let _ = lag.record((seen.at_ms - at).max(0) as u64);
+        }
+    }
+    lag
+}
+
+/// Customers writing in while the broadcast runs: signed message webhooks posted to the relay
+/// every 20 ms, each timed from its POST to its event on a signed-in event stream.
+struct CustomersWriting {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<Histogram<u64>>>,
+}
+
+impl CustomersWriting {
+    async fn start(http: &reqwest::Client, base: &str, cookie: &str, number: &str) -> Result<CustomersWriting> {
+        let stream = http.get(format!("{base}/api/v1/events")).header("cookie", cookie).send().await?;
+        let (arrivals, reader) = crate::bench::message_arrivals(stream, "wamid.MIX");
+        let (stop, mut stopped) = tokio::sync::oneshot::channel();
+        let (http, url, number) = (http.clone(), format!("{base}/webhooks/whatsapp"), number.to_owned());
+        let task = tokio::spawn(async move {
+            let mut sent_at = HashMap::new();
+            let mut i = 0;
+            while stopped.try_recv().is_err() {
+                let wamid = format!("wamid.MIX{i:08}");
+                let body = serde_json::to_vec(&json!({
+                    "object": "whatsapp_business_account",
+                    "entry": [{"id": "209000000000001", "changes": [{"field": "messages", "value": {
+                        "messaging_product": "whatsapp",
+                        "metadata": {"display_phone_number": "15550190", "phone_number_id": number},
+                        "contacts": [{"profile": {"name": format!("Walk-in {i}")}, "wa_id": format!("8526{i:07}")}],
+                        "messages": [{"from": format!("8526{i:07}"), "id": wamid, "timestamp": (switchboard_sandbox::now_ms() / 1000).to_string(),
+                            "type": "text", "text": {"body": "Is the sale still on?"}}]
+                    }}]}]
+                }))?;
+                let sig = switchboard_shared::signature::sign(b"sandbox-app-secret", &body);
+                sent_at.insert(wamid, Instant::now());
+                let r = http.post(&url).header("x-hub-signature-256", sig).body(body).send().await?;
+                if !r.status().is_success() {
+                    bail!("a customer's message was refused: {}", r.status());
+                }
+                i += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+            reader.abort();
+            let arrivals = arrivals.lock().expect("arrivals").clone();
+            let mut took = Histogram::<u64>::new(3)?;
+            for (wamid, t0) in &sent_at {
+                let t1 = arrivals.get(wamid).with_context(|| format!("{wamid} never reached the event stream"))?;
+                took.record(t1.duration_since(*t0).as_micros() as u64)?;
+            }
+            Ok(took)
+        });
+        Ok(CustomersWriting { stop, task })
+    }
+
+    async fn stop(self) -> Result<Histogram<u64>> {
+        let _ = self.stop.send(());
+        self.task.await?
+    }
 }

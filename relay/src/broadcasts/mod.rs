@@ -22,4 +22,6 @@ mod store;
 pub use freeze::*;
 pub use http::*;
 pub use scheduler::*;
-pub use store::{apply_statuses, count_reply, key, load, pause_for_low_quality, Progress, SendListener, KEY_PREFIX, LOW_QUALITY};
+pub use store::{
+    apply_statuses, awaiting_reply, count_reply, key, load, pause_for_low_quality, Progress, SendListener, KEY_PREFIX, LOW_QUALITY,
+};

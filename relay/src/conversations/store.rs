@@ -492,10 +492,23 @@ impl OutcomeListener for SendListener {
     }
 }
 
-/// Whether a message with this WhatsApp id is already stored (Meta delivers some twice).
-pub async fn has_message(conn: &mut AnyConnection, wamid: &str) -> Result<bool> {
-    let seen: Option<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE wamid = $1").bind(wamid).fetch_optional(&mut *conn).await?;
-    Ok(seen.is_some())
+/// Which of these WhatsApp message ids are already stored (Meta delivers some twice).
+pub async fn wamids_already_stored(conn: &mut AnyConnection, wamids: &[&str]) -> Result<std::collections::HashSet<String>> {
+    let mut found = std::collections::HashSet::new();
+    let mut rest = wamids;
+    while !rest.is_empty() {
+        let size = crate::db::chunk_size(rest.len());
+        let (chunk, tail) = rest.split_at(size);
+        let sql = format!("SELECT wamid FROM messages WHERE wamid IN ({})", crate::db::list_placeholders_after(0, size));
+        // Only placeholders are formatted into the text; the values are bound.
+        let mut query = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(crate::db::for_backend(conn, sql)));
+        for wamid in chunk {
+            query = query.bind(*wamid);
+        }
+        found.extend(query.fetch_all(&mut *conn).await?.into_iter().map(|(w,)| w));
+        rest = tail;
+    }
+    Ok(found)
 }
 
 /// A message a customer (or a group member) sent, as the webhook gave it.

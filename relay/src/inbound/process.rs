@@ -28,16 +28,49 @@ const IDLE_LOOK: Duration = Duration::from_secs(1);
 /// How many times in a row processing steps aside for the webhook writer.
 const MAX_DEFERRALS: u32 = 100;
 
-/// Bodies handled per transaction: small enough that the webhook writer and the lanes' claims,
-/// waiting for the same database, never wait long (a body can carry a thousand statuses; at 32
-/// bodies the lanes' claims queued behind these transactions and ten lanes fell to ~6,000/s).
-const BATCH: i64 = 8;
+/// How long one processing transaction should take. Transactions stay short so that the webhook
+/// writer and the lanes' claims, waiting for the same database, never wait long (a body can
+/// carry a thousand statuses; at 32 such bodies a transaction, the lanes' claims queued behind
+/// them and ten lanes fell to ~6,000/s), yet bodies of one message or one status (Meta's worst
+/// case) share a transaction by the dozen instead of paying for one each.
+const TRANSACTION_TARGET: Duration = Duration::from_millis(8);
+/// Bodies per transaction: [`Pace`] moves between these, starting low.
+const MIN_BODIES: i64 = 4;
+const MAX_BODIES: i64 = 256;
+/// Most bytes of bodies per transaction (the first body always comes, however large): a body's
+/// size stands for its work, a message being a few hundred bytes and a thousand statuses a few
+/// hundred kilobytes.
+const BATCH_BYTES: i64 = 1 << 20;
+
+/// How many bodies the next transaction takes: doubled while transactions are quick, halved
+/// when one takes longer than [`TRANSACTION_TARGET`].
+pub struct Pace {
+    bodies: i64,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Pace { bodies: MIN_BODIES }
+    }
+}
+
+impl Pace {
+    fn took(&mut self, bodies: usize, took: Duration) {
+        if took > TRANSACTION_TARGET {
+            self.bodies = (self.bodies / 2).max(MIN_BODIES);
+        } else if took < TRANSACTION_TARGET / 2 && bodies as i64 >= self.bodies {
+            // Only a full batch says more would fit.
+            self.bodies = (self.bodies * 2).min(MAX_BODIES);
+        }
+    }
+}
 
 /// Processes stored bodies forever, woken by the ingest writer (and every second regardless,
 /// which also picks up what a crash left behind).
 pub async fn run(state: AppState) {
     let mut deferred = 0;
     let mut heard = Heard::default();
+    let mut pace = Pace::default();
     loop {
         // Storing webhooks (what Meta waits for) goes first: while bodies queue for the writer,
         // wait a little, but never more than ~100 ms in a row.
@@ -47,7 +80,7 @@ pub async fn run(state: AppState) {
             continue;
         }
         deferred = 0;
-        match process_pending(&state, &mut heard).await {
+        match process_pending(&state, &mut heard, &mut pace).await {
             Ok(0) => {
                 tokio::select! {
                     _ = state.processor_bell.notified() => {}
@@ -76,17 +109,21 @@ pub struct Heard(HashMap<String, i64>);
 /// What the batch's messages answered (auto-replies, an opt-out's confirmation) is claimed for
 /// sending in the same transaction and handed to the numbers' lanes after the commit: an
 /// answer never waits for a lane to come back for it.
-pub async fn process_pending(state: &AppState, heard: &mut Heard) -> Result<usize> {
+async fn process_pending(state: &AppState, heard: &mut Heard, pace: &mut Pace) -> Result<usize> {
+    let started = std::time::Instant::now();
     let mut tx = state.db.pool.begin().await?;
-    let rows = store::unprocessed(&mut tx, BATCH).await?;
+    let rows = store::unprocessed(&mut tx, pace.bodies, BATCH_BYTES).await?;
     if rows.is_empty() {
         return Ok(0);
     }
+    // Read first (no database), then look up once what the batch's messages need to know.
+    let bodies: Vec<(i64, &[u8], Vec<Part>)> = rows.iter().map(|(id, body)| (*id, &body[..], read_body(body))).collect();
+    let mut known = Known::read(&mut tx, &bodies).await?;
     let mut new_events = Vec::new();
     let mut deferred = Deferred::default();
     let mut automation = crate::automation::Batch::new(state.clock.now_ms());
-    for (id, body) in &rows {
-        apply_body(&mut tx, *id, body, &mut deferred, &mut automation, &mut new_events).await?;
+    for (id, body, parts) in bodies {
+        apply_body(&mut tx, id, body, parts, &mut known, &mut deferred, &mut automation, &mut new_events).await?;
     }
     let now = now_ms();
     deferred.heard_from.retain(|n| heard.0.get(n).is_none_or(|at| now - at >= HEARD_EVERY_MS));
@@ -106,6 +143,7 @@ pub async fn process_pending(state: &AppState, heard: &mut Heard) -> Result<usiz
         .collect();
     let claimed = crate::outbox::claim_answers(state, &mut tx, &wrote).await?;
     tx.commit().await?;
+    pace.took(rows.len(), started.elapsed());
     heard.0.extend(heard_now.into_iter().map(|n| (n, now)));
     crate::outbox::hand_over(state, claimed);
     if !recheck.is_empty() {
@@ -137,7 +175,7 @@ async fn dead_letter(conn: &mut AnyConnection, inbox_id: i64, reason: String, bo
 /// What the bodies of a batch leave to be applied together, set-based: the numbers they came
 /// for and their statuses (three per send, the bulk of a busy installation's webhooks).
 #[derive(Default)]
-pub struct Deferred {
+struct Deferred {
     heard_from: BTreeSet<String>,
     /// Numbers whose health to fetch again once the batch is committed.
     recheck: BTreeSet<String>,
@@ -147,54 +185,97 @@ pub struct Deferred {
     files_to_fetch: bool,
 }
 
+/// One change of a stored body, read (no database yet).
+enum Part {
+    Messages(MessagesValue),
+    Quality(QualityUpdate),
+    Groups(GroupsValue),
+    /// Could not be understood: why, and what to keep (the whole body, or the change's value).
+    Unreadable {
+        reason: String,
+        kept: Option<Vec<u8>>,
+    },
+}
+
+/// Reads a stored body into its changes. A body (or a change inside it) that cannot be
+/// understood becomes [`Part::Unreadable`]; the rest of the body is still read.
+fn read_body(body: &[u8]) -> Vec<Part> {
+    let envelope: WebhookEnvelope = match serde_json::from_slice(body) {
+        Ok(e) => e,
+        Err(e) => return vec![Part::Unreadable { reason: format!("not a webhook envelope: {e}"), kept: None }],
+    };
+    if envelope.object != "whatsapp_business_account" {
+        return vec![Part::Unreadable { reason: format!("unexpected object {:?}", envelope.object), kept: None }];
+    }
+    let mut parts = Vec::new();
+    for change in envelope.entry.iter().flat_map(|entry| &entry.changes) {
+        let unreadable = |what: String, e: serde_json::Error| Part::Unreadable {
+            reason: format!("unreadable {what}: {e}"),
+            kept: Some(serde_json::to_vec(&change.value).unwrap_or_default()),
+        };
+        parts.push(if change.field == "messages" {
+            change.messages_value().map_or_else(|e| unreadable("messages change".into(), e), Part::Messages)
+        } else if change.field == "phone_number_quality_update" {
+            change.quality_value().map_or_else(|e| unreadable("quality update".into(), e), Part::Quality)
+        } else if change.is_group_field() {
+            change.groups_value().map_or_else(|e| unreadable(format!("{} change", change.field), e), Part::Groups)
+        } else {
+            tracing::debug!("ignoring webhook field {}", change.field);
+            continue;
+        });
+    }
+    parts
+}
+
+/// What a batch looks up once for all its messages instead of once per message.
+struct Known {
+    /// Messages already stored (Meta delivers some twice), and those this batch stores.
+    wamids: HashSet<String>,
+    /// (customer, number) pairs with a broadcast send whose reply is not yet counted.
+    awaiting_reply: HashSet<(String, String)>,
+    /// The opt-out keywords, read when the first 1:1 text needs them.
+    opt_out: Option<switchboard_shared::api::OptOutSettings>,
+}
+
+impl Known {
+    async fn read(conn: &mut AnyConnection, bodies: &[(i64, &[u8], Vec<Part>)]) -> Result<Known> {
+        let messages = || {
+            bodies.iter().flat_map(|(_, _, parts)| parts).flat_map(|p| match p {
+                Part::Messages(v) => v.messages.as_slice(),
+                _ => &[],
+            })
+        };
+        let wamids: Vec<&str> = messages().map(|m| m.id.as_str()).collect();
+        let mut senders: Vec<&str> = messages().filter(|m| m.group_id.is_none()).filter_map(|m| m.sender()).collect();
+        senders.sort_unstable();
+        senders.dedup();
+        Ok(Known {
+            wamids: crate::conversations::wamids_already_stored(conn, &wamids).await?,
+            awaiting_reply: crate::broadcasts::awaiting_reply(conn, &senders).await?,
+            opt_out: None,
+        })
+    }
+}
+
 /// Applies one stored body: its messages now, the rest into `deferred` for
-/// [`apply_deferred`]. A body (or a change inside it) that cannot be understood goes to the
-/// dead-letter table; the rest of the body is still applied.
-pub async fn apply_body(
+/// [`apply_deferred`]. What could not be understood goes to the dead-letter table.
+#[allow(clippy::too_many_arguments)]
+async fn apply_body(
     conn: &mut AnyConnection,
     inbox_id: i64,
     body: &[u8],
+    parts: Vec<Part>,
+    known: &mut Known,
     deferred: &mut Deferred,
     automation: &mut crate::automation::Batch,
     out: &mut Vec<Event>,
 ) -> Result<()> {
-    let envelope: WebhookEnvelope = match serde_json::from_slice(body) {
-        Ok(e) => e,
-        Err(e) => return dead_letter(conn, inbox_id, format!("not a webhook envelope: {e}"), body, out).await,
-    };
-    if envelope.object != "whatsapp_business_account" {
-        let reason = format!("unexpected object {:?}", envelope.object);
-        return dead_letter(conn, inbox_id, reason, body, out).await;
-    }
-    for entry in &envelope.entry {
-        for change in &entry.changes {
-            if change.field == "messages" {
-                match change.messages_value() {
-                    Ok(value) => apply_messages(conn, value, deferred, automation, out).await?,
-                    Err(e) => {
-                        let part = serde_json::to_vec(&change.value).unwrap_or_default();
-                        dead_letter(conn, inbox_id, format!("unreadable messages change: {e}"), &part, out).await?;
-                    }
-                }
-            } else if change.field == "phone_number_quality_update" {
-                match change.quality_value() {
-                    Ok(value) => apply_quality(conn, value, deferred).await?,
-                    Err(e) => {
-                        let part = serde_json::to_vec(&change.value).unwrap_or_default();
-                        dead_letter(conn, inbox_id, format!("unreadable quality update: {e}"), &part, out).await?;
-                    }
-                }
-            } else if change.is_group_field() {
-                match change.groups_value() {
-                    Ok(value) => apply_groups(conn, value, out).await?,
-                    Err(e) => {
-                        let part = serde_json::to_vec(&change.value).unwrap_or_default();
-                        dead_letter(conn, inbox_id, format!("unreadable {} change: {e}", change.field), &part, out).await?;
-                    }
-                }
-            } else {
-                tracing::debug!("ignoring webhook field {}", change.field);
-            }
+    for part in parts {
+        match part {
+            Part::Messages(value) => apply_messages(conn, value, known, deferred, automation, out).await?,
+            Part::Quality(value) => apply_quality(conn, value, deferred).await?,
+            Part::Groups(value) => apply_groups(conn, value, out).await?,
+            Part::Unreadable { reason, kept } => dead_letter(conn, inbox_id, reason, kept.as_deref().unwrap_or(body), out).await?,
         }
     }
     Ok(())
@@ -256,6 +337,7 @@ fn error_text(errors: &[WebhookError]) -> Option<(Option<i64>, String)> {
 async fn apply_messages(
     conn: &mut AnyConnection,
     value: MessagesValue,
+    known: &mut Known,
     deferred: &mut Deferred,
     automation: &mut crate::automation::Batch,
     out: &mut Vec<Event>,
@@ -265,13 +347,12 @@ async fn apply_messages(
     deferred.heard_from.insert(number_id.clone());
     let names: HashMap<&str, &str> = value.contacts.iter().filter_map(|c| Some((c.key()?, c.profile.name.as_deref()?))).collect();
 
-    let mut opt_out = None;
     for m in &value.messages {
         let Some(sender) = m.sender() else {
             tracing::warn!("message {} has no sender; skipped", m.id);
             continue;
         };
-        if crate::conversations::has_message(conn, &m.id).await? {
+        if !known.wamids.insert(m.id.clone()) {
             continue;
         }
         // A group message belongs to the group's conversation; a 1:1 message to the sender's.
@@ -286,7 +367,9 @@ async fn apply_messages(
             // A 1:1 message: the contact talks to this number, and wrote at `at`.
             crate::contacts::heard_from(conn, sender, name, &number_id, at, now).await?;
             // The first reply after a broadcast counts for it (within 24 h of delivery).
-            crate::broadcasts::count_reply(conn, sender, &number_id, at).await?;
+            if known.awaiting_reply.remove(&(sender.to_owned(), number_id.clone())) {
+                crate::broadcasts::count_reply(conn, sender, &number_id, at).await?;
+            }
         } else {
             crate::contacts::seen_in_group(conn, sender, name, now).await?;
         }
@@ -323,11 +406,11 @@ async fn apply_messages(
         let assigned_to = conversation.assigned_to;
         let mut keyword = false;
         if m.group_id.is_none() && m.kind == "text" {
-            // Read once per change, and only when a 1:1 text could be a keyword.
-            if opt_out.is_none() {
-                opt_out = Some(contacts::opt_out_settings(conn).await?);
+            // Read once per batch, and only when a 1:1 text could be a keyword.
+            if known.opt_out.is_none() {
+                known.opt_out = Some(contacts::opt_out_settings(conn).await?);
             }
-            keyword = opt_out.as_ref().is_some_and(|s| contacts::is_keyword(s, &message.body));
+            keyword = known.opt_out.as_ref().is_some_and(|s| contacts::is_keyword(s, &message.body));
         }
         out.push(events::pending(
             &number_id,
@@ -335,8 +418,15 @@ async fn apply_messages(
             EventKind::Message { conversation: conversation.clone(), message: message.clone() },
         ));
         if keyword {
-            opt_out_contact(conn, &conversation, &m.id, at, opt_out.as_ref().map(|s| s.confirmation.as_str()).unwrap_or_default(), out)
-                .await?;
+            opt_out_contact(
+                conn,
+                &conversation,
+                &m.id,
+                at,
+                known.opt_out.as_ref().map(|s| s.confirmation.as_str()).unwrap_or_default(),
+                out,
+            )
+            .await?;
         } else {
             crate::automation::on_inbound(conn, automation, &conversation, &message, out).await?;
         }
@@ -360,7 +450,7 @@ struct StatusRow {
 }
 
 /// Applies what a batch's bodies deferred: marks the numbers heard from, then the statuses.
-pub async fn apply_deferred(conn: &mut AnyConnection, deferred: Deferred, out: &mut Vec<Event>) -> Result<()> {
+async fn apply_deferred(conn: &mut AnyConnection, deferred: Deferred, out: &mut Vec<Event>) -> Result<()> {
     let heard_from: Vec<&str> = deferred.heard_from.iter().map(String::as_str).collect();
     crate::numbers::heard_from(conn, &heard_from, now_ms()).await?;
     apply_statuses(conn, deferred.statuses, out).await

@@ -28,12 +28,20 @@ pub(super) async fn store_bodies(pool: &AnyPool, bodies: &[(i64, &[u8])]) -> Res
     tx.commit().await
 }
 
-/// The oldest `limit` bodies not yet processed: (id, body).
-pub(super) async fn unprocessed(conn: &mut AnyConnection, limit: i64) -> Result<Vec<(i64, Vec<u8>)>> {
-    Ok(sqlx::query_as("SELECT id, body FROM webhook_inbox WHERE processed = FALSE ORDER BY id LIMIT $1")
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?)
+/// The oldest bodies not yet processed, (id, body): at most `limit` of them, and no more than
+/// fill `bytes` (the first always comes, however large). A body's size stands for its work: a
+/// message is a few hundred bytes, a thousand statuses a few hundred kilobytes.
+pub(super) async fn unprocessed(conn: &mut AnyConnection, limit: i64, bytes: i64) -> Result<Vec<(i64, Vec<u8>)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, body FROM ( \
+           SELECT id, body, SUM(LENGTH(body)) OVER (ORDER BY id) - LENGTH(body) AS before \
+           FROM (SELECT id, body FROM webhook_inbox WHERE processed = FALSE ORDER BY id LIMIT $1) AS oldest \
+         ) AS sized WHERE before < $2 ORDER BY id",
+    )
+    .bind(limit)
+    .bind(bytes)
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 /// How many bodies wait to be processed, and when the oldest of them was received.

@@ -80,6 +80,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// [`spawn_app`] with settings changed first.
 pub async fn spawn_app_with(backend: Backend, change: impl FnOnce(&mut ConfigArgs)) -> TestApp {
+    spawn_app_with_sandbox(backend, |_| {}, change).await
+}
+
+/// [`spawn_app`] with the sandbox's settings (Meta's behaviour) and the relay's changed first.
+pub async fn spawn_app_with_sandbox(
+    backend: Backend,
+    meta: impl FnOnce(&mut SandboxConfig),
+    change: impl FnOnce(&mut ConfigArgs),
+) -> TestApp {
     // `TEST_LOG=warn cargo test …` shows the relay's log.
     let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("TEST_LOG")).try_init();
     let dir = tempfile::tempdir().unwrap();
@@ -88,7 +97,7 @@ pub async fn spawn_app_with(backend: Backend, change: impl FnOnce(&mut ConfigArg
         Backend::Postgres => Some(fresh_postgres_url().await.expect("DATABASE_URL must point at PostgreSQL")),
     };
     let database_url = database.as_ref().map(|d| d.url.clone());
-    let sandbox = Sandbox::spawn(SandboxConfig {
+    let mut sandbox = SandboxConfig {
         numbers: vec![
             SandboxNumber::new(NUMBER, "200000000000001", "+1 555-0100", "Test Shop"),
             SandboxNumber {
@@ -102,9 +111,9 @@ pub async fn spawn_app_with(backend: Backend, change: impl FnOnce(&mut ConfigArg
         read_after: Duration::from_millis(60),
         webhook_batch_window: Duration::from_millis(2),
         ..SandboxConfig::default()
-    })
-    .await
-    .unwrap();
+    };
+    meta(&mut sandbox);
+    let sandbox = Sandbox::spawn(sandbox).await.unwrap();
     let mut config = ConfigArgs {
         listen: Some("127.0.0.1:0".parse().unwrap()),
         data_dir: Some(dir.path().to_owned()),
