@@ -355,25 +355,14 @@ pub async fn count_reply(conn: &mut AnyConnection, contact: &str, number_id: &st
 /// Of these customers, those a broadcast sent to whose reply is not yet counted, as
 /// (contact, number): only their messages can count as a reply (see [`count_reply`]).
 pub async fn awaiting_reply(conn: &mut AnyConnection, contacts: &[&str]) -> Result<std::collections::HashSet<(String, String)>> {
-    let mut found = std::collections::HashSet::new();
-    let mut rest = contacts;
-    while !rest.is_empty() {
-        let size = crate::db::chunk_size(rest.len());
-        let (chunk, tail) = rest.split_at(size);
-        let sql = format!(
+    let rows: Vec<(String, String)> = crate::db::select_in(conn, contacts, |list| {
+        format!(
             "SELECT DISTINCT contact, number_id FROM broadcast_recipients
-             WHERE contact IN ({}) AND replied_at IS NULL AND accepted_at IS NOT NULL AND number_id IS NOT NULL",
-            crate::db::list_placeholders_after(0, size)
-        );
-        // Only placeholders are formatted into the text; the values are bound.
-        let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(crate::db::for_backend(conn, sql)));
-        for contact in chunk {
-            query = query.bind(*contact);
-        }
-        found.extend(query.fetch_all(&mut *conn).await?);
-        rest = tail;
-    }
-    Ok(found)
+             WHERE contact IN ({list}) AND replied_at IS NULL AND accepted_at IS NOT NULL AND number_id IS NOT NULL"
+        )
+    })
+    .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Saves a new broadcast, scheduled; returns its id.

@@ -494,21 +494,9 @@ impl OutcomeListener for SendListener {
 
 /// Which of these WhatsApp message ids are already stored (Meta delivers some twice).
 pub async fn wamids_already_stored(conn: &mut AnyConnection, wamids: &[&str]) -> Result<std::collections::HashSet<String>> {
-    let mut found = std::collections::HashSet::new();
-    let mut rest = wamids;
-    while !rest.is_empty() {
-        let size = crate::db::chunk_size(rest.len());
-        let (chunk, tail) = rest.split_at(size);
-        let sql = format!("SELECT wamid FROM messages WHERE wamid IN ({})", crate::db::list_placeholders_after(0, size));
-        // Only placeholders are formatted into the text; the values are bound.
-        let mut query = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(crate::db::for_backend(conn, sql)));
-        for wamid in chunk {
-            query = query.bind(*wamid);
-        }
-        found.extend(query.fetch_all(&mut *conn).await?.into_iter().map(|(w,)| w));
-        rest = tail;
-    }
-    Ok(found)
+    let rows: Vec<(String,)> =
+        crate::db::select_in(conn, wamids, |list| format!("SELECT wamid FROM messages WHERE wamid IN ({list})")).await?;
+    Ok(rows.into_iter().map(|(w,)| w).collect())
 }
 
 /// A message a customer (or a group member) sent, as the webhook gave it.

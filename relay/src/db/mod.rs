@@ -117,6 +117,29 @@ pub fn list_placeholders_after(offset: usize, count: usize) -> String {
     (1..=count).map(|i| format!("${}", offset + i)).collect::<Vec<_>>().join(", ")
 }
 
+/// Every row of a query whose `IN (…)` list is `values`: `sql` is given the list's placeholders
+/// and run once per chunk of values ([`chunk_size`]), each bound to its chunk.
+pub async fn select_in<T>(conn: &mut sqlx::AnyConnection, values: &[&str], sql: impl Fn(&str) -> String) -> Result<Vec<T>, sqlx::Error>
+where
+    T: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+{
+    let mut rows = Vec::new();
+    let mut rest = values;
+    while !rest.is_empty() {
+        let size = chunk_size(rest.len());
+        let (chunk, tail) = rest.split_at(size);
+        // Only placeholders are formatted into the text; the values are bound.
+        let text = for_backend(conn, sql(&list_placeholders_after(0, size)));
+        let mut query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(text));
+        for value in chunk {
+            query = query.bind(*value);
+        }
+        rows.extend(query.fetch_all(&mut *conn).await?);
+        rest = tail;
+    }
+    Ok(rows)
+}
+
 /// A bulk statement for the connection's backend. PostgreSQL takes `$n` as written; SQLite gets
 /// anonymous `?`. sqlx binds each named SQLite parameter by asking SQLite for its name, which
 /// SQLite answers with a linear scan, so a statement with thousands of `$n` (a multi-row

@@ -145,10 +145,12 @@ impl Hub {
         }
     }
 
-    /// Records a backlog reading (`inbound::backlog` takes one every second).
+    /// Records a backlog reading (`inbound::backlog` takes one every second). Streams hear a
+    /// reading that differs from the last while either is shown; the same reading again (nothing
+    /// waits, second after second) tells nobody.
     pub fn set_backlog(&self, now: Backlog) {
         self.backlog.send_if_modified(|shown| {
-            let tell = now.shown() || shown.shown();
+            let tell = *shown != now && (now.shown() || shown.shown());
             *shown = now;
             tell
         });

@@ -19,7 +19,6 @@ const READ_EVERY: Duration = Duration::from_secs(1);
 pub async fn watch(state: AppState) {
     let mut tick = tokio::time::interval(READ_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last = None;
     loop {
         tick.tick().await;
         let reading = async {
@@ -29,11 +28,7 @@ pub async fn watch(state: AppState) {
         match reading.await {
             Ok(backlog) => {
                 state.metrics.backlog(backlog);
-                // The same reading again (nothing waits, second after second) tells nobody.
-                if last != Some(backlog) {
-                    state.events.set_backlog(backlog);
-                    last = Some(backlog);
-                }
+                state.events.set_backlog(backlog);
             }
             Err(e) => tracing::warn!("reading the webhook backlog: {e}"),
         }

@@ -44,7 +44,7 @@ const BATCH_BYTES: i64 = 1 << 20;
 
 /// How many bodies the next transaction takes: doubled while transactions are quick, halved
 /// when one takes longer than [`TRANSACTION_TARGET`].
-pub struct Pace {
+struct Pace {
     bodies: i64,
 }
 
@@ -110,8 +110,9 @@ pub struct Heard(HashMap<String, i64>);
 /// sending in the same transaction and handed to the numbers' lanes after the commit: an
 /// answer never waits for a lane to come back for it.
 async fn process_pending(state: &AppState, heard: &mut Heard, pace: &mut Pace) -> Result<usize> {
-    let started = std::time::Instant::now();
     let mut tx = state.db.pool.begin().await?;
+    // The transaction's own time, not the wait for the connection.
+    let started = std::time::Instant::now();
     let rows = store::unprocessed(&mut tx, pace.bodies, BATCH_BYTES).await?;
     if rows.is_empty() {
         return Ok(0);
