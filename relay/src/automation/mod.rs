@@ -65,11 +65,12 @@ impl Batch {
     }
 }
 
-/// A customer's message was stored: answer it by the rules that apply.
+/// A customer's message was stored: answer it by the rules that apply. `conversation` is kept
+/// as it is now (a reservation assigns it), for the batch's later messages in it.
 pub async fn on_inbound(
     conn: &mut AnyConnection,
     batch: &mut Batch,
-    conversation: &Conversation,
+    conversation: &mut Conversation,
     message: &Message,
     out: &mut Vec<Event>,
 ) -> Result<()> {
@@ -97,7 +98,7 @@ pub async fn on_inbound(
     let open = support.is_open(now);
     // Welcome first, then the first keyword rule that matches, then the away message.
     let welcome = match rules.iter().find(|r| r.spec.trigger == Trigger::Welcome) {
-        Some(rule) if store::first_inbound(conn, conversation.id).await? => Some(rule),
+        Some(rule) if store::first_inbound(conn, conversation.id, message.id).await? => Some(rule),
         _ => None,
     };
     let keyword = rules.iter().find(|r| matches!(&r.spec.trigger, Trigger::Keyword { words } if contains_any(words, text)));
@@ -123,14 +124,15 @@ pub async fn on_inbound(
         match render(conn, rule, conversation, &support, now, &mut reserved, out).await? {
             Rendered::Text(text) => texts.push((rule, text)),
             Rendered::Template(body, shown) => {
-                send(conn, &[rule], conversation, reserved, message, body, "template", shown, now, out).await?
+                *conversation = send(conn, &[rule], conversation, reserved, message, body, "template", shown, now, out).await?
             }
         }
     }
     if !texts.is_empty() {
         let text = texts.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join("\n\n");
         let rules: Vec<&AutoRule> = texts.iter().map(|(r, _)| *r).collect();
-        send(conn, &rules, conversation, reserved, message, OutboundBody::text(text.clone()), "text", text, now, out).await?;
+        *conversation =
+            send(conn, &rules, conversation, reserved, message, OutboundBody::text(text.clone()), "text", text, now, out).await?;
     }
     Ok(())
 }
@@ -192,7 +194,7 @@ async fn render(
 }
 
 /// Queues one automatic message in the outbox under `auto-<first rule>-<wamid>` and shows it in
-/// the conversation, naming the rules it answers for.
+/// the conversation, naming the rules it answers for; returns the conversation as it is now.
 #[allow(clippy::too_many_arguments)]
 async fn send(
     conn: &mut AnyConnection,
@@ -205,7 +207,7 @@ async fn send(
     shown: String,
     now: i64,
     out: &mut Vec<Event>,
-) -> Result<()> {
+) -> Result<Conversation> {
     let names = rules.iter().map(|r| r.spec.name.as_str()).collect::<Vec<_>>().join(", ");
     let wamid = message.wamid.as_deref().unwrap_or_default();
     let message_id = crate::conversations::add_automatic(conn, conversation, kind, &shown, now, &names).await?;
@@ -234,6 +236,6 @@ async fn send(
         false => conversation.clone(),
     };
     let (number_id, assigned_to) = (conversation.number_id.clone(), conversation.assigned_to);
-    out.push(crate::events::pending(&number_id, assigned_to, EventKind::Message { conversation, message }));
-    Ok(())
+    out.push(crate::events::pending(&number_id, assigned_to, EventKind::Message { conversation: conversation.clone(), message }));
+    Ok(conversation)
 }

@@ -145,11 +145,14 @@ pub async fn history(conn: &mut AnyConnection, conversation_id: i64, since: i64)
     Ok(history)
 }
 
-/// Whether the customer has written only one message in the conversation (reads at most two).
-pub async fn first_inbound(conn: &mut AnyConnection, conversation_id: i64) -> Result<bool> {
-    let rows: Vec<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE conversation_id = $1 AND direction = 'inbound' LIMIT 2")
-        .bind(conversation_id)
-        .fetch_all(&mut *conn)
-        .await?;
-    Ok(rows.len() == 1)
+/// Whether `message_id` is the customer's first message in the conversation (none of theirs
+/// is older; a batch stores several at once, so counting them would miss the first).
+pub async fn first_inbound(conn: &mut AnyConnection, conversation_id: i64, message_id: i64) -> Result<bool> {
+    let earlier: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM messages WHERE conversation_id = $1 AND direction = 'inbound' AND id < $2 LIMIT 1")
+            .bind(conversation_id)
+            .bind(message_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(earlier.is_none())
 }

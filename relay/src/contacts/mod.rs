@@ -21,4 +21,4 @@ pub use http::*;
 pub use import::*;
 pub use opt_out::*;
 pub use segments::*;
-pub use store::{add_contact, heard_from, load_all, opt_out, seen_in_group, NewContact, SendListener};
+pub use store::{add_contact, heard_from, load_all, opt_out, seen_in_groups, Heard, NewContact, SendListener};

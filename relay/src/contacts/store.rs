@@ -156,40 +156,88 @@ impl OutcomeListener for SendListener {
     }
 }
 
-/// A customer wrote to `number_id` at `at`: the contact exists (named from their profile if we
-/// had no name), talks to that number, and last wrote at `at` (unless a later message is known).
-pub async fn heard_from(conn: &mut AnyConnection, wa_id: &str, name: Option<&str>, number_id: &str, at: i64, now: i64) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO contacts (wa_id, name, created_at, updated_at, last_inbound_at, numbers) VALUES ($1, $2, $3, $3, $4, $5)
-         ON CONFLICT (wa_id) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), updated_at = excluded.updated_at,
-           last_inbound_at = CASE WHEN contacts.last_inbound_at IS NULL OR excluded.last_inbound_at > contacts.last_inbound_at
-                                  THEN excluded.last_inbound_at ELSE contacts.last_inbound_at END,
-           numbers = CASE WHEN (',' || contacts.numbers || ',') LIKE ('%,' || excluded.numbers || ',%') THEN contacts.numbers
-                          WHEN contacts.numbers = '' THEN excluded.numbers
-                          ELSE contacts.numbers || ',' || excluded.numbers END",
-    )
-    .bind(wa_id)
-    .bind(name)
-    .bind(now)
-    .bind(at)
-    .bind(number_id)
-    .execute(&mut *conn)
-    .await?;
+/// A customer wrote to a number at `at`, under their profile's name if it has one.
+#[derive(Clone, Copy)]
+pub struct Heard<'a> {
+    pub wa_id: &'a str,
+    pub name: Option<&'a str>,
+    pub number_id: &'a str,
+    pub at: i64,
+}
+
+/// Customers wrote: each contact exists (named from their profile if we had no name), talks
+/// to the numbers they wrote to, and last wrote at their latest `at` (unless a later message is
+/// known). Set-based: one row per (customer, number), up to 64 in a statement; a statement may
+/// touch a contact once, so a customer who wrote to two numbers goes in two rounds.
+pub async fn heard_from(conn: &mut AnyConnection, heard: &[Heard<'_>], now: i64) -> Result<()> {
+    let mut rounds: Vec<Vec<Heard>> = Vec::new();
+    let mut placed: HashMap<(&str, &str), (usize, usize)> = HashMap::new();
+    let mut numbers_of: HashMap<&str, usize> = HashMap::new();
+    for h in heard {
+        if let Some(&(round, i)) = placed.get(&(h.wa_id, h.number_id)) {
+            let row = &mut rounds[round][i];
+            row.at = row.at.max(h.at);
+            row.name = h.name.or(row.name);
+            continue;
+        }
+        let round = numbers_of.entry(h.wa_id).or_default();
+        if rounds.len() <= *round {
+            rounds.push(Vec::new());
+        }
+        placed.insert((h.wa_id, h.number_id), (*round, rounds[*round].len()));
+        rounds[*round].push(*h);
+        *round += 1;
+    }
+    for round in &rounds {
+        for chunk in crate::db::chunks(round) {
+            let sql = format!(
+                "INSERT INTO contacts (wa_id, name, created_at, updated_at, last_inbound_at, numbers) VALUES {}
+                 ON CONFLICT (wa_id) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), updated_at = excluded.updated_at,
+                   last_inbound_at = CASE WHEN contacts.last_inbound_at IS NULL OR excluded.last_inbound_at > contacts.last_inbound_at
+                                          THEN excluded.last_inbound_at ELSE contacts.last_inbound_at END,
+                   numbers = CASE WHEN (',' || contacts.numbers || ',') LIKE ('%,' || excluded.numbers || ',%') THEN contacts.numbers
+                                  WHEN contacts.numbers = '' THEN excluded.numbers
+                                  ELSE contacts.numbers || ',' || excluded.numbers END",
+                crate::db::values_placeholders(chunk.len(), 6)
+            );
+            // Only placeholders are formatted into the text; the values are bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&*conn, sql)));
+            for h in chunk {
+                query = query.bind(h.wa_id).bind(h.name).bind(now).bind(now).bind(h.at).bind(h.number_id);
+            }
+            query.execute(&mut *conn).await?;
+        }
+    }
     Ok(())
 }
 
-/// Someone wrote in a group: they are known (by name, if their profile has one), but a group
-/// message is not a conversation with them.
-pub async fn seen_in_group(conn: &mut AnyConnection, wa_id: &str, name: Option<&str>, now: i64) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO contacts (wa_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3)
-         ON CONFLICT (wa_id) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), updated_at = excluded.updated_at",
-    )
-    .bind(wa_id)
-    .bind(name)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+/// People wrote in groups, (who, profile name): they are known (by name, if their profile has
+/// one), but a group message is not a conversation with them. Set-based, like [`heard_from`].
+pub async fn seen_in_groups(conn: &mut AnyConnection, seen: &[(&str, Option<&str>)], now: i64) -> Result<()> {
+    let mut once: Vec<(&str, Option<&str>)> = Vec::new();
+    let mut placed: HashMap<&str, usize> = HashMap::new();
+    for &(wa_id, name) in seen {
+        match placed.get(wa_id) {
+            Some(&i) => once[i].1 = name.or(once[i].1),
+            None => {
+                placed.insert(wa_id, once.len());
+                once.push((wa_id, name));
+            }
+        }
+    }
+    for chunk in crate::db::chunks(&once) {
+        let sql = format!(
+            "INSERT INTO contacts (wa_id, name, created_at, updated_at) VALUES {}
+             ON CONFLICT (wa_id) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), updated_at = excluded.updated_at",
+            crate::db::values_placeholders(chunk.len(), 4)
+        );
+        // Only placeholders are formatted into the text; the values are bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(crate::db::for_backend(&*conn, sql)));
+        for (wa_id, name) in chunk {
+            query = query.bind(*wa_id).bind(*name).bind(now).bind(now);
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

@@ -516,61 +516,150 @@ pub struct Incoming<'a> {
     pub at: i64,
 }
 
-/// Stores an inbound message in its conversation (made if new): the conversation shows it
-/// (unless a later message already does) and counts it unread.
-pub async fn receive(conn: &mut AnyConnection, m: Incoming<'_>) -> Result<(Conversation, Message)> {
-    let row: ConversationRow = sqlx::query_as(concat!(
-        "INSERT INTO conversations (number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at, is_group)
-         VALUES ($1, $2, $3, $4, $5, 'inbound', 1, $4, $6)
-         ON CONFLICT (number_id, contact) DO UPDATE SET
-           contact_name = COALESCE(excluded.contact_name, conversations.contact_name),
-           last_preview = CASE WHEN excluded.last_message_at >= conversations.last_message_at THEN excluded.last_preview ELSE conversations.last_preview END,
-           last_direction = CASE WHEN excluded.last_message_at >= conversations.last_message_at THEN 'inbound' ELSE conversations.last_direction END,
-           last_message_at = CASE WHEN excluded.last_message_at >= conversations.last_message_at THEN excluded.last_message_at ELSE conversations.last_message_at END,
-           last_inbound_at = CASE WHEN conversations.last_inbound_at IS NULL OR excluded.last_inbound_at > conversations.last_inbound_at THEN excluded.last_inbound_at ELSE conversations.last_inbound_at END,
-           unread = conversations.unread + 1,
-           status = 'open', snoozed_until = NULL
-         RETURNING ",
-        conversation_columns!()
-    ))
-    .bind(m.number_id)
-    .bind(m.contact)
-    .bind(m.contact_name)
-    .bind(m.at)
-    .bind(&m.body)
-    .bind(m.is_group)
-    .fetch_one(&mut *conn)
-    .await?;
-    let conversation = Conversation::from(row);
-    let attachment = m.attachment.as_ref().map(serde_json::to_string).transpose().map_err(anyhow::Error::from)?;
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at, attachment)
-         VALUES ($1, $2, $3, 'inbound', $4, $5, NULL, 0, $6, $7, $8) RETURNING id",
-    )
-    .bind(conversation.id)
-    .bind(m.number_id)
-    .bind(m.wamid)
-    .bind(m.kind)
-    .bind(&m.body)
-    .bind(&m.error)
-    .bind(m.at)
-    .bind(attachment)
-    .fetch_one(&mut *conn)
-    .await?;
-    let message = Message {
-        id,
-        conversation_id: conversation.id,
-        wamid: Some(m.wamid.to_owned()),
-        direction: Direction::Inbound,
-        kind: m.kind.to_owned(),
-        body: m.body,
-        status: None,
-        error: m.error,
-        created_at: m.at,
-        auto_rule: None,
-        attachment: m.attachment,
-    };
-    Ok((conversation, message))
+/// What [`receive`] stored: the conversations its messages went to, as the batch left them, and
+/// each message, in the order given, with the index of its conversation.
+pub struct Received {
+    pub conversations: Vec<Conversation>,
+    pub messages: Vec<(usize, Message)>,
+}
+
+/// Stores a batch of inbound messages, set-based. Each conversation (made if new) is written
+/// once: it shows the batch's latest message (unless a later one is shown already) and counts
+/// them all unread. The messages go in multi-row INSERTs of up to 64.
+pub async fn receive(conn: &mut AnyConnection, incoming: Vec<Incoming<'_>>) -> Result<Received> {
+    /// One conversation's share of the batch.
+    struct Upsert<'a> {
+        number_id: &'a str,
+        contact: &'a str,
+        contact_name: Option<&'a str>,
+        is_group: bool,
+        latest_at: i64,
+        preview: &'a str,
+        count: i64,
+    }
+    let mut keys: std::collections::HashMap<(&str, &str), usize> = Default::default();
+    let mut upserts: Vec<Upsert> = Vec::new();
+    let mut of_message = Vec::with_capacity(incoming.len());
+    for m in &incoming {
+        let i = *keys.entry((m.number_id, m.contact)).or_insert_with(|| {
+            upserts.push(Upsert {
+                number_id: m.number_id,
+                contact: m.contact,
+                contact_name: None,
+                is_group: m.is_group,
+                latest_at: i64::MIN,
+                preview: "",
+                count: 0,
+            });
+            upserts.len() - 1
+        });
+        let u = &mut upserts[i];
+        u.count += 1;
+        u.contact_name = m.contact_name.or(u.contact_name);
+        // As when they come one by one: of equal times, the later shows.
+        if m.at >= u.latest_at {
+            u.latest_at = m.at;
+            u.preview = &m.body;
+        }
+        of_message.push(i);
+    }
+
+    let mut conversations: Vec<Option<Conversation>> = vec![None; upserts.len()];
+    for chunk in crate::db::chunks(&upserts) {
+        let sql = format!(
+            concat!(
+                "INSERT INTO conversations (number_id, contact, contact_name, last_message_at, last_preview, last_direction, unread, last_inbound_at, is_group)
+                 VALUES {}
+                 ON CONFLICT (number_id, contact) DO UPDATE SET
+                   contact_name = COALESCE(excluded.contact_name, conversations.contact_name),
+                   last_preview = CASE WHEN excluded.last_message_at >= conversations.last_message_at THEN excluded.last_preview ELSE conversations.last_preview END,
+                   last_direction = CASE WHEN excluded.last_message_at >= conversations.last_message_at THEN 'inbound' ELSE conversations.last_direction END,
+                   last_message_at = CASE WHEN excluded.last_message_at >= conversations.last_message_at THEN excluded.last_message_at ELSE conversations.last_message_at END,
+                   last_inbound_at = CASE WHEN conversations.last_inbound_at IS NULL OR excluded.last_inbound_at > conversations.last_inbound_at THEN excluded.last_inbound_at ELSE conversations.last_inbound_at END,
+                   unread = conversations.unread + excluded.unread,
+                   status = 'open', snoozed_until = NULL
+                 RETURNING ",
+                conversation_columns!()
+            ),
+            crate::db::values_placeholders(chunk.len(), 9)
+        );
+        // Only placeholders are formatted into the text; the values are bound.
+        let mut query = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(crate::db::for_backend(&*conn, sql)));
+        for u in chunk {
+            query = query
+                .bind(u.number_id)
+                .bind(u.contact)
+                .bind(u.contact_name)
+                .bind(u.latest_at)
+                .bind(u.preview)
+                .bind("inbound")
+                .bind(u.count)
+                .bind(u.latest_at)
+                .bind(u.is_group);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            if let Some(&i) = keys.get(&(row.number_id.as_str(), row.contact.as_str())) {
+                conversations[i] = Some(Conversation::from(row));
+            }
+        }
+    }
+    let conversations = conversations
+        .into_iter()
+        .collect::<Option<Vec<Conversation>>>()
+        .ok_or_else(|| anyhow::anyhow!("a conversation written for the batch's messages was not returned"))?;
+
+    let mut ids: std::collections::HashMap<String, i64> = std::collections::HashMap::with_capacity(incoming.len());
+    for chunk in crate::db::chunks(&incoming) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let p = |c: usize| format!("${}", r * 8 + c);
+                format!("({}, {}, {}, 'inbound', {}, {}, NULL, 0, {}, {}, {})", p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at, attachment)
+             VALUES {} RETURNING id, wamid",
+            rows.join(", ")
+        );
+        // Only placeholders are formatted into the text; the values are bound.
+        let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(crate::db::for_backend(&*conn, sql)));
+        for m in chunk {
+            let conversation = &conversations[keys[&(m.number_id, m.contact)]];
+            let attachment = m.attachment.as_ref().map(serde_json::to_string).transpose().map_err(anyhow::Error::from)?;
+            query = query
+                .bind(conversation.id)
+                .bind(m.number_id)
+                .bind(m.wamid)
+                .bind(m.kind)
+                .bind(m.body.as_str())
+                .bind(m.error.as_deref())
+                .bind(m.at)
+                .bind(attachment);
+        }
+        ids.extend(query.fetch_all(&mut *conn).await?.into_iter().map(|(id, wamid)| (wamid, id)));
+    }
+
+    let mut messages = Vec::with_capacity(incoming.len());
+    for (m, i) in incoming.into_iter().zip(of_message) {
+        let id = *ids.get(m.wamid).ok_or_else(|| anyhow::anyhow!("message {} was written but its id not returned", m.wamid))?;
+        messages.push((
+            i,
+            Message {
+                id,
+                conversation_id: conversations[i].id,
+                wamid: Some(m.wamid.to_owned()),
+                direction: Direction::Inbound,
+                kind: m.kind.to_owned(),
+                body: m.body,
+                status: None,
+                error: m.error,
+                created_at: m.at,
+                auto_rule: None,
+                attachment: m.attachment,
+            },
+        ));
+    }
+    Ok(Received { conversations, messages })
 }
 
 /// A group was renamed: its conversation shows the new subject (with an event).

@@ -93,6 +93,19 @@ pub fn chunk_size(remaining: usize) -> usize {
     [64, 16, 4, 1].into_iter().find(|c| *c <= remaining).unwrap_or(1)
 }
 
+/// `rows` cut into the chunks bulk statements take, in order ([`chunk_size`] each).
+pub fn chunks<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (chunk, tail) = rest.split_at(chunk_size(rest.len()));
+        rest = tail;
+        Some(chunk)
+    })
+}
+
 /// `($1, $2, …), (…), …` for a multi-row INSERT of `rows` rows of `columns` values each, in the
 /// `$n` style both backends accept (sqlx's query builder writes `?` for the Any driver, which
 /// PostgreSQL refuses).
@@ -124,18 +137,14 @@ where
     T: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
 {
     let mut rows = Vec::new();
-    let mut rest = values;
-    while !rest.is_empty() {
-        let size = chunk_size(rest.len());
-        let (chunk, tail) = rest.split_at(size);
+    for chunk in chunks(values) {
         // Only placeholders are formatted into the text; the values are bound.
-        let text = for_backend(conn, sql(&list_placeholders_after(0, size)));
+        let text = for_backend(conn, sql(&list_placeholders_after(0, chunk.len())));
         let mut query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(text));
         for value in chunk {
             query = query.bind(*value);
         }
         rows.extend(query.fetch_all(&mut *conn).await?);
-        rest = tail;
     }
     Ok(rows)
 }

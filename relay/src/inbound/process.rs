@@ -12,7 +12,7 @@ use sqlx::AnyConnection;
 use switchboard_shared::api::{Conversation, Direction, Event, EventKind, Message};
 use switchboard_shared::groups::ProviderKind;
 use switchboard_shared::wire::{
-    GroupsValue, MessagesValue, OutboundBody, QualityUpdate, SendRequest, StatusUpdate, WebhookEnvelope, WebhookError,
+    GroupsValue, InboundMessage, MessagesValue, OutboundBody, QualityUpdate, SendRequest, StatusUpdate, WebhookEnvelope, WebhookError,
 };
 use switchboard_shared::MessageStatus;
 
@@ -124,13 +124,15 @@ async fn process_pending(state: &AppState, heard: &mut Heard, pace: &mut Pace) -
     let mut deferred = Deferred::default();
     let mut automation = crate::automation::Batch::new(state.clock.now_ms());
     for (id, body, parts) in bodies {
-        apply_body(&mut tx, id, body, parts, &mut known, &mut deferred, &mut automation, &mut new_events).await?;
+        apply_body(&mut tx, id, body, parts, &mut deferred, &mut new_events).await?;
     }
+    // Customers' messages before the statuses, which may be about them.
+    let messages = std::mem::take(&mut deferred.messages);
+    let files_to_fetch = apply_messages(&mut tx, &messages, &mut known, &mut automation, &mut new_events).await?;
     let now = now_ms();
     deferred.heard_from.retain(|n| heard.0.get(n).is_none_or(|at| now - at >= HEARD_EVERY_MS));
     let heard_now = deferred.heard_from.clone();
     let recheck = std::mem::take(&mut deferred.recheck);
-    let files_to_fetch = deferred.files_to_fetch;
     apply_deferred(&mut tx, deferred, &mut new_events).await?;
     events::write_pending(&mut tx, &mut new_events).await?;
     let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
@@ -174,7 +176,8 @@ async fn dead_letter(conn: &mut AnyConnection, inbox_id: i64, reason: String, bo
 }
 
 /// What the bodies of a batch leave to be applied together, set-based: the numbers they came
-/// for and their statuses (three per send, the bulk of a busy installation's webhooks).
+/// for, their messages and their statuses (three per send, the bulk of a busy installation's
+/// webhooks).
 #[derive(Default)]
 struct Deferred {
     heard_from: BTreeSet<String>,
@@ -182,8 +185,8 @@ struct Deferred {
     recheck: BTreeSet<String>,
     /// (number, status), in arrival order.
     statuses: Vec<(String, StatusUpdate)>,
-    /// A message brought a file: the fetcher is rung after the commit.
-    files_to_fetch: bool,
+    /// The `messages` changes, their statuses taken out.
+    messages: Vec<MessagesValue>,
 }
 
 /// One change of a stored body, read (no database yet).
@@ -258,22 +261,19 @@ impl Known {
     }
 }
 
-/// Applies one stored body: its messages now, the rest into `deferred` for
-/// [`apply_deferred`]. What could not be understood goes to the dead-letter table.
-#[allow(clippy::too_many_arguments)]
+/// Applies one stored body: group and quality changes now, messages and statuses into
+/// `deferred` for the whole batch. What could not be understood goes to the dead-letter table.
 async fn apply_body(
     conn: &mut AnyConnection,
     inbox_id: i64,
     body: &[u8],
     parts: Vec<Part>,
-    known: &mut Known,
     deferred: &mut Deferred,
-    automation: &mut crate::automation::Batch,
     out: &mut Vec<Event>,
 ) -> Result<()> {
     for part in parts {
         match part {
-            Part::Messages(value) => apply_messages(conn, value, known, deferred, automation, out).await?,
+            Part::Messages(value) => defer_messages(value, deferred),
             Part::Quality(value) => apply_quality(conn, value, deferred).await?,
             Part::Groups(value) => apply_groups(conn, value, out).await?,
             Part::Unreadable { reason, kept } => dead_letter(conn, inbox_id, reason, kept.as_deref().unwrap_or(body), out).await?,
@@ -335,109 +335,142 @@ fn error_text(errors: &[WebhookError]) -> Option<(Option<i64>, String)> {
     })
 }
 
+/// A `messages` change: its messages wait for [`apply_messages`], its statuses for
+/// [`apply_deferred`] (both set-based, for the whole batch).
+fn defer_messages(mut value: MessagesValue, deferred: &mut Deferred) {
+    let number_id = value.metadata.phone_number_id.clone().unwrap_or_default();
+    for e in &value.errors {
+        tracing::warn!("system error from Meta on {number_id}: {:?} {:?}", e.code, e.title);
+    }
+    deferred.statuses.extend(std::mem::take(&mut value.statuses).into_iter().map(|s| (number_id.clone(), s)));
+    deferred.heard_from.insert(number_id);
+    deferred.messages.push(value);
+}
+
+/// One message of a batch, read, before it is stored.
+struct Arrival<'a> {
+    number_id: &'a str,
+    m: &'a InboundMessage,
+    sender: &'a str,
+    /// The sender's profile name.
+    name: Option<&'a str>,
+    at: i64,
+}
+
+/// Stores a batch's customer messages together (contacts, conversations, messages: a few
+/// statements for the lot), then, message by message in the order they came, what each asks
+/// for: its file fetched, a broadcast's reply counted, an opt-out, the auto-replies. Returns
+/// whether a file waits to be fetched.
 async fn apply_messages(
     conn: &mut AnyConnection,
-    value: MessagesValue,
+    values: &[MessagesValue],
     known: &mut Known,
-    deferred: &mut Deferred,
     automation: &mut crate::automation::Batch,
     out: &mut Vec<Event>,
-) -> Result<()> {
-    let number_id = value.metadata.phone_number_id.clone().unwrap_or_default();
+) -> Result<bool> {
     let now = now_ms();
-    deferred.heard_from.insert(number_id.clone());
-    let names: HashMap<&str, &str> = value.contacts.iter().filter_map(|c| Some((c.key()?, c.profile.name.as_deref()?))).collect();
-
-    for m in &value.messages {
-        let Some(sender) = m.sender() else {
-            tracing::warn!("message {} has no sender; skipped", m.id);
-            continue;
-        };
-        if !known.wamids.insert(m.id.clone()) {
-            continue;
-        }
-        // A group message belongs to the group's conversation; a 1:1 message to the sender's.
-        let contact = m.group_id.as_deref().unwrap_or(sender);
-        let name = names.get(sender).copied();
-        let at = m.timestamp.map_or(now, |s| s * 1000);
-        let mut preview = m.summary();
-        if m.group_id.is_some() {
-            preview = format!("{}: {preview}", name.unwrap_or(sender));
-        }
-        if m.group_id.is_none() {
-            // A 1:1 message: the contact talks to this number, and wrote at `at`.
-            crate::contacts::heard_from(conn, sender, name, &number_id, at, now).await?;
-            // The first reply after a broadcast counts for it (within 24 h of delivery).
-            if known.awaiting_reply.remove(&(sender.to_owned(), number_id.clone())) {
-                crate::broadcasts::count_reply(conn, sender, &number_id, at).await?;
+    let mut arrivals = Vec::new();
+    for value in values {
+        let number_id = value.metadata.phone_number_id.as_deref().unwrap_or_default();
+        let names: HashMap<&str, &str> = value.contacts.iter().filter_map(|c| Some((c.key()?, c.profile.name.as_deref()?))).collect();
+        for m in &value.messages {
+            let Some(sender) = m.sender() else {
+                tracing::warn!("message {} has no sender; skipped", m.id);
+                continue;
+            };
+            if !known.wamids.insert(m.id.clone()) {
+                continue;
             }
-        } else {
-            crate::contacts::seen_in_group(conn, sender, name, now).await?;
+            let at = m.timestamp.map_or(now, |s| s * 1000);
+            arrivals.push(Arrival { number_id, m, sender, name: names.get(sender).copied(), at });
         }
-        let contact_name = match &m.group_id {
-            Some(group) => crate::groups::subject(conn, group).await?,
-            None => name.map(str::to_owned),
-        };
-        let error = error_text(&m.errors).map(|(_, text)| text);
-        let content = m.content();
-        let (conversation, mut message) = crate::conversations::receive(
-            conn,
+    }
+    if arrivals.is_empty() {
+        return Ok(false);
+    }
+
+    // Who wrote: a 1:1 message's contact talks to the number; a group member is only known.
+    let heard: Vec<contacts::Heard> = arrivals
+        .iter()
+        .filter(|a| a.m.group_id.is_none())
+        .map(|a| contacts::Heard { wa_id: a.sender, name: a.name, number_id: a.number_id, at: a.at })
+        .collect();
+    contacts::heard_from(conn, &heard, now).await?;
+    let in_groups: Vec<(&str, Option<&str>)> = arrivals.iter().filter(|a| a.m.group_id.is_some()).map(|a| (a.sender, a.name)).collect();
+    contacts::seen_in_groups(conn, &in_groups, now).await?;
+    // A group's conversation is named by its subject, read once per group.
+    let mut subjects: HashMap<&str, Option<String>> = HashMap::new();
+    for group in arrivals.iter().filter_map(|a| a.m.group_id.as_deref()) {
+        if !subjects.contains_key(group) {
+            subjects.insert(group, crate::groups::subject(conn, group).await?);
+        }
+    }
+
+    // A group message belongs to the group's conversation; a 1:1 message to the sender's.
+    let incoming = arrivals
+        .iter()
+        .map(|a| {
+            let mut preview = a.m.summary();
+            let contact_name = match a.m.group_id.as_deref() {
+                Some(group) => {
+                    preview = format!("{}: {preview}", a.name.unwrap_or(a.sender));
+                    subjects.get(group).and_then(|s| s.as_deref())
+                }
+                None => a.name,
+            };
             crate::conversations::Incoming {
-                number_id: &number_id,
-                contact,
-                contact_name: contact_name.as_deref(),
-                is_group: m.group_id.is_some(),
-                wamid: &m.id,
-                kind: &m.kind,
+                number_id: a.number_id,
+                contact: a.m.group_id.as_deref().unwrap_or(a.sender),
+                contact_name,
+                is_group: a.m.group_id.is_some(),
+                wamid: &a.m.id,
+                kind: &a.m.kind,
                 body: preview,
-                attachment: m.attachment(),
-                error,
-                at,
-            },
-        )
-        .await?;
-        if let switchboard_shared::wire::MessageContent::Media { id, .. } = &content {
-            let fetching = crate::media::expect(conn, &number_id, &message, id.as_deref(), now).await?;
-            deferred.files_to_fetch |= fetching;
+                attachment: a.m.attachment(),
+                error: error_text(&a.m.errors).map(|(_, text)| text),
+                at: a.at,
+            }
+        })
+        .collect();
+    let crate::conversations::Received { mut conversations, messages } = crate::conversations::receive(conn, incoming).await?;
+
+    let mut files_to_fetch = false;
+    for (a, (i, mut message)) in arrivals.iter().zip(messages) {
+        let one_to_one = a.m.group_id.is_none();
+        // The first reply after a broadcast counts for it (within 24 h of delivery).
+        if one_to_one && known.awaiting_reply.remove(&(a.sender.to_owned(), a.number_id.to_owned())) {
+            crate::broadcasts::count_reply(conn, a.sender, a.number_id, a.at).await?;
+        }
+        if let switchboard_shared::wire::MessageContent::Media { id, .. } = &a.m.content() {
+            let fetching = crate::media::expect(conn, a.number_id, &message, id.as_deref(), now).await?;
+            files_to_fetch |= fetching;
             if !fetching {
                 // No id to fetch it by: the message shows why at once.
                 message.attachment = crate::conversations::attachment_of(conn, message.id).await?;
             }
         }
-        let assigned_to = conversation.assigned_to;
         let mut keyword = false;
-        if m.group_id.is_none() && m.kind == "text" {
+        if one_to_one && a.m.kind == "text" {
             // Read once per batch, and only when a 1:1 text could be a keyword.
             if known.opt_out.is_none() {
                 known.opt_out = Some(contacts::opt_out_settings(conn).await?);
             }
             keyword = known.opt_out.as_ref().is_some_and(|s| contacts::is_keyword(s, &message.body));
         }
+        let conversation = &mut conversations[i];
         out.push(events::pending(
-            &number_id,
-            assigned_to,
+            a.number_id,
+            conversation.assigned_to,
             EventKind::Message { conversation: conversation.clone(), message: message.clone() },
         ));
         if keyword {
-            opt_out_contact(
-                conn,
-                &conversation,
-                &m.id,
-                at,
-                known.opt_out.as_ref().map(|s| s.confirmation.as_str()).unwrap_or_default(),
-                out,
-            )
-            .await?;
+            let confirmation = known.opt_out.as_ref().map(|s| s.confirmation.as_str()).unwrap_or_default();
+            opt_out_contact(conn, conversation, &a.m.id, a.at, confirmation, out).await?;
         } else {
-            crate::automation::on_inbound(conn, automation, &conversation, &message, out).await?;
+            crate::automation::on_inbound(conn, automation, conversation, &message, out).await?;
         }
     }
-
-    for e in &value.errors {
-        tracing::warn!("system error from Meta on {number_id}: {:?} {:?}", e.code, e.title);
-    }
-    deferred.statuses.extend(value.statuses.into_iter().map(|s| (number_id.clone(), s)));
-    Ok(())
+    Ok(files_to_fetch)
 }
 
 /// One status, read.
@@ -559,11 +592,11 @@ fn broadcast_progress(rows: &[StatusRow]) -> Vec<crate::broadcasts::Progress> {
     order.into_iter().filter_map(|k| by_key.remove(k)).collect()
 }
 
-/// A contact sent an opt-out keyword: no more marketing, confirmed once (a second STOP changes
-/// nothing and sends nothing).
 /// How the timeline names the opt-out confirmation, an automatic message.
 const OPT_OUT_RULE: &str = "Opt-out confirmation";
 
+/// A contact sent an opt-out keyword: no more marketing, confirmed once (a second STOP changes
+/// nothing and sends nothing).
 async fn opt_out_contact(
     conn: &mut AnyConnection,
     conversation: &Conversation,

@@ -13,17 +13,13 @@ fn insert_sql(rows: usize) -> String {
 /// Stores bodies (with when each was received) in one transaction.
 pub(super) async fn store_bodies(pool: &AnyPool, bodies: &[(i64, &[u8])]) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let mut rest = bodies;
-    while !rest.is_empty() {
-        let size = crate::db::chunk_size(rest.len());
-        let (chunk, tail) = rest.split_at(size);
+    for chunk in crate::db::chunks(bodies) {
         // Only placeholders are formatted into the text; the values are bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_sql(size)));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_sql(chunk.len())));
         for (received_at, body) in chunk {
             query = query.bind(*received_at).bind(body.to_vec());
         }
         query.execute(&mut *tx).await?;
-        rest = tail;
     }
     tx.commit().await
 }
