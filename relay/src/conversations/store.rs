@@ -610,16 +610,11 @@ pub async fn receive(conn: &mut AnyConnection, incoming: Vec<Incoming<'_>>) -> R
 
     let mut ids: std::collections::HashMap<String, i64> = std::collections::HashMap::with_capacity(incoming.len());
     for chunk in crate::db::chunks(&incoming) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let p = |c: usize| format!("${}", r * 8 + c);
-                format!("({}, {}, {}, 'inbound', {}, {}, NULL, 0, {}, {}, {})", p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8))
-            })
-            .collect();
+        // `status` and `status_rank` keep their defaults (none, 0): an inbound message has no status.
         let sql = format!(
-            "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, status, status_rank, error, created_at, attachment)
+            "INSERT INTO messages (conversation_id, number_id, wamid, direction, kind, body, error, created_at, attachment)
              VALUES {} RETURNING id, wamid",
-            rows.join(", ")
+            crate::db::values_placeholders(chunk.len(), 9)
         );
         // Only placeholders are formatted into the text; the values are bound.
         let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(crate::db::for_backend(&*conn, sql)));
@@ -630,6 +625,7 @@ pub async fn receive(conn: &mut AnyConnection, incoming: Vec<Incoming<'_>>) -> R
                 .bind(conversation.id)
                 .bind(m.number_id)
                 .bind(m.wamid)
+                .bind("inbound")
                 .bind(m.kind)
                 .bind(m.body.as_str())
                 .bind(m.error.as_deref())
