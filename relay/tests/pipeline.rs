@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use reqwest::Method;
-use switchboard_relay::inbound::backlog;
+use switchboard_relay::inbound::{backlog, store};
 use switchboard_shared::api::Backlog;
 
 /// Bodies stored and not yet processed are counted, and the oldest one's wait is measured from
@@ -197,3 +197,57 @@ async fn a_batch_of_messages_is_stored_together_and_each_conversation_welcomed_o
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 3);
 }
 on_both_backends!(a_batch_of_messages_is_stored_together_and_each_conversation_welcomed_once);
+
+/// A customer's message never waits behind a status storm: the ingest marks a body that carries
+/// nothing but statuses as it stores it, and the digest takes the other bodies first (each kind
+/// oldest first, within the batch's size and byte budget).
+async fn messages_are_digested_before_bodies_of_statuses_only(backend: switchboard_relay::Backend) {
+    let app = spawn_app(backend).await;
+    // Through the real webhook endpoint: how each body is marked.
+    let both = serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "200000000000001", "changes": [{
+    "field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550100", "phone_number_id": NUMBER},
+        "contacts": [{"profile": {"name": "Mei"}, "wa_id": "85290000009"}],
+        "messages": [{"from": "85290000009", "id": "wamid.Q2", "timestamp": "1767225600", "type": "text", "text": {"body": "hi"}}],
+        "statuses": [{"id": "wamid.OUT1", "status": "read", "timestamp": "1767225601", "recipient_id": "85290000001"}]
+    }}]}]});
+    let quality = serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "200000000000001", "changes": [{
+        "field": "phone_number_quality_update", "value": {"display_phone_number": "15550100", "event": "FLAGGED", "current_limit": "TIER_1K"}}]}]});
+    for body in [status_update("wamid.OUT1", "delivered"), text_message("wamid.Q1", "85290000009", "hello"), both, quality] {
+        assert_eq!(app.post_webhook(&serde_json::to_vec(&body).unwrap()).await.status(), 200);
+    }
+    let marks: Vec<(i64,)> =
+        sqlx::query_as("SELECT CAST(CASE WHEN statuses_only THEN 1 ELSE 0 END AS BIGINT) FROM webhook_inbox ORDER BY id")
+            .fetch_all(&app.relay.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(marks, [(1,), (0,), (0,), (0,)], "only the body of nothing but statuses is marked");
+    eventually("the bodies processed", || async { app.count("SELECT COUNT(*) FROM webhook_inbox WHERE processed = FALSE").await == 0 })
+        .await;
+
+    // The order the digest reads them in, from bodies written in a transaction the processor
+    // cannot see (read inside it, then undone).
+    let mut tx = app.relay.state.db.pool.begin().await.unwrap();
+    let mut ids = std::collections::HashMap::new();
+    for (name, statuses_only, size) in [("s1", true, 300), ("m1", false, 100), ("s2", true, 300), ("m2", false, 100), ("s3", true, 300)] {
+        let (id,): (i64,) = sqlx::query_as("INSERT INTO webhook_inbox (received_at, body, statuses_only) VALUES ($1, $2, $3) RETURNING id")
+            .bind(1_800_000_000_000_i64)
+            .bind(vec![b' '; size])
+            .bind(statuses_only)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        ids.insert(id, name);
+    }
+    let mut next = async |limit: i64, bytes: i64| -> Vec<&str> {
+        store::unprocessed(&mut tx, limit, bytes).await.unwrap().iter().map(|(id, _)| ids[id]).collect()
+    };
+    assert_eq!(next(10, 1 << 20).await, ["m1", "m2", "s1", "s2", "s3"], "messages first, each kind oldest first");
+    assert_eq!(next(3, 1 << 20).await, ["m1", "m2", "s1"], "statuses in what the limit leaves");
+    assert_eq!(next(10, 200).await, ["m1", "m2"], "and in what the byte budget leaves");
+    assert_eq!(next(10, 201).await, ["m1", "m2", "s1"], "a body starting within the budget comes whole");
+    assert_eq!(next(10, 50).await, ["m1"], "the first always comes");
+    tx.rollback().await.unwrap();
+}
+on_both_backends!(messages_are_digested_before_bodies_of_statuses_only);

@@ -7,7 +7,7 @@
 pub mod backlog;
 pub mod ingest;
 pub mod process;
-mod store;
+pub mod store;
 
 use std::collections::HashMap;
 
@@ -105,27 +105,11 @@ fn is_length_limit(e: &axum::Error) -> bool {
 /// The phone-number ids a webhook body names (`"phone_number_id": "…"` keys, string or number).
 ///
 /// This runs on every webhook before the 200, so it scans the bytes for the key instead of
-/// parsing the JSON a second time (the processor parses it fully later). A key inside a text
-/// value cannot match: there its quotes are escaped. An id the scan misses only loosens the
-/// check to "signed by one of our secrets"; an extra one only tightens it.
+/// parsing the JSON a second time (the processor parses it fully later). An id the scan misses
+/// only loosens the check to "signed by one of our secrets"; an extra one only tightens it.
 pub fn phone_number_ids(body: &[u8]) -> Vec<String> {
-    const KEY: &[u8] = b"\"phone_number_id\"";
     let mut ids: Vec<String> = Vec::new();
-    let mut from = 0;
-    while let Some(found) = body[from..].windows(KEY.len()).position(|w| w == KEY) {
-        let mut i = from + found + KEY.len();
-        from = i;
-        let skip_ws = |i: &mut usize| {
-            while body.get(*i).is_some_and(|b| b.is_ascii_whitespace()) {
-                *i += 1;
-            }
-        };
-        skip_ws(&mut i);
-        if body.get(i) != Some(&b':') {
-            continue;
-        }
-        i += 1;
-        skip_ws(&mut i);
+    for mut i in values_of(body, b"\"phone_number_id\"") {
         let quoted = body.get(i) == Some(&b'"');
         if quoted {
             i += 1;
@@ -146,9 +130,44 @@ pub fn phone_number_ids(body: &[u8]) -> Vec<String> {
     ids
 }
 
+/// Whether a body carries status updates and nothing a customer or Meta said besides: no
+/// `messages` array and no field other than `messages`. Such bodies are digested after the
+/// others. A scan of the bytes like [`phone_number_ids`]; a body it cannot read is not
+/// "statuses only", so the worst a mistake does is take a body early.
+pub fn statuses_only(body: &[u8]) -> bool {
+    values_of(body, b"\"statuses\"").next().is_some()
+        && values_of(body, b"\"messages\"").next().is_none()
+        && values_of(body, b"\"field\"").all(|i| body[i..].starts_with(b"\"messages\""))
+}
+
+/// Where the value of each `"key":` in a JSON body starts (after the colon and any blanks). A
+/// key inside a text value cannot match: there its quotes are escaped.
+fn values_of<'a>(body: &'a [u8], key: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        while let Some(found) = body[from..].windows(key.len()).position(|w| w == key) {
+            let mut i = from + found + key.len();
+            from = i;
+            let skip_ws = |i: &mut usize| {
+                while body.get(*i).is_some_and(|b| b.is_ascii_whitespace()) {
+                    *i += 1;
+                }
+            };
+            skip_ws(&mut i);
+            if body.get(i) != Some(&b':') {
+                continue;
+            }
+            i += 1;
+            skip_ws(&mut i);
+            return Some(i);
+        }
+        None
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::phone_number_ids;
+    use super::{phone_number_ids, statuses_only};
 
     #[test]
     fn ids_are_found_wherever_meta_puts_them_and_nowhere_else() {
@@ -160,5 +179,29 @@ mod tests {
         assert!(phone_number_ids(b"not json at all").is_empty());
         assert!(phone_number_ids(br#"{"phone_number_id":"12"#).is_empty(), "unterminated");
         assert!(phone_number_ids(br#"{"phone_number_id":null}"#).is_empty());
+    }
+
+    #[test]
+    fn a_body_is_statuses_only_when_it_carries_nothing_else() {
+        let statuses = br#"{"entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"1"},
+            "statuses":[{"id":"wamid.A","status":"read"}]}}]}]}"#;
+        assert!(statuses_only(statuses));
+        let spaced = br#"{"entry":[{"changes":[{"field" : "messages", "value":{"statuses" : []}}]}]}"#;
+        assert!(statuses_only(spaced));
+        let with_message = br#"{"entry":[{"changes":[{"field":"messages","value":{"statuses":[{"id":"wamid.A"}],
+            "messages":[{"id":"wamid.B","type":"text","text":{"body":"hi"}}]}}]}]}"#;
+        assert!(!statuses_only(with_message));
+        let message = br#"{"entry":[{"changes":[{"field":"messages","value":{"messages":[{"id":"wamid.B"}]}}]}]}"#;
+        assert!(!statuses_only(message));
+        let with_other_field = br#"{"entry":[{"changes":[{"field":"messages","value":{"statuses":[]}},
+            {"field":"account_update","value":{"event":"ACCOUNT_RESTRICTION"}}]}]}"#;
+        assert!(!statuses_only(with_other_field));
+        // Text that spells a key out is text, not a key.
+        let quoted =
+            br#"{"entry":[{"changes":[{"field":"messages","value":{"statuses":[{"errors":[{"title":"\"messages\": none"}]}]}}]}]}"#;
+        assert!(statuses_only(quoted));
+        let in_text = br#"{"entry":[{"changes":[{"field":"messages","value":{"messages":[{"text":{"body":"\"statuses\":[]"}}]}}]}]}"#;
+        assert!(!statuses_only(in_text));
+        assert!(!statuses_only(b"not json at all"));
     }
 }

@@ -21,12 +21,10 @@ use crate::clock::now_ms;
 use crate::error::Result;
 use crate::{contacts, events, AppState};
 
-/// How long the processor steps aside while webhook bodies wait for the writer.
-const WRITER_FIRST: Duration = Duration::from_millis(1);
+/// Longest the processor waits for the webhook writer before each transaction.
+const WRITER_TURN: Duration = Duration::from_millis(20);
 /// With nothing to do and no bell, the processor looks for stored bodies this often anyway.
 const IDLE_LOOK: Duration = Duration::from_secs(1);
-/// How many times in a row processing steps aside for the webhook writer.
-const MAX_DEFERRALS: u32 = 100;
 
 /// How long one processing transaction should take. Transactions stay short so that the webhook
 /// writer and the lanes' claims, waiting for the same database, never wait long (a body can
@@ -68,18 +66,12 @@ impl Pace {
 /// Processes stored bodies forever, woken by the ingest writer (and every second regardless,
 /// which also picks up what a crash left behind).
 pub async fn run(state: AppState) {
-    let mut deferred = 0;
     let mut heard = Heard::default();
     let mut pace = Pace::default();
     loop {
-        // Storing webhooks (what Meta waits for) goes first: while bodies queue for the writer,
-        // wait a little, but never more than ~100 ms in a row.
-        if state.ingest.pending() > 0 && deferred < MAX_DEFERRALS {
-            deferred += 1;
-            tokio::time::sleep(WRITER_FIRST).await;
-            continue;
-        }
-        deferred = 0;
+        // Storing webhooks (what Meta waits for) goes first: bodies waiting for the writer are
+        // committed before the next transaction here. One turn each, so neither starves.
+        state.ingest.writer_first(WRITER_TURN).await;
         match process_pending(&state, &mut heard, &mut pace).await {
             Ok(0) => {
                 tokio::select! {

@@ -5,34 +5,45 @@ use sqlx::{AnyConnection, AnyPool};
 
 use crate::error::Result;
 
-fn insert_sql(rows: usize) -> String {
-    let values: Vec<String> = (0..rows).map(|i| format!("(${}, ${}, FALSE)", 2 * i + 1, 2 * i + 2)).collect();
-    format!("INSERT INTO webhook_inbox (received_at, body, processed) VALUES {}", values.join(","))
+/// A body to store: when it was received, its bytes, and whether it carries nothing but status
+/// updates (those are digested after everything else).
+pub(super) struct NewBody<'a> {
+    pub received_at: i64,
+    pub body: &'a [u8],
+    pub statuses_only: bool,
 }
 
-/// Stores bodies (with when each was received) in one transaction.
-pub(super) async fn store_bodies(pool: &AnyPool, bodies: &[(i64, &[u8])]) -> Result<(), sqlx::Error> {
+/// Stores bodies in one transaction.
+pub(super) async fn store_bodies(pool: &AnyPool, bodies: &[NewBody<'_>]) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     for chunk in crate::db::chunks(bodies) {
+        let sql = format!(
+            "INSERT INTO webhook_inbox (received_at, body, statuses_only) VALUES {}",
+            crate::db::values_placeholders(chunk.len(), 3)
+        );
         // Only placeholders are formatted into the text; the values are bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_sql(chunk.len())));
-        for (received_at, body) in chunk {
-            query = query.bind(*received_at).bind(body.to_vec());
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in chunk {
+            query = query.bind(b.received_at).bind(b.body.to_vec()).bind(b.statuses_only);
         }
         query.execute(&mut *tx).await?;
     }
     tx.commit().await
 }
 
-/// The oldest bodies not yet processed, (id, body): at most `limit` of them, and no more than
-/// fill `bytes` (the first always comes, however large). A body's size stands for its work: a
-/// message is a few hundred bytes, a thousand statuses a few hundred kilobytes.
-pub(super) async fn unprocessed(conn: &mut AnyConnection, limit: i64, bytes: i64) -> Result<Vec<(i64, Vec<u8>)>> {
+/// The bodies to process next, (id, body): those that carry more than statuses first (a
+/// customer's message never waits behind a status storm), each kind oldest first; at most
+/// `limit` of them, and no more than fill `bytes` (the first always comes, however large). A
+/// body's size stands for its work: a message is a few hundred bytes, a thousand statuses a few
+/// hundred kilobytes. Returned in the order read.
+pub async fn unprocessed(conn: &mut AnyConnection, limit: i64, bytes: i64) -> Result<Vec<(i64, Vec<u8>)>> {
     Ok(sqlx::query_as(
         "SELECT id, body FROM ( \
-           SELECT id, body, SUM(LENGTH(body)) OVER (ORDER BY id) - LENGTH(body) AS before \
-           FROM (SELECT id, body FROM webhook_inbox WHERE processed = FALSE ORDER BY id LIMIT $1) AS oldest \
-         ) AS sized WHERE before < $2 ORDER BY id",
+           SELECT id, body, statuses_only, \
+             SUM(LENGTH(body)) OVER (ORDER BY statuses_only, id) - LENGTH(body) AS before \
+           FROM (SELECT id, body, statuses_only FROM webhook_inbox WHERE processed = FALSE \
+                 ORDER BY statuses_only, id LIMIT $1) AS next \
+         ) AS sized WHERE before < $2 ORDER BY statuses_only, id",
     )
     .bind(limit)
     .bind(bytes)
