@@ -141,6 +141,7 @@ impl AppState {
         broadcasts::recover(self).await?;
         contacts::resume_imports(self).await?;
         tokio::spawn(broadcasts::scheduler(self.clone()));
+        tokio::spawn(broadcasts::reporter(self.clone()));
         tokio::spawn(numbers::health_loop(self.clone()));
         tokio::spawn(assignment::run(self.clone()));
         tokio::spawn(media::run(self.clone()));

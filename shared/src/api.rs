@@ -624,7 +624,7 @@ pub enum EventKind {
     Conversation { conversation: Conversation },
     /// A message was deleted from the record (its text is gone; the row stays as a tombstone).
     MessageDeleted { conversation_id: i64, message_id: i64 },
-    /// A broadcast's report changed (sent at most twice a second per broadcast while it runs,
+    /// A broadcast's report changed (sent at most four times a second while it runs,
     /// and for ten minutes after, while statuses and replies still come in).
     Broadcast { progress: BroadcastProgress },
     /// A group changed (members, settings, join requests), or WhatsApp answered a group

@@ -31,9 +31,18 @@ pub fn run(args: &[String]) -> Result<()> {
     let path = root().join("target/bench/report.json");
     let mut report: Value = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_else(|| json!({}));
     if which == "all" || which == "webhook_ingest" {
-        let result = runtime.block_on(webhook_ingest())?;
+        let result = runtime.block_on(webhook_ingest(None))?;
         print_table("webhook_ingest", &result);
         report["webhook_ingest"] = result;
+        // The same on PostgreSQL, in a fresh database beside the one DATABASE_URL names.
+        match std::env::var("DATABASE_URL").ok().filter(|u| u.starts_with("postgres")) {
+            Some(base) => {
+                let result = runtime.block_on(on_fresh_postgres(&base, |url| webhook_ingest(Some(url))))?;
+                print_table("webhook_ingest_postgres", &result);
+                report["webhook_ingest_postgres"] = result;
+            }
+            None => eprintln!("bench: webhook_ingest on PostgreSQL skipped: DATABASE_URL does not name a PostgreSQL database"),
+        }
     }
     if which == "all" || which == "broadcast" {
         // `cargo xtask bench broadcast one_number_80 …` runs only the named cases.
@@ -126,12 +135,35 @@ fn ms(us: u64) -> f64 {
 
 /// Signed webhooks posted concurrently on loopback to a relay with SQLite; then single
 /// messages timed from POST to their arrival on a connected event stream.
-async fn webhook_ingest() -> Result<Value> {
+/// Runs `bench` against a PostgreSQL database created for it beside `base` (a URL naming a
+/// database). The database stays until the next run replaces it: the relay under test runs on
+/// in this process, connected to it, until the bench ends.
+async fn on_fresh_postgres<F, Fut>(base: &str, bench: F) -> Result<Value>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Value>>,
+{
+    sqlx::any::install_default_drivers();
+    let name = "switchboard_bench";
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(base).await.context("connect to DATABASE_URL")?;
+    // The name is ours, not outside input.
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut admin).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await?;
+    let (prefix, _) = base.rsplit_once('/').context("DATABASE_URL names no database")?;
+    bench(format!("{prefix}/{name}")).await
+}
+
+/// Signed single-message webhooks flooded at the relay (SQLite in a temporary directory, or the
+/// PostgreSQL database `database_url` names): how fast they are accepted, how fast digested,
+/// exactly once, and how long a live message takes to reach an open console.
+async fn webhook_ingest(database_url: Option<String>) -> Result<Value> {
     const LIVE: usize = 500;
     let dir = tempfile::tempdir()?;
+    let backend = if database_url.is_some() { "postgres" } else { "sqlite" };
     let config = ConfigArgs {
         listen: Some("127.0.0.1:0".parse()?),
         data_dir: Some(dir.path().to_owned()),
+        database_url,
         app_secret: Some(SECRET.into()),
         console_dir: Some(dir.path().join("dist")),
         secret_key: Some("42".repeat(32)),
@@ -235,6 +267,7 @@ async fn webhook_ingest() -> Result<Value> {
         && messages >= acknowledged
         && missing == 0;
     Ok(json!({
+        "backend": backend,
         "load_generator": generator,
         "webhooks": flood,
         "concurrency": CONCURRENCY,

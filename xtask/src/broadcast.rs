@@ -287,7 +287,7 @@ async fn run_case(binary: &Path, case: &Case) -> Result<Value> {
     let created: Value = r.json().await?;
     let id = created["id"].as_i64().with_context(|| format!("broadcast: {created}"))?;
     let prefix = format!("bc:{id}:");
-    let report = ReportPoller::start(&http, &base, &cookie, id);
+    let report = ReportFollower::start(&http, &base, &cookie, id).await?;
     let customers = if case.customers_write { Some(CustomersWriting::start(&http, &base, &cookie, &numbers[0]).await?) } else { None };
     // Polled every 20 ms: the ledger's length, not a copy of it (only this broadcast sends here;
     // the ledger is read whole, by key, once at the end).
@@ -420,29 +420,53 @@ struct Reading {
     read: u64,
 }
 
-/// Reads the broadcast's report every 50 ms, as an open console would see it.
-struct ReportPoller {
+/// Follows the broadcast's report as an open console does: from the progress events on a
+/// signed-in event stream (the console asks for the report itself only while its stream is
+/// down).
+struct ReportFollower {
     readings: std::sync::Arc<std::sync::Mutex<Vec<Reading>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl ReportPoller {
-    fn start(http: &reqwest::Client, base: &str, cookie: &str, id: i64) -> ReportPoller {
+impl ReportFollower {
+    async fn start(http: &reqwest::Client, base: &str, cookie: &str, id: i64) -> Result<ReportFollower> {
+        use futures::StreamExt;
         let readings: std::sync::Arc<std::sync::Mutex<Vec<Reading>>> = std::sync::Arc::default();
-        let (http, url, cookie, into) = (http.clone(), format!("{base}/api/v1/broadcasts/{id}"), cookie.to_owned(), readings.clone());
+        let (http, url, cookie, into) = (http.clone(), format!("{base}/api/v1/events"), cookie.to_owned(), readings.clone());
+        let mut first = Some(http.get(&url).header("cookie", &cookie).send().await?);
         let task = tokio::spawn(async move {
+            // Connected again when the stream ends (the restart case kills the relay), as the
+            // console does.
             loop {
-                if let Ok(r) = http.get(&url).header("cookie", &cookie).send().await {
-                    if let Ok(b) = r.json::<Value>().await {
-                        let count = |k: &str| b["counts"][k].as_u64().unwrap_or(0);
+                let stream = match first.take() {
+                    Some(s) => s,
+                    None => match http.get(&url).header("cookie", &cookie).send().await {
+                        Ok(s) if s.status().is_success() => s,
+                        _ => {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            continue;
+                        }
+                    },
+                };
+                let mut stream = stream.bytes_stream();
+                let mut buffer = String::new();
+                while let Some(Ok(chunk)) = stream.next().await {
+                    buffer.push_str(&String::from_utf8_lossy(&chunk));
+                    while let Some(end) = buffer.find("\n\n") {
+                        let frame: String = buffer.drain(..end + 2).collect();
+                        let Some(data) = frame.lines().find_map(|l| l.strip_prefix("data:")) else { continue };
+                        let Ok(v) = serde_json::from_str::<Value>(data.trim()) else { continue };
+                        if v["type"] != "broadcast" || v["progress"]["id"].as_i64() != Some(id) {
+                            continue;
+                        }
+                        let count = |k: &str| v["progress"]["counts"][k].as_u64().unwrap_or(0);
                         let reading = Reading { at_ms: switchboard_sandbox::now_ms(), delivered: count("delivered"), read: count("read") };
                         into.lock().expect("readings").push(reading);
                     }
                 }
-                tokio::time::sleep(Duration::from_millis(50)).await;
             }
         });
-        ReportPoller { readings, task }
+        Ok(ReportFollower { readings, task })
     }
 
     fn last(&self) -> Option<Reading> {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use switchboard_shared::api::{Broadcast, BroadcastProgress, EventKind};
 
-use super::store::{due, finish_sent, load_many, started};
+use super::store::{changes, due, finish_sent, load_many, started};
 
 use super::freeze::*;
 use crate::clock::now_ms;
@@ -15,16 +15,11 @@ use crate::AppState;
 /// Without a bell, the scheduler looks for due and finished broadcasts this often.
 const TICK: Duration = Duration::from_millis(500);
 
-/// Starts due broadcasts and closes finished ones, forever; tells the consoles how each live
-/// broadcast is doing when that changed.
+/// Starts due broadcasts and closes finished ones, forever.
 pub async fn scheduler(state: AppState) {
-    let mut reported = HashMap::new();
     loop {
         if let Err(e) = tick(&state).await {
             tracing::error!("broadcast scheduler: {e}");
-        }
-        if let Err(e) = report(&state, &mut reported).await {
-            tracing::error!("broadcast reports: {e}");
         }
         tokio::select! {
             _ = state.broadcast_bell.notified() => {}
@@ -41,6 +36,41 @@ pub(super) async fn tick(state: &AppState) -> Result<()> {
     }
     finish_sent(&state.db.pool, now_ms()).await?;
     Ok(())
+}
+
+/// How often the reporter looks whether reports changed.
+const REPORT_EVERY: Duration = Duration::from_millis(250);
+/// Rounds the reporter counts again after the last change it saw: a write is seen (by
+/// [`changes`]) before its transaction commits, so the first count after it may miss it.
+const SETTLE_ROUNDS: u32 = 2;
+/// Reports are counted at least this often anyway while broadcasts are live: a few things that
+/// change them are not writes of this feature (an opt-out by hand, a send waiting for the
+/// messaging limit).
+const RECOUNT_ANYWAY: Duration = Duration::from_secs(10);
+
+/// Tells the consoles how each live broadcast is doing, forever: every [`REPORT_EVERY`] while
+/// what reports count keeps changing, and not at all while nothing does.
+pub async fn reporter(state: AppState) {
+    let mut reported = HashMap::new();
+    let mut seen = None;
+    let mut quiet = 0;
+    let mut last = tokio::time::Instant::now();
+    loop {
+        let now = changes();
+        if seen != Some(now) {
+            seen = Some(now);
+            quiet = 0;
+        } else {
+            quiet += 1;
+        }
+        if quiet <= SETTLE_ROUNDS || last.elapsed() >= RECOUNT_ANYWAY {
+            last = tokio::time::Instant::now();
+            if let Err(e) = report(&state, &mut reported).await {
+                tracing::error!("broadcast reports: {e}");
+            }
+        }
+        tokio::time::sleep(REPORT_EVERY).await;
+    }
 }
 
 /// How long a finished broadcast's report is still followed: statuses and replies keep coming.

@@ -29,6 +29,21 @@ pub(super) const QUEUE_CHUNK: i64 = 5_000;
 /// Largest uploaded list.
 pub(super) const MAX_LIST: usize = 200_000;
 
+/// Moves with every write here that can change a report: recipients' outcomes, replies, a
+/// broadcast's state or audience. The reporter counts reports again only when it moved (so a
+/// relay with nothing going on does not count 50,000 recipients twice a second). Shared by the
+/// relays of one process (tests run several): another's writes only cost a needless count.
+static CHANGES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn changed() {
+    CHANGES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// How many report-changing writes this process has made (see [`CHANGES`]).
+pub(super) fn changes() -> u64 {
+    CHANGES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 pub fn key(broadcast_id: i64, contact: &str) -> String {
     format!("{KEY_PREFIX}{broadcast_id}:{contact}")
 }
@@ -41,8 +56,10 @@ struct OutcomeCount {
     state: String,
     skipped: Option<String>,
     status: Option<String>,
+    number_id: Option<String>,
     error_code: Option<i64>,
     n: i64,
+    accepted: i64,
     replied: i64,
 }
 
@@ -52,6 +69,7 @@ pub(super) const ACCEPTED_CHUNK: usize = 500;
 /// Marks broadcast sends accepted by their (key, wamid) pairs: one statement per 500, which is what the recorder
 /// needs for a busy broadcast's outcomes.
 pub async fn accepted_many(conn: &mut AnyConnection, sends: &[(&str, Option<&str>)], at: i64) -> Result<()> {
+    changed();
     for chunk in sends.chunks(ACCEPTED_CHUNK) {
         let sql = format!(
             "UPDATE broadcast_recipients SET state = 'accepted', wamid = COALESCE(broadcast_recipients.wamid, v.column2),
@@ -70,6 +88,7 @@ pub async fn accepted_many(conn: &mut AnyConnection, sends: &[(&str, Option<&str
 
 /// Meta refused the send for good.
 pub async fn failed(conn: &mut AnyConnection, key: &str, code: Option<i64>, title: &str) -> Result<()> {
+    changed();
     sqlx::query(
         "UPDATE broadcast_recipients SET state = 'failed', error_code = $1, error_title = $2 WHERE outbox_key = $3 AND state = 'queued'",
     )
@@ -100,6 +119,7 @@ pub(super) const PROGRESS_CHUNK: usize = 500;
 /// Status webhooks for broadcast sends prove acceptance and move each recipient forward (never
 /// back): one statement per 500 recipients, since this runs for every status of every send.
 pub async fn apply_statuses(conn: &mut AnyConnection, progress: &[Progress]) -> Result<()> {
+    changed();
     for chunk in progress.chunks(PROGRESS_CHUNK) {
         let sql = format!(
             "UPDATE broadcast_recipients SET state = 'accepted', wamid = COALESCE(broadcast_recipients.wamid, v.column2),
@@ -152,7 +172,7 @@ pub async fn load(state: &AppState, id: i64) -> Result<Option<Broadcast>> {
 }
 
 /// The broadcasts `condition` selects (trusted SQL: ids and limits we wrote), newest first,
-/// with their reports: five statements whatever their number.
+/// with their reports: four statements whatever their number.
 pub(super) async fn load_many(state: &AppState, condition: &str) -> Result<Vec<Broadcast>> {
     let rows: Vec<BroadcastRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT id, spec, state, send_at, created_at, started_at, completed_at, audience, paused_reason FROM broadcasts WHERE {condition} ORDER BY id DESC"
@@ -166,16 +186,24 @@ pub(super) async fn load_many(state: &AppState, condition: &str) -> Result<Vec<B
     let ids = rows.iter().map(|r| r.id.to_string()).collect::<Vec<_>>().join(",");
     let mut counts: HashMap<i64, BroadcastCounts> =
         rows.iter().map(|r| (r.id, BroadcastCounts { audience: r.audience as u64, ..Default::default() })).collect();
+    // One pass over the report's index (broadcast_recipients_report covers every column
+    // read here, in the order grouped), by outcome and number.
     let groups: Vec<OutcomeCount> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT broadcast_id, state, skipped, status, error_code, COUNT(*) AS n,
+        "SELECT broadcast_id, state, status, number_id, skipped, error_code, COUNT(*) AS n,
+                SUM(CASE WHEN accepted_at IS NOT NULL THEN 1 ELSE 0 END) AS accepted,
                 SUM(CASE WHEN replied_at IS NOT NULL AND replied_at - COALESCE(delivered_at, accepted_at) <= $1 THEN 1 ELSE 0 END) AS replied
-         FROM broadcast_recipients WHERE broadcast_id IN ({ids}) GROUP BY broadcast_id, state, skipped, status, error_code"
+         FROM broadcast_recipients WHERE broadcast_id IN ({ids})
+         GROUP BY broadcast_id, state, status, number_id, skipped, error_code"
     )))
     .bind(switchboard_shared::limits::CUSTOMER_SERVICE_WINDOW_MS)
     .fetch_all(&state.db.pool)
     .await?;
-    for OutcomeCount { broadcast_id: id, state: st, skipped, status, error_code: code, n, replied } in groups {
+    let mut accepted_by_number: HashMap<i64, BTreeMap<String, u64>> = HashMap::new();
+    for OutcomeCount { broadcast_id: id, state: st, skipped, status, number_id, error_code: code, n, accepted, replied } in groups {
         let Some(counts) = counts.get_mut(&id) else { continue };
+        if accepted > 0 {
+            *accepted_by_number.entry(id).or_default().entry(number_id.unwrap_or_default()).or_default() += accepted as u64;
+        }
         let n = n as u64;
         counts.replied += replied as u64;
         let status = status.as_deref().and_then(MessageStatus::parse);
@@ -222,8 +250,11 @@ pub(super) async fn load_many(state: &AppState, condition: &str) -> Result<Vec<B
         }
     }
     let opted_out: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT r.broadcast_id, COUNT(*) FROM broadcast_recipients r JOIN contacts c ON c.wa_id = r.contact
-         WHERE r.broadcast_id IN ({ids}) AND r.accepted_at IS NOT NULL AND c.opted_out_at >= r.accepted_at AND c.opted_out_at - r.accepted_at <= $1
+        // From the customers who opted out (few, by contacts_opted_out) to their sends, not
+        // from every send to its customer.
+        "SELECT r.broadcast_id, COUNT(*) FROM contacts c CROSS JOIN broadcast_recipients r
+         WHERE c.opted_out_at IS NOT NULL AND r.contact = c.wa_id AND r.broadcast_id IN ({ids}) AND r.accepted_at IS NOT NULL
+           AND c.opted_out_at >= r.accepted_at AND c.opted_out_at - r.accepted_at <= $1
          GROUP BY r.broadcast_id"
     )))
     .bind(switchboard_shared::limits::CUSTOMER_SERVICE_WINDOW_MS)
@@ -233,16 +264,6 @@ pub(super) async fn load_many(state: &AppState, condition: &str) -> Result<Vec<B
         if let Some(c) = counts.get_mut(&id) {
             c.opted_out = n as u64;
         }
-    }
-    let by_number: Vec<(i64, Option<String>, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT broadcast_id, number_id, COUNT(*) FROM broadcast_recipients
-         WHERE broadcast_id IN ({ids}) AND accepted_at IS NOT NULL GROUP BY broadcast_id, number_id"
-    )))
-    .fetch_all(&state.db.pool)
-    .await?;
-    let mut accepted_by_number: HashMap<i64, BTreeMap<String, u64>> = HashMap::new();
-    for (id, number, n) in by_number {
-        accepted_by_number.entry(id).or_default().insert(number.unwrap_or_default(), n as u64);
     }
     rows.into_iter()
         .map(|r| {
@@ -272,6 +293,7 @@ pub const LOW_QUALITY: &str = "low_quality";
 /// `number_id`, saying why, so a number Meta rates RED stops sending marketing at once instead
 /// of being restricted. Only people resume them. Returns the broadcasts paused.
 pub async fn pause_for_low_quality(conn: &mut AnyConnection, number_id: &str) -> Result<Vec<i64>> {
+    changed();
     let active: Vec<(i64, String)> =
         sqlx::query_as("SELECT id, spec FROM broadcasts WHERE state IN ('running', 'scheduled')").fetch_all(&mut *conn).await?;
     let reason = format!("{LOW_QUALITY}:{number_id}");
@@ -338,6 +360,7 @@ impl OutcomeListener for SendListener {
 /// A customer wrote to `number_id` at `at`: the first reply after a broadcast counts for it,
 /// within 24 hours of its delivery.
 pub async fn count_reply(conn: &mut AnyConnection, contact: &str, number_id: &str, at: i64) -> Result<()> {
+    changed();
     sqlx::query(
         "UPDATE broadcast_recipients SET replied_at = $1
          WHERE contact = $2 AND number_id = $3 AND replied_at IS NULL AND accepted_at IS NOT NULL
@@ -367,6 +390,7 @@ pub async fn awaiting_reply(conn: &mut AnyConnection, contacts: &[&str]) -> Resu
 
 /// Saves a new broadcast, scheduled; returns its id.
 pub(super) async fn insert(conn: &mut AnyConnection, spec: &BroadcastSpec, send_at: i64, created_by: i64, now: i64) -> Result<i64> {
+    changed();
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO broadcasts (name, spec, state, send_at, created_by, created_at) VALUES ($1, $2, 'scheduled', $3, $4, $5) RETURNING id",
     )
@@ -388,6 +412,7 @@ pub(super) async fn spec_of(conn: &mut AnyConnection, id: i64) -> Result<Option<
 
 /// Someone paused, resumed or cancelled a broadcast.
 pub(super) async fn set_state(conn: &mut AnyConnection, id: i64, state: BroadcastState) -> Result<()> {
+    changed();
     sqlx::query("UPDATE broadcasts SET state = $1, paused_reason = NULL WHERE id = $2")
         .bind(state.as_str())
         .bind(id)
@@ -399,6 +424,7 @@ pub(super) async fn set_state(conn: &mut AnyConnection, id: i64, state: Broadcas
 /// A cancelled broadcast's recipients whose sends were withdrawn (or never queued) are
 /// cancelled too, and the broadcast is complete.
 pub(super) async fn cancel_unsent(conn: &mut AnyConnection, id: i64, now: i64) -> Result<()> {
+    changed();
     sqlx::query(
         "UPDATE broadcast_recipients SET state = 'cancelled' WHERE broadcast_id = $1 AND state = 'queued'
            AND (outbox_key IN (SELECT idempotency_key FROM outbox WHERE broadcast_id = $1 AND state = 'cancelled')
@@ -473,6 +499,7 @@ pub(super) async fn recipient_rows(
 /// A scheduled broadcast becomes running; false if it was not scheduled (someone else started
 /// it, or it was cancelled).
 pub(super) async fn mark_started(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool> {
+    changed();
     let claimed = sqlx::query("UPDATE broadcasts SET state = 'running', started_at = $1 WHERE id = $2 AND state = 'scheduled'")
         .bind(now)
         .bind(id)
@@ -522,6 +549,7 @@ pub(super) struct Frozen {
 
 /// Writes a broadcast's frozen audience.
 pub(super) async fn insert_recipients(conn: &mut AnyConnection, id: i64, frozen: &[Frozen]) -> Result<()> {
+    changed();
     for chunk in frozen.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO broadcast_recipients (broadcast_id, contact, number_id, outbox_key, skipped, error_title, state, payload) VALUES {}",
@@ -545,6 +573,7 @@ pub(super) async fn insert_recipients(conn: &mut AnyConnection, id: i64, frozen:
 }
 
 pub(super) async fn set_audience(conn: &mut AnyConnection, id: i64, size: i64) -> Result<()> {
+    changed();
     sqlx::query("UPDATE broadcasts SET audience = $1 WHERE id = $2").bind(size).bind(id).execute(&mut *conn).await?;
     Ok(())
 }
@@ -560,7 +589,7 @@ pub(super) async fn due(pool: &sqlx::AnyPool, now: i64) -> Result<Vec<i64>> {
 
 /// Running broadcasts with nothing left to send or queue are done.
 pub(super) async fn finish_sent(pool: &sqlx::AnyPool, now: i64) -> Result<()> {
-    sqlx::query(
+    let finished = sqlx::query(
         "UPDATE broadcasts SET state = 'done', completed_at = $1 WHERE state = 'running'
            AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.broadcast_id = broadcasts.id AND o.state IN ('queued', 'inflight', 'unknown'))
            AND NOT EXISTS (SELECT 1 FROM broadcast_recipients r WHERE r.broadcast_id = broadcasts.id AND r.state = 'queued'
@@ -568,7 +597,11 @@ pub(super) async fn finish_sent(pool: &sqlx::AnyPool, now: i64) -> Result<()> {
     )
     .bind(now)
     .execute(pool)
-    .await?;
+    .await?
+    .rows_affected();
+    if finished > 0 {
+        changed();
+    }
     Ok(())
 }
 
