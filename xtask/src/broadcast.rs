@@ -117,7 +117,12 @@ impl RelayProcess {
             .env("SWITCHBOARD_SECRET_KEY", KEY)
             .env("SWITCHBOARD_APP_SECRET", "sandbox-app-secret")
             .env("SWITCHBOARD_CONSOLE_DIR", self.data.join("dist"))
-            .env("SWITCHBOARD_LOG", "warn,sqlx=error,switchboard_relay::broadcasts=info")
+            // BENCH_RELAY_LOG=…,sqlx::query=trace logs every statement with its time, for a
+            // profile by statement (the log is kept as target/bench/<case>.relay.log).
+            .env(
+                "SWITCHBOARD_LOG",
+                std::env::var("BENCH_RELAY_LOG").unwrap_or_else(|_| "warn,sqlx=error,switchboard_relay::broadcasts=info".into()),
+            )
             .stdin(Stdio::null());
         c
     }
@@ -376,6 +381,9 @@ async fn run_case(binary: &Path, case: &Case) -> Result<Value> {
     let round = |x: f64, p: f64| (x * p).round() / p;
     // How the freeze spent its time, from the relay's log.
     let log = std::fs::read_to_string(dir.path().join("relay.log")).unwrap_or_default();
+    if std::env::var_os("BENCH_RELAY_LOG").is_some() {
+        std::fs::write(root().join(format!("target/bench/{}.relay.log", case.name)), &log)?;
+    }
     let freeze =
         log.lines().find(|l| l.contains("recipients frozen")).and_then(|l| l.split("frozen — ").nth(1)).unwrap_or_default().to_owned();
     let _ = started;
