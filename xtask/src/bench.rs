@@ -111,22 +111,28 @@ pub(crate) type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
 pub(crate) fn message_arrivals(stream: reqwest::Response, prefix: &'static str) -> (Arrivals, tokio::task::JoinHandle<()>) {
     let arrivals: Arrivals = Arc::default();
     let seen = arrivals.clone();
-    let reader = tokio::spawn(async move {
-        let mut stream = stream.bytes_stream();
-        let mut buffer = String::new();
-        while let Some(Ok(chunk)) = stream.next().await {
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buffer.find("\n\n") {
-                let frame: String = buffer.drain(..end + 2).collect();
-                let Some(data) = frame.lines().find_map(|l| l.strip_prefix("data:")) else { continue };
-                let Ok(v) = serde_json::from_str::<Value>(data.trim()) else { continue };
-                if let Some(w) = v.pointer("/message/wamid").and_then(Value::as_str).filter(|w| w.starts_with(prefix)) {
-                    seen.lock().expect("arrivals").insert(w.to_owned(), Instant::now());
-                }
+    let reader = tokio::spawn(for_each_event(stream, move |v| {
+        if let Some(w) = v.pointer("/message/wamid").and_then(Value::as_str).filter(|w| w.starts_with(prefix)) {
+            seen.lock().expect("arrivals").insert(w.to_owned(), Instant::now());
+        }
+    }));
+    (arrivals, reader)
+}
+
+/// Reads a signed-in event stream until it ends, handing each event's JSON data to `on`.
+pub(crate) async fn for_each_event(stream: reqwest::Response, mut on: impl FnMut(Value)) {
+    let mut stream = stream.bytes_stream();
+    let mut buffer = String::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let frame: String = buffer.drain(..end + 2).collect();
+            let Some(data) = frame.lines().find_map(|l| l.strip_prefix("data:")) else { continue };
+            if let Ok(v) = serde_json::from_str::<Value>(data.trim()) {
+                on(v);
             }
         }
-    });
-    (arrivals, reader)
+    }
 }
 
 fn ms(us: u64) -> f64 {

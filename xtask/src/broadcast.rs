@@ -438,7 +438,6 @@ struct ReportFollower {
 
 impl ReportFollower {
     async fn start(http: &reqwest::Client, base: &str, cookie: &str, id: i64) -> Result<ReportFollower> {
-        use futures::StreamExt;
         let readings: std::sync::Arc<std::sync::Mutex<Vec<Reading>>> = std::sync::Arc::default();
         let (http, url, cookie, into) = (http.clone(), format!("{base}/api/v1/events"), cookie.to_owned(), readings.clone());
         let mut first = Some(http.get(&url).header("cookie", &cookie).send().await?);
@@ -456,22 +455,15 @@ impl ReportFollower {
                         }
                     },
                 };
-                let mut stream = stream.bytes_stream();
-                let mut buffer = String::new();
-                while let Some(Ok(chunk)) = stream.next().await {
-                    buffer.push_str(&String::from_utf8_lossy(&chunk));
-                    while let Some(end) = buffer.find("\n\n") {
-                        let frame: String = buffer.drain(..end + 2).collect();
-                        let Some(data) = frame.lines().find_map(|l| l.strip_prefix("data:")) else { continue };
-                        let Ok(v) = serde_json::from_str::<Value>(data.trim()) else { continue };
-                        if v["type"] != "broadcast" || v["progress"]["id"].as_i64() != Some(id) {
-                            continue;
-                        }
-                        let count = |k: &str| v["progress"]["counts"][k].as_u64().unwrap_or(0);
-                        let reading = Reading { at_ms: switchboard_sandbox::now_ms(), delivered: count("delivered"), read: count("read") };
-                        into.lock().expect("readings").push(reading);
+                crate::bench::for_each_event(stream, |v| {
+                    if v["type"] != "broadcast" || v["progress"]["id"].as_i64() != Some(id) {
+                        return;
                     }
-                }
+                    let count = |k: &str| v["progress"]["counts"][k].as_u64().unwrap_or(0);
+                    let reading = Reading { at_ms: switchboard_sandbox::now_ms(), delivered: count("delivered"), read: count("read") };
+                    into.lock().expect("readings").push(reading);
+                })
+                .await;
             }
         });
         Ok(ReportFollower { readings, task })
